@@ -1,0 +1,68 @@
+# Kefu. `make run` runs the product on embedded defaults; `make test` runs every test.
+# Both set up whatever is missing first; nothing needs installing by hand.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+APP_PY   := .venv/bin/python
+RASA_BIN := .venv-rasa/bin
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help setup run test test-rasa-env test-app validate domain model kb db lint clean
+
+help:
+	@echo "make run    - set up, train if the data changed, start Kefu (Ctrl-C stops it)"
+	@echo "make test   - every test: pytest (both environments), rasa data validate, e2e stories"
+	@echo "make setup  - create .venv (Python 3.11) and .venv-rasa (Python 3.10) from the lock files"
+	@echo "make model  - train the Rasa model if its fingerprint changed"
+	@echo "make domain - regenerate bot/domain/responses.yml from bot/responses/*.yml"
+	@echo "make lint   - ruff"
+
+setup: .venv/.kefu-ready .venv-rasa/.kefu-ready
+
+.venv-rasa/.kefu-ready: requirements/rasa.lock scripts/ensure-venv
+	scripts/ensure-venv .venv-rasa 3.10 RASA_PYTHON requirements/rasa.lock
+	touch $@
+
+.venv/.kefu-ready: requirements/app.lock scripts/ensure-venv
+	scripts/ensure-venv .venv 3.11 APP_PYTHON requirements/app.lock torch==2.13.0
+	touch $@
+
+domain: bot/domain/responses.yml
+
+bot/domain/responses.yml: $(wildcard bot/responses/*.yml) bot/i18n.py | .venv/.kefu-ready
+	$(APP_PY) -m bot.i18n build
+
+model: setup domain
+	scripts/train-model
+
+kb: setup
+	@if [ -f knowledge_base/__main__.py ]; then $(APP_PY) -m knowledge_base build; fi
+
+db: setup
+	@if [ -f actions/store/__main__.py ]; then $(APP_PY) -m actions.store seed; fi
+
+run: setup domain model kb db
+	$(APP_PY) -m launcher
+
+validate: setup domain
+	$(RASA_BIN)/rasa data validate --config config.yml --domain bot/domain --data bot/data
+
+test-rasa-env: setup
+	$(RASA_BIN)/python -m pytest -q -p no:cacheprovider tests/rasa_env
+
+test-app: setup
+	$(APP_PY) -m pytest -q -p no:cacheprovider --ignore=tests/rasa_env tests
+
+test: setup domain model kb db
+	$(APP_PY) -m bot.i18n check
+	$(MAKE) --no-print-directory validate
+	$(MAKE) --no-print-directory test-rasa-env
+	$(MAKE) --no-print-directory test-app
+
+lint: setup
+	$(APP_PY) -m ruff check .
+
+clean:
+	rm -rf models results .pytest_cache

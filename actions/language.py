@@ -1,0 +1,34 @@
+"""Keep the conversation's language and script in the ``language`` slot."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.language import detect, resolve
+
+
+def language_after(text: Optional[str], previous: Optional[str]) -> str:
+    """The language the bot should answer in after the customer said ``text``.
+
+    Button payloads such as ``/human_handoff`` carry no language and keep it.
+    """
+    if not text or text.startswith("/"):
+        return resolve(None, previous)
+    return resolve(detect(text).language, previous)
+
+
+class ActionDetectLanguage(Action):
+    """Custom slot mapping of ``language``: runs after every user message."""
+
+    def name(self) -> Text:
+        return "action_detect_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        text = (tracker.latest_message or {}).get("text")
+        return [SlotSet("language", language_after(text, tracker.get_slot("language")))]

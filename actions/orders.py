@@ -1,0 +1,465 @@
+"""Order status and recent orders: parsing, rendering and the rasa-sdk actions.
+
+Flow (docs/orders.md): ``order_lookup_form`` collects ``order_id`` and, unless
+the customer is already verified, ``phone_suffix``.  ``ValidateOrderLookupForm``
+does the identity check; ``action_order_status`` answers once the form is done.
+An unknown order number and a wrong phone suffix take the same path and get the
+same words, and three failed checks lock the lookup for the conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.identity import (
+    METHOD_PHONE,
+    after_failed_check,
+    identity_for_tracker,
+    identity_slots,
+    is_locked,
+    mask_address,
+    mask_name,
+    mask_phone,
+    parse_phone_suffix,
+    phone_suffix_matches,
+)
+from actions.store import get_store
+from actions.store.types import Order, StoreError, StoreInputError
+from bot.i18n import buttons, text, to_script
+
+log = logging.getLogger(__name__)
+
+CHINA = timezone(timedelta(hours=8))
+MAX_ORDER_INPUT = 200
+RECENT_LIMIT = 5
+
+_ORDER_ID = re.compile(r"(?<![a-z0-9])kf[\s\-_./#]*((?:\d[\s\-_./]*){11})(?![\d])", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrderIdParse:
+    order_id: Optional[str]
+    problem: Optional[str]  # None | "empty" | "too_long" | "not_found_in_text" | "ambiguous"
+
+
+def parse_order_id(value: Any) -> OrderIdParse:
+    """Find one order number in free text: ``KF20261120001``, ``kf-2026-1120-001``, ``ＫＦ２０２６…``."""
+    if not isinstance(value, str) or not value.strip():
+        return OrderIdParse(None, "empty")
+    if len(value) > MAX_ORDER_INPUT:
+        return OrderIdParse(None, "too_long")
+    norm = unicodedata.normalize("NFKC", value)
+    found = {f"KF{re.sub(r'[^0-9]', '', m.group(1))}" for m in _ORDER_ID.finditer(norm)}
+    if not found:
+        return OrderIdParse(None, "not_found_in_text")
+    if len(found) > 1:
+        return OrderIdParse(None, "ambiguous")
+    order_id = found.pop()
+    try:
+        datetime.strptime(order_id[2:10], "%Y%m%d")
+    except ValueError:
+        return OrderIdParse(None, "not_found_in_text")
+    return OrderIdParse(order_id, None)
+
+
+# ---------------------------------------------------------------------------
+# Rendering (pure)
+# ---------------------------------------------------------------------------
+CARRIER_KEYS = {"SF Express": "sf", "JD Logistics": "jd", "ZTO": "zto"}
+
+
+def money(cents: int) -> str:
+    return f"¥{cents / 100:,.2f}"
+
+
+def _money_json(cents: Optional[int]) -> Optional[Dict[str, Any]]:
+    return None if cents is None else {"cents": cents, "text": money(cents)}
+
+
+def product_name(name_zh: str, name_en: str, language: Optional[str]) -> str:
+    """Product names in the customer's language: zh name, its Traditional form, or the en name."""
+    if language == "en":
+        return name_en or name_zh
+    return to_script(name_zh or name_en, language)
+
+
+def local_time(value: datetime, language: Optional[str]) -> str:
+    local = value.astimezone(CHINA)
+    return local.strftime("%b %d %H:%M") if language == "en" else local.strftime("%m-%d %H:%M")
+
+
+def local_date(value: date, language: Optional[str]) -> str:
+    return value.strftime("%b %d") if language == "en" else f"{value.month}月{value.day}日"
+
+
+def status_label(status: str, language: Optional[str]) -> str:
+    return text(f"msg_order_status_{status}", language)
+
+
+def carrier_label(carrier: Optional[str], language: Optional[str]) -> str:
+    if not carrier:
+        return ""
+    key = CARRIER_KEYS.get(carrier)
+    return text(f"msg_carrier_{key}", language) if key else carrier
+
+
+def _line_text(line: Any, language: Optional[str]) -> str:
+    name = product_name(line.name_zh, line.name_en, language)
+    variant = line.variant_en if language == "en" else to_script(line.variant_zh, language)
+    label = f"{name}（{variant}）" if variant and language != "en" else (f"{name} ({variant})" if variant else name)
+    return f"{label} ×{line.quantity} {money(line.amount_cents)}"
+
+
+def next_step(order: Order, language: Optional[str]) -> str:
+    if order.status == "pending_payment":
+        deadline = local_time(order.payment_deadline, language) if order.payment_deadline else "-"
+        return text("msg_order_next_pending_payment", language, deadline=deadline)
+    if order.status == "delivered" and order.channel == "store":
+        return text("msg_order_next_delivered_store", language)
+    if order.status == "refund_in_progress":
+        return text("msg_order_next_refund_in_progress", language, refund=money(order.refund_cents or 0))
+    if order.status == "shipped":
+        return text("msg_order_next_shipped", language, carrier=carrier_label(order.carrier, language))
+    return text(f"msg_order_next_{order.status}", language)
+
+
+def render_order(order: Order, language: Optional[str],
+                 store_names: Optional[Dict[str, Tuple[str, str]]] = None) -> Tuple[str, Dict[str, Any]]:
+    """The reply text and the ``order_status`` card of one verified order. Personal data is masked."""
+    lang = language
+    status = status_label(order.status, lang)
+    parts = [text("msg_order_header", lang, order_id=order.order_id, status=status,
+                  date=local_date(order.created_at.astimezone(CHINA).date(), lang),
+                  channel=text(f"msg_order_channel_{order.channel}", lang))]
+    sep = "; " if lang == "en" else "；"
+    parts.append(text("msg_order_items", lang, items=sep.join(_line_text(ln, lang) for ln in order.lines)))
+    parts.append(text("msg_order_amounts", lang, subtotal=money(order.subtotal_cents),
+                      shipping=money(order.shipping_fee_cents), discount=money(order.discount_cents),
+                      total=money(order.total_cents)))
+    if order.carrier and order.tracking_number:
+        parts.append(text("msg_order_shipping", lang, carrier=carrier_label(order.carrier, lang),
+                          tracking=order.tracking_number))
+    if order.expected_delivery and order.status == "shipped":
+        parts.append(text("msg_order_expected", lang, date=local_date(order.expected_delivery, lang)))
+    store_name = None
+    if order.store_id and store_names and order.store_id in store_names:
+        zh, en = store_names[order.store_id]
+        store_name = en if lang == "en" else to_script(zh, lang)
+    if order.channel == "store" and store_name:
+        parts.append(text("msg_order_store", lang, store=store_name))
+    else:
+        parts.append(text("msg_order_recipient", lang, name=mask_name(order.contact_name),
+                          phone=mask_phone(order.contact_phone), address=mask_address(order.shipping_address)))
+    arrow = " → "
+    timeline = arrow.join(
+        f"{local_time(ev.at, lang)} {ev.note_en if lang == 'en' else to_script(ev.note_zh, lang)}"
+        for ev in order.events
+    )
+    if timeline:
+        parts.append(text("msg_order_timeline", lang, timeline=timeline))
+    step = next_step(order, lang)
+    parts.append(step)
+    card = {
+        "kefu_card": {
+            "type": "order_status",
+            "version": 1,
+            "language": lang,
+            "order_id": order.order_id,
+            "status": order.status,
+            "status_label": status,
+            "channel": order.channel,
+            "created_at": order.created_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+            "items": [
+                {
+                    "sku": ln.sku_code,
+                    "name": product_name(ln.name_zh, ln.name_en, lang),
+                    "variant": ln.variant_en if lang == "en" else to_script(ln.variant_zh, lang),
+                    "quantity": ln.quantity,
+                    "unit_price": _money_json(ln.unit_price_cents),
+                    "amount": _money_json(ln.amount_cents),
+                }
+                for ln in order.lines
+            ],
+            "amounts": {
+                "currency": "CNY",
+                "subtotal": _money_json(order.subtotal_cents),
+                "shipping": _money_json(order.shipping_fee_cents),
+                "discount": _money_json(order.discount_cents),
+                "total": _money_json(order.total_cents),
+                "refund": _money_json(order.refund_cents),
+            },
+            "shipping": {
+                "carrier": order.carrier,
+                "carrier_label": carrier_label(order.carrier, lang) or None,
+                "tracking_number": order.tracking_number,
+                "expected_delivery": order.expected_delivery.isoformat() if order.expected_delivery else None,
+                "recipient": mask_name(order.contact_name),
+                "phone": mask_phone(order.contact_phone),
+                "address": None if order.channel == "store" else mask_address(order.shipping_address),
+                "store": store_name,
+            },
+            "timeline": [
+                {
+                    "status": ev.status,
+                    "label": status_label(ev.status, lang),
+                    "at": ev.at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+                    "note": ev.note_en if lang == "en" else to_script(ev.note_zh, lang),
+                }
+                for ev in order.events
+            ],
+            "next_step": step,
+            "actions": buttons("msg_order_card_actions", lang),
+        }
+    }
+    return "\n".join(parts), card
+
+
+def render_recent(orders: Sequence[Order], language: Optional[str]) -> Tuple[str, Dict[str, Any]]:
+    lang = language
+    if not orders:
+        return text("msg_recent_orders_none", lang), {
+            "kefu_card": {"type": "order_list", "version": 1, "language": lang, "orders": []}}
+    rows = []
+    for o in orders:
+        first = o.lines[0] if o.lines else None
+        summary = product_name(first.name_zh, first.name_en, lang) if first else ""
+        if len(o.lines) > 1:
+            summary = text("msg_recent_orders_more", lang, first=summary, n=len(o.lines))
+        rows.append(text("msg_recent_orders_row", lang, order_id=o.order_id,
+                         date=local_date(o.created_at.astimezone(CHINA).date(), lang),
+                         status=status_label(o.status, lang), total=money(o.total_cents), summary=summary))
+    body = text("msg_recent_orders_header", lang, n=len(orders)) + "\n" + "\n".join(rows)
+    card = {
+        "kefu_card": {
+            "type": "order_list",
+            "version": 1,
+            "language": lang,
+            "orders": [
+                {
+                    "order_id": o.order_id,
+                    "status": o.status,
+                    "status_label": status_label(o.status, lang),
+                    "created_at": o.created_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+                    "total": _money_json(o.total_cents),
+                    "items": len(o.lines),
+                    "payload": f'/order_status{{"order_id":"{o.order_id}"}}',
+                }
+                for o in orders
+            ],
+        }
+    }
+    return body, card
+
+
+# ---------------------------------------------------------------------------
+# Rasa side
+# ---------------------------------------------------------------------------
+def _lang(tracker: Tracker) -> Optional[str]:
+    return tracker.get_slot("language")
+
+
+def log_store_failure(where: str, tracker: Tracker, exc: BaseException) -> None:
+    """The one clear line the action server logs when the store fails."""
+    log.error("store unavailable in %s (conversation %s): %s", where, mask_sender(tracker.sender_id), exc)
+
+
+def mask_sender(sender_id: Optional[str]) -> str:
+    s = sender_id or "-"
+    return s if len(s) <= 8 else f"{s[:4]}…{s[-4:]}"
+
+
+def utter_store_down(dispatcher: CollectingDispatcher, language: Optional[str]) -> None:
+    dispatcher.utter_message(text=text("msg_store_unavailable", language),
+                             buttons=buttons("msg_store_unavailable", language))
+
+
+def utter_locked(dispatcher: CollectingDispatcher, language: Optional[str]) -> None:
+    dispatcher.utter_message(text=text("msg_order_locked", language), buttons=buttons("msg_order_locked", language))
+
+
+class ValidateOrderLookupForm(FormValidationAction):
+    """Collect the order number and check who is asking."""
+
+    def name(self) -> Text:
+        return "validate_order_lookup_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> List[Text]:
+        if is_locked(tracker.get_slot("order_lookup_locked"), tracker.get_slot("order_verify_failures")):
+            return []
+        if tracker.get_slot("order_store_error"):
+            return []
+        order_id = tracker.get_slot("order_id")
+        if order_id and tracker.get_slot("order_verified") == order_id:
+            return ["order_id"]
+        return ["order_id", "phone_suffix"]
+
+    # -- extraction fallbacks: read the raw message when NLU missed the entity --
+    async def extract_order_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("order_id") is not None:
+            return {}
+        parsed = parse_order_id((tracker.latest_message or {}).get("text"))
+        return {"order_id": parsed.order_id} if parsed.order_id else {}
+
+    async def extract_phone_suffix(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("phone_suffix") is not None:
+            return {}
+        raw = (tracker.latest_message or {}).get("text")
+        if not isinstance(raw, str) or parse_order_id(raw).order_id is None:
+            return {}  # a bare number is handled by the from_text mapping when it is asked for
+        digits = parse_phone_suffix(raw)
+        return {"phone_suffix": digits} if digits else {}
+
+    # -- validation --------------------------------------------------------
+    def _check(self, order_id: str, digits: str, dispatcher: CollectingDispatcher,
+               tracker: Tracker) -> Dict[Text, Any]:
+        """One identity check. Unknown order and wrong digits are the same outcome."""
+        lang = _lang(tracker)
+        try:
+            order = get_store().get_order(order_id)
+        except StoreInputError:
+            order = None
+        except StoreError as exc:
+            log_store_failure("order lookup", tracker, exc)
+            return {"phone_suffix": None, "order_store_error": True}
+        if phone_suffix_matches(order, digits):
+            assert order is not None
+            log.info("order lookup verified by phone (conversation %s)", mask_sender(tracker.sender_id))
+            return {"phone_suffix": digits, "order_verified": order_id,
+                    "verified_customer_id": order.customer_id, "verified_via": METHOD_PHONE,
+                    "order_verify_failures": 0.0}
+        outcome = after_failed_check(tracker.get_slot("order_verify_failures"))
+        log.info("order lookup check failed %d/%d (conversation %s)", outcome.failures, 3,
+                 mask_sender(tracker.sender_id))
+        if not outcome.locked:
+            dispatcher.utter_message(text=text("msg_order_check_failed", lang, attempts=outcome.attempts_left))
+        return {"phone_suffix": None, "order_verify_failures": float(outcome.failures),
+                "order_lookup_locked": outcome.locked}
+
+    def validate_order_id(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> Dict[Text, Any]:
+        lang = _lang(tracker)
+        parsed = parse_order_id(slot_value)
+        if parsed.order_id is None:
+            key = "msg_order_id_too_long" if parsed.problem == "too_long" else "msg_order_id_invalid"
+            dispatcher.utter_message(text=text(key, lang))
+            return {"order_id": None}
+        order_id = parsed.order_id
+        result: Dict[Text, Any] = {"order_id": order_id}
+        if tracker.get_slot("order_verified") == order_id:
+            return result
+        try:
+            identity = identity_for_tracker(tracker, get_store())
+            if identity is not None:
+                order = get_store().get_order(order_id)
+                if order is not None and order.customer_id == identity.customer_id:
+                    result.update(identity_slots(identity))
+                    result["order_verified"] = order_id
+                    return result
+        except StoreError as exc:
+            log_store_failure("identity check", tracker, exc)
+            result["order_store_error"] = True
+            return result
+        result["order_verified"] = None
+        suffix = tracker.get_slot("phone_suffix")
+        if "phone_suffix" not in tracker.slots_to_validate() and suffix:
+            digits = parse_phone_suffix(suffix)
+            if digits:
+                result.update(self._check(order_id, digits, dispatcher, tracker))
+        return result
+
+    def validate_phone_suffix(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> Dict[Text, Any]:
+        lang = _lang(tracker)
+        digits = parse_phone_suffix(slot_value)
+        if digits is None:
+            if parse_order_id(slot_value).order_id is None:
+                dispatcher.utter_message(text=text("msg_phone_suffix_invalid", lang))
+            return {"phone_suffix": None}
+        order_id = parse_order_id(tracker.get_slot("order_id")).order_id
+        if order_id is None:
+            return {"phone_suffix": digits}
+        if tracker.get_slot("order_verified") == order_id:
+            return {"phone_suffix": digits}
+        return self._check(order_id, digits, dispatcher, tracker)
+
+
+def _reset_lookup() -> List[Dict[Text, Any]]:
+    return [SlotSet("order_id", None), SlotSet("phone_suffix", None), SlotSet("order_store_error", None),
+            SlotSet("requested_slot", None)]
+
+
+class ActionOrderStatus(Action):
+    """Answer the order lookup once the form is done (or explain why not)."""
+
+    def name(self) -> Text:
+        return "action_order_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[Text, Any]]:
+        lang = _lang(tracker)
+        if is_locked(tracker.get_slot("order_lookup_locked"), tracker.get_slot("order_verify_failures")):
+            utter_locked(dispatcher, lang)
+            return [*_reset_lookup(), SlotSet("order_lookup_locked", True), SlotSet("human_offered", True)]
+        if tracker.get_slot("order_store_error"):
+            utter_store_down(dispatcher, lang)
+            return [*_reset_lookup(), SlotSet("human_offered", True)]
+        order_id = tracker.get_slot("order_id")
+        if not order_id or tracker.get_slot("order_verified") != order_id:
+            dispatcher.utter_message(text=text("msg_order_not_verified", lang))
+            return _reset_lookup()
+        try:
+            store = get_store()
+            order = store.get_order(order_id)
+            store_names = ({loc.id: (loc.name_zh, loc.name_en) for loc in store.locations()}
+                           if order is not None and order.store_id else {})
+        except StoreError as exc:
+            log_store_failure("order status", tracker, exc)
+            utter_store_down(dispatcher, lang)
+            return [*_reset_lookup(), SlotSet("human_offered", True)]
+        if order is None:  # deleted between the check and now: say nothing about it
+            dispatcher.utter_message(text=text("msg_order_not_verified", lang))
+            return _reset_lookup()
+        body, card = render_order(order, lang, store_names)
+        dispatcher.utter_message(text=body, json_message=card)
+        return _reset_lookup()
+
+
+class ActionRecentOrders(Action):
+    """A verified customer's latest orders."""
+
+    def name(self) -> Text:
+        return "action_recent_orders"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[Text, Any]]:
+        lang = _lang(tracker)
+        try:
+            store = get_store()
+            identity = identity_for_tracker(tracker, store)
+            if identity is None:
+                dispatcher.utter_message(text=text("msg_recent_orders_need_verification", lang))
+                return []
+            orders = store.recent_orders(identity.customer_id, RECENT_LIMIT)
+        except StoreError as exc:
+            log_store_failure("recent orders", tracker, exc)
+            utter_store_down(dispatcher, lang)
+            return [SlotSet("human_offered", True)]
+        body, card = render_recent(orders, lang)
+        dispatcher.utter_message(text=body, json_message=card)
+        return [SlotSet(k, v) for k, v in identity_slots(identity).items()]

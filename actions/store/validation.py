@@ -1,0 +1,53 @@
+"""Id checks shared by every backend: reject malformed or hostile ids before any I/O."""
+
+from __future__ import annotations
+
+import re
+
+from actions.store.types import StoreInputError
+
+ORDER_ID_RE = re.compile(r"^KF\d{11}$")
+CUSTOMER_ID_RE = re.compile(r"^C\d{4,8}$")
+SKU_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
+EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
+IDENTITY_CHANNELS = ("wechat", "wecom")
+MAX_SENDER_ID = 256
+
+
+def check_order_id(order_id: str) -> str:
+    if not isinstance(order_id, str) or not ORDER_ID_RE.match(order_id):
+        raise StoreInputError("order id must look like KF + 11 digits")
+    return order_id
+
+
+def check_customer_id(customer_id: str) -> str:
+    if not isinstance(customer_id, str) or not CUSTOMER_ID_RE.match(customer_id):
+        raise StoreInputError("malformed customer id")
+    return customer_id
+
+
+def check_sku_code(code: str) -> str:
+    if not isinstance(code, str) or not SKU_CODE_RE.match(code):
+        raise StoreInputError("malformed SKU code")
+    return code
+
+
+def check_channel_identity(channel: str, external_id: str) -> None:
+    if channel not in IDENTITY_CHANNELS:
+        raise StoreInputError("identity channel must be wechat or wecom")
+    if not isinstance(external_id, str) or not EXTERNAL_ID_RE.match(external_id):
+        raise StoreInputError("malformed channel identity")
+
+
+def check_limit(limit: int) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 50:
+        raise StoreInputError("limit must be between 1 and 50")
+    return limit
+
+
+def check_sender_id(sender_id: str) -> str:
+    if not isinstance(sender_id, str) or not sender_id or len(sender_id) > MAX_SENDER_ID:
+        raise StoreInputError("malformed sender id")
+    if any(ord(c) < 32 for c in sender_id):
+        raise StoreInputError("malformed sender id")
+    return sender_id

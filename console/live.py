@@ -1,0 +1,63 @@
+"""Live fan-out to browsers (SSE): one in-process hub, filtered by what each agent may see.
+
+One console process serves the browsers; scale-out would put a PostgreSQL
+LISTEN/NOTIFY or Redis channel behind ``publish``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any, Dict, FrozenSet, Optional, Set
+
+
+@dataclass(frozen=True)
+class Viewer:
+    agent_id: int
+    role: str
+    teams: FrozenSet[str]
+
+    def may_see(self, team: str, assignee_id: Optional[int]) -> bool:
+        return self.role == "supervisor" or team in self.teams or assignee_id == self.agent_id
+
+
+@dataclass(eq=False)
+class Subscription:
+    viewer: Viewer
+    queue: "asyncio.Queue[str]" = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._subs: Set[Subscription] = set()
+
+    def subscribe(self, viewer: Viewer) -> Subscription:
+        sub = Subscription(viewer)
+        self._subs.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    def online_agent_ids(self) -> Set[int]:
+        return {s.viewer.agent_id for s in self._subs}
+
+    def publish(self, event: str, payload: Dict[str, Any], team: str, assignee_id: Optional[int],
+                previous_team: Optional[str] = None) -> int:
+        """Queue ``event`` for every subscriber allowed to see the ticket (before or after a transfer)."""
+        frame = f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n"
+        sent = 0
+        for sub in list(self._subs):
+            visible = sub.viewer.may_see(team, assignee_id) or (
+                previous_team is not None and sub.viewer.may_see(previous_team, None)
+            )
+            if not visible:
+                continue
+            try:
+                sub.queue.put_nowait(frame)
+                sent += 1
+            except asyncio.QueueFull:
+                # a stuck browser: drop it, it reconnects and refetches
+                self._subs.discard(sub)
+        return sent

@@ -1,0 +1,149 @@
+"""SQL tables of the console (SQLAlchemy 2; SQLite by default, PostgreSQL by URL).
+
+Times are UNIX seconds (float, UTC): portable between SQLite and PostgreSQL and
+cheap to compare; the API renders them as ISO 8601.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Agent(Base):
+    __tablename__ = "console_agents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(64))
+    role: Mapped[str] = mapped_column(sa.String(16))  # agent | supervisor
+    teams: Mapped[str] = mapped_column(sa.String(255), default="")  # comma separated team ids
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[float] = mapped_column(sa.Float)
+    last_seen_at: Mapped[Optional[float]] = mapped_column(sa.Float, nullable=True)
+
+
+class SessionRow(Base):
+    __tablename__ = "console_sessions"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # HMAC of the cookie value
+    agent_id: Mapped[int] = mapped_column(sa.ForeignKey("console_agents.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[float] = mapped_column(sa.Float)
+    expires_at: Mapped[float] = mapped_column(sa.Float)
+
+
+class Ticket(Base):
+    __tablename__ = "console_tickets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    sender_id: Mapped[str] = mapped_column(sa.String(255), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(64))
+    state: Mapped[str] = mapped_column(sa.String(32), index=True)
+    team: Mapped[str] = mapped_column(sa.String(32), index=True)
+    category: Mapped[str] = mapped_column(sa.String(32))
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    trigger: Mapped[str] = mapped_column(sa.String(128), default="")
+    priority: Mapped[int] = mapped_column(sa.Integer, default=0)
+    language: Mapped[str] = mapped_column(sa.String(16))
+    customer_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    sentiment_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+    context_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+    assignee_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("console_agents.id"), nullable=True)
+    created_at: Mapped[float] = mapped_column(sa.Float, index=True)
+    updated_at: Mapped[float] = mapped_column(sa.Float)
+    assigned_at: Mapped[Optional[float]] = mapped_column(sa.Float, nullable=True)
+    first_response_at: Mapped[Optional[float]] = mapped_column(sa.Float, nullable=True)
+    closed_at: Mapped[Optional[float]] = mapped_column(sa.Float, nullable=True)
+    resolution: Mapped[Optional[str]] = mapped_column(sa.String(32), nullable=True)
+    csat_rating: Mapped[Optional[int]] = mapped_column(sa.Integer, nullable=True)
+    csat_at: Mapped[Optional[float]] = mapped_column(sa.Float, nullable=True)
+
+
+class Message(Base):
+    __tablename__ = "console_messages"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "event_key", name="uq_console_message_event"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("console_tickets.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(sa.String(16))  # customer | bot | agent | system
+    agent_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("console_agents.id"), nullable=True)
+    text: Mapped[str] = mapped_column(sa.Text, default="")
+    data_json: Mapped[Optional[str]] = mapped_column(sa.Text, nullable=True)
+    source: Mapped[str] = mapped_column(sa.String(16))  # transcript | live
+    event_key: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[float] = mapped_column(sa.Float)
+
+
+class Note(Base):
+    __tablename__ = "console_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("console_tickets.id", ondelete="CASCADE"), index=True)
+    agent_id: Mapped[int] = mapped_column(sa.ForeignKey("console_agents.id"))
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[float] = mapped_column(sa.Float)
+
+
+class Transition(Base):
+    __tablename__ = "console_transitions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("console_tickets.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str] = mapped_column(sa.String(32))
+    to_state: Mapped[str] = mapped_column(sa.String(32))
+    action: Mapped[str] = mapped_column(sa.String(32))
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    team: Mapped[str] = mapped_column(sa.String(32))
+    detail_json: Mapped[str] = mapped_column(sa.Text, default="{}")
+    at: Mapped[float] = mapped_column(sa.Float)
+
+
+class TailCursor(Base):
+    """How far the console has read Rasa's events table (durable across restarts)."""
+
+    __tablename__ = "console_tail_cursor"
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_id: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    updated_at: Mapped[float] = mapped_column(sa.Float)
+
+
+class ConversationDay(Base):
+    """Per conversation and UTC day: customer messages and FAQ outcomes (for containment and FAQ rates)."""
+
+    __tablename__ = "console_conversation_days"
+    sender_id: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    day: Mapped[str] = mapped_column(sa.String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    channel: Mapped[str] = mapped_column(sa.String(64), default="")
+    user_messages: Mapped[int] = mapped_column(sa.Integer, default=0)
+    faq_answered: Mapped[int] = mapped_column(sa.Integer, default=0)
+    faq_clarify: Mapped[int] = mapped_column(sa.Integer, default=0)
+    faq_no_answer: Mapped[int] = mapped_column(sa.Integer, default=0)
+    first_at: Mapped[float] = mapped_column(sa.Float)
+    last_at: Mapped[float] = mapped_column(sa.Float)
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def create_schema(engine: sa.Engine) -> None:
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database:
+        from pathlib import Path
+
+        Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+    Base.metadata.create_all(engine)

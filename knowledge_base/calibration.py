@@ -1,0 +1,224 @@
+"""Calibration from the knowledge base's own questions: ranker weights and decision thresholds.
+
+Cross-validation over questions, with whole entries held out to play out-of-scope:
+
+- the questions of each entry (with at least two) are spread over ``folds`` folds, so every fold
+  leaves each entry at least one phrasing;
+- in every fold a random ``held_out_entry_share`` of the entries is removed from the fold's index
+  entirely; their questions in that fold become pseudo out-of-scope queries (the knowledge base
+  really has no answer for them). Real out-of-scope examples, when given, join as well;
+- each fold's index is assembled from the remaining questions (no re-encoding: vectors and tokens
+  are reused) and answers the fold's queries;
+- a logistic regression on the candidates' features (label: is the right entry) becomes the ranker;
+- the refusal threshold maximises ``(1 - w) * in-scope accuracy + w * out-of-scope recall``; the
+  direct-answer threshold is the lowest one whose answers reach ``answer_precision``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from knowledge_base.config import CalibrationConfig, IndexConfig, MatchingConfig, ThresholdOverrides
+from knowledge_base.index import FEATURES, EntryRecord, IndexData, Ranker, Thresholds, assemble
+from knowledge_base.lexical import Vocabulary
+from knowledge_base.matcher import candidate_features
+
+log = logging.getLogger(__name__)
+
+MAX_QUERIES_PER_FOLD = 4000
+
+
+@dataclass
+class CalibrationRows:
+    features: List[np.ndarray]  # per query: candidates x features
+    correct: List[np.ndarray]  # per query: bool per candidate
+    is_oos: List[bool]
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    queries: int
+    oos_queries: int
+    in_scope_accuracy: float
+    oos_recall: float
+    thresholds: Thresholds
+    ranker: Ranker
+
+
+def _fold_rows(
+    entries: Sequence[EntryRecord],
+    vectors: Sequence[np.ndarray],
+    tokens: Sequence[Sequence[Sequence[str]]],
+    oos_vectors: Optional[np.ndarray],
+    oos_tokens: Sequence[Sequence[str]],
+    matching: MatchingConfig,
+    calibration: CalibrationConfig,
+    encoder_id: str,
+    vocab: Vocabulary,
+) -> CalibrationRows:
+    rng = np.random.default_rng(calibration.seed)
+    k = max(2, calibration.folds)
+    n_entries = len(entries)
+    fold_of: List[np.ndarray] = []
+    for v in vectors:
+        n = len(v)
+        if n < 2:
+            fold_of.append(np.full(n, -1))
+            continue
+        order = rng.permutation(n)
+        folds = np.empty(n, dtype=np.int64)
+        folds[order] = (np.arange(n) + rng.integers(k)) % k
+        fold_of.append(folds)
+    oos_fold = rng.integers(k, size=0 if oos_vectors is None else len(oos_vectors))
+    rows = CalibrationRows([], [], [])
+    exact = IndexConfig(exact_max_vectors=10**9)
+    for fold in range(k):
+        held_out = set()
+        if n_entries >= 5 and calibration.held_out_entry_share > 0:
+            n_held = max(1, int(round(calibration.held_out_entry_share * n_entries)))
+            held_out = set(rng.choice(n_entries, size=n_held, replace=False).tolist())
+        keep_entries: List[int] = []
+        sub_vecs, sub_toks, sub_q = [], [], []
+        queries = []  # (vector, tokens, original entry or -1)
+        for e in range(n_entries):
+            in_fold = fold_of[e] == fold
+            if e in held_out:
+                for i in np.flatnonzero(in_fold):
+                    queries.append((vectors[e][i], tokens[e][i], -1))
+                continue
+            train = ~in_fold
+            if not train.any():
+                continue
+            keep_entries.append(e)
+            sub_vecs.append(vectors[e][train])
+            sub_toks.append([tokens[e][i] for i in np.flatnonzero(train)])
+            sub_q.append([""] * int(train.sum()))
+            for i in np.flatnonzero(in_fold):
+                queries.append((vectors[e][i], tokens[e][i], e))
+        if len(keep_entries) < 2:
+            continue
+        for i in np.flatnonzero(oos_fold == fold):
+            queries.append((oos_vectors[i], oos_tokens[i], -1))
+        if len(queries) > MAX_QUERIES_PER_FOLD:
+            pick = rng.choice(len(queries), size=MAX_QUERIES_PER_FOLD, replace=False)
+            queries = [queries[i] for i in sorted(pick)]
+        sub = assemble(
+            [entries[e] for e in keep_entries],
+            sub_q,
+            sub_vecs,
+            sub_toks,
+            exact,
+            matching.classifier_min_examples,
+            encoder_id,
+            vocab=vocab,
+        )
+        local = {e: i for i, e in enumerate(keep_entries)}
+        for vec, toks, original in queries:
+            cands, feats, _ = candidate_features(sub, vec, toks, matching)
+            target = local.get(original, -1)
+            rows.features.append(feats)
+            rows.correct.append(cands == target)
+            rows.is_oos.append(original < 0)
+    return rows
+
+
+def train_ranker(rows: CalibrationRows) -> Ranker:
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.vstack([f for f in rows.features if len(f)]) if rows.features else np.zeros((0, len(FEATURES)))
+    y = np.concatenate([c for c, f in zip(rows.correct, rows.features) if len(f)]) if rows.features else np.zeros(0)
+    if x.shape[0] < 20 or y.sum() < 5 or (~y.astype(bool)).sum() < 5:
+        return Ranker.default()
+    model = LogisticRegression(C=10.0, max_iter=2000)
+    model.fit(x, y.astype(int))
+    return Ranker([float(c) for c in model.coef_[0]], float(model.intercept_[0]))
+
+
+def _query_outcomes(rows: CalibrationRows, ranker: Ranker):
+    top = np.zeros(len(rows.features))
+    second = np.zeros(len(rows.features))
+    right = np.zeros(len(rows.features), dtype=bool)
+    for i, (f, c) in enumerate(zip(rows.features, rows.correct)):
+        if not len(f):
+            continue
+        p = ranker.predict(f)
+        order = np.argsort(-p)
+        top[i] = p[order[0]]
+        second[i] = p[order[1]] if len(order) > 1 else 0.0
+        right[i] = bool(c[order[0]])
+    return top, second, right, np.asarray(rows.is_oos, dtype=bool)
+
+
+def choose_thresholds(
+    top: np.ndarray, right: np.ndarray, is_oos: np.ndarray, calibration: CalibrationConfig, margin: float
+) -> Thresholds:
+    grid = np.unique(np.concatenate([[0.0], np.round(top, 4), [1.0]]))
+    n_in = max(int((~is_oos).sum()), 1)
+    n_oos = int(is_oos.sum())
+    w = calibration.oos_weight if n_oos else 0.0
+    best_t, best_obj = 0.5, -1.0
+    for t in grid:
+        answered = top >= t
+        acc_in = float((answered & right & ~is_oos).sum()) / n_in
+        rec_oos = float((~answered & is_oos).sum()) / n_oos if n_oos else 0.0
+        obj = (1 - w) * acc_in + w * rec_oos
+        if obj > best_obj + 1e-9:
+            best_t, best_obj = float(t), obj
+    if not n_oos:
+        best_t = float(np.quantile(top[~is_oos], 0.02)) if (~is_oos).any() else 0.5
+    answer_t = 1.0
+    for t in grid[grid >= best_t]:
+        answered = top >= t
+        if answered.sum() == 0:
+            break
+        precision = float((answered & right).sum()) / float(answered.sum())
+        if precision >= calibration.answer_precision:
+            answer_t = float(t)
+            break
+    return Thresholds(refuse=round(best_t, 4), answer=round(max(answer_t, best_t), 4), margin=margin)
+
+
+def calibrate(
+    entries: Sequence[EntryRecord],
+    vectors: Sequence[np.ndarray],
+    tokens: Sequence[Sequence[Sequence[str]]],
+    matching: MatchingConfig,
+    calibration: CalibrationConfig,
+    overrides: ThresholdOverrides,
+    encoder_id: str,
+    vocab: Vocabulary,
+    oos_vectors: Optional[np.ndarray] = None,
+    oos_tokens: Sequence[Sequence[str]] = (),
+) -> CalibrationReport:
+    rows = _fold_rows(entries, vectors, tokens, oos_vectors, oos_tokens, matching, calibration, encoder_id, vocab)
+    ranker = train_ranker(rows)
+    top, _second, right, is_oos = _query_outcomes(rows, ranker)
+    if len(top) >= 10:
+        thresholds = choose_thresholds(top, right, is_oos, calibration, overrides.margin)
+    else:
+        thresholds = Thresholds(margin=overrides.margin)
+    answered = top >= thresholds.refuse
+    n_in, n_oos = int((~is_oos).sum()), int(is_oos.sum())
+    report = CalibrationReport(
+        queries=len(top),
+        oos_queries=n_oos,
+        in_scope_accuracy=float((answered & right & ~is_oos).sum()) / max(n_in, 1),
+        oos_recall=float((~answered & is_oos).sum()) / max(n_oos, 1),
+        thresholds=thresholds,
+        ranker=ranker,
+    )
+    log.info(
+        "kb.calibrated queries=%d oos=%d in_scope_acc=%.3f oos_recall=%.3f refuse=%.3f answer=%.3f",
+        report.queries, n_oos, report.in_scope_accuracy, report.oos_recall, thresholds.refuse, thresholds.answer,
+    )
+    return report
+
+
+def apply_overrides(thresholds: Thresholds, overrides: ThresholdOverrides) -> Thresholds:
+    refuse = overrides.refuse if overrides.refuse is not None else thresholds.refuse
+    answer = overrides.answer if overrides.answer is not None else max(thresholds.answer, refuse)
+    return Thresholds(refuse=refuse, answer=answer, margin=overrides.margin)

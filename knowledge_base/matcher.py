@@ -1,0 +1,168 @@
+"""Entry scoring and the answer / clarify / no-answer decision (pure functions over an ``IndexData``).
+
+For one query:
+
+1. candidates = entries of the dense top-k questions, of the lexical top-k questions and of the lexical
+   top-k entries (plus the classifier's top entries when the index has a classifier);
+2. every candidate gets features that look at *all* its phrasings: best and top-3 mean cosine, cosine to
+   the entry centroid, its share of the dense top-10 (a kNN vote), best normalised BM25 over its questions,
+   BM25 of the whole entry, the classifier score, and each feature's gap to the best candidate;
+3. a logistic-regression ranker (trained by calibration) turns the features into P(right entry);
+4. :func:`decide` applies the thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from knowledge_base.config import MatchingConfig
+from knowledge_base.index import FEATURES, IndexData, Thresholds
+
+ANSWER = "answered"
+CLARIFY = "clarify"
+NO_ANSWER = "no_answer"
+
+_F = {name: i for i, name in enumerate(FEATURES)}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str
+    candidates: Tuple[Candidate, ...]  # answered: the answer first; clarify: the buttons; no_answer: best guesses
+
+
+@dataclass
+class Timing:
+    search_ms: float = 0.0
+    fusion_ms: float = 0.0
+
+
+@dataclass
+class Scored:
+    entries: np.ndarray  # candidate entry indexes
+    features: np.ndarray  # candidates x features
+    scores: np.ndarray  # ranker probabilities
+    timing: Timing = field(default_factory=Timing)
+
+    def ranked(self) -> List[Candidate]:
+        order = np.argsort(-self.scores, kind="stable")
+        return [Candidate(int(self.entries[i]), float(self.scores[i])) for i in order]
+
+
+def _top(values: np.ndarray, k: int) -> np.ndarray:
+    if values.size <= k:
+        return np.argsort(-values, kind="stable")
+    part = np.argpartition(-values, k)[:k]
+    return part[np.argsort(-values[part], kind="stable")]
+
+
+def candidate_features(
+    index: IndexData,
+    vector: np.ndarray,
+    terms: Sequence[str],
+    config: MatchingConfig,
+    exclude_question: Optional[int] = None,
+) -> Tuple[np.ndarray, np.ndarray, Timing]:
+    """Candidate entries and their feature matrix for one query (vector must be unit norm)."""
+    import time
+
+    t0 = time.perf_counter()
+    vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
+    n_q = index.n_questions
+    k = min(config.dense_top_k, n_q)
+    sims, ids = index.dense.search(vector, k)
+    sims, ids = sims[0], ids[0]
+    keep = ids >= 0
+    sims, ids = sims[keep], ids[keep]
+    lex_q = index.lex_questions.scores(terms)
+    lex_e = index.lex_entries.scores(terms)
+    t1 = time.perf_counter()
+
+    qe = index.question_entry
+    cand = [qe[ids]]
+    lex_top = _top(lex_q, config.lexical_top_k)
+    lex_top = lex_top[lex_q[lex_top] > 0]
+    cand.append(qe[lex_top])
+    ent_top = _top(lex_e, 10)
+    cand.append(ent_top[lex_e[ent_top] > 0])
+    clf_all = None
+    if index.classifier is not None and index.n_entries <= 5000:
+        clf_all = index.classifier.scores(vector[0])
+        cand.append(_top(clf_all, 10))
+    entries = np.unique(np.concatenate(cand)).astype(np.int64)
+    if entries.size > config.max_candidates:
+        # keep the strongest by a cheap pre-score (best cosine among the fetched neighbours, best lexical)
+        pre = np.zeros(entries.size, dtype=np.float32)
+        pos = {int(e): i for i, e in enumerate(entries)}
+        for s, q in zip(sims, ids):
+            i = pos[int(qe[q])]
+            pre[i] = max(pre[i], s)
+        lex_best = np.zeros(entries.size, dtype=np.float32)
+        for q in lex_top:
+            i = pos[int(qe[q])]
+            lex_best[i] = max(lex_best[i], lex_q[q])
+        pre = pre + 0.5 * lex_best + 0.5 * lex_e[entries]
+        if clf_all is not None:
+            pre = pre + clf_all[entries]
+        entries = entries[_top(pre, config.max_candidates)]
+
+    n = entries.size
+    feats = np.zeros((n, len(FEATURES)), dtype=np.float32)
+    top10 = qe[ids[:10]]
+    for row, e in enumerate(entries):
+        start, stop = int(index.offsets[e]), int(index.offsets[e + 1])
+        s = index.vectors[start:stop] @ vector[0]
+        lq = lex_q[start:stop]
+        if exclude_question is not None and start <= exclude_question < stop:
+            s = np.delete(s, exclude_question - start)
+            lq = np.delete(lq, exclude_question - start)
+        if s.size == 0:
+            continue
+        top3 = np.sort(s)[-3:]
+        feats[row, _F["d_max"]] = top3[-1]
+        feats[row, _F["d_top3"]] = top3.mean()
+        feats[row, _F["l_max"]] = lq.max()
+        feats[row, _F["knn_vote"]] = float(np.count_nonzero(top10 == e)) / max(len(top10), 1)
+    feats[:, _F["d_cent"]] = index.centroids[entries] @ vector[0]
+    feats[:, _F["l_entry"]] = lex_e[entries]
+    if index.classifier is not None:
+        feats[:, _F["clf"]] = clf_all[entries] if clf_all is not None else index.classifier.scores(vector[0], entries)
+    if n:
+        for base in ("d_max", "d_cent", "l_max", "l_entry", "clf"):
+            col = feats[:, _F[base]]
+            feats[:, _F[base + "_gap"]] = col - col.max()
+    t2 = time.perf_counter()
+    return entries, feats, Timing(search_ms=(t1 - t0) * 1000.0, fusion_ms=(t2 - t1) * 1000.0)
+
+
+def score(index: IndexData, vector: np.ndarray, terms: Sequence[str], config: MatchingConfig) -> Scored:
+    import time
+
+    entries, feats, timing = candidate_features(index, vector, terms, config)
+    t0 = time.perf_counter()
+    scores = index.ranker.predict(feats) if entries.size else np.zeros(0, dtype=np.float32)
+    timing.fusion_ms += (time.perf_counter() - t0) * 1000.0
+    return Scored(entries, feats, np.asarray(scores, dtype=np.float32), timing)
+
+
+def decide(ranked: Sequence[Candidate], thresholds: Thresholds, clarify_max: int = 3) -> Decision:
+    """answer when the best candidate is confident and clearly ahead; clarify when it is plausible or
+    contested; no answer below the refusal threshold."""
+    if not ranked or ranked[0].score < thresholds.refuse:
+        return Decision(NO_ANSWER, tuple(ranked[:clarify_max]))
+    best = ranked[0]
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    if best.score >= thresholds.answer and best.score - runner_up >= thresholds.margin:
+        return Decision(ANSWER, (best,))
+    floor = max(thresholds.refuse * 0.5, best.score - 3 * thresholds.margin)
+    options = [c for c in ranked[:clarify_max] if c.score >= floor]
+    return Decision(CLARIFY, tuple(options))

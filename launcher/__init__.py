@@ -1,0 +1,1 @@
+"""Starts Kefu's processes: ``python -m launcher`` (what ``make run`` calls)."""

@@ -1,0 +1,49 @@
+"""The commands of Kefu's processes, shared by ``make run`` and the test stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping
+
+from launcher.settings import ROOT
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    argv: List[str]
+    health_url: str
+
+
+def specs(env: Mapping[str, str], root: Path = ROOT) -> Dict[str, ProcessSpec]:
+    host = env["KEFU_HOST"]
+    rasa_port = env["KEFU_RASA_PORT"]
+    action_port = env["KEFU_ACTION_PORT"]
+    return {
+        "actions": ProcessSpec(
+            "actions",
+            [str(root / ".venv/bin/python"), "-m", "rasa_sdk", "--actions", "actions",
+             "--port", action_port],
+            f"http://{host}:{action_port}/health",
+        ),
+        "rasa": ProcessSpec(
+            "rasa",
+            [str(root / ".venv-rasa/bin/rasa"), "run", "--model", env["KEFU_MODEL"],
+             "--enable-api", "--auth-token", env["KEFU_RASA_TOKEN"],
+             "--interface", host, "--port", rasa_port,
+             "--endpoints", env.get("KEFU_ENDPOINTS", "endpoints.yml"),
+             "--credentials", env.get("KEFU_CREDENTIALS", "credentials.yml"),
+             "--cors", "*"],
+            f"http://{host}:{rasa_port}/",
+        ),
+    }
+
+
+def process_env(env: Mapping[str, str], root: Path = ROOT) -> Dict[str, str]:
+    """Environment for a child process: the project on PYTHONPATH, no telemetry."""
+    out = dict(env)
+    out["PYTHONPATH"] = str(root) + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    out.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    out.setdefault("PYTHONUNBUFFERED", "1")
+    return out

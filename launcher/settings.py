@@ -1,0 +1,57 @@
+"""Kefu's runtime settings: documented defaults, overridden by the environment.
+
+Every variable here is listed in docs/configuration.md. ``make run`` works with
+no environment at all; production sets its own values.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Dict, Mapping, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Development defaults. Secrets here are public, for a laptop only.
+DEFAULTS: Dict[str, str] = {
+    "KEFU_HOST": "127.0.0.1",
+    "KEFU_RASA_PORT": "5005",
+    "KEFU_ACTION_PORT": "5055",
+    "KEFU_VAR_DIR": "var",
+    "KEFU_MODEL": "models/kefu.tar.gz",
+    # Rasa's SQL tracker store (SQLite file, relative to the project root).
+    "KEFU_TRACKER_DB": "var/tracker.db",
+    # Rasa's SQL event broker: every conversation event, tailed by the console.
+    "KEFU_EVENTS_DB": "var/events.db",
+}
+
+
+def _secret_file(var_dir: Path) -> Path:
+    return var_dir / "rasa_token"
+
+
+def rasa_token(var_dir: Path, environ: Mapping[str, str]) -> str:
+    """The Rasa HTTP API token: from KEFU_RASA_TOKEN, else generated once and kept."""
+    token = environ.get("KEFU_RASA_TOKEN")
+    if token:
+        return token
+    path = _secret_file(var_dir)
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    path.write_text(token)
+    path.chmod(0o600)
+    return token
+
+
+def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """The full environment for Kefu's processes."""
+    environ = dict(os.environ if environ is None else environ)
+    env = {**DEFAULTS, **{k: v for k, v in environ.items() if k in DEFAULTS}}
+    var_dir = ROOT / env["KEFU_VAR_DIR"]
+    env["KEFU_RASA_TOKEN"] = rasa_token(var_dir, environ)
+    env.setdefault("KEFU_ACTION_URL", environ.get("KEFU_ACTION_URL") or f"http://{env['KEFU_HOST']}:{env['KEFU_ACTION_PORT']}/webhook")
+    env["KEFU_RASA_URL"] = environ.get("KEFU_RASA_URL") or f"http://{env['KEFU_HOST']}:{env['KEFU_RASA_PORT']}"
+    return {**environ, **env}

@@ -1,0 +1,68 @@
+"""The fallback ladder counts consecutive misses from the tracker's events."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.fallback import ActionFallbackLadder, consecutive_misses
+from actions.language import ActionDetectLanguage, language_after
+
+
+def user(intent, text="..."):
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent, "confidence": 0.3}}}
+
+
+def bot(text="..."):
+    return {"event": "bot", "text": text}
+
+
+def slot(name, value):
+    return {"event": "slot", "name": name, "value": value}
+
+
+def test_counts_only_the_latest_run_of_misses():
+    events = [user("nlu_fallback"), bot(), user("greet"), bot(), user("nlu_fallback"), bot(), user("nlu_fallback")]
+    assert consecutive_misses(events) == 2
+
+
+def test_a_served_turn_resets_the_count():
+    assert consecutive_misses([user("nlu_fallback"), bot(), user("thanks"), bot()]) == 0
+
+
+def test_faq_no_answer_counts_as_a_miss():
+    events = [user("ask_faq"), slot("faq_outcome", "no_answer"), bot(), user("nlu_fallback")]
+    assert consecutive_misses(events) == 2
+
+
+def run_ladder(events, language="en"):
+    tracker = Tracker("s", {"language": language}, events[-1], events, False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ActionFallbackLadder().run(dispatcher, tracker, {}))
+    return dispatcher.messages, result
+
+
+def test_first_miss_asks_to_rephrase_second_offers_a_human():
+    messages, events = run_ladder([user("nlu_fallback")])
+    assert [m["response"] for m in messages] == ["utter_ask_rephrase"]
+    assert events == []
+    messages, events = run_ladder([user("nlu_fallback"), bot(), user("nlu_fallback")])
+    assert [m["response"] for m in messages] == ["utter_offer_human"]
+    assert events == [{"event": "slot", "timestamp": None, "name": "human_offered", "value": True}]
+
+
+def test_language_follows_the_customer_and_survives_neutral_messages():
+    assert language_after("您好，請問營業時間", "zh-Hans") == "zh-Hant"
+    assert language_after("好的", "zh-Hant") == "zh-Hant"
+    assert language_after("ok", "en") == "en"
+    assert language_after("/human_handoff", "zh-Hant") == "zh-Hant"
+    assert language_after("你好", "en") == "zh-Hans"
+    assert language_after("", None) == "zh-Hans"
+
+
+def test_detect_language_action_sets_the_slot():
+    tracker = Tracker("s", {"language": "zh-Hans"}, {"text": "hi there"}, [], False, None, {}, "action_listen")
+    events = asyncio.run(ActionDetectLanguage().run(CollectingDispatcher(), tracker, {}))
+    assert events[0]["name"] == "language" and events[0]["value"] == "en"

@@ -1,0 +1,88 @@
+"""The real stack: REST replies follow the customer's script; conversations survive restarts."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from bot.language import detect
+from tests.stack import Stack, model_missing_reason
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    reason = model_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    s = Stack.start(tmp_path_factory.mktemp("stack"))
+    yield s
+    s.stop()
+
+
+def texts(replies):
+    return [r["text"] for r in replies if r.get("text")]
+
+
+def sender() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.mark.parametrize(
+    "message, script",
+    [("你好", "zh-Hans"), ("您好，請問營業時間", "zh-Hant"), ("hi there", "en")],
+)
+def test_greeting_comes_back_in_the_customers_script(stack, message, script):
+    replies = texts(stack.say(sender(), message))
+    assert replies, "the bot said nothing"
+    assert detect(replies[0]).language == script, replies
+
+
+def test_script_follows_a_switch_mid_conversation(stack):
+    who = sender()
+    assert detect(texts(stack.say(who, "hello"))[0]).language == "en"
+    assert detect(texts(stack.say(who, "謝謝你"))[0]).language == "zh-Hant"
+    # "你好" has no script of its own: the conversation stays Traditional.
+    assert detect(texts(stack.say(who, "你好"))[0]).language == "zh-Hant"
+    assert detect(texts(stack.say(who, "thanks"))[0]).language == "en"
+
+
+def test_language_slot_is_kept_on_the_tracker(stack):
+    who = sender()
+    stack.say(who, "您好，請問營業時間")
+    assert stack.tracker(who)["slots"]["language"] == "zh-Hant"
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["", " ", "👍👍👍", "<script>alert(1)</script>", "'; DROP TABLE events; --", "好" * 10000],
+)
+def test_hostile_or_odd_messages_get_an_answer_not_an_error(stack, message):
+    replies = stack.say(sender(), message)
+    assert isinstance(replies, list)
+
+
+def test_http_api_needs_the_token(stack):
+    import requests
+
+    who = sender()
+    stack.say(who, "hi")
+    denied = requests.get(f"{stack.rasa_url}/conversations/{who}/tracker", timeout=10)
+    assert denied.status_code == 401
+    wrong = requests.get(f"{stack.rasa_url}/conversations/{who}/tracker", params={"token": "nope"}, timeout=10)
+    assert wrong.status_code == 401
+
+
+def test_conversation_survives_a_restart(stack):
+    who = sender()
+    stack.say(who, "你好")
+    stack.say(who, "你是机器人吗")
+    before = [e for e in stack.tracker(who)["events"] if e["event"] in ("user", "bot")]
+    stack.restart("rasa")
+    after = [e for e in stack.tracker(who)["events"] if e["event"] in ("user", "bot")]
+    assert [e.get("text") for e in after] == [e.get("text") for e in before]
+    stack.say(who, "谢谢")
+    final = [e.get("text") for e in stack.tracker(who)["events"] if e["event"] == "user"]
+    assert final == ["你好", "你是机器人吗", "谢谢"]

@@ -1,0 +1,484 @@
+"""Kefu's socket.io channel, over a real socket.io connection to a Sanic server.
+
+The Rasa agent is replaced by a handler that records each ``UserMessage`` and
+answers through the message's output channel the way Rasa's processor does
+(``send_response`` with ``BotUttered.message()``), so these tests need no model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Dict, List, Optional
+
+import pytest
+import socketio
+from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import BotUttered
+from sanic import Sanic
+
+from bot.channels.socketio import (
+    ACK_EVENT,
+    ERROR_EVENT,
+    InMemoryMessageLedger,
+    KefuSocketIOInput,
+    KefuSocketIOOutput,
+    Rejection,
+    RedisMessageLedger,
+    RedisRateLimiter,
+    SlidingWindowRateLimiter,
+    bot_payload,
+    parse_user_message,
+)
+from tests.services import REDIS_URL, redis_unavailable_reason, require_ci_services
+
+WAIT = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# --------------------------------------------------------------------------
+# pure functions
+# --------------------------------------------------------------------------
+
+
+def test_parse_accepts_message_with_metadata_and_id() -> None:
+    parsed = parse_user_message(
+        {"message": "你好 😀", "session_id": "abc123", "metadata": {"message_id": "m-1", "kefu_user_token": "x.y"}}
+    )
+    assert not isinstance(parsed, Rejection)
+    assert parsed.text == "你好 😀"
+    assert parsed.session_id == "abc123"
+    assert parsed.message_id == "m-1"
+    assert parsed.metadata["kefu_user_token"] == "x.y"
+
+
+def test_parse_accepts_metadata_as_json_string() -> None:
+    parsed = parse_user_message({"message": "hi", "metadata": json.dumps({"message_id": "m2"})})
+    assert not isinstance(parsed, Rejection)
+    assert parsed.message_id == "m2"
+
+
+@pytest.mark.parametrize(
+    "data,code",
+    [
+        ("just a string", "invalid_payload"),
+        (None, "invalid_payload"),
+        ({"message": 42}, "invalid_payload"),
+        ({"message": "hi", "metadata": "{not json"}, "invalid_payload"),
+        ({"message": "hi", "metadata": ["a"]}, "invalid_payload"),
+        ({"message": "hi", "metadata": {"message_id": "<script>"}}, "invalid_payload"),
+        ({"message": "hi", "metadata": {"message_id": 7}}, "invalid_payload"),
+        ({"message": "x" * 2001}, "message_too_long"),
+        ({"message": "hi", "metadata": {"blob": "y" * 5000}}, "metadata_too_large"),
+        ({"message": "   "}, "empty_message"),
+        ({"message": "hi", "session_id": "../../etc/passwd"}, "invalid_session"),
+        ({"message": "hi", "session_id": "x" * 129}, "invalid_session"),
+    ],
+)
+def test_parse_rejects_bad_payloads(data: Any, code: str) -> None:
+    parsed = parse_user_message(data)
+    assert isinstance(parsed, Rejection)
+    assert parsed.code == code
+
+
+def test_parse_keeps_hostile_text_verbatim() -> None:
+    hostile = "<img src=x onerror=alert(1)>'; DROP TABLE orders; --"
+    parsed = parse_user_message({"message": hostile})
+    assert not isinstance(parsed, Rejection)
+    assert parsed.text == hostile
+
+
+def test_bot_payload_combines_text_buttons_custom_and_metadata() -> None:
+    event = BotUttered(
+        "请选择",
+        data={"buttons": [{"title": "查订单", "payload": "/order_status"}], "custom": {"kefu_card": {"type": "stock"}}},
+        metadata={"utter_action": "utter_menu", "agent": "小王"},
+        timestamp=1700000000.25,
+    )
+    payload = bot_payload(event.message())
+    assert payload["text"] == "请选择"
+    assert payload["buttons"] == [{"title": "查订单", "payload": "/order_status"}]
+    assert payload["quick_replies"] == [{"content_type": "text", "title": "查订单", "payload": "/order_status"}]
+    assert payload["custom"] == {"kefu_card": {"type": "stock"}}
+    assert payload["metadata"] == {"utter_action": "utter_menu", "agent": "小王"}
+    assert payload["timestamp"] == 1700000000.25
+    assert payload["id"] == "bot-1700000000.250000"
+    assert "image" not in payload and "attachment" not in payload
+
+
+def test_bot_payload_text_with_paragraphs_stays_one_message() -> None:
+    payload = bot_payload({"text": "第一段\n\n第二段", "timestamp": 1.0})
+    assert payload["text"] == "第一段\n\n第二段"
+
+
+def test_in_memory_ledger_sees_each_id_once_per_session() -> None:
+    async def scenario() -> List[bool]:
+        ledger = InMemoryMessageLedger(per_session=2)
+        out = [
+            await ledger.first_sighting("s1", "a"),
+            await ledger.first_sighting("s1", "a"),
+            await ledger.first_sighting("s2", "a"),
+        ]
+        await ledger.forget("s1", "a")
+        out.append(await ledger.first_sighting("s1", "a"))
+        return out
+
+    assert asyncio.run(scenario()) == [True, False, True, True]
+
+
+def test_sliding_window_rate_limiter() -> None:
+    now = [0.0]
+    limiter = SlidingWindowRateLimiter(limit=2, window_seconds=10, clock=lambda: now[0])
+
+    async def scenario() -> List[bool]:
+        out = [await limiter.allow("s"), await limiter.allow("s"), await limiter.allow("s"), await limiter.allow("t")]
+        now[0] = 10.5
+        out.append(await limiter.allow("s"))
+        return out
+
+    assert asyncio.run(scenario()) == [True, True, False, True, True]
+
+
+def test_from_credentials_reads_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KEFU_SOCKETIO_REDIS_URL", raising=False)
+    channel = KefuSocketIOInput.from_credentials({"max_message_chars": 10, "rate_limit_messages": 3})
+    assert isinstance(channel, KefuSocketIOInput)
+    assert channel.name() == "socketio"
+    assert channel.max_message_chars == 10
+    assert isinstance(channel.ledger, InMemoryMessageLedger)
+    assert channel.redis_url is None
+    assert channel.get_output_channel() is None  # no server yet
+
+
+# --------------------------------------------------------------------------
+# a real socket.io server and clients
+# --------------------------------------------------------------------------
+
+
+class Harness:
+    def __init__(self, channel: KefuSocketIOInput, url: str) -> None:
+        self.channel = channel
+        self.url = url
+        self.received: List[UserMessage] = []
+        self.fail_next = False
+
+
+@asynccontextmanager
+async def running(channel: KefuSocketIOInput) -> AsyncIterator[Harness]:
+    # test mode lets Sanic start several apps in one process (its TouchUp pass
+    # would otherwise rewrite its own already-rewritten methods)
+    Sanic.test_mode = True
+    app = Sanic(f"kefu_sio_test_{uuid.uuid4().hex[:8]}")
+    port = free_port()
+    harness = Harness(channel, f"http://127.0.0.1:{port}")
+
+    async def on_new_message(message: UserMessage) -> None:
+        if harness.fail_next:
+            harness.fail_next = False
+            raise RuntimeError("processing exploded")
+        harness.received.append(message)
+        event = BotUttered(
+            f"echo: {message.text}",
+            data={"buttons": [{"title": "是", "payload": "/affirm"}], "custom": {"kefu_card": {"type": "order_status"}}},
+            metadata={"utter_action": "utter_echo"},
+        )
+        await message.output_channel.send_response(message.sender_id, event.message())
+
+    app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/socketio")
+    server = await app.create_server(
+        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+    )
+    await server.startup()
+    try:
+        yield harness
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+class Client:
+    """A socket.io client that records every event it receives."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: List[tuple] = []
+        self._changed = asyncio.Event()
+
+        @self.sio.on("*")
+        async def anything(event: str, data: Any = None) -> None:
+            self.events.append((event, data))
+            self._changed.set()
+
+    async def connect(self, url: str) -> None:
+        # long-polling: engineio's websocket client needs a newer aiohttp than Rasa 3.6 pins
+        await self.sio.connect(url, transports=["polling"], socketio_path="/socket.io")
+
+    async def wait_for(self, event: str, count: int = 1, where: Optional[Any] = None) -> List[Any]:
+        async def poll() -> List[Any]:
+            while True:
+                found = [d for e, d in self.events if e == event and (where is None or where(d))]
+                if len(found) >= count:
+                    return found
+                self._changed.clear()
+                await self._changed.wait()
+
+        return await asyncio.wait_for(poll(), WAIT)
+
+    def of(self, event: str) -> List[Any]:
+        return [d for e, d in self.events if e == event]
+
+    async def session(self, session_id: Optional[str] = None) -> str:
+        await self.sio.emit("session_request", {"session_id": session_id})
+        confirmed = await self.wait_for("session_confirm")
+        return confirmed[-1]
+
+    async def say(self, session_id: str, text: str, message_id: Optional[str] = None, **metadata: Any) -> None:
+        meta: Dict[str, Any] = dict(metadata)
+        if message_id:
+            meta["message_id"] = message_id
+        await self.sio.emit("user_uttered", {"message": text, "session_id": session_id, "metadata": meta})
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_round_trip_one_combined_bot_message_and_metadata_passthrough() -> None:
+    async def scenario() -> None:
+        channel = KefuSocketIOInput()
+        async with running(channel) as harness:
+            client = Client()
+            await client.connect(harness.url)
+            session_id = await client.session()
+            assert len(session_id) == 32
+            await client.say(session_id, "你好", "m-1", kefu_user_token="tok.sig", language="zh-Hans")
+            bots = await client.wait_for("bot_uttered")
+            await client.wait_for("bot_typing", where=lambda d: d == {"typing": False})
+            assert client.of(ACK_EVENT) == [{"message_id": "m-1", "duplicate": False}]
+            assert len(bots) == 1  # text, buttons and custom arrive together
+            bot = bots[0]
+            assert bot["text"] == "echo: 你好"
+            assert bot["buttons"] == [{"title": "是", "payload": "/affirm"}]
+            assert bot["custom"] == {"kefu_card": {"type": "order_status"}}
+            assert bot["metadata"]["utter_action"] == "utter_echo"
+            assert bot["id"].startswith("bot-")
+            [message] = harness.received
+            assert message.sender_id == session_id
+            assert message.input_channel == "socketio"
+            assert message.metadata == {"message_id": "m-1", "kefu_user_token": "tok.sig", "language": "zh-Hans"}
+            await client.sio.disconnect()
+
+    run(scenario())
+
+
+def test_resent_message_id_is_processed_once() -> None:
+    async def scenario() -> None:
+        async with running(KefuSocketIOInput()) as harness:
+            client = Client()
+            await client.connect(harness.url)
+            session_id = await client.session()
+            await client.say(session_id, "查订单", "dup-1")
+            await client.wait_for("bot_uttered")
+            # the network dropped before the ack: the widget resends from its queue
+            await client.sio.disconnect()
+            again = Client()
+            await again.connect(harness.url)
+            assert await again.session(session_id) == session_id
+            await again.say(session_id, "查订单", "dup-1")
+            acks = await again.wait_for(ACK_EVENT)
+            assert acks == [{"message_id": "dup-1", "duplicate": True}]
+            await again.say(session_id, "下一句", "dup-2")
+            await again.wait_for("bot_uttered")
+            assert [m.text for m in harness.received] == ["查订单", "下一句"]
+            await again.sio.disconnect()
+
+    run(scenario())
+
+
+def test_same_session_reaches_every_tab_and_http_api_output() -> None:
+    async def scenario() -> None:
+        channel = KefuSocketIOInput()
+        async with running(channel) as harness:
+            tab1, tab2, stranger = Client(), Client(), Client()
+            for client in (tab1, tab2, stranger):
+                await client.connect(harness.url)
+            session_id = await tab1.session()
+            await tab2.session(session_id)
+            await stranger.session()
+            await tab1.say(session_id, "hi", "t-1")
+            await tab1.wait_for("bot_uttered")
+            await tab2.wait_for("bot_uttered")
+            # what Rasa's HTTP API does for POST /conversations/{id}/tracker/events
+            # ?output_channel=socketio&execute_side_effects=true
+            output = channel.get_output_channel()
+            assert isinstance(output, KefuSocketIOOutput)
+            agent = BotUttered(
+                "您好，我是小王",
+                data={"custom": {"kefu_event": {"type": "agent_message", "agent": "小王"}}},
+            )
+            await output.send_response(session_id, agent.message())
+            for tab in (tab1, tab2):
+                got = await tab.wait_for("bot_uttered", count=2)
+                assert got[1]["text"] == "您好，我是小王"
+                assert got[1]["custom"]["kefu_event"]["agent"] == "小王"
+            await asyncio.sleep(0.3)
+            assert stranger.of("bot_uttered") == []
+            for client in (tab1, tab2, stranger):
+                await client.sio.disconnect()
+
+    run(scenario())
+
+
+def test_size_limit_bad_payload_and_missing_session_give_clean_errors() -> None:
+    async def scenario() -> None:
+        async with running(KefuSocketIOInput(max_message_chars=50)) as harness:
+            client = Client()
+            await client.connect(harness.url)
+            await client.say("", "no session yet", "n-1")
+            session_id = await client.session()
+            await client.say(session_id, "长" * 51, "big-1")
+            await client.sio.emit("user_uttered", "not an object")
+            await client.sio.emit("user_uttered", {"message": "hi", "session_id": session_id, "metadata": "{oops"})
+            errors = await client.wait_for(ERROR_EVENT, count=4)
+            assert [e["code"] for e in errors] == ["no_session", "message_too_long", "invalid_payload", "invalid_payload"]
+            assert errors[1]["message_id"] == "big-1"
+            # the connection still works afterwards
+            await client.say(session_id, "ok", "n-2")
+            bots = await client.wait_for("bot_uttered")
+            assert bots[0]["text"] == "echo: ok"
+            assert [m.text for m in harness.received] == ["ok"]
+            await client.sio.disconnect()
+
+    run(scenario())
+
+
+def test_rate_limit_refuses_cleanly_and_allows_resend_later() -> None:
+    now = [0.0]
+
+    async def scenario() -> None:
+        limiter = SlidingWindowRateLimiter(limit=2, window_seconds=60, clock=lambda: now[0])
+        async with running(KefuSocketIOInput(rate_limiter=limiter)) as harness:
+            client = Client()
+            await client.connect(harness.url)
+            session_id = await client.session()
+            for n in range(3):
+                await client.say(session_id, f"msg {n}", f"r-{n}")
+            errors = await client.wait_for(ERROR_EVENT)
+            assert errors[0]["code"] == "rate_limited"
+            assert errors[0]["message_id"] == "r-2"
+            await client.wait_for("bot_uttered", count=2)
+            now[0] = 61.0
+            await client.say(session_id, "msg 2", "r-2")  # the same id, after the window: processed
+            await client.wait_for("bot_uttered", count=3)
+            assert [m.text for m in harness.received] == ["msg 0", "msg 1", "msg 2"]
+            await client.sio.disconnect()
+
+    run(scenario())
+
+
+def test_processing_failure_is_reported_and_resend_is_accepted() -> None:
+    async def scenario() -> None:
+        async with running(KefuSocketIOInput()) as harness:
+            client = Client()
+            await client.connect(harness.url)
+            session_id = await client.session()
+            harness.fail_next = True
+            await client.say(session_id, "boom", "f-1")
+            errors = await client.wait_for(ERROR_EVENT)
+            assert errors[0] == {"code": "processing_failed", "message_id": "f-1", "detail": errors[0]["detail"]}
+            await client.say(session_id, "boom", "f-1")
+            await client.wait_for("bot_uttered")
+            assert [m.text for m in harness.received] == ["boom"]
+            await client.sio.disconnect()
+
+    run(scenario())
+
+
+def test_invalid_session_request_gets_a_fresh_id() -> None:
+    async def scenario() -> None:
+        async with running(KefuSocketIOInput()) as harness:
+            client = Client()
+            await client.connect(harness.url)
+            session_id = await client.session("<script>alert(1)</script>")
+            assert session_id != "<script>alert(1)</script>" and len(session_id) == 32
+            await client.sio.disconnect()
+
+    run(scenario())
+
+
+# --------------------------------------------------------------------------
+# Redis: shared de-duplication, rate limits and fan-out across replicas
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def redis_url() -> str:
+    reason = redis_unavailable_reason()
+    if reason:
+        if require_ci_services():
+            pytest.fail(f"CI must have this service: {reason}")
+        pytest.skip(reason)
+    return REDIS_URL
+
+
+def test_redis_ledger_and_rate_limiter(redis_url: str) -> None:
+    import redis.asyncio as redis_asyncio
+
+    async def scenario() -> None:
+        client = redis_asyncio.from_url(redis_url)
+        prefix = f"kefu:test:{uuid.uuid4().hex}"
+        ledger = RedisMessageLedger(client, ttl_seconds=60, prefix=prefix)
+        assert await ledger.first_sighting("s", "m") is True
+        assert await ledger.first_sighting("s", "m") is False
+        await ledger.forget("s", "m")
+        assert await ledger.first_sighting("s", "m") is True
+        limiter = RedisRateLimiter(client, limit=2, window_seconds=60, prefix=prefix)
+        assert [await limiter.allow("k") for _ in range(3)] == [True, True, False]
+        keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.close()
+
+    run(scenario())
+
+
+def test_redis_ledger_fails_open_when_redis_is_down() -> None:
+    import redis.asyncio as redis_asyncio
+
+    async def scenario() -> None:
+        client = redis_asyncio.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+        ledger = RedisMessageLedger(client)
+        assert await ledger.first_sighting("s", "m") is True
+        assert await RedisRateLimiter(client).allow("s") is True
+
+    run(scenario())
+
+
+def test_redis_manager_reaches_a_browser_on_another_replica(redis_url: str) -> None:
+    async def scenario() -> None:
+        replica_a = KefuSocketIOInput(redis_url=redis_url)
+        replica_b = KefuSocketIOInput(redis_url=redis_url)
+        async with running(replica_a) as a, running(replica_b):
+            client = Client()
+            await client.connect(a.url)  # the browser is on replica A
+            session_id = await client.session()
+            await asyncio.sleep(0.5)  # let B's pub/sub listener subscribe
+            output = replica_b.get_output_channel()  # the agent reply arrives at replica B
+            assert output is not None
+            await output.send_response(session_id, BotUttered("来自另一台", timestamp=5.0).message())
+            got = await client.wait_for("bot_uttered")
+            assert got[0]["text"] == "来自另一台"
+            # a resend that lands on the other replica is still a duplicate
+            assert await replica_a.ledger.first_sighting(session_id, "x-1") is True
+            assert await replica_b.ledger.first_sighting(session_id, "x-1") is False
+            await client.sio.disconnect()
+
+    run(scenario())
