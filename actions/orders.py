@@ -162,7 +162,8 @@ def render_order(order: Order, language: Optional[str],
         parts.append(text("msg_order_store", lang, store=store_name))
     else:
         parts.append(text("msg_order_recipient", lang, name=mask_name(order.contact_name),
-                          phone=mask_phone(order.contact_phone), address=mask_address(order.shipping_address)))
+                          phone=mask_phone(order.contact_phone),
+                          address=to_script(mask_address(order.shipping_address), lang)))
     arrow = " → "
     timeline = arrow.join(
         f"{local_time(ev.at, lang)} {ev.note_en if lang == 'en' else to_script(ev.note_zh, lang)}"
@@ -208,7 +209,7 @@ def render_order(order: Order, language: Optional[str],
                 "expected_delivery": order.expected_delivery.isoformat() if order.expected_delivery else None,
                 "recipient": mask_name(order.contact_name),
                 "phone": mask_phone(order.contact_phone),
-                "address": None if order.channel == "store" else mask_address(order.shipping_address),
+                "address": None if order.channel == "store" else to_script(mask_address(order.shipping_address), lang),
                 "store": store_name,
             },
             "timeline": [
@@ -356,7 +357,8 @@ class ValidateOrderLookupForm(FormValidationAction):
         lang = _lang(tracker)
         parsed = parse_order_id(slot_value)
         if parsed.order_id is None:
-            key = "msg_order_id_too_long" if parsed.problem == "too_long" else "msg_order_id_invalid"
+            key = {"too_long": "msg_order_id_too_long", "ambiguous": "msg_order_id_ambiguous"}.get(
+                parsed.problem or "", "msg_order_id_invalid")
             dispatcher.utter_message(text=text(key, lang))
             return {"order_id": None}
         order_id = parsed.order_id
@@ -386,7 +388,14 @@ class ValidateOrderLookupForm(FormValidationAction):
     def validate_phone_suffix(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> Dict[Text, Any]:
         lang = _lang(tracker)
-        digits = parse_phone_suffix(slot_value)
+        latest = (tracker.latest_message or {}).get("text")
+        if isinstance(latest, str) and parse_order_id(latest).order_id:
+            # "KF 2026 1120 001 5678": never take digits out of the order number itself
+            digits = parse_phone_suffix(latest)
+            if digits is None:
+                return {"phone_suffix": None}
+        else:
+            digits = parse_phone_suffix(slot_value)
         if digits is None:
             if parse_order_id(slot_value).order_id is None:
                 dispatcher.utter_message(text=text("msg_phone_suffix_invalid", lang))

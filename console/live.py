@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Optional, Set
 
@@ -25,12 +26,19 @@ class Viewer:
 @dataclass(eq=False)
 class Subscription:
     viewer: Viewer
-    queue: "asyncio.Queue[str]" = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
 
 
 class Hub:
     def __init__(self) -> None:
         self._subs: Set[Subscription] = set()
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._thread: Optional[int] = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop that owns the subscribers; publishes from other threads are handed to it."""
+        self._loop = loop
+        self._thread = threading.get_ident()
 
     def subscribe(self, viewer: Viewer) -> Subscription:
         sub = Subscription(viewer)
@@ -46,6 +54,9 @@ class Hub:
     def publish(self, event: str, payload: Dict[str, Any], team: str, assignee_id: Optional[int],
                 previous_team: Optional[str] = None) -> int:
         """Queue ``event`` for every subscriber allowed to see the ticket (before or after a transfer)."""
+        if self._loop is not None and threading.get_ident() != self._thread:
+            self._loop.call_soon_threadsafe(self.publish, event, payload, team, assignee_id, previous_team)
+            return 0
         frame = f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n"
         sent = 0
         for sub in list(self._subs):

@@ -77,7 +77,7 @@ class StaffedHours:
     weekly: Dict[str, Tuple[Tuple[int, int], ...]]  # day -> ((start_minute, end_minute), ...)
 
     @classmethod
-    def from_config(cls, raw: Mapping[str, Any]) -> "StaffedHours":
+    def from_config(cls, raw: Mapping[str, Any]) -> StaffedHours:
         weekly: Dict[str, Tuple[Tuple[int, int], ...]] = {}
         for day in DAYS:
             ranges = []

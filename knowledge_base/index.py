@@ -79,23 +79,29 @@ class Thresholds:
 
 @dataclass
 class Classifier:
-    """Ridge regression from vectors to one-hot entries: ``scores = vectors @ weights + bias``."""
+    """Logistic regression from vectors to entries: ``softmax(vectors @ weights + bias)``."""
 
     weights: np.ndarray  # dim x entries
     bias: np.ndarray  # entries
 
     @classmethod
-    def train(cls, vectors: np.ndarray, labels: np.ndarray, n_entries: int, alpha: float = 1.0) -> "Classifier":
-        x = vectors.astype(np.float64)
-        mean = x.mean(axis=0)
-        xc = x - mean
-        y = np.zeros((len(labels), n_entries), dtype=np.float64)
-        y[np.arange(len(labels)), labels] = 1.0
-        ymean = y.mean(axis=0)
-        gram = xc.T @ xc + alpha * np.eye(x.shape[1])
-        weights = np.linalg.solve(gram, xc.T @ (y - ymean))
-        bias = ymean - mean @ weights
-        return cls(weights.astype(np.float32), bias.astype(np.float32))
+    def train(cls, vectors: np.ndarray, labels: np.ndarray, n_entries: int, c: float = 10.0) -> "Classifier":
+        """Multinomial logistic regression; its linear scores (logits) are stored as weights and bias."""
+        from sklearn.linear_model import LogisticRegression
+
+        model = LogisticRegression(C=c, max_iter=500)
+        model.fit(vectors, labels)
+        weights = np.zeros((vectors.shape[1], n_entries), dtype=np.float32)
+        bias = np.full(n_entries, -1e4, dtype=np.float32)
+        weights[:, model.classes_] = model.coef_.T
+        bias[model.classes_] = model.intercept_
+        return cls(weights, bias)
+
+    def probabilities(self, vector: np.ndarray) -> np.ndarray:
+        z = vector @ self.weights + self.bias
+        z = z - z.max()
+        e = np.exp(z)
+        return e / e.sum()
 
     def scores(self, vector: np.ndarray, entries: Optional[np.ndarray] = None) -> np.ndarray:
         if entries is None:

@@ -95,8 +95,8 @@ def candidate_features(
     ent_top = _top(lex_e, 10)
     cand.append(ent_top[lex_e[ent_top] > 0])
     clf_all = None
-    if index.classifier is not None and index.n_entries <= 5000:
-        clf_all = index.classifier.scores(vector[0])
+    if index.classifier is not None:
+        clf_all = index.classifier.probabilities(vector[0])
         cand.append(_top(clf_all, 10))
     entries = np.unique(np.concatenate(cand)).astype(np.int64)
     if entries.size > config.max_candidates:
@@ -135,7 +135,7 @@ def candidate_features(
     feats[:, _F["d_cent"]] = index.centroids[entries] @ vector[0]
     feats[:, _F["l_entry"]] = lex_e[entries]
     if index.classifier is not None:
-        feats[:, _F["clf"]] = clf_all[entries] if clf_all is not None else index.classifier.scores(vector[0], entries)
+        feats[:, _F["clf"]] = clf_all[entries]
     if n:
         for base in ("d_max", "d_cent", "l_max", "l_entry", "clf"):
             col = feats[:, _F[base]]

@@ -92,7 +92,7 @@ PRODUCTS: Tuple[ProductSpec, ...] = (
     ProductSpec("P002", "优选Air头戴式耳机", "Youxuan Air Over-Ear Headphones", "electronics", YX,
                 ("头戴耳机", "头戴式耳机", "耳罩耳机", "headphones", "over ear headphones"), ("BK", "SV", "BG"), price=699),
     ProductSpec("P003", "快充充电宝", "Fast-Charge Power Bank", "electronics", YX,
-                ("充电宝", "移动电源", "尿宝", "power bank", "portable charger", "powerbank"),
+                ("充电宝", "移动电源", "行动电源", "尿宝", "power bank", "portable charger", "powerbank"),
                 ("BK", "WH"), capacities=("10000mAh", "20000mAh"), price=129, price_step=50),
     ProductSpec("P004", "65W氮化镓充电器", "65W GaN Charger", "electronics", YX,
                 ("充电器", "充电头", "快充头", "氮化镓", "charger", "gan charger", "wall charger"), ("WH", "BK"), price=149),
@@ -348,7 +348,8 @@ def _events(
     local_paid = paid.astimezone(CHINA)
     ship_day = local_paid.date() if local_paid.hour < 16 else local_paid.date() + timedelta(days=1)
     shipped = _local(ship_day, 18 * 60 + rng.randint(0, 90))
-    events.append(("shipped", shipped, f"已从{wh_zh}发出，{carrier}揽收", f"Dispatched from the {wh_en}, picked up by {carrier}"))
+    carrier_zh = {"SF Express": "顺丰速运", "JD Logistics": "京东物流", "ZTO": "中通快递"}.get(carrier or "", carrier)
+    events.append(("shipped", shipped, f"已从{wh_zh}发出，{carrier_zh}揽收", f"Dispatched from the {wh_en}, picked up by {carrier}"))
     near = any(p in address for p in ("上海", "浙江", "江苏", "广东"))
     far = any(p in address for p in ("香港", "台湾"))
     expected = ship_day + timedelta(days=1 if near else (4 if far else 3))

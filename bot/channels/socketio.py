@@ -147,7 +147,7 @@ def parse_user_message(
         return Rejection("message_too_long", f"messages are limited to {max_chars} characters", message_id)
     if not text.strip():
         return Rejection("empty_message", "the message is empty", message_id)
-    session_id = data.get("session_id")
+    session_id = data.get("session_id") or None
     if session_id is not None and not valid_session_id(session_id):
         return Rejection("invalid_session", "session_id must be 1-128 characters of [A-Za-z0-9_.:-]", message_id)
     return IncomingMessage(text=text, session_id=session_id, message_id=message_id, metadata=dict(raw_metadata))

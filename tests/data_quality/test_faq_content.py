@@ -131,8 +131,7 @@ def test_answers_present(lang: str) -> None:
     missing = [
         e.id
         for e in ENTRIES
-        if not isinstance((e.data.get("answer") or {}).get(lang), str)
-        or not e.data["answer"][lang].strip()
+        if not isinstance((e.data.get("answer") or {}).get(lang), str) or not e.data["answer"][lang].strip()
     ]
     assert not missing, f"entries without a {lang} answer: {missing}"
 
@@ -160,11 +159,7 @@ def test_chinese_script_matches_language(lang: str) -> None:
 
 def test_traditional_answers_carry_traditional_signal() -> None:
     # Answers are long enough that a Traditional one must contain Traditional-only characters.
-    flat = [
-        e.id
-        for e in ENTRIES
-        if detect((e.data.get("answer") or {}).get(TRADITIONAL, "")).language != TRADITIONAL
-    ]
+    flat = [e.id for e in ENTRIES if detect((e.data.get("answer") or {}).get(TRADITIONAL, "")).language != TRADITIONAL]
     assert not flat, f"zh-Hant answers not detected as Traditional: {flat}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -80,6 +81,8 @@ def test_conversation_survives_a_restart(stack):
     stack.say(who, "你好")
     stack.say(who, "你是机器人吗")
     before = [e for e in stack.tracker(who)["events"] if e["event"] in ("user", "bot")]
+    # The conversation is on disk where the configuration says, not in memory.
+    assert Path(stack.env["KEFU_TRACKER_DB"]).stat().st_size > 0
     stack.restart("rasa")
     after = [e for e in stack.tracker(who)["events"] if e["event"] in ("user", "bot")]
     assert [e.get("text") for e in after] == [e.get("text") for e in before]

@@ -86,6 +86,8 @@ class InProcessReplyLedger:
         entry = self._entries.get(key)
         if entry is None:
             return None
+        if entry.settled.is_set():
+            return entry.outcome
         try:
             await asyncio.wait_for(entry.settled.wait(), timeout=max(timeout, 0.0))
         except asyncio.TimeoutError:

@@ -1,0 +1,215 @@
+"""When to hand a conversation to a person: a pure decision over the conversation's signals.
+
+Triggers and their switches live in ``actions/escalation.yml``. ``decide`` is
+what ``action_handoff`` uses to name the reason and category; ``auto_escalation``
+is for the fallback ladder (actions/fallback.py): after a miss it says whether
+to offer a person, hand over at once, or neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+
+import yaml
+
+from actions.sentiment import TranscriptSentiment, score_transcript
+
+CONFIG_FILE = Path(__file__).resolve().parent / "escalation.yml"
+MISS_INTENTS = frozenset({"nlu_fallback"})
+REASONS = ("explicit_request", "complaint", "presales", "repeated_misses", "negative_sentiment", "identity")
+MODES = ("escalate", "offer")
+
+
+class EscalationConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class EscalationConfig:
+    triggers: Dict[str, Dict[str, Any]]
+    categories: Dict[str, Any]
+
+    def enabled(self, trigger: str) -> bool:
+        return bool(self.triggers.get(trigger, {}).get("enabled", False))
+
+    def intents(self, trigger: str) -> frozenset:
+        return frozenset(self.triggers.get(trigger, {}).get("intents") or [])
+
+    def mode(self, trigger: str) -> str:
+        return str(self.triggers.get(trigger, {}).get("mode", "escalate"))
+
+
+def parse_config(raw: Mapping[str, Any]) -> EscalationConfig:
+    triggers = dict(raw.get("triggers") or {})
+    unknown = set(triggers) - set(REASONS)
+    if unknown:
+        raise EscalationConfigError(f"unknown trigger(s): {sorted(unknown)}")
+    for name, spec in triggers.items():
+        if not isinstance(spec, dict):
+            raise EscalationConfigError(f"{name}: expected a mapping")
+        if spec.get("mode", "escalate") not in MODES:
+            raise EscalationConfigError(f"{name}: mode must be one of {MODES}")
+    misses = triggers.get("repeated_misses", {})
+    if misses and int(misses.get("threshold", 2)) < 1:
+        raise EscalationConfigError("repeated_misses.threshold must be at least 1")
+    sentiment = triggers.get("negative_sentiment", {})
+    if sentiment and not -1.0 <= float(sentiment.get("threshold", -0.6)) <= 0.0:
+        raise EscalationConfigError("negative_sentiment.threshold must be between -1 and 0")
+    return EscalationConfig(triggers, dict(raw.get("categories") or {}))
+
+
+@lru_cache(maxsize=4)
+def load_config(path: Path = CONFIG_FILE) -> EscalationConfig:
+    return parse_config(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the conversation says, extracted from the tracker (see ``signals_from_events``)."""
+
+    intent: Optional[str]  # the latest customer intent
+    previous_intents: Sequence[str] = ()  # earlier intents, oldest first
+    misses_before: int = 0  # consecutive misses before the latest turn
+    misses_now: int = 0  # consecutive misses including the latest turn
+    sentiment: TranscriptSentiment = field(default_factory=lambda: score_transcript([]))
+    identity_locked: bool = False
+    filled_slots: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class Decision:
+    reason: str
+    category: str
+    trigger: str  # e.g. "intent:complain", "misses:2", "sentiment:-0.72", "slot:order_lookup_locked"
+    mode: str = "escalate"  # escalate | offer
+
+    def to_dict(self) -> Dict[str, str]:
+        return {"reason": self.reason, "category": self.category, "trigger": self.trigger, "mode": self.mode}
+
+
+def infer_category(reason: str, signals: Signals, config: EscalationConfig) -> str:
+    cats = config.categories
+    if reason in ("complaint", "presales"):
+        return "complaint" if reason == "complaint" else "presales"
+    groups = (("complaint", cats.get("complaint_intents") or []), ("presales", cats.get("presales_intents") or []),
+              ("after_sales", cats.get("after_sales_intents") or []))
+    for intent in reversed([*signals.previous_intents, signals.intent or ""]):
+        for category, intents in groups:
+            if intent in intents:
+                return category
+    if reason == "negative_sentiment":
+        return (cats.get("defaults") or {}).get(reason, "complaint")
+    if signals.filled_slots & frozenset(cats.get("after_sales_slots") or []):
+        return "after_sales"
+    return (cats.get("defaults") or {}).get(reason, "other")
+
+
+def _sentiment_trigger(signals: Signals, config: EscalationConfig) -> Optional[str]:
+    if not config.enabled("negative_sentiment"):
+        return None
+    threshold = float(config.triggers["negative_sentiment"].get("threshold", -0.6))
+    worst = signals.sentiment.worst_score
+    if signals.sentiment.recent_strongly_negative or worst <= threshold and signals.sentiment.score <= threshold:
+        return f"sentiment:{worst:.2f}"
+    return None
+
+
+def decide(signals: Signals, config: EscalationConfig) -> Optional[Decision]:
+    """Why this conversation goes to a person, or None when no enabled trigger applies."""
+    def made(reason: str, trigger: str, mode: str = "escalate") -> Decision:
+        return Decision(reason, infer_category(reason, signals, config), trigger, mode)
+
+    intent = signals.intent
+    if intent in config.intents("complaint") and config.enabled("complaint"):
+        return made("complaint", f"intent:{intent}")
+    if intent in config.intents("presales") and config.enabled("presales"):
+        return made("presales", f"intent:{intent}")
+    identity_slots = config.triggers.get("identity", {}).get("slots") or []
+    if intent in config.intents("explicit_request") and config.enabled("explicit_request"):
+        if signals.identity_locked and config.enabled("identity"):
+            return made("identity", f"intent:{intent}+slot:{'|'.join(identity_slots)}")
+        threshold = int(config.triggers.get("repeated_misses", {}).get("threshold", 2))
+        if config.enabled("repeated_misses") and signals.misses_before >= threshold:
+            return made("repeated_misses", f"intent:{intent}+misses:{signals.misses_before}")
+        return made("explicit_request", f"intent:{intent}")
+    # automatic triggers (the fallback ladder, or a handover it asked for)
+    sentiment = _sentiment_trigger(signals, config)
+    if sentiment:
+        return made("negative_sentiment", sentiment, config.mode("negative_sentiment"))
+    if config.enabled("repeated_misses"):
+        threshold = int(config.triggers["repeated_misses"].get("threshold", 2))
+        misses = max(signals.misses_now, signals.misses_before)
+        if misses >= threshold:
+            return made("repeated_misses", f"misses:{misses}", config.mode("repeated_misses"))
+    if signals.identity_locked and config.enabled("identity"):
+        return made("identity", f"slot:{'|'.join(identity_slots)}", config.mode("identity"))
+    return None
+
+
+# -- extracting the signals from Rasa events (plain dicts, as in tracker.events) ----------------------
+def _turns(events: Iterable[Mapping[str, Any]]) -> List[List[Mapping[str, Any]]]:
+    turns: List[List[Mapping[str, Any]]] = []
+    for event in events:
+        if event.get("event") == "user":
+            turns.append([event])
+        elif event.get("event") == "session_started":
+            turns = []
+        elif turns:
+            turns[-1].append(event)
+    return turns
+
+
+def _intent(event: Mapping[str, Any]) -> Optional[str]:
+    return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+
+
+def _is_miss(turn: Sequence[Mapping[str, Any]]) -> bool:
+    if _intent(turn[0]) in MISS_INTENTS:
+        return True
+    return any(e.get("event") == "slot" and e.get("name") == "faq_outcome" and e.get("value") == "no_answer"
+               for e in turn[1:])
+
+
+def _count_misses(turns: Sequence[Sequence[Mapping[str, Any]]]) -> int:
+    count = 0
+    for turn in reversed(turns):
+        if not _is_miss(turn):
+            break
+        count += 1
+    return count
+
+
+def signals_from_events(events: Sequence[Mapping[str, Any]], slots: Mapping[str, Any],
+                        config: EscalationConfig) -> Signals:
+    turns = _turns(events)
+    intents = [i for i in (_intent(t[0]) for t in turns) if i]
+    customer_texts = [str(t[0].get("text") or "") for t in turns]
+    spec = config.triggers.get("negative_sentiment", {})
+    sentiment = score_transcript(customer_texts, int(spec.get("window", 3)), float(spec.get("threshold", -0.6)))
+    locked = any(bool(slots.get(name)) for name in config.triggers.get("identity", {}).get("slots") or [])
+    return Signals(
+        intent=intents[-1] if intents and turns and _intent(turns[-1][0]) else None,
+        previous_intents=tuple(intents[:-1]),
+        misses_before=_count_misses(turns[:-1]),
+        misses_now=_count_misses(turns),
+        sentiment=sentiment,
+        identity_locked=locked,
+        filled_slots=frozenset(k for k, v in slots.items() if v not in (None, "", [], {}, False)),
+    )
+
+
+def auto_escalation(events: Sequence[Mapping[str, Any]], slots: Mapping[str, Any],
+                    config: Optional[EscalationConfig] = None) -> Optional[Decision]:
+    """For the fallback ladder, after a miss: hand over (mode "escalate"), offer (mode "offer"), or None.
+
+    Only the automatic triggers apply here (misses, sentiment, identity lock); the intents
+    that always escalate are routed to ``action_handoff`` by rules.
+    """
+    config = config or load_config()
+    signals = signals_from_events(events, slots, config)
+    auto = Signals(None, signals.previous_intents, signals.misses_before, signals.misses_now, signals.sentiment,
+                   signals.identity_locked, signals.filled_slots)
+    return decide(auto, config)

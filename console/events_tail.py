@@ -1,0 +1,219 @@
+"""Tail Rasa's SQL event broker table (``events``: id, sender_id, data) into the console.
+
+- customer and bot messages of conversations with an open ticket become ticket messages
+  (idempotent on the event's identity, see ``console.context.event_key``);
+- the ``handoff_request`` slot the bot sets on escalation opens the ticket when the bot
+  could not reach the console (no ticket lost while the console is down);
+- ``csat_rating`` slots and bare 1-5 replies after a close store the rating;
+- every user message and ``faq_outcome`` slot feeds the containment and FAQ metrics.
+
+The cursor (last event id) is committed in the same transaction as what it produced, so
+a restart resumes exactly where it stopped: nothing lost, nothing doubled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from console.context import ContextError, parse_context
+from console.models import ConversationDay, Message, TailCursor, Ticket, make_engine
+from console.tickets import BadRequest, NotFound, TicketService
+
+log = logging.getLogger("kefu.console.tail")
+
+CURSOR_NAME = "rasa_events"
+BATCH = 500
+FAQ_OUTCOMES = {"answered": "faq_answered", "clarify": "faq_clarify", "no_answer": "faq_no_answer"}
+
+
+@dataclass
+class TailStatus:
+    cursor: int = 0
+    last_event_at: Optional[float] = None
+    last_poll_at: Optional[float] = None
+    running: bool = False
+    processed: int = 0
+    error: Optional[str] = None
+
+
+@dataclass
+class _Batch:
+    messages: List[Tuple[Ticket, Message]] = field(default_factory=list)
+    created: List[int] = field(default_factory=list)
+    updated: List[int] = field(default_factory=list)
+
+
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
+
+
+class EventsTail:
+    def __init__(self, events_db_url: str, service: TicketService, interval: float = 0.2,
+                 on_batch: Optional[Callable[[int], None]] = None) -> None:
+        self.events_db_url = events_db_url
+        self.service = service
+        self.interval = interval
+        self.status = TailStatus()
+        self.on_batch = on_batch
+        self._engine: Optional[sa.Engine] = None
+        self._table = sa.table("events", sa.column("id", sa.Integer), sa.column("sender_id", sa.String),
+                               sa.column("data", sa.Text))
+        self._stop = asyncio.Event()
+
+    def _events_engine(self) -> sa.Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.events_db_url) if not self.events_db_url.startswith("sqlite") else \
+                sa.create_engine(self.events_db_url, connect_args={"check_same_thread": False, "timeout": 30})
+        return self._engine
+
+    def _fetch(self, after: int) -> List[Any]:
+        engine = self._events_engine()
+        if engine.url.get_backend_name() == "sqlite":
+            from pathlib import Path
+
+            if not engine.url.database or not Path(engine.url.database).exists():
+                return []
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(sa.select(self._table.c.id, self._table.c.sender_id, self._table.c.data)
+                                         .where(self._table.c.id > after).order_by(self._table.c.id).limit(BATCH)))
+        except sa.exc.OperationalError as error:
+            if "no such table" in str(error) or "does not exist" in str(error):
+                return []  # Rasa has not created the table yet
+            raise
+
+    def poll_once(self) -> int:
+        """Process one batch; returns how many events were read."""
+        service = self.service
+        with service.sessions() as session:
+            cursor = session.get(TailCursor, CURSOR_NAME)
+            if cursor is None:
+                cursor = TailCursor(name=CURSOR_NAME, last_id=0, updated_at=time.time())
+                session.add(cursor)
+                session.flush()
+            rows = self._fetch(cursor.last_id)
+            if not rows:
+                session.commit()
+                self.status.cursor = cursor.last_id
+                return 0
+            batch = _Batch()
+            for row in rows:
+                try:
+                    event = json.loads(row.data)
+                except (TypeError, ValueError):
+                    log.warning("skipping malformed event id=%s", row.id)
+                    continue
+                if isinstance(event, dict):
+                    self._process(session, row.sender_id or event.get("sender_id") or "", event, batch)
+                    if event.get("timestamp"):
+                        self.status.last_event_at = float(event["timestamp"])
+            cursor.last_id = rows[-1].id
+            cursor.updated_at = time.time()
+            batch.updated.extend(session.info.pop("updated_tickets", []))
+            session.commit()
+            self.status.cursor = cursor.last_id
+            self.status.processed += len(rows)
+            self._announce(session, batch)
+        if self.on_batch:
+            self.on_batch(len(rows))
+        return len(rows)
+
+    def _process(self, session: Session, sender_id: str, event: Dict[str, Any], batch: _Batch) -> None:
+        kind = event.get("event")
+        if kind == "user":
+            self._count_user(session, sender_id, event)
+        elif kind == "slot":
+            self._slot(session, sender_id, event, batch)
+            return
+        attached = self.service.attach_event(session, sender_id, event)
+        if attached:
+            batch.messages.append(attached)
+
+    def _count_user(self, session: Session, sender_id: str, event: Dict[str, Any]) -> None:
+        ts = float(event.get("timestamp") or time.time())
+        row = self._day_row(session, sender_id, ts, event.get("input_channel") or "")
+        row.user_messages += 1
+
+    def _day_row(self, session: Session, sender_id: str, ts: float, channel: str = "") -> ConversationDay:
+        key = (sender_id, _day(ts))
+        row = session.get(ConversationDay, key)
+        if row is None:
+            row = ConversationDay(sender_id=sender_id, day=key[1], channel=channel, user_messages=0, faq_answered=0,
+                                  faq_clarify=0, faq_no_answer=0, first_at=ts, last_at=ts)
+            session.add(row)
+        row.last_at = max(row.last_at, ts)
+        if channel and not row.channel:
+            row.channel = channel
+        return row
+
+    def _slot(self, session: Session, sender_id: str, event: Dict[str, Any], batch: _Batch) -> None:
+        name, value = event.get("name"), event.get("value")
+        ts = float(event.get("timestamp") or time.time())
+        if name == "faq_outcome" and value in FAQ_OUTCOMES:
+            row = self._day_row(session, sender_id, ts)
+            setattr(row, FAQ_OUTCOMES[value], getattr(row, FAQ_OUTCOMES[value]) + 1)
+        elif name == "handoff_request" and isinstance(value, dict):
+            try:
+                ctx = parse_context({**value, "sender_id": value.get("sender_id") or sender_id})
+            except ContextError as error:
+                log.warning("ignoring malformed handoff_request: %s", error)
+                return
+            ticket, created = self.service.create_in(session, ctx, via="events")
+            if created:
+                batch.created.append(ticket.id)
+        elif name == "csat_rating" and isinstance(value, dict):
+            try:
+                ticket_id = value.get("ticket_id")
+                ticket = self.service.csat_in(session, sender_id, value.get("rating"),
+                                              int(ticket_id) if str(ticket_id or "").isdigit() else None)
+                batch.updated.append(ticket.id)
+            except (BadRequest, NotFound) as error:
+                log.info("csat slot not stored: %s", error)
+
+    def _announce(self, session: Session, batch: _Batch) -> None:
+        for ticket_id in batch.created:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is not None:
+                self.service.announce_created(self.service.ticket_json(session, ticket))
+        for ticket, message in batch.messages:
+            if ticket.id not in batch.created:
+                self.service.announce_message(session, ticket, message)
+        for ticket_id in set(batch.updated):
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is not None:
+                self.service.announce_ticket(session, ticket)
+
+    async def run(self) -> None:
+        self.status.running = True
+        backoff = self.interval
+        try:
+            while not self._stop.is_set():
+                try:
+                    count = await asyncio.to_thread(self.poll_once)
+                    self.status.error = None
+                    backoff = self.interval
+                except Exception as error:  # keep tailing: the events DB may be restarting
+                    self.status.error = f"{type(error).__name__}: {str(error)[:200]}"
+                    log.warning("events tail error: %s", self.status.error)
+                    count = 0
+                    backoff = min(5.0, backoff * 2)
+                self.status.last_poll_at = time.time()
+                if count < BATCH:
+                    try:
+                        await asyncio.wait_for(self._stop.wait(), timeout=backoff)
+                    except asyncio.TimeoutError:
+                        pass
+        finally:
+            self.status.running = False
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,49 @@
+"""Prometheus metrics of the console (``GET /metrics``), on a private registry."""
+
+from __future__ import annotations
+
+import time
+from typing import Tuple
+
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from console.models import Ticket
+from console.states import State
+
+
+class ConsoleMetrics:
+    def __init__(self, teams: list) -> None:
+        self.registry = CollectorRegistry()
+        self.teams = teams
+        self.queue_length = Gauge("kefu_console_queue_length", "Tickets waiting in the queue", ["team"],
+                                  registry=self.registry)
+        self.oldest_wait = Gauge("kefu_console_oldest_waiting_seconds", "Wait of the oldest queued ticket", ["team"],
+                                 registry=self.registry)
+        self.tickets = Gauge("kefu_console_tickets", "Tickets by state", ["state"], registry=self.registry)
+        self.handoffs = Gauge("kefu_console_handoffs_total", "Tickets ever opened, by reason", ["reason"],
+                              registry=self.registry)
+        self.tailed = Counter("kefu_console_events_tailed", "Rasa events read from the event broker",
+                              registry=self.registry)
+        self.tail_lag = Gauge("kefu_console_events_tail_lag_seconds", "Age of the last event read",
+                              registry=self.registry)
+
+    def render(self, session: sa.orm.Session, last_event_at: float | None) -> Tuple[bytes, str]:
+        now = time.time()
+        for team in self.teams:
+            self.queue_length.labels(team).set(0)
+            self.oldest_wait.labels(team).set(0)
+        rows = session.execute(sa.select(Ticket.team, sa.func.count(), sa.func.min(Ticket.created_at))
+                               .where(Ticket.state == State.QUEUED.value).group_by(Ticket.team))
+        for team, count, oldest in rows:
+            self.queue_length.labels(team).set(count)
+            self.oldest_wait.labels(team).set(max(0.0, now - oldest) if oldest else 0)
+        for state in (State.QUEUED, State.ASSIGNED, State.CLOSED, State.RETURNED_TO_BOT):
+            self.tickets.labels(state.value).set(0)
+        for state, count in session.execute(sa.select(Ticket.state, sa.func.count()).group_by(Ticket.state)):
+            self.tickets.labels(state).set(count)
+        for reason, count in session.execute(sa.select(Ticket.reason, sa.func.count()).group_by(Ticket.reason)):
+            self.handoffs.labels(reason).set(count)
+        self.tail_lag.set(max(0.0, now - last_event_at) if last_event_at else 0)
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -1,0 +1,75 @@
+// The console HTTP API (docs/console-api.md): session cookie + X-CSRF-Token on every state-changing request.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || `HTTP ${status}`);
+    this.status = status;
+    this.code = code || "error";
+  }
+}
+
+let csrfToken = null;
+
+export function setCsrf(token) { csrfToken = token; }
+
+async function request(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  if (method !== "GET") {
+    headers["Content-Type"] = "application/json";
+    if (csrfToken) headers["X-CSRF-Token"] = csrfToken;
+    init.body = JSON.stringify(body ?? {});
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, "network", String(err && err.message ? err.message : err));
+  }
+  let data = null;
+  const type = response.headers.get("content-type") || "";
+  if (type.includes("application/json")) {
+    try { data = await response.json(); } catch (_) { data = null; }
+  }
+  if (!response.ok) {
+    const err = new ApiError(response.status, data && data.error, data && data.message);
+    if (response.status === 401 && path !== "/api/auth/login" && path !== "/api/auth/me") {
+      window.location.assign("/login");
+    }
+    throw err;
+  }
+  return data;
+}
+
+export const api = {
+  login: (username, password) => request("POST", "/api/auth/login", { username, password }),
+  me: () => request("GET", "/api/auth/me"),
+  logout: () => request("POST", "/api/auth/logout", {}),
+  config: () => request("GET", "/api/config"),
+  tickets: (params = {}) => request("GET", `/api/tickets?${new URLSearchParams(params)}`),
+  ticket: (id) => request("GET", `/api/tickets/${encodeURIComponent(id)}`),
+  claim: (id) => request("POST", `/api/tickets/${encodeURIComponent(id)}/claim`, {}),
+  reply: (id, text) => request("POST", `/api/tickets/${encodeURIComponent(id)}/messages`, { text }),
+  note: (id, text) => request("POST", `/api/tickets/${encodeURIComponent(id)}/notes`, { text }),
+  transfer: (id, team, note) => request("POST", `/api/tickets/${encodeURIComponent(id)}/transfer`, note ? { team, note } : { team }),
+  close: (id, resolution) => request("POST", `/api/tickets/${encodeURIComponent(id)}/close`, { resolution }),
+  handBack: (id, note) => request("POST", `/api/tickets/${encodeURIComponent(id)}/return`, note ? { note } : {}),
+  canned: (lang) => request("GET", `/api/canned?${new URLSearchParams(lang ? { lang } : {})}`),
+  agents: () => request("GET", "/api/agents"),
+  dashboard: (days) => request("GET", `/api/metrics/dashboard?days=${encodeURIComponent(days)}`),
+};
+
+/** Who is logged in (and the CSRF token), or a redirect to /login. */
+export async function requireSession() {
+  try {
+    const me = await api.me();
+    setCsrf(me.csrf_token);
+    return me.agent;
+  } catch (err) {
+    if (err.status === 401) {
+      window.location.assign("/login");
+      return new Promise(() => {}); // the page is going away
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,262 @@
+// UI strings in Simplified Chinese, Traditional Chinese and English, and the language toggle.
+// Elements carry data-i18n="key" (textContent), data-i18n-placeholder, data-i18n-aria-label or data-i18n-title.
+
+export const LANGUAGES = ["zh-Hans", "zh-Hant", "en"];
+export const LANGUAGE_NAMES = { "zh-Hans": "简体中文", "zh-Hant": "繁體中文", en: "English" };
+const STORAGE_KEY = "kefu.console.lang";
+
+const S = {
+  app_name: ["客服工作台", "客服工作台", "Kefu console"],
+  dashboard_title: ["主管看板", "主管看板", "Supervisor dashboard"],
+  language: ["界面语言", "介面語言", "Language"],
+  skip_to_main: ["跳到主要内容", "跳到主要內容", "Skip to main content"],
+  // login
+  login_title: ["登录客服工作台", "登入客服工作台", "Sign in to the Kefu console"],
+  username: ["用户名", "使用者名稱", "Username"],
+  password: ["密码", "密碼", "Password"],
+  sign_in: ["登录", "登入", "Sign in"],
+  signing_in: ["正在登录…", "正在登入…", "Signing in…"],
+  login_failed: ["用户名或密码错误", "使用者名稱或密碼錯誤", "Wrong username or password"],
+  login_hint: ["演示账号见 docs/console.md", "示範帳號見 docs/console.md", "Demo accounts: see docs/console.md"],
+  logout: ["退出", "登出", "Sign out"],
+  nav_console: ["工作台", "工作台", "Inbox"],
+  nav_dashboard: ["看板", "看板", "Dashboard"],
+  // connection
+  live: ["实时", "即時", "Live"],
+  reconnecting: ["正在重连…", "正在重新連線…", "Reconnecting…"],
+  // queue
+  queue: ["队列", "佇列", "Queue"],
+  filter_open: ["进行中", "進行中", "Open"],
+  filter_mine: ["我的", "我的", "Mine"],
+  filter_queued: ["排队中", "排隊中", "Waiting"],
+  filter_closed: ["已结束", "已結束", "Closed"],
+  queue_empty: ["队列为空，暂时没有需要人工处理的会话。", "佇列為空，暫時沒有需要人工處理的會話。", "Nothing waiting. No conversation needs a person right now."],
+  queue_count: ["{n} 个会话", "{n} 個會話", "{n} conversations"],
+  waiting_for: ["等待 {t}", "等待 {t}", "waiting {t}"],
+  priority_short: ["优先级 {n}", "優先級 {n}", "priority {n}"],
+  unknown_customer: ["访客", "訪客", "Visitor"],
+  // states
+  state_bot: ["机器人", "機器人", "Bot"],
+  state_queued: ["排队中", "排隊中", "Queued"],
+  state_assigned: ["处理中", "處理中", "Assigned"],
+  state_closed: ["已结束", "已結束", "Closed"],
+  state_returned_to_bot: ["已交回机器人", "已交回機器人", "Back with bot"],
+  // categories & reasons
+  category_presales: ["售前", "售前", "Presales"],
+  category_complaint: ["投诉", "投訴", "Complaint"],
+  category_after_sales: ["售后", "售後", "After-sales"],
+  category_other: ["其他", "其他", "Other"],
+  reason_explicit_request: ["主动要求人工", "主動要求真人", "Asked for a person"],
+  reason_complaint: ["投诉", "投訴", "Complaint"],
+  reason_presales: ["售前需人工", "售前需真人", "Presales case"],
+  reason_repeated_misses: ["连续未能回答", "連續未能回答", "Repeated misses"],
+  reason_negative_sentiment: ["情绪强烈", "情緒強烈", "Strong negative sentiment"],
+  reason_identity: ["身份验证失败", "身分驗證失敗", "Failed identity check"],
+  // ticket view
+  select_ticket: ["从左侧队列选择一个会话。", "從左側佇列選擇一個會話。", "Pick a conversation from the queue."],
+  ticket_title: ["会话 #{id}", "會話 #{id}", "Conversation #{id}"],
+  claim: ["接入", "接入", "Claim"],
+  claimed_by: ["由 {name} 处理", "由 {name} 處理", "With {name}"],
+  transfer: ["转接", "轉接", "Transfer"],
+  transfer_to: ["转接到团队", "轉接到團隊", "Transfer to team"],
+  hand_back: ["交回机器人", "交回機器人", "Hand back to bot"],
+  hand_back_confirm: ["把会话交回机器人？顾客会收到通知。", "把會話交回機器人？顧客會收到通知。", "Hand this conversation back to the bot? The customer is told."],
+  close: ["结束会话", "結束會話", "Close"],
+  resolution: ["处理结果", "處理結果", "Resolution"],
+  close_confirm: ["以“{r}”结束会话？顾客会被邀请评分。", "以「{r}」結束會話？顧客會被邀請評分。", "Close as “{r}”? The customer is asked for a rating."],
+  read_only: ["该会话已结束，只能查看。", "該會話已結束，只能查看。", "This conversation is over; read only."],
+  not_yours: ["该会话由 {name} 处理。", "該會話由 {name} 處理。", "{name} is handling this conversation."],
+  claim_to_reply: ["接入后才能回复顾客。", "接入後才能回覆顧客。", "Claim the conversation to reply."],
+  // transcript
+  transcript: ["对话记录", "對話記錄", "Transcript"],
+  author_customer: ["顾客", "顧客", "Customer"],
+  author_bot: ["机器人", "機器人", "Bot"],
+  author_agent: ["客服", "客服", "Agent"],
+  author_system: ["系统", "系統", "System"],
+  internal_note: ["内部备注 · 顾客不可见", "內部備註 · 顧客不可見", "Internal note · the customer never sees this"],
+  before_handoff: ["转人工之前的对话", "轉真人之前的對話", "Before the handoff"],
+  buttons_offered: ["提供的按钮：", "提供的按鈕：", "Buttons offered: "],
+  card_order_status: ["订单卡片", "訂單卡片", "Order card"],
+  card_stock: ["库存卡片", "庫存卡片", "Stock card"],
+  card_order_list: ["订单列表", "訂單列表", "Order list"],
+  card_other: ["卡片", "卡片", "Card"],
+  new_messages: ["有新消息", "有新訊息", "New messages"],
+  // composer
+  reply: ["回复顾客", "回覆顧客", "Reply"],
+  note: ["内部备注", "內部備註", "Internal note"],
+  reply_placeholder: ["输入回复，Ctrl+Enter 发送", "輸入回覆，Ctrl+Enter 發送", "Type a reply. Ctrl+Enter sends"],
+  note_placeholder: ["写一条内部备注（顾客看不到），Ctrl+Enter 保存", "寫一條內部備註（顧客看不到），Ctrl+Enter 儲存", "Write an internal note (the customer never sees it). Ctrl+Enter saves"],
+  send: ["发送", "發送", "Send"],
+  save_note: ["保存备注", "儲存備註", "Save note"],
+  canned: ["快捷回复", "快捷回覆", "Canned responses"],
+  canned_pick: ["插入快捷回复…", "插入快捷回覆…", "Insert a canned response…"],
+  chars_left: ["还可输入 {n} 字", "還可輸入 {n} 字", "{n} characters left"],
+  too_long: ["超过 {n} 字上限", "超過 {n} 字上限", "Over the {n}-character limit"],
+  // context panel
+  context: ["上下文", "上下文", "Context"],
+  customer: ["顾客", "顧客", "Customer"],
+  name: ["姓名", "姓名", "Name"],
+  tier: ["等级", "等級", "Tier"],
+  verified: ["已验证", "已驗證", "Verified"],
+  not_verified: ["未验证", "未驗證", "Not verified"],
+  customer_id: ["顾客编号", "顧客編號", "Customer id"],
+  channel: ["渠道", "渠道", "Channel"],
+  sender: ["会话标识", "會話標識", "Sender id"],
+  ui_language: ["语言", "語言", "Language"],
+  reason: ["原因", "原因", "Reason"],
+  category: ["类别", "類別", "Category"],
+  team: ["团队", "團隊", "Team"],
+  priority: ["优先级", "優先級", "Priority"],
+  trigger: ["触发", "觸發", "Trigger"],
+  sentiment: ["情绪", "情緒", "Sentiment"],
+  summary: ["摘要", "摘要", "Summary"],
+  intents: ["意图与置信度", "意圖與置信度", "Intents and confidence"],
+  slots: ["槽位", "槽位", "Slots"],
+  facts: ["已查询的订单与库存", "已查詢的訂單與庫存", "Order and stock facts"],
+  faq_candidates: ["机器人提供过的 FAQ", "機器人提供過的 FAQ", "FAQ candidates offered"],
+  history: ["状态记录", "狀態記錄", "State history"],
+  none: ["无", "無", "none"],
+  sla: ["服务时限", "服務時限", "SLA"],
+  sla_first_response: ["首次响应", "首次回應", "First response"],
+  sla_resolve: ["投诉结案", "投訴結案", "Complaint resolution"],
+  sla_left: ["剩余 {t}", "剩餘 {t}", "{t} left"],
+  sla_overdue: ["已超时 {t}", "已逾時 {t}", "overdue by {t}"],
+  sla_met: ["已达成", "已達成", "met"],
+  csat: ["满意度", "滿意度", "CSAT"],
+  csat_value: ["{n} / 5", "{n} / 5", "{n} / 5"],
+  order: ["订单", "訂單", "Order"],
+  status: ["状态", "狀態", "Status"],
+  items: ["商品", "商品", "Items"],
+  total: ["合计", "合計", "Total"],
+  shipping: ["物流", "物流", "Shipping"],
+  expected_delivery: ["预计送达", "預計送達", "Expected delivery"],
+  next_step: ["下一步", "下一步", "Next step"],
+  product: ["商品", "商品", "Product"],
+  online_stock: ["线上库存", "線上庫存", "Online stock"],
+  stores: ["门店", "門店", "Stores"],
+  sentiment_strongly_negative: ["非常负面", "非常負面", "strongly negative"],
+  sentiment_negative: ["负面", "負面", "negative"],
+  sentiment_neutral: ["中性", "中性", "neutral"],
+  sentiment_positive: ["正面", "正面", "positive"],
+  // notices
+  claimed_ok: ["已接入，顾客已收到通知。", "已接入，顧客已收到通知。", "Claimed. The customer has been told."],
+  sent_ok: ["已发送", "已發送", "Sent"],
+  note_ok: ["备注已保存", "備註已儲存", "Note saved"],
+  transferred_ok: ["已转接到 {team}", "已轉接到 {team}", "Transferred to {team}"],
+  closed_ok: ["会话已结束，已邀请顾客评分。", "會話已結束，已邀請顧客評分。", "Closed. The customer was asked for a rating."],
+  returned_ok: ["已交回机器人", "已交回機器人", "Handed back to the bot"],
+  error_rasa: ["消息未能送达顾客（机器人服务不可用），没有任何改动，请重试。", "訊息未能送達顧客（機器人服務不可用），沒有任何改動，請重試。", "The customer could not be reached (the bot server is down). Nothing changed; please retry."],
+  error_conflict: ["操作未完成：{m}", "操作未完成：{m}", "Not done: {m}"],
+  error_generic: ["出错了：{m}", "出錯了：{m}", "Something went wrong: {m}"],
+  error_forbidden: ["没有权限：{m}", "沒有權限：{m}", "Not allowed: {m}"],
+  ticket_gone: ["该会话已转出你的团队。", "該會話已轉出你的團隊。", "This conversation moved out of your teams."],
+  new_ticket_notice: ["新会话 #{id} 进入队列", "新會話 #{id} 進入佇列", "New conversation #{id} in the queue"],
+  // dashboard
+  window_days: ["统计区间", "統計區間", "Window"],
+  days_n: ["最近 {n} 天", "最近 {n} 天", "last {n} days"],
+  refresh: ["刷新", "重新整理", "Refresh"],
+  conversations: ["会话数", "會話數", "Conversations"],
+  handed_off: ["转人工", "轉真人", "Handed off"],
+  containment_rate: ["机器人自助解决率", "機器人自助解決率", "Containment rate"],
+  containment_help: ["没有转人工的会话占比", "沒有轉真人的會話佔比", "Share of conversations resolved without a person"],
+  handoff_by_reason: ["按原因的转人工率", "按原因的轉真人率", "Handoff rate by reason"],
+  faq_answer_rate: ["FAQ 回答率", "FAQ 回答率", "FAQ answer rate"],
+  faq_answered: ["已回答", "已回答", "answered"],
+  faq_clarify: ["追问确认", "追問確認", "asked to clarify"],
+  faq_no_answer: ["无答案", "無答案", "no answer"],
+  median_first_response: ["首次响应中位数", "首次回應中位數", "Median first response"],
+  median_handle: ["处理时长中位数", "處理時長中位數", "Median handle time"],
+  csat_average: ["满意度均分", "滿意度均分", "CSAT average"],
+  csat_distribution: ["满意度分布", "滿意度分佈", "CSAT distribution"],
+  ratings_n: ["{n} 个评分", "{n} 個評分", "{n} ratings"],
+  samples_n: ["{n} 个样本", "{n} 個樣本", "{n} samples"],
+  daily: ["每日会话与转人工", "每日會話與轉真人", "Daily conversations and handoffs"],
+  queue_now: ["当前队列", "目前佇列", "Queue now"],
+  queued_n: ["排队 {n}", "排隊 {n}", "{n} waiting"],
+  assigned_n: ["处理中 {n}", "處理中 {n}", "{n} assigned"],
+  oldest_wait: ["最长等待 {t}", "最長等待 {t}", "oldest wait {t}"],
+  unanswered: ["知识库未回答的问题", "知識庫未回答的問題", "Unanswered questions (knowledge base)"],
+  unanswered_unavailable: ["未回答问题记录暂不可用：{m}", "未回答問題記錄暫不可用：{m}", "The unanswered-questions log is not available: {m}"],
+  unanswered_none: ["这段时间没有未回答的问题。", "這段時間沒有未回答的問題。", "No unanswered questions in this window."],
+  question: ["问题", "問題", "Question"],
+  count: ["次数", "次數", "Count"],
+  examples: ["示例", "示例", "Examples"],
+  last_seen: ["最近一次", "最近一次", "Last seen"],
+  no_data: ["暂无数据", "暫無資料", "no data yet"],
+  agents: ["客服在线情况", "客服在線情況", "Agents"],
+  online: ["在线", "在線", "online"],
+  offline: ["离线", "離線", "offline"],
+  open_tickets_n: ["{n} 个处理中", "{n} 個處理中", "{n} open"],
+  supervisors_only: ["看板仅对主管开放。", "看板僅對主管開放。", "The dashboard is for supervisors."],
+  chart_desc_bar: ["{label}：{value}", "{label}：{value}", "{label}: {value}"],
+  role_agent: ["客服", "客服", "agent"],
+  role_supervisor: ["主管", "主管", "supervisor"],
+};
+
+const INDEX = { "zh-Hans": 0, "zh-Hant": 1, en: 2 };
+
+export function normaliseLang(raw) {
+  if (!raw) return null;
+  const v = String(raw).toLowerCase();
+  if (v === "en" || v.startsWith("en-")) return "en";
+  if (v.includes("hant") || v === "zh-tw" || v === "zh-hk" || v === "zh-mo") return "zh-Hant";
+  if (v.startsWith("zh")) return "zh-Hans";
+  return null;
+}
+
+export function getLang() {
+  let stored = null;
+  try { stored = localStorage.getItem(STORAGE_KEY); } catch (_) { /* storage blocked */ }
+  if (LANGUAGES.includes(stored)) return stored;
+  for (const l of navigator.languages || [navigator.language]) {
+    const n = normaliseLang(l);
+    if (n) return n;
+  }
+  return "zh-Hans";
+}
+
+export function setLang(lang) {
+  if (!LANGUAGES.includes(lang)) return;
+  try { localStorage.setItem(STORAGE_KEY, lang); } catch (_) { /* storage blocked */ }
+  document.documentElement.lang = lang;
+  applyI18n(document);
+  document.dispatchEvent(new CustomEvent("kefu:lang", { detail: lang }));
+}
+
+/** t("queue_count", {n: 3}) in the current UI language; unknown keys come back as the key. */
+export function t(key, vars = {}, lang = getLang()) {
+  const row = S[key];
+  let text = row ? row[INDEX[lang] ?? 0] : key;
+  for (const [k, v] of Object.entries(vars)) text = text.split(`{${k}}`).join(String(v));
+  return text;
+}
+
+export function hasKey(key) {
+  return Object.prototype.hasOwnProperty.call(S, key);
+}
+
+/** A {zh-Hans, zh-Hant, en} object from the server in the UI language. */
+export function pick(names, lang = getLang()) {
+  if (!names || typeof names !== "object") return names == null ? "" : String(names);
+  return names[lang] || names["zh-Hans"] || names.en || Object.values(names)[0] || "";
+}
+
+export function applyI18n(root) {
+  document.documentElement.lang = getLang();
+  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
+  for (const node of root.querySelectorAll("[data-i18n-aria-label]")) node.setAttribute("aria-label", t(node.dataset.i18nAriaLabel));
+  for (const node of root.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
+}
+
+/** Fill a <select> with the three languages and keep it in sync. */
+export function bindLanguageSelect(select) {
+  for (const lang of LANGUAGES) {
+    const option = document.createElement("option");
+    option.value = lang;
+    option.textContent = LANGUAGE_NAMES[lang];
+    select.appendChild(option);
+  }
+  select.value = getLang();
+  select.addEventListener("change", () => setLang(select.value));
+}
