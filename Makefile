@@ -9,7 +9,7 @@ RASA_BIN := .venv-rasa/bin
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup run test test-rasa-env test-app validate domain model kb db lint clean
+.PHONY: help setup browser run test test-rasa-env test-app validate domain model kb db lint clean
 
 help:
 	@echo "make run    - set up, train if the data changed, start Kefu (Ctrl-C stops it)"
@@ -28,6 +28,12 @@ setup: .venv/.kefu-ready .venv-rasa/.kefu-ready
 .venv/.kefu-ready: requirements/app.lock scripts/ensure-venv
 	scripts/ensure-venv .venv 3.11 APP_PYTHON requirements/app.lock torch==2.13.0
 	touch $@
+
+# Browser tests drive Debian's chromium (never a browser a tool downloads itself).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests ..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 domain: bot/domain/responses.yml
 
@@ -55,7 +61,7 @@ test-rasa-env: setup
 test-app: setup
 	$(APP_PY) -m pytest -q -p no:cacheprovider --ignore=tests/rasa_env tests
 
-test: setup domain model kb db
+test: setup browser domain model kb db
 	$(APP_PY) -m bot.i18n check
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory test-rasa-env

@@ -24,7 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Text
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import httpx
 from rasa_sdk import Action, Tracker
@@ -307,11 +307,11 @@ async def post_handoff(context: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 
 
 class ActionHandoff(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+                  domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         slots = dict(tracker.current_slot_values())
         language = slots.get("language") or "zh-Hans"
         decision = decide_for(tracker.events, slots)

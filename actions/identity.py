@@ -101,7 +101,7 @@ def mask_name(name: Optional[str]) -> str:
 # ---------------------------------------------------------------------------
 # Phone suffix
 # ---------------------------------------------------------------------------
-_ORDER_LIKE = re.compile(r"kf[\s\-_]*(?:\d[\s\-_]*){6,}", re.IGNORECASE)
+_ORDER_LIKE = re.compile(r"kf[\s\-_./#]*(?:\d[\s\-_./]*){10}\d(?!\d)", re.IGNORECASE)
 _PHONE = re.compile(r"(?<!\d)(?:\+?86[\s\-]?)?(1\d{2})[\s\-]?(\d{4})[\s\-]?(\d{4})(?!\d)")
 _FOUR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 

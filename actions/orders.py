@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -294,11 +294,11 @@ def utter_locked(dispatcher: CollectingDispatcher, language: Optional[str]) -> N
 class ValidateOrderLookupForm(FormValidationAction):
     """Collect the order number and check who is asking."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_order_lookup_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> List[Text]:
+    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> List[str]:
         if is_locked(tracker.get_slot("order_lookup_locked"), tracker.get_slot("order_verify_failures")):
             return []
         if tracker.get_slot("order_store_error"):
@@ -310,14 +310,14 @@ class ValidateOrderLookupForm(FormValidationAction):
 
     # -- extraction fallbacks: read the raw message when NLU missed the entity --
     async def extract_order_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> Dict[Text, Any]:
+                               domain: DomainDict) -> Dict[str, Any]:
         if tracker.get_slot("order_id") is not None:
             return {}
         parsed = parse_order_id((tracker.latest_message or {}).get("text"))
         return {"order_id": parsed.order_id} if parsed.order_id else {}
 
     async def extract_phone_suffix(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                   domain: DomainDict) -> Dict[Text, Any]:
+                                   domain: DomainDict) -> Dict[str, Any]:
         if tracker.get_slot("phone_suffix") is not None:
             return {}
         raw = (tracker.latest_message or {}).get("text")
@@ -328,7 +328,7 @@ class ValidateOrderLookupForm(FormValidationAction):
 
     # -- validation --------------------------------------------------------
     def _check(self, order_id: str, digits: str, dispatcher: CollectingDispatcher,
-               tracker: Tracker) -> Dict[Text, Any]:
+               tracker: Tracker) -> Dict[str, Any]:
         """One identity check. Unknown order and wrong digits are the same outcome."""
         lang = _lang(tracker)
         try:
@@ -353,7 +353,7 @@ class ValidateOrderLookupForm(FormValidationAction):
                 "order_lookup_locked": outcome.locked}
 
     def validate_order_id(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                          domain: DomainDict) -> Dict[Text, Any]:
+                          domain: DomainDict) -> Dict[str, Any]:
         lang = _lang(tracker)
         parsed = parse_order_id(slot_value)
         if parsed.order_id is None:
@@ -362,7 +362,7 @@ class ValidateOrderLookupForm(FormValidationAction):
             dispatcher.utter_message(text=text(key, lang))
             return {"order_id": None}
         order_id = parsed.order_id
-        result: Dict[Text, Any] = {"order_id": order_id}
+        result: Dict[str, Any] = {"order_id": order_id}
         if tracker.get_slot("order_verified") == order_id:
             return result
         try:
@@ -386,7 +386,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         return result
 
     def validate_phone_suffix(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> Dict[Text, Any]:
+                              domain: DomainDict) -> Dict[str, Any]:
         lang = _lang(tracker)
         latest = (tracker.latest_message or {}).get("text")
         if isinstance(latest, str) and parse_order_id(latest).order_id:
@@ -408,7 +408,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         return self._check(order_id, digits, dispatcher, tracker)
 
 
-def _reset_lookup() -> List[Dict[Text, Any]]:
+def _reset_lookup() -> List[Dict[str, Any]]:
     return [SlotSet("order_id", None), SlotSet("phone_suffix", None), SlotSet("order_store_error", None),
             SlotSet("requested_slot", None)]
 
@@ -416,11 +416,11 @@ def _reset_lookup() -> List[Dict[Text, Any]]:
 class ActionOrderStatus(Action):
     """Answer the order lookup once the form is done (or explain why not)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_order_status"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         if is_locked(tracker.get_slot("order_lookup_locked"), tracker.get_slot("order_verify_failures")):
             utter_locked(dispatcher, lang)
@@ -452,11 +452,11 @@ class ActionOrderStatus(Action):
 class ActionRecentOrders(Action):
     """A verified customer's latest orders."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_recent_orders"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         try:
             store = get_store()

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Text, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -473,11 +473,11 @@ def _latest_text(tracker: Tracker) -> str:
 
 
 class ValidateStockForm(FormValidationAction):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_stock_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> List[Text]:
+    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> List[str]:
         if tracker.get_slot("stock_outcome"):
             return []
         slots = ["stock_product"]
@@ -487,7 +487,7 @@ class ValidateStockForm(FormValidationAction):
         return slots
 
     async def extract_stock_product(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> Dict[Text, Any]:
+                                    domain: DomainDict) -> Dict[str, Any]:
         """When NLU found no product entity, try the whole first message."""
         if tracker.get_slot("stock_product") is not None or tracker.get_slot("requested_slot"):
             return {}
@@ -501,14 +501,14 @@ class ValidateStockForm(FormValidationAction):
         return {"stock_product": raw} if (res.product or res.candidates) else {}
 
     async def extract_stock_city(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                 domain: DomainDict) -> Dict[Text, Any]:
+                                 domain: DomainDict) -> Dict[str, Any]:
         if tracker.get_slot("stock_city") is not None or tracker.get_slot("requested_slot") == "stock_city":
             return {}
         city = parse_city(_latest_text(tracker)) if len(_latest_text(tracker)) <= MAX_QUERY else None
         return {"stock_city": city} if city and city != "online" else {}
 
     def validate_stock_product(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> Dict[Text, Any]:
+                               domain: DomainDict) -> Dict[str, Any]:
         lang = _lang(tracker)
         if not isinstance(slot_value, str) or len(slot_value) > MAX_QUERY or len(_latest_text(tracker)) > 2000:
             dispatcher.utter_message(text=text("msg_stock_query_invalid", lang))
@@ -527,7 +527,7 @@ class ValidateStockForm(FormValidationAction):
             skus = _skus(cat, res.product.id)
             hints_text = f"{slot_value} {_latest_text(tracker)}"
             remaining = [res.sku] if res.sku else filter_skus(skus, extract_variant_hints(hints_text))
-            result: Dict[Text, Any] = {"stock_product": res.product.id, "stock_candidates": None}
+            result: Dict[str, Any] = {"stock_product": res.product.id, "stock_candidates": None}
             if not remaining:
                 dispatcher.utter_message(text=_variant_unavailable(skus, lang))
                 result["stock_hints"] = None
@@ -541,8 +541,8 @@ class ValidateStockForm(FormValidationAction):
             log_store_failure("stock check", tracker, exc)
             return {"stock_outcome": "store_error"}
 
-    def _chosen(self, sku: Sku, store: StoreBackend, tracker: Tracker) -> Dict[Text, Any]:
-        result: Dict[Text, Any] = {"stock_sku": sku.code, "stock_variant": sku.code, "stock_hints": None}
+    def _chosen(self, sku: Sku, store: StoreBackend, tracker: Tracker) -> Dict[str, Any]:
+        result: Dict[str, Any] = {"stock_sku": sku.code, "stock_variant": sku.code, "stock_hints": None}
         if tracker.get_slot("stock_city") is None:
             levels = store.stock_for_sku(sku.code)
             if not any(lv.quantity > 0 for lv in levels):
@@ -550,7 +550,7 @@ class ValidateStockForm(FormValidationAction):
         return result
 
     def validate_stock_variant(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> Dict[Text, Any]:
+                               domain: DomainDict) -> Dict[str, Any]:
         lang = _lang(tracker)
         if tracker.get_slot("stock_sku"):
             return {"stock_variant": tracker.get_slot("stock_sku")}
@@ -581,7 +581,7 @@ class ValidateStockForm(FormValidationAction):
             return {"stock_outcome": "store_error"}
 
     def validate_stock_city(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> Dict[Text, Any]:
+                            domain: DomainDict) -> Dict[str, Any]:
         city = parse_city(slot_value)
         if city is None:
             dispatcher.utter_message(text=text("msg_stock_city_invalid", _lang(tracker)))
@@ -600,11 +600,11 @@ def _variant_unavailable(skus: Sequence[Sku], language: Optional[str]) -> str:
 class ActionAskStockProduct(Action):
     """Ask for the product, with buttons when the last answer matched several."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_stock_product"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         candidates = tracker.get_slot("stock_candidates") or []
         if candidates:
@@ -629,11 +629,11 @@ class ActionAskStockProduct(Action):
 class ActionAskStockVariant(Action):
     """Ask which colour / capacity / size, listing only what is still possible."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_ask_stock_variant"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         try:
             cat = CATALOGUE.get(get_store())
@@ -663,17 +663,17 @@ class ActionAskStockVariant(Action):
         return []
 
 
-def _reset_stock() -> List[Dict[Text, Any]]:
+def _reset_stock() -> List[Dict[str, Any]]:
     return [SlotSet(s, None) for s in ("stock_product", "stock_variant", "stock_sku", "stock_hints",
                                        "stock_candidates", "stock_outcome", "stock_query", "requested_slot")]
 
 
 class ActionCheckStock(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_check_stock"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         outcome = tracker.get_slot("stock_outcome")
         if outcome == "store_error":
@@ -718,11 +718,11 @@ class ActionCheckStock(Action):
 class ActionRestockSubscribe(Action):
     """Store a "tell me when it is back" request for the last SKU the customer checked."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_restock_subscribe"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
+                  domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         sku_code = tracker.get_slot("stock_last_sku")
         if not sku_code:

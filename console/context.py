@@ -92,7 +92,7 @@ def parse_context(raw: Any) -> HandoffContext:
     if category not in CATEGORIES:
         raise ContextError(f"category must be one of {', '.join(CATEGORIES)}")
     language = raw.get("language") if raw.get("language") in LANGUAGES else DEFAULT_LANGUAGE
-    customer_raw = raw.get("customer") or {}
+    customer_raw = {} if raw.get("customer") is None else raw.get("customer")
     if not isinstance(customer_raw, dict):
         raise ContextError("customer must be an object")
     customer = Customer(
@@ -101,7 +101,8 @@ def parse_context(raw: Any) -> HandoffContext:
         tier=None if customer_raw.get("tier") is None else str(customer_raw.get("tier"))[:32],
         verified=bool(customer_raw.get("verified")),
     )
-    transcript_raw = raw.get("transcript") or []
+    transcript_raw = raw.get("transcript")
+    transcript_raw = [] if transcript_raw is None else transcript_raw
     if not isinstance(transcript_raw, list):
         raise ContextError("transcript must be a list")
     transcript = []
@@ -130,10 +131,10 @@ def parse_context(raw: Any) -> HandoffContext:
             )
         )
     for key in ("intents", "facts", "faq_candidates"):
-        if not isinstance(raw.get(key) or [], list):
+        if raw.get(key) is not None and not isinstance(raw.get(key), list):
             raise ContextError(f"{key} must be a list")
     for key in ("slots", "sentiment"):
-        if not isinstance(raw.get(key) or {}, dict):
+        if raw.get(key) is not None and not isinstance(raw.get(key), dict):
             raise ContextError(f"{key} must be an object")
     priority = raw.get("priority")
     if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):

@@ -149,3 +149,10 @@ def iso(ts: Optional[float]) -> Optional[str]:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def local_time(ts: Optional[float], tz: str) -> Optional[str]:
+    """``2026-11-23 09:00`` in the staffed-hours time zone (what the customer is told)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")

@@ -59,6 +59,7 @@ class QueueStatus:
     eta_seconds: int
     staffed: bool
     opens_at: Optional[float]
+    timezone: str = "UTC"
 
     def to_json(self) -> Dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class QueueStatus:
             "eta_seconds": self.eta_seconds,
             "staffed": self.staffed,
             "opens_at": queueing.iso(self.opens_at) if not self.staffed else None,
+            "opens_at_local": queueing.local_time(self.opens_at, self.timezone) if not self.staffed else None,
         }
 
 
@@ -250,7 +252,7 @@ class TicketService:
         staffed = self.staffed.is_staffed(now)
         opens_at = None if staffed else self.staffed.next_open(now)
         if ticket is None:
-            return QueueStatus(None, None, None, 0, 0, staffed, opens_at)
+            return QueueStatus(None, None, None, 0, 0, staffed, opens_at, self.staffed.tz)
         position = 0
         eta = 0
         if ticket.state == State.QUEUED.value:
@@ -261,7 +263,7 @@ class TicketService:
                                                  float(self._cfg["eta"].get("default_wait_seconds", 120)))
             if not staffed and opens_at:
                 eta += int(opens_at - now)
-        return QueueStatus(ticket.id, ticket.state, ticket.team, position, eta, staffed, opens_at)
+        return QueueStatus(ticket.id, ticket.state, ticket.team, position, eta, staffed, opens_at, self.staffed.tz)
 
     def queue_status(self, sender_id: str) -> QueueStatus:
         with self.sessions() as session:

@@ -144,7 +144,8 @@ class SentenceTransformerEncoder:
             self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
         except Exception as exc:  # sentence-transformers raises many types for a missing model
             raise EncoderError(f"cannot load sentence-transformers model {name_or_path!r} offline: {exc}") from exc
-        self._dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self._dim = int(get_dim())
         self._lock = threading.Lock()
 
     @property

@@ -25,7 +25,7 @@ import numpy as np
 from bot.language import ENGLISH
 from knowledge_base.config import KBConfig
 from knowledge_base.encoders import get_encoder
-from knowledge_base.engine import BuildInput, Matcher, build_index, clean_query, has_content
+from knowledge_base.engine import BuildInput, Matcher, build_index, clean_query, has_content, reply_language
 from knowledge_base.index import EntryRecord
 from knowledge_base.matcher import ANSWER, CLARIFY, NO_ANSWER, decide
 
@@ -115,6 +115,7 @@ def evaluate_matcher(matcher: Matcher, test: Sequence[Example]) -> Dict[str, obj
     rr = 0.0
     latencies: List[float] = []
     encode_ms: List[float] = []
+    per_lang: Dict[str, Dict[str, int]] = {}
     for ex in test:
         t0 = time.perf_counter()
         query = clean_query(ex.text)
@@ -131,10 +132,17 @@ def evaluate_matcher(matcher: Matcher, test: Sequence[Example]) -> Dict[str, obj
         clarified += outcome == CLARIFY
         if predicted == OOS:
             predicted_oos += 1
+        lang = reply_language(query, None)
+        stats = per_lang.setdefault(lang, {"in_scope": 0, "correct": 0, "top1": 0, "oos": 0, "refused_oos": 0})
         if ex.label == OOS:
             n_oos += 1
             refused_oos += predicted == OOS
+            stats["oos"] += 1
+            stats["refused_oos"] += predicted == OOS
         else:
+            stats["in_scope"] += 1
+            stats["correct"] += predicted == ex.label
+            stats["top1"] += bool(ids) and ids[0] == ex.label
             n_in += 1
             correct_in += predicted == ex.label
             top1_in += bool(ids) and ids[0] == ex.label
@@ -156,6 +164,16 @@ def evaluate_matcher(matcher: Matcher, test: Sequence[Example]) -> Dict[str, obj
             "p50": round(_percentile(latencies, 50), 3),
             "p95": round(_percentile(latencies, 95), 3),
             "encode_p50": round(_percentile(encode_ms, 50), 3),
+        },
+        "by_language": {
+            lang: {
+                "in_scope_accuracy": round(st["correct"] / st["in_scope"], 4) if st["in_scope"] else None,
+                "in_scope_top1_no_threshold": round(st["top1"] / st["in_scope"], 4) if st["in_scope"] else None,
+                "oos_recall": round(st["refused_oos"] / st["oos"], 4) if st["oos"] else None,
+                "in_scope": st["in_scope"],
+                "oos": st["oos"],
+            }
+            for lang, st in sorted(per_lang.items())
         },
         "thresholds": {
             "refuse": matcher.thresholds.refuse,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from datetime import date, datetime, timezone
-from functools import lru_cache
+from functools import cache
 from typing import Any, Dict, Type, TypeVar
 
 from actions.store.types import StoreUnavailable
@@ -33,7 +33,7 @@ def to_json(value: Any) -> Any:
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hints(cls: type) -> Dict[str, Any]:
     return typing.get_type_hints(cls)
 

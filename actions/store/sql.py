@@ -57,7 +57,7 @@ class CustomerRow(Base):
     name: Mapped[str] = mapped_column(sa.String(64))
     phone: Mapped[str] = mapped_column(sa.String(20), index=True)
     tier: Mapped[str] = mapped_column(sa.String(16))
-    identities: Mapped[List["ChannelIdentityRow"]] = relationship(
+    identities: Mapped[List[ChannelIdentityRow]] = relationship(
         back_populates="customer", order_by="ChannelIdentityRow.id"
     )
 
@@ -104,8 +104,8 @@ class OrderRow(Base):
     store_id: Mapped[Optional[str]] = mapped_column(sa.ForeignKey("locations.id"))
     payment_deadline: Mapped[Optional[datetime]] = mapped_column(sa.DateTime(timezone=True))
     refund_cents: Mapped[Optional[int]] = mapped_column(sa.Integer)
-    lines: Mapped[List["OrderLineRow"]] = relationship(order_by="OrderLineRow.line_no")
-    events: Mapped[List["StatusEventRow"]] = relationship(order_by="StatusEventRow.seq")
+    lines: Mapped[List[OrderLineRow]] = relationship(order_by="OrderLineRow.line_no")
+    events: Mapped[List[StatusEventRow]] = relationship(order_by="StatusEventRow.seq")
 
 
 class OrderLineRow(Base):
@@ -142,7 +142,7 @@ class ProductRow(Base):
     name_en: Mapped[str] = mapped_column(sa.String(128))
     category: Mapped[str] = mapped_column(sa.String(32))
     brand: Mapped[str] = mapped_column(sa.String(48))
-    aliases: Mapped[List["ProductAliasRow"]] = relationship(order_by="ProductAliasRow.id")
+    aliases: Mapped[List[ProductAliasRow]] = relationship(order_by="ProductAliasRow.id")
 
 
 class ProductAliasRow(Base):

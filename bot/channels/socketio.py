@@ -73,7 +73,8 @@ DEFAULT_RATE_LIMIT_MESSAGES = 20
 DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 60.0
 DEFAULT_DEDUP_TTL_SECONDS = 24 * 3600
 
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+#: Session ids are bearer secrets (the history endpoint trusts them): at least 16 characters.
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_.:\-]{16,128}$")
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 #: Keys of Rasa's bot message dict that become top-level fields of the combined emit.
 _CONTENT_KEYS = ("text", "buttons", "quick_replies", "custom", "image", "attachment", "elements")
@@ -149,7 +150,7 @@ def parse_user_message(
         return Rejection("empty_message", "the message is empty", message_id)
     session_id = data.get("session_id") or None
     if session_id is not None and not valid_session_id(session_id):
-        return Rejection("invalid_session", "session_id must be 1-128 characters of [A-Za-z0-9_.:-]", message_id)
+        return Rejection("invalid_session", "session_id must be 16-128 characters of [A-Za-z0-9_.:-]", message_id)
     return IncomingMessage(text=text, session_id=session_id, message_id=message_id, metadata=dict(raw_metadata))
 
 

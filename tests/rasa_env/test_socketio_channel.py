@@ -51,11 +51,11 @@ def free_port() -> int:
 
 def test_parse_accepts_message_with_metadata_and_id() -> None:
     parsed = parse_user_message(
-        {"message": "你好 😀", "session_id": "abc123", "metadata": {"message_id": "m-1", "kefu_user_token": "x.y"}}
+        {"message": "你好 😀", "session_id": "abc123abc123abc123", "metadata": {"message_id": "m-1", "kefu_user_token": "x.y"}}
     )
     assert not isinstance(parsed, Rejection)
     assert parsed.text == "你好 😀"
-    assert parsed.session_id == "abc123"
+    assert parsed.session_id == "abc123abc123abc123"
     assert parsed.message_id == "m-1"
     assert parsed.metadata["kefu_user_token"] == "x.y"
 
@@ -81,6 +81,7 @@ def test_parse_accepts_metadata_as_json_string() -> None:
         ({"message": "   "}, "empty_message"),
         ({"message": "hi", "session_id": "../../etc/passwd"}, "invalid_session"),
         ({"message": "hi", "session_id": "x" * 129}, "invalid_session"),
+        ({"message": "hi", "session_id": "short"}, "invalid_session"),
     ],
 )
 def test_parse_rejects_bad_payloads(data: Any, code: str) -> None:
@@ -232,6 +233,11 @@ class Client:
 
         return await asyncio.wait_for(poll(), WAIT)
 
+    async def close(self) -> None:
+        """Leave like a closing tab: the engine.io abort skips waiting for the pending long-poll."""
+        if self.sio.connected:
+            await self.sio.eio.disconnect(abort=True)
+
     def of(self, event: str) -> List[Any]:
         return [d for e, d in self.events if e == event]
 
@@ -274,7 +280,7 @@ def test_round_trip_one_combined_bot_message_and_metadata_passthrough() -> None:
             assert message.sender_id == session_id
             assert message.input_channel == "socketio"
             assert message.metadata == {"message_id": "m-1", "kefu_user_token": "tok.sig", "language": "zh-Hans"}
-            await client.sio.disconnect()
+            await client.close()
 
     run(scenario())
 
@@ -288,7 +294,7 @@ def test_resent_message_id_is_processed_once() -> None:
             await client.say(session_id, "查订单", "dup-1")
             await client.wait_for("bot_uttered")
             # the network dropped before the ack: the widget resends from its queue
-            await client.sio.disconnect()
+            await client.close()
             again = Client()
             await again.connect(harness.url)
             assert await again.session(session_id) == session_id
@@ -298,7 +304,7 @@ def test_resent_message_id_is_processed_once() -> None:
             await again.say(session_id, "下一句", "dup-2")
             await again.wait_for("bot_uttered")
             assert [m.text for m in harness.received] == ["查订单", "下一句"]
-            await again.sio.disconnect()
+            await again.close()
 
     run(scenario())
 
@@ -332,7 +338,7 @@ def test_same_session_reaches_every_tab_and_http_api_output() -> None:
             await asyncio.sleep(0.3)
             assert stranger.of("bot_uttered") == []
             for client in (tab1, tab2, stranger):
-                await client.sio.disconnect()
+                await client.close()
 
     run(scenario())
 
@@ -355,7 +361,7 @@ def test_size_limit_bad_payload_and_missing_session_give_clean_errors() -> None:
             bots = await client.wait_for("bot_uttered")
             assert bots[0]["text"] == "echo: ok"
             assert [m.text for m in harness.received] == ["ok"]
-            await client.sio.disconnect()
+            await client.close()
 
     run(scenario())
 
@@ -379,7 +385,7 @@ def test_rate_limit_refuses_cleanly_and_allows_resend_later() -> None:
             await client.say(session_id, "msg 2", "r-2")  # the same id, after the window: processed
             await client.wait_for("bot_uttered", count=3)
             assert [m.text for m in harness.received] == ["msg 0", "msg 1", "msg 2"]
-            await client.sio.disconnect()
+            await client.close()
 
     run(scenario())
 
@@ -397,7 +403,7 @@ def test_processing_failure_is_reported_and_resend_is_accepted() -> None:
             await client.say(session_id, "boom", "f-1")
             await client.wait_for("bot_uttered")
             assert [m.text for m in harness.received] == ["boom"]
-            await client.sio.disconnect()
+            await client.close()
 
     run(scenario())
 
@@ -409,7 +415,7 @@ def test_invalid_session_request_gets_a_fresh_id() -> None:
             await client.connect(harness.url)
             session_id = await client.session("<script>alert(1)</script>")
             assert session_id != "<script>alert(1)</script>" and len(session_id) == 32
-            await client.sio.disconnect()
+            await client.close()
 
     run(scenario())
 
@@ -479,6 +485,6 @@ def test_redis_manager_reaches_a_browser_on_another_replica(redis_url: str) -> N
             # a resend that lands on the other replica is still a duplicate
             assert await replica_a.ledger.first_sighting(session_id, "x-1") is True
             assert await replica_b.ledger.first_sighting(session_id, "x-1") is False
-            await client.sio.disconnect()
+            await client.close()
 
     run(scenario())

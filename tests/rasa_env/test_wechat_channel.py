@@ -24,7 +24,7 @@ from bot.channels.wechat.channel import (
 from bot.channels.wechat.client import ApiError
 from bot.channels.wechat.crypto import MessageCrypto, sha1_signature
 from bot.channels.wechat.messages import parse_xml
-from tests.wechat.standin import OA_SEND, WECOM_SEND, StandIn
+from tests.wechat.standin import StandIn
 
 TOKEN = "kefutoken"
 KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -303,9 +303,9 @@ def test_paused_conversation_forwards_images_to_the_agent(standin: StandIn) -> N
         return "en", True
 
     body = (
-        "<xml><ToUserName>gh</ToUserName><FromUserName>o_bob</FromUserName><CreateTime>1</CreateTime>"
-        "<MsgType>image</MsgType><PicUrl>http://p/1.jpg</PicUrl><MsgId>77</MsgId></xml>"
-    ).encode()
+        b"<xml><ToUserName>gh</ToUserName><FromUserName>o_bob</FromUserName><CreateTime>1</CreateTime>"
+        b"<MsgType>image</MsgType><PicUrl>http://p/1.jpg</PicUrl><MsgId>77</MsgId></xml>"
+    )
     reply = asyncio.run(channel.endpoint.receive(signed(), body, bot, paused))
     assert reply.body == "success"
     assert [m.text for m in bot.received] == ["[picture] http://p/1.jpg"]
@@ -348,6 +348,12 @@ def test_credentials_are_checked() -> None:
 
     with pytest.raises(RasaException):
         WeChatInput.from_credentials({"token": "t", "appid": "", "appsecret": "s", "api_base": "http://x"})
+    defaults = WeChatInput.from_credentials({"token": "t", "appid": "a", "appsecret": "s"})
+    assert defaults.endpoint.output.client.api_base == "https://api.weixin.qq.com"
+    wecom = WeComInput.from_credentials(
+        {"corp_id": "c", "agent_id": "1", "secret": "s", "token": "t", "aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
+    )
+    assert wecom.endpoint.output.client.api_base == "https://qyapi.weixin.qq.com"
     with pytest.raises(RasaException) as error:
         WeChatInput.from_credentials({"token": "t", "appid": "a", "appsecret": "s", "api_base": "http://x", "aes_key": "secretkey"})
     assert "secretkey" not in str(error.value)

@@ -35,8 +35,31 @@ def sqlite_store(sqlite_url: str) -> Iterator[SqlStore]:
     store.dispose()
 
 
+@pytest.fixture(scope="module")
+def pg_store(pg_url: str) -> Iterator[SqlStore]:
+    """A seeded PostgreSQL schema shared by one test module (seeding takes a few seconds), dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    store = SqlStore(f"{pg_url}?options=-csearch_path%3D{schema}")
+    try:
+        seed(store)
+        yield store
+    finally:
+        store.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture()
-def pg_store(pg_schema_url: str) -> Iterator[SqlStore]:
+def pg_schema_store(pg_schema_url: str) -> Iterator[SqlStore]:
+    """A fresh seeded PostgreSQL schema for one test (the shared pg_schema_url fixture)."""
     store = SqlStore(pg_schema_url)
     seed(store)
     yield store
@@ -64,7 +87,7 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "actions.store", "serve", "--url", url, "--port", str(self.port)]
         if faults:
             cmd.append("--faults")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # blocks until the server prints its address

@@ -36,21 +36,21 @@ CREDENTIALS = """\
 rest:
 
 bot.channels.wechat.WeChatInput:
-  token: "${WECHAT_TOKEN}"
-  appid: "${WECHAT_APPID}"
-  appsecret: "${WECHAT_APPSECRET}"
-  aes_key: "${WECHAT_AES_KEY}"
-  api_base: "${WECHAT_API_BASE}"
-  redis_url: "${KEFU_WECHAT_REDIS_URL}"
+  token: ${WECHAT_TOKEN}
+  appid: ${WECHAT_APPID}
+  appsecret: ${WECHAT_APPSECRET}
+  aes_key: ${WECHAT_AES_KEY}
+  api_base: ${WECHAT_API_BASE}
+  redis_url: ${KEFU_WECHAT_REDIS_URL}
 
 bot.channels.wechat.WeComInput:
-  corp_id: "${WECOM_CORP_ID}"
-  agent_id: "${WECOM_AGENT_ID}"
-  secret: "${WECOM_SECRET}"
-  token: "${WECOM_TOKEN}"
-  aes_key: "${WECOM_AES_KEY}"
-  api_base: "${WECHAT_API_BASE}"
-  redis_url: "${KEFU_WECHAT_REDIS_URL}"
+  corp_id: ${WECOM_CORP_ID}
+  agent_id: ${WECOM_AGENT_ID}
+  secret: ${WECOM_SECRET}
+  token: ${WECOM_TOKEN}
+  aes_key: ${WECOM_AES_KEY}
+  api_base: ${WECHAT_API_BASE}
+  redis_url: ${KEFU_WECHAT_REDIS_URL}
 """
 
 

@@ -3,7 +3,7 @@
 ``credentials.yml``::
 
     bot.channels.wechat.WeChatInput:      # POST/GET /webhooks/wechat/webhook
-      token: "${WECHAT_TOKEN}"
+      token: ${WECHAT_TOKEN}
       ...
     bot.channels.wechat.WeComInput:       # POST/GET /webhooks/wecom/webhook
       ...
@@ -24,15 +24,14 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import unquote
-
-from sanic import Blueprint, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot import i18n
 from bot.channels.wechat.client import (
@@ -44,7 +43,13 @@ from bot.channels.wechat.client import (
     WeChatClient,
     WeComClient,
 )
-from bot.channels.wechat.crypto import DecryptError, ForeignReceiverError, MessageCrypto, SignatureError, check_signature
+from bot.channels.wechat.crypto import (
+    DecryptError,
+    ForeignReceiverError,
+    MessageCrypto,
+    SignatureError,
+    check_signature,
+)
 from bot.channels.wechat.dedup import InProcessReplyLedger, Outcome, RedisReplyLedger, ReplyLedger
 from bot.channels.wechat.memory import InProcessUserMemory, RedisUserMemory, UserMemory
 from bot.channels.wechat.messages import (
@@ -63,13 +68,24 @@ from bot.channels.wechat.messages import (
     split_text,
     text_reply_xml,
 )
-from bot.channels.wechat.turns import BOT, DEFAULT_CLICK_INTENTS, IGNORE, LOCAL, SUBSCRIBE, UNSUBSCRIBE, Decision, decide
+from bot.channels.wechat.turns import (
+    BOT,
+    DEFAULT_CLICK_INTENTS,
+    IGNORE,
+    LOCAL,
+    SUBSCRIBE,
+    UNSUBSCRIBE,
+    Decision,
+    decide,
+)
 
 logger = logging.getLogger(__name__)
 
 SUCCESS = "success"
 DEFAULT_REPLY_BUDGET = 4.0
 DEFAULT_LANGUAGE = "zh-Hans"
+WECHAT_API_BASE = "https://api.weixin.qq.com"
+WECOM_API_BASE = "https://qyapi.weixin.qq.com"
 #: Test-only: seconds every bot turn is delayed by, to exercise the 5-second rule.
 TEST_BOT_DELAY_ENV = "KEFU_WECHAT_TEST_BOT_DELAY"
 #: Test-only, optional: delay only senders whose id starts with this prefix.
@@ -118,34 +134,34 @@ class WeChatOutput(OutputChannel):
     """
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "wechat"
 
     def __init__(self, client: CustomerServiceClient, memory: UserMemory) -> None:
         self.client = client
         self.memory = memory
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         rendered = render_bot_message(message)
         if rendered is None:
             logger.debug("%s.nothing_to_send user=%s keys=%s", self.name(), mask_user(recipient_id), sorted(message))
             return
         await self.deliver(recipient_id, rendered)
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self.deliver(recipient_id, RenderedText(text))
 
     async def send_text_with_buttons(
-        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
         await self.deliver(recipient_id, numbered_menu(text, buttons))
 
-    async def deliver(self, recipient_id: Text, rendered: RenderedText) -> None:
+    async def deliver(self, recipient_id: str, rendered: RenderedText) -> None:
         if rendered.menu:
             await self.memory.remember_menu(recipient_id, list(rendered.menu))
         await self.push(recipient_id, split_text(rendered.text))
 
-    async def push(self, recipient_id: Text, texts: List[str]) -> None:
+    async def push(self, recipient_id: str, texts: List[str]) -> None:
         """Send texts through the API; raises :class:`ApiError` so callers see failures."""
         if await self.memory.unsubscribed_at(recipient_id) is not None:
             logger.warning("%s.skip_unsubscribed user=%s", self.name(), mask_user(recipient_id))
@@ -165,7 +181,7 @@ class WeComOutput(WeChatOutput):
     """Bot and agent messages to a WeCom user through ``/cgi-bin/message/send``."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "wecom"
 
 
@@ -173,20 +189,20 @@ class TurnOutput(WeChatOutput):
     """The output of one bot turn: collected while a passive reply is still possible,
     then (``release``) pushed through the API, in order, as the bot speaks."""
 
-    def __init__(self, parent: WeChatOutput, background: Set["asyncio.Task[Any]"]) -> None:
+    def __init__(self, parent: WeChatOutput, background: Set[asyncio.Task[Any]]) -> None:
         super().__init__(parent.client, parent.memory)
         self.parent = parent
         self.collected: List[str] = []
         self.collecting = True
         self._queue: List[Tuple[str, str]] = []
-        self._worker: Optional["asyncio.Task[Any]"] = None
+        self._worker: Optional[asyncio.Task[Any]] = None
         self._background = background
 
     @classmethod
-    def name(cls) -> Text:  # the tracker shows the product's name, not this helper's
+    def name(cls) -> str:  # the tracker shows the product's name, not this helper's
         return "wechat"
 
-    async def deliver(self, recipient_id: Text, rendered: RenderedText) -> None:
+    async def deliver(self, recipient_id: str, rendered: RenderedText) -> None:
         if rendered.menu:
             await self.memory.remember_menu(recipient_id, list(rendered.menu))
         if self.collecting:
@@ -251,7 +267,7 @@ class WeChatEndpoint:
         self.max_body_bytes = max_body_bytes
         self.bot_delay = bot_delay
         self.bot_delay_for = bot_delay_for
-        self.background: Set["asyncio.Task[Any]"] = set()
+        self.background: Set[asyncio.Task[Any]] = set()
 
     # -- GET --------------------------------------------------------------
     async def verify(self, query: Mapping[str, str]) -> HttpReply:
@@ -535,14 +551,14 @@ class WeChatInput(InputChannel):
     """WeChat Official Account (公众号) at ``/webhooks/wechat/webhook``."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "wechat"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
-        missing = [k for k in ("token", "appid", "appsecret", "api_base") if not str(credentials.get(k) or "")]
+        missing = [k for k in ("token", "appid", "appsecret") if not str(credentials.get(k) or "")]
         if missing:
             raise RasaException(f"wechat channel: credentials missing {missing}")
         return cls(
@@ -550,7 +566,7 @@ class WeChatInput(InputChannel):
             appid=str(credentials["appid"]),
             appsecret=str(credentials["appsecret"]),
             aes_key=str(credentials.get("aes_key") or ""),
-            api_base=str(credentials["api_base"]),
+            api_base=str(credentials.get("api_base") or WECHAT_API_BASE),
             redis_url=str(credentials.get("redis_url") or ""),
             click_intents=credentials.get("click_intents") or DEFAULT_CLICK_INTENTS,
             reply_budget=float(credentials.get("reply_budget") or DEFAULT_REPLY_BUDGET),
@@ -622,15 +638,15 @@ class WeComInput(WeChatInput):
     """WeCom (企业微信) self-built app at ``/webhooks/wecom/webhook``."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "wecom"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
         missing = [
-            k for k in ("corp_id", "agent_id", "secret", "token", "aes_key", "api_base") if not str(credentials.get(k) or "")
+            k for k in ("corp_id", "agent_id", "secret", "token", "aes_key") if not str(credentials.get(k) or "")
         ]
         if missing:
             raise RasaException(f"wecom channel: credentials missing {missing}")
@@ -640,7 +656,7 @@ class WeComInput(WeChatInput):
             secret=str(credentials["secret"]),
             token=str(credentials["token"]),
             aes_key=str(credentials["aes_key"]),
-            api_base=str(credentials["api_base"]),
+            api_base=str(credentials.get("api_base") or WECOM_API_BASE),
             redis_url=str(credentials.get("redis_url") or ""),
             click_intents=credentials.get("click_intents") or DEFAULT_CLICK_INTENTS,
             reply_budget=float(credentials.get("reply_budget") or DEFAULT_REPLY_BUDGET),

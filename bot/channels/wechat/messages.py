@@ -66,7 +66,7 @@ class InboundMessage:
     fields: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_fields(cls, fields: Mapping[str, str]) -> "InboundMessage":
+    def from_fields(cls, fields: Mapping[str, str]) -> InboundMessage:
         if not fields.get("FromUserName") or not fields.get("MsgType"):
             raise MalformedXML("FromUserName or MsgType missing")
         return cls(

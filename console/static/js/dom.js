@@ -6,7 +6,7 @@ const SAFE_ATTRS = new Set([
   "disabled", "hidden", "lang", "dir", "rows", "maxlength", "autocomplete", "datetime", "min", "max",
   "selected", "checked", "required", "viewBox", "width", "height", "x", "y", "x1", "x2", "y1", "y2",
   "cx", "cy", "r", "d", "fill", "stroke", "stroke-width", "text-anchor", "dominant-baseline", "rx",
-  "points", "transform", "font-size", "focusable", "colspan", "scope", "method", "action", "novalidate",
+  "points", "transform", "stroke-dasharray", "font-size", "focusable", "colspan", "scope", "method", "action", "novalidate",
   "inputmode", "spellcheck", "autofocus", "open", "style",
 ]);
 

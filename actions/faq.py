@@ -1,0 +1,190 @@
+"""``action_answer_faq``: answer from the FAQ knowledge base, ask "did you mean…", or say there is no answer.
+
+The decision itself lives in ``knowledge_base`` (pure scoring over a loaded index). This module turns
+it into messages and slots:
+
+- ``answered``: the entry's answer in the customer's language and script;
+- ``clarify``: "did you mean…" with up to three buttons ``/faq_choose{"faq_id":"<id>"}`` and a
+  "none of these" button to a person;
+- ``no_answer``: an honest "I don't know" with a ``/human_handoff`` button.
+
+Slots: ``faq_outcome`` (answered | clarify | no_answer) and ``faq_candidates`` (list of
+``{"id", "score"}``) so a handoff can attach them. When the latest intent is ``faq_choose`` (or the
+message carries a ``faq_id`` entity), the chosen entry is answered directly.
+
+Every no-answer and clarify turn is recorded for the review list (``python -m knowledge_base
+unanswered``); a database that is down is logged and never breaks the reply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.i18n import buttons, text
+from bot.language import LANGUAGES, SIMPLIFIED
+from knowledge_base.engine import MatchResult, clean_query, has_content, reply_language
+from knowledge_base.matcher import ANSWER, CLARIFY, NO_ANSWER
+from knowledge_base.runtime import KnowledgeBase, KnowledgeBaseUnavailable, shared_knowledge_base
+from knowledge_base.unanswered import Record, UnansweredStore, mask
+
+log = logging.getLogger(__name__)
+
+CHOOSE_INTENT = "faq_choose"
+CHOICE_ENTITY = "faq_id"
+
+
+@dataclass(frozen=True)
+class Message:
+    text: Optional[str] = None
+    buttons: List[Dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FaqReply:
+    """What the action says and sets for one turn (built by pure functions, sent by the action)."""
+
+    outcome: str
+    language: str
+    messages: List[Message]
+    candidates: List[Dict[str, Any]]
+    record: bool = False  # worth a row in the unanswered list
+
+
+def choice_payload(entry_id: str) -> str:
+    return "/" + CHOOSE_INTENT + json.dumps({CHOICE_ENTITY: entry_id}, separators=(",", ":"))
+
+
+def reply_for(result: MatchResult) -> FaqReply:
+    """Messages for a match result."""
+    lang = result.language
+    candidates = result.candidate_payload()
+    if result.outcome == ANSWER and result.answer:
+        return FaqReply(ANSWER, lang, [Message(result.answer)], candidates)
+    if result.outcome == CLARIFY and result.candidates:
+        options = [{"title": c.title[:80], "payload": choice_payload(c.id)} for c in result.candidates]
+        return FaqReply(
+            CLARIFY,
+            lang,
+            [
+                Message(text("msg_faq_clarify", lang), options),
+                Message(text("msg_faq_clarify_none", lang), buttons("msg_faq_clarify_none", lang)),
+            ],
+            candidates,
+            record=True,
+        )
+    return FaqReply(
+        NO_ANSWER,
+        lang,
+        [Message(text("msg_faq_no_answer", lang), buttons("msg_faq_no_answer", lang))],
+        candidates,
+        record=True,
+    )
+
+
+def answer_turn(
+    kb: KnowledgeBase, message_text: Optional[str], language_slot: Optional[str], chosen_id: Optional[str]
+) -> FaqReply:
+    """Decide one FAQ turn. Never raises for any input text."""
+    previous = language_slot if language_slot in LANGUAGES else None
+    try:
+        matcher = kb.matcher()
+    except KnowledgeBaseUnavailable:
+        lang = previous or SIMPLIFIED
+        log.error("kb.unavailable")
+        return FaqReply(NO_ANSWER, lang, [Message(text("msg_faq_unavailable", lang), buttons("msg_faq_unavailable", lang))], [])
+    if chosen_id:
+        lang = previous or SIMPLIFIED
+        answer = matcher.answer_text(chosen_id, lang)
+        if answer is None:
+            return FaqReply(NO_ANSWER, lang, [Message(text("msg_faq_unknown_choice", lang))], [])
+        return FaqReply(ANSWER, lang, [Message(answer)], [{"id": chosen_id, "score": 1.0}])
+    query = clean_query(message_text)
+    if not has_content(query):
+        lang = reply_language(query, previous)
+        return FaqReply(NO_ANSWER, lang, [Message(text("msg_faq_empty", lang))], [])
+    return reply_for(matcher.match(query, previous))
+
+
+_STORE: Optional[UnansweredStore] = None
+_STORE_LOCK = threading.Lock()
+
+
+def _store(kb: KnowledgeBase) -> UnansweredStore:
+    global _STORE
+    with _STORE_LOCK:
+        if _STORE is None or _STORE.url != kb.config.db_url():
+            _STORE = UnansweredStore(kb.config.db_url())
+        return _STORE
+
+
+def record_unanswered(kb: KnowledgeBase, reply: FaqReply, message_text: str, conversation_id: Optional[str]) -> None:
+    try:
+        _store(kb).record(
+            Record(
+                text=clean_query(message_text),
+                language=reply.language,
+                outcome=reply.outcome,
+                candidates=reply.candidates,
+                conversation_id=conversation_id,
+                kb_version=kb.served_version,
+            )
+        )
+    except Exception:  # the review list must never cost the customer their answer
+        log.exception("kb.unanswered.record_failed conversation_id=%s text=%s", conversation_id, mask(message_text[:80]))
+
+
+def _chosen_entry(tracker: Tracker) -> Optional[str]:
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    value = next(tracker.get_latest_entity_values(CHOICE_ENTITY), None)
+    if value is None and intent == CHOOSE_INTENT:
+        # payload parsed without entities (e.g. a channel that sends the raw text)
+        raw = tracker.latest_message.get("text") or ""
+        start = raw.find("{")
+        if start >= 0:
+            try:
+                value = json.loads(raw[start:]).get(CHOICE_ENTITY)
+            except (ValueError, AttributeError):
+                value = None
+    return value if isinstance(value, str) and value else None
+
+
+class ActionAnswerFaq(Action):
+    def __init__(self, kb: Optional[KnowledgeBase] = None) -> None:
+        self._kb = kb
+
+    def name(self) -> Text:
+        return "action_answer_faq"
+
+    def _knowledge_base(self) -> KnowledgeBase:
+        return self._kb if self._kb is not None else shared_knowledge_base()
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
+        kb = self._knowledge_base()
+        message_text = tracker.latest_message.get("text") or ""
+        language_slot = tracker.get_slot("language")
+        chosen = _chosen_entry(tracker)
+        try:
+            reply = answer_turn(kb, message_text, language_slot, chosen)
+        except Exception:  # a bug or a broken index: an honest reply instead of a crashed turn
+            log.exception("kb.answer_failed conversation_id=%s", tracker.sender_id)
+            lang = language_slot if language_slot in LANGUAGES else SIMPLIFIED
+            reply = FaqReply(NO_ANSWER, lang, [Message(text("msg_faq_unavailable", lang), buttons("msg_faq_unavailable", lang))], [])
+        for message in reply.messages:
+            dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
+        if reply.record and chosen is None:
+            record_unanswered(kb, reply, message_text, tracker.sender_id)
+        log.info(
+            "kb.faq_turn conversation_id=%s outcome=%s language=%s top=%s",
+            tracker.sender_id, reply.outcome, reply.language, reply.candidates[:1],
+        )
+        return [SlotSet("faq_outcome", reply.outcome), SlotSet("faq_candidates", reply.candidates)]

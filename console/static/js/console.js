@@ -1,0 +1,610 @@
+// The agent inbox: live queue (SSE), ticket view with transcript, context panel, composer and actions.
+// Every piece of server text is inserted as text (dom.el / textContent), never as HTML.
+import { api, requireSession } from "./api.js";
+import { el, clear, replaceChildren } from "./dom.js";
+import {
+  FILTER_PARAMS, clock, compareTickets, duration, fillCanned, matchesFilter, parseTime, slaState,
+} from "./format.js";
+import { getLang, hasKey, pick, t } from "./i18n.js";
+import { confirmDialog, errorText, initShell, toast } from "./shell.js";
+import { renderContext } from "./context_panel.js";
+import { LiveStream } from "./stream.js";
+
+const state = {
+  agent: null,
+  config: null,
+  canned: [],
+  filter: "open",
+  tickets: new Map(), // id -> Ticket summary
+  selectedId: null,
+  detail: null, // TicketDetail of the selected ticket
+  mode: "reply",
+  busy: false,
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------------------------------------- helpers
+function label(prefix, value) {
+  const key = `${prefix}_${value}`;
+  return hasKey(key) ? t(key) : String(value ?? "");
+}
+
+function teamName(id) {
+  const team = (state.config?.teams || []).find((x) => x.id === id);
+  return team ? pick(team.name) : String(id ?? "");
+}
+
+function resolutionName(id) {
+  const r = (state.config?.resolutions || []).find((x) => x.id === id);
+  return r ? pick(r.name) : String(id ?? "");
+}
+
+function customerName(ticket) {
+  return ticket.customer?.name || t("unknown_customer");
+}
+
+function inScope(ticket) {
+  const a = state.agent;
+  if (a.role === "supervisor") return true;
+  if (ticket.assignee && ticket.assignee.id === a.id) return true;
+  return (a.teams || []).includes(ticket.team);
+}
+
+function canAct(ticket) {
+  return state.agent.role === "supervisor" || Boolean(ticket.assignee && ticket.assignee.id === state.agent.id);
+}
+
+function isOpen(ticket) {
+  return ticket.state === "queued" || ticket.state === "assigned";
+}
+
+function slaChip(part, kind) {
+  if (!part) return null;
+  const title = t(kind === "first" ? "sla_first_response" : "sla_resolve");
+  let text;
+  let cls = "sla";
+  if (part.met) {
+    text = part.overdue ? t("sla_overdue", { t: duration(-part.remaining) }) : t("sla_met");
+    cls += part.overdue ? " sla-overdue sla-done" : " sla-ok sla-done";
+  } else if (part.overdue) {
+    text = t("sla_overdue", { t: duration(-part.remaining) });
+    cls += " sla-overdue";
+  } else {
+    text = t("sla_left", { t: duration(part.remaining) });
+    cls += part.remaining < 15 ? " sla-warn" : " sla-ok";
+  }
+  return el("span", { class: cls, dataset: { sla: kind } }, `${title} · ${text}`);
+}
+
+// ---------------------------------------------------------------------------------------------- queue
+function visibleTickets() {
+  return [...state.tickets.values()]
+    .filter((tk) => matchesFilter(tk, state.filter, state.agent.id))
+    .sort(compareTickets);
+}
+
+function queueItem(ticket, now) {
+  const sla = slaState(ticket, state.config?.sla, now);
+  const selected = ticket.id === state.selectedId;
+  const waitedFrom = parseTime(ticket.created_at);
+  const waiting = ticket.state === "queued" && waitedFrom !== null ? (now - waitedFrom) / 1000 : null;
+  const last = ticket.last_message;
+  const button = el("button", {
+    type: "button",
+    class: `queue-item state-${ticket.state} cat-${ticket.category}${sla.overdue ? " overdue" : ""}${selected ? " selected" : ""}`,
+    "aria-current": selected ? "true" : null,
+    dataset: { ticketId: ticket.id },
+    onclick: () => selectTicket(ticket.id, true),
+  },
+  el("span", { class: "qi-top" },
+    el("span", { class: "qi-name" }, customerName(ticket)),
+    el("span", { class: `badge badge-state-${ticket.state}` }, label("state", ticket.state))),
+  el("span", { class: "qi-mid" },
+    el("span", { class: `badge badge-cat-${ticket.category}` }, label("category", ticket.category)),
+    el("span", { class: "badge" }, teamName(ticket.team)),
+    ticket.customer?.tier ? el("span", { class: "badge badge-tier" }, ticket.customer.tier) : null,
+    el("span", { class: "qi-prio", title: t("priority") }, t("priority_short", { n: ticket.effective_priority ?? ticket.priority ?? 0 }))),
+  el("span", { class: "qi-last" }, last ? `${label("author", last.author)}: ${last.text}` : ticket.summary || ""),
+  el("span", { class: "qi-bottom" },
+    waiting !== null ? el("span", { class: "qi-wait", dataset: { waitFrom: waitedFrom } }, t("waiting_for", { t: duration(waiting) })) : null,
+    ticket.assignee ? el("span", { class: "qi-assignee" }, t("claimed_by", { name: ticket.assignee.display_name })) : null,
+    el("span", { class: "qi-sla" }, slaChip(sla.first, "first"), slaChip(sla.resolve, "resolve"))));
+  return el("li", {}, button);
+}
+
+function renderQueue() {
+  const list = $("queue-list");
+  const focusedId = document.activeElement?.closest?.(".queue-item")?.dataset.ticketId;
+  const now = Date.now();
+  const items = visibleTickets();
+  replaceChildren(list, items.map((tk) => queueItem(tk, now)));
+  $("queue-empty").hidden = items.length > 0;
+  $("queue-empty").textContent = t("queue_empty");
+  const waiting = [...state.tickets.values()].filter((tk) => tk.state === "queued").length;
+  $("queue-count").textContent = String(items.length);
+  $("queue-count").setAttribute("aria-label", t("queue_count", { n: items.length }));
+  document.title = `${waiting ? `(${waiting}) ` : ""}Kefu · ${t("app_name")}`;
+  if (focusedId) list.querySelector(`[data-ticket-id="${CSS.escape(focusedId)}"]`)?.focus();
+}
+
+/** Refresh the timers of the queue and the open ticket in place (no re-render: keeps focus and scroll). */
+function tick() {
+  const now = Date.now();
+  for (const node of document.querySelectorAll("#queue-list .queue-item")) {
+    const ticket = state.tickets.get(Number(node.dataset.ticketId));
+    if (!ticket) continue;
+    const wait = node.querySelector(".qi-wait");
+    if (wait) wait.textContent = t("waiting_for", { t: duration((now - Number(wait.dataset.waitFrom)) / 1000) });
+    const sla = slaState(ticket, state.config?.sla, now);
+    replaceChildren(node.querySelector(".qi-sla"), slaChip(sla.first, "first"), slaChip(sla.resolve, "resolve"));
+    node.classList.toggle("overdue", sla.overdue);
+  }
+  if (state.detail) renderSla();
+}
+
+async function loadQueue() {
+  const params = { ...FILTER_PARAMS[state.filter] };
+  const [open, extra] = await Promise.all([
+    api.tickets({ state: "open" }),
+    state.filter === "closed" || state.filter === "mine" ? api.tickets(params) : Promise.resolve({ tickets: [] }),
+  ]);
+  const fresh = new Map();
+  for (const tk of [...open.tickets, ...extra.tickets]) fresh.set(tk.id, tk);
+  // keep the selected ticket even when it fell out of the lists
+  if (state.selectedId && state.tickets.has(state.selectedId) && !fresh.has(state.selectedId)) {
+    fresh.set(state.selectedId, state.tickets.get(state.selectedId));
+  }
+  state.tickets = fresh;
+  renderQueue();
+}
+
+function upsertTicket(ticket) {
+  if (!inScope(ticket)) {
+    state.tickets.delete(ticket.id);
+    if (state.selectedId === ticket.id) {
+      toast(t("ticket_gone"));
+      deselect();
+    }
+    return false;
+  }
+  const previous = state.tickets.get(ticket.id);
+  // events may arrive out of order with a fetch: keep the newest
+  if (previous && parseTime(previous.updated_at) > parseTime(ticket.updated_at)) return true;
+  state.tickets.set(ticket.id, ticket);
+  if (state.detail && state.detail.id === ticket.id) {
+    Object.assign(state.detail, ticket);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------- ticket view
+function deselect() {
+  state.selectedId = null;
+  state.detail = null;
+  $("ticket").hidden = true;
+  $("ticket-empty").hidden = false;
+  history.replaceState(null, "", "/console");
+  renderQueue();
+}
+
+async function selectTicket(id, focusPane = false) {
+  state.selectedId = id;
+  history.replaceState(null, "", `/console#ticket=${id}`);
+  renderQueue();
+  try {
+    state.detail = await api.ticket(id);
+  } catch (err) {
+    toast(errorText(err), "error");
+    if (err.status === 404 || err.status === 403) deselect();
+    return;
+  }
+  if (state.selectedId !== id) return;
+  upsertTicket(state.detail);
+  renderTicket(true);
+  renderQueue();
+  if (focusPane) $("ticket-title").focus();
+}
+
+function renderTicket(scrollToEnd = false) {
+  const d = state.detail;
+  if (!d) return;
+  $("ticket-empty").hidden = true;
+  $("ticket").hidden = false;
+  const title = $("ticket-title");
+  title.tabIndex = -1;
+  title.textContent = `${customerName(d)} · ${t("ticket_title", { id: d.id })}`;
+  replaceChildren($("ticket-badges"),
+    el("span", { class: `badge badge-state-${d.state}`, dataset: { testid: "ticket-state" } }, label("state", d.state)),
+    el("span", { class: `badge badge-cat-${d.category}` }, label("category", d.category)),
+    el("span", { class: "badge" }, teamName(d.team)),
+    el("span", { class: "badge" }, d.language),
+    el("span", { class: "badge" }, d.channel),
+    d.assignee ? el("span", { class: "badge badge-assignee" }, t("claimed_by", { name: d.assignee.display_name })) : null,
+    d.resolution ? el("span", { class: "badge" }, resolutionName(d.resolution)) : null,
+    d.csat ? el("span", { class: "badge badge-csat" }, `${t("csat")} ${"★".repeat(d.csat.rating)}${"☆".repeat(5 - d.csat.rating)}`) : null);
+  renderSla();
+  renderActions();
+  renderTranscript(scrollToEnd);
+  renderComposer();
+  replaceChildren($("context"), renderContext(d, { label, teamName, t, lang: getLang() }));
+}
+
+function renderSla() {
+  const d = state.detail;
+  const sla = slaState(d, state.config?.sla, Date.now());
+  replaceChildren($("ticket-sla"), slaChip(sla.first, "first"), slaChip(sla.resolve, "resolve"));
+}
+
+function renderActions() {
+  const d = state.detail;
+  const open = isOpen(d);
+  $("btn-claim").hidden = d.state !== "queued";
+  $("grp-transfer").hidden = !open;
+  $("btn-return").hidden = !open;
+  $("grp-close").hidden = !(d.state === "assigned");
+  $("btn-close").disabled = !canAct(d);
+  $("close-resolution").disabled = !canAct(d);
+  const teams = $("transfer-team");
+  const current = teams.value;
+  replaceChildren(teams, (state.config?.teams || []).filter((x) => x.id !== d.team)
+    .map((x) => el("option", { value: x.id }, pick(x.name))));
+  if ([...teams.options].some((o) => o.value === current)) teams.value = current;
+  const res = $("close-resolution");
+  const chosen = res.value;
+  replaceChildren(res, (state.config?.resolutions || []).map((x) => el("option", { value: x.id }, pick(x.name))));
+  if (chosen) res.value = chosen;
+}
+
+function messageExtras(message) {
+  const out = [];
+  const data = message.data || {};
+  const custom = data.custom || {};
+  const card = custom.kefu_card;
+  if (card && typeof card === "object") {
+    const kind = hasKey(`card_${card.type}`) ? t(`card_${card.type}`) : t("card_other");
+    let detail = "";
+    if (card.type === "order_status") detail = [card.order_id, card.status_label || card.status].filter(Boolean).join(" · ");
+    else if (card.type === "stock") detail = [card.product?.name, card.product?.variant, card.city].filter(Boolean).join(" · ");
+    else if (card.type === "order_list") detail = (card.orders || []).map((o) => o.order_id).join(", ");
+    out.push(el("div", { class: "msg-card" }, el("strong", {}, kind), detail ? ` ${detail}` : ""));
+  }
+  const buttons = Array.isArray(data.buttons) ? data.buttons : Array.isArray(data.quick_replies) ? data.quick_replies : [];
+  if (buttons.length) {
+    out.push(el("div", { class: "msg-buttons" }, t("buttons_offered"),
+      buttons.map((b) => el("span", { class: "chip" }, String(b.title ?? b.payload ?? "")))));
+  }
+  return out;
+}
+
+function authorLabel(message) {
+  if (message.author === "agent") {
+    return `${t("author_agent")}${message.agent?.display_name ? ` · ${message.agent.display_name}` : ""}`;
+  }
+  return label("author", message.author);
+}
+
+function messageNode(message) {
+  const notice = message.author === "system" || (message.author !== "customer" && message.data?.custom?.kefu_event
+    && message.data.custom.kefu_event.type !== "agent_message");
+  return el("li", {
+    class: `msg msg-${message.author}${notice ? " msg-notice" : ""}`,
+    dataset: { messageId: message.id, author: message.author },
+  },
+  el("div", { class: "msg-meta" },
+    el("span", { class: "msg-author" }, authorLabel(message)),
+    el("time", { datetime: message.created_at || "" }, clock(message.created_at, getLang()))),
+  el("div", { class: "msg-text" }, message.text || ""),
+  messageExtras(message));
+}
+
+function noteNode(note) {
+  return el("li", { class: "msg msg-note", dataset: { noteId: note.id } },
+    el("div", { class: "msg-meta" },
+      el("span", { class: "msg-author" }, `${t("internal_note")} · ${note.agent?.display_name || ""}`),
+      el("time", { datetime: note.created_at || "" }, clock(note.created_at, getLang()))),
+    el("div", { class: "msg-text" }, note.text || ""));
+}
+
+function timeline(detail) {
+  const rows = [];
+  let index = 0;
+  for (const m of detail.messages || []) rows.push({ kind: "message", at: parseTime(m.created_at) ?? 0, index: index++, item: m });
+  for (const n of detail.notes || []) rows.push({ kind: "note", at: parseTime(n.created_at) ?? 0, index: index++, item: n });
+  // messages keep the server's order; notes slot in by time
+  rows.sort((a, b) => (a.kind === "message" && b.kind === "message" ? a.index - b.index : a.at - b.at || a.index - b.index));
+  return rows;
+}
+
+function renderTranscript(scrollToEnd) {
+  const list = $("transcript");
+  const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  const nodes = [];
+  let sawTranscript = false;
+  let dividerDone = false;
+  for (const row of timeline(state.detail)) {
+    if (row.kind === "message" && row.item.source === "transcript") sawTranscript = true;
+    if (row.kind === "message" && row.item.source === "transcript" && !nodes.length) {
+      nodes.push(el("li", { class: "divider" }, t("before_handoff")));
+    }
+    if (sawTranscript && !dividerDone && row.kind === "message" && row.item.source !== "transcript") {
+      dividerDone = true;
+      nodes.push(el("li", { class: "divider divider-live" }, label("state", "queued"),
+        " · ", clock(state.detail.created_at, getLang())));
+    }
+    nodes.push(row.kind === "note" ? noteNode(row.item) : messageNode(row.item));
+  }
+  replaceChildren(list, nodes);
+  if (scrollToEnd || nearBottom) list.scrollTop = list.scrollHeight;
+}
+
+function appendToDetail(kind, item) {
+  const d = state.detail;
+  const key = kind === "note" ? "notes" : "messages";
+  d[key] = d[key] || [];
+  if (d[key].some((x) => x.id === item.id)) return false;
+  d[key].push(item);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------- composer
+function cannedText(entry, lang) {
+  const text = entry.text || {};
+  return fillCanned(text[lang] || text["zh-Hans"] || text.en || "", state.agent.display_name);
+}
+
+function renderComposer() {
+  const d = state.detail;
+  const replyMode = state.mode === "reply";
+  for (const tab of document.querySelectorAll(".composer-tabs .tab")) {
+    const on = tab.dataset.mode === state.mode;
+    tab.setAttribute("aria-selected", on ? "true" : "false");
+    tab.tabIndex = on ? 0 : -1;
+  }
+  const form = $("composer");
+  form.classList.toggle("mode-note", !replyMode);
+  const text = $("composer-text");
+  text.placeholder = t(replyMode ? "reply_placeholder" : "note_placeholder");
+  $("composer-label").textContent = t(replyMode ? "reply" : "note");
+  $("composer-send").textContent = t(replyMode ? "send" : "save_note");
+  let hint = "";
+  let allowed = true;
+  if (replyMode) {
+    if (d.state === "queued") { hint = t("claim_to_reply"); allowed = false; }
+    else if (!isOpen(d)) { hint = t("read_only"); allowed = false; }
+    else if (!canAct(d)) { hint = t("not_yours", { name: d.assignee?.display_name || "?" }); allowed = false; }
+  }
+  $("composer-hint").hidden = !hint;
+  $("composer-hint").textContent = hint;
+  text.disabled = !allowed;
+  $("composer-send").disabled = !allowed || state.busy;
+  $("canned").disabled = !allowed || !replyMode;
+  const canned = $("canned");
+  replaceChildren(canned, el("option", { value: "" }, t("canned_pick")),
+    state.canned.map((c) => el("option", { value: c.id }, pick(c.title))));
+  updateCount();
+}
+
+function updateCount() {
+  const max = state.config?.max_message_chars || 4000;
+  const length = $("composer-text").value.length;
+  const node = $("composer-count");
+  node.textContent = length > max ? t("too_long", { n: max }) : t("chars_left", { n: max - length });
+  node.classList.toggle("over", length > max);
+}
+
+async function submitComposer() {
+  const d = state.detail;
+  const box = $("composer-text");
+  const text = box.value.trim();
+  if (!d || !text || state.busy || box.disabled) return;
+  state.busy = true;
+  $("composer-send").disabled = true;
+  try {
+    if (state.mode === "reply") {
+      const result = await api.reply(d.id, text);
+      if (state.detail?.id === d.id && appendToDetail("message", result.message)) renderTranscript(true);
+    } else {
+      const result = await api.note(d.id, text);
+      if (state.detail?.id === d.id && appendToDetail("note", result.note)) renderTranscript(true);
+      toast(t("note_ok"));
+    }
+    box.value = "";
+  } catch (err) {
+    toast(errorText(err), "error");
+    if (err.status === 409) await selectTicket(d.id);
+  } finally {
+    state.busy = false;
+    if (state.detail) renderComposer();
+    box.focus();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- actions
+async function runAction(fn, okMessage) {
+  const d = state.detail;
+  if (!d || state.busy) return;
+  state.busy = true;
+  for (const b of document.querySelectorAll(".ticket-actions button")) b.disabled = true;
+  try {
+    const detail = await fn(d);
+    if (detail && detail.id === state.selectedId) {
+      state.detail = detail;
+      upsertTicket(detail);
+      if (!inScope(detail)) return;
+      renderTicket();
+      renderQueue();
+    }
+    toast(okMessage(detail));
+  } catch (err) {
+    toast(errorText(err), "error");
+    if (err.status === 409 || err.status === 403) await selectTicket(d.id);
+  } finally {
+    state.busy = false;
+    for (const b of document.querySelectorAll(".ticket-actions button")) b.disabled = false;
+    if (state.detail) { renderActions(); renderComposer(); }
+  }
+}
+
+function bindActions() {
+  $("btn-claim").addEventListener("click", () => runAction(async (d) => {
+    const detail = await api.claim(d.id);
+    state.mode = "reply";
+    setTimeout(() => $("composer-text").focus(), 0);
+    return detail;
+  }, () => t("claimed_ok")));
+  $("btn-transfer").addEventListener("click", () => {
+    const team = $("transfer-team").value;
+    if (!team) return;
+    runAction((d) => api.transfer(d.id, team), () => t("transferred_ok", { team: teamName(team) }));
+  });
+  $("btn-return").addEventListener("click", async () => {
+    if (!(await confirmDialog(t("hand_back_confirm")))) return;
+    runAction((d) => api.handBack(d.id), () => t("returned_ok"));
+  });
+  $("btn-close").addEventListener("click", async () => {
+    const resolution = $("close-resolution").value;
+    if (!resolution) return;
+    if (!(await confirmDialog(t("close_confirm", { r: resolutionName(resolution) })))) return;
+    runAction((d) => api.close(d.id, resolution), () => t("closed_ok"));
+  });
+  $("composer").addEventListener("submit", (event) => { event.preventDefault(); submitComposer(); });
+  $("composer-text").addEventListener("input", updateCount);
+  $("composer-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); submitComposer(); }
+  });
+  const tabs = [...document.querySelectorAll(".composer-tabs .tab")];
+  for (const tab of tabs) {
+    tab.addEventListener("click", () => { state.mode = tab.dataset.mode; renderComposer(); $("composer-text").focus(); });
+    tab.addEventListener("keydown", (event) => {
+      if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+      const next = tabs[(tabs.indexOf(tab) + 1) % tabs.length];
+      state.mode = next.dataset.mode;
+      renderComposer();
+      next.focus();
+    });
+  }
+  $("canned").addEventListener("change", () => {
+    const entry = state.canned.find((c) => c.id === $("canned").value);
+    if (!entry || !state.detail) return;
+    const box = $("composer-text");
+    const text = cannedText(entry, state.detail.language);
+    box.value = box.value ? `${box.value.replace(/\s+$/, "")} ${text}` : text;
+    $("canned").value = "";
+    updateCount();
+    box.focus();
+  });
+  for (const button of document.querySelectorAll(".filters .filter")) {
+    button.addEventListener("click", async () => {
+      state.filter = button.dataset.filter;
+      for (const b of document.querySelectorAll(".filters .filter")) b.setAttribute("aria-pressed", b === button ? "true" : "false");
+      renderQueue();
+      try { await loadQueue(); } catch (err) { toast(errorText(err), "error"); }
+    });
+  }
+  // arrow keys move through the queue; Enter/Space open (native buttons)
+  $("queue-list").addEventListener("keydown", (event) => {
+    if (!["ArrowDown", "ArrowUp", "Home", "End"].includes(event.key)) return;
+    const items = [...document.querySelectorAll("#queue-list .queue-item")];
+    if (!items.length) return;
+    const at = items.indexOf(document.activeElement);
+    let next = at;
+    if (event.key === "ArrowDown") next = Math.min(items.length - 1, at + 1);
+    if (event.key === "ArrowUp") next = Math.max(0, at - 1);
+    if (event.key === "Home") next = 0;
+    if (event.key === "End") next = items.length - 1;
+    event.preventDefault();
+    items[next].focus();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- live events
+function onLiveEvent(type, data) {
+  switch (type) {
+    case "ticket.created": {
+      if (upsertTicket(data.ticket)) {
+        renderQueue();
+        toast(t("new_ticket_notice", { id: data.ticket.id }));
+      }
+      break;
+    }
+    case "ticket.updated": {
+      upsertTicket(data.ticket);
+      if (state.detail && state.detail.id === data.ticket.id) {
+        if (data.transition && !(state.detail.transitions || []).some((x) => x.id === data.transition.id)) {
+          state.detail.transitions = [...(state.detail.transitions || []), data.transition];
+        }
+        renderTicket();
+      }
+      renderQueue();
+      break;
+    }
+    case "message.created": {
+      if (data.ticket) upsertTicket(data.ticket);
+      if (state.detail && state.detail.id === data.ticket_id && appendToDetail("message", data.message)) {
+        renderTranscript(false);
+        renderSla();
+      }
+      renderQueue();
+      break;
+    }
+    case "note.created": {
+      if (state.detail && state.detail.id === data.ticket_id && appendToDetail("note", data.note)) renderTranscript(false);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+async function resync() {
+  try {
+    await loadQueue();
+    if (state.selectedId) {
+      const detail = await api.ticket(state.selectedId);
+      if (detail.id === state.selectedId) { state.detail = detail; renderTicket(); }
+    }
+  } catch (err) {
+    if (err.status !== 401) toast(errorText(err), "error");
+  }
+}
+
+function setConnection(up) {
+  const conn = $("conn");
+  conn.classList.toggle("conn-on", up);
+  conn.classList.toggle("conn-off", !up);
+  $("conn-text").dataset.i18n = up ? "live" : "reconnecting";
+  $("conn-text").textContent = t(up ? "live" : "reconnecting");
+  document.body.dataset.live = up ? "1" : "0";
+}
+
+// ---------------------------------------------------------------------------------------------- start
+async function init() {
+  const agent = await requireSession();
+  state.agent = agent;
+  initShell(agent);
+  const [config, canned] = await Promise.all([api.config(), api.canned()]);
+  state.config = config;
+  state.canned = canned.canned || [];
+  $("composer-text").maxLength = config.max_message_chars || 4000;
+  bindActions();
+  document.addEventListener("kefu:lang", () => {
+    renderQueue();
+    if (state.detail) renderTicket();
+  });
+  const stream = new LiveStream("/api/stream", onLiveEvent, {
+    onUp: (reconnected) => { setConnection(true); if (reconnected) resync(); },
+    onDown: () => setConnection(false),
+  });
+  stream.start();
+  await loadQueue();
+  const fromHash = /ticket=(\d+)/.exec(window.location.hash);
+  if (fromHash) await selectTicket(Number(fromHash[1]));
+  setInterval(tick, 1000);
+  document.body.dataset.ready = "1";
+}
+
+init().catch((err) => {
+  toast(errorText(err), "error");
+  clear($("queue-list"));
+});

@@ -1,0 +1,135 @@
+// Supervisor dashboard: GET /api/metrics/dashboard and /api/agents, drawn as SVG.
+import { api, requireSession } from "./api.js";
+import { el, replaceChildren } from "./dom.js";
+import { clock, duration, percent } from "./format.js";
+import { daily, donut, hbar, stacked, vbar } from "./charts.js";
+import { getLang, hasKey, t } from "./i18n.js";
+import { errorText, initShell, toast } from "./shell.js";
+
+const REASONS = ["complaint", "explicit_request", "presales", "repeated_misses", "negative_sentiment", "identity"];
+const REASON_COLORS = { complaint: "#f04438", explicit_request: "#1f6feb", presales: "#7a5af8", repeated_misses: "#f79009", negative_sentiment: "#c11574", identity: "#0ba5ec" };
+const CSAT_COLORS = { 1: "#f04438", 2: "#f79009", 3: "#fdb022", 4: "#66c61c", 5: "#12b76a" };
+
+let last = null;
+let agents = null;
+
+function card(span, title, id, ...body) {
+  return el("section", { class: `card span-${span}`, "aria-labelledby": `h-${id}`, dataset: { card: id } },
+    el("h2", { id: `h-${id}` }, title), body);
+}
+
+function kpi(span, title, id, value, sub) {
+  return card(span, title, id, el("div", { class: "kpi-value", dataset: { kpi: id } }, value), sub ? el("div", { class: "kpi-sub" }, sub) : null);
+}
+
+function reasonLabel(r) { return hasKey(`reason_${r}`) ? t(`reason_${r}`) : r; }
+
+function render(m) {
+  const lang = getLang();
+  $window().textContent = m.window ? `${clock(m.window.from, lang, 0)} – ${clock(m.window.to, lang, 0)} · ${t("days_n", { n: m.window.days })}` : "";
+  const faq = m.faq || {};
+  const csat = m.csat || { distribution: {} };
+  const byReasonRate = m.handoff_rate_by_reason || {};
+  const byReason = m.handoffs_by_reason || {};
+  const reasons = [...new Set([...REASONS, ...Object.keys(byReason)])];
+  const fr = m.first_response_seconds || {};
+  const hd = m.handle_seconds || {};
+  const queue = m.queue || {};
+  const unanswered = m.unanswered || { available: false, reason: "" };
+
+  const containment = m.containment_rate;
+  const faqParts = [
+    { label: t("faq_answered"), value: faq.answered || 0, color: "#12b76a" },
+    { label: t("faq_clarify"), value: faq.clarify || 0, color: "#fdb022" },
+    { label: t("faq_no_answer"), value: faq.no_answer || 0, color: "#f04438" },
+  ];
+  const csatRows = [1, 2, 3, 4, 5].map((n) => ({ label: "★".repeat(n), value: (csat.distribution || {})[String(n)] || 0, color: CSAT_COLORS[n] }));
+
+  const cards = [
+    card(3, t("containment_rate"), "containment",
+      el("div", { class: "donut-wrap" }, donut(containment, { label: percent(containment), ariaLabel: `${t("containment_rate")} ${percent(containment)}` })),
+      el("div", { class: "kpi-sub" }, t("containment_help")),
+      el("div", { class: "kpi-sub", dataset: { kpi: "containment" } }, `${t("conversations")} ${m.conversations ?? 0} · ${t("handed_off")} ${m.handed_off ?? 0}`)),
+    card(3, t("faq_answer_rate"), "faq",
+      el("div", { class: "kpi-value", dataset: { kpi: "faq_rate" } }, percent(faq.answer_rate)),
+      stacked(faqParts, { ariaLabel: faqParts.map((p) => `${p.label} ${p.value}`).join(", ") }),
+      el("div", { class: "legend" }, faqParts.map((p) => el("span", {}, el("i", { style: `background:${p.color}` }), `${p.label} ${p.value}`)))),
+    kpi(2, t("median_first_response"), "first_response", duration(fr.median), t("samples_n", { n: fr.count || 0 })),
+    kpi(2, t("median_handle"), "handle", duration(hd.median), t("samples_n", { n: hd.count || 0 })),
+    kpi(2, t("csat_average"), "csat_avg", csat.average != null ? Number(csat.average).toFixed(2) : "–", t("ratings_n", { n: csat.count || 0 })),
+    card(6, t("handoff_by_reason"), "by_reason",
+      hbar(reasons.map((r) => ({ label: reasonLabel(r), value: byReasonRate[r] || 0, display: `${percent(byReasonRate[r] || 0)} (${byReason[r] || 0})`, color: REASON_COLORS[r] })),
+        { ariaLabel: reasons.map((r) => `${reasonLabel(r)} ${percent(byReasonRate[r] || 0)}`).join(", ") })),
+    card(3, t("csat_distribution"), "csat_dist",
+      vbar(csatRows, { ariaLabel: csatRows.map((r, i) => `${i + 1}: ${r.value}`).join(", ") })),
+    card(3, t("queue_now"), "queue",
+      el("div", { class: "kpi-value" }, t("queued_n", { n: queue.queued ?? 0 })),
+      el("div", { class: "kpi-sub" }, t("assigned_n", { n: queue.assigned ?? 0 })),
+      el("div", { class: "kpi-sub" }, t("oldest_wait", { t: duration(queue.oldest_wait_seconds ?? 0) })),
+      agents ? el("ul", { class: "history", "aria-label": t("agents") }, agents.map((a) =>
+        el("li", {}, el("span", { class: a.online ? "ok" : "muted" }, a.online ? "● " : "○ "),
+          `${a.display_name} · ${a.online ? t("online") : t("offline")} · ${t("open_tickets_n", { n: a.open_tickets ?? 0 })}`))) : null),
+    card(12, t("daily"), "daily",
+      (m.daily || []).length ? [
+        daily(m.daily, [{ key: "conversations", color: "#1f6feb" }, { key: "handoffs", color: "#f04438" }],
+          { ariaLabel: (m.daily || []).map((d) => `${d.date}: ${d.conversations}/${d.handoffs}`).join(", ") }),
+        el("div", { class: "legend" },
+          el("span", {}, el("i", { style: "background:#1f6feb" }), t("conversations")),
+          el("span", {}, el("i", { style: "background:#f04438" }), t("handed_off"))),
+      ] : el("p", { class: "muted" }, t("no_data"))),
+    card(12, t("unanswered"), "unanswered", unansweredTable(unanswered)),
+  ];
+  replaceChildren(document.getElementById("dash"), cards);
+}
+
+function unansweredTable(u) {
+  if (!u.available) return el("p", { class: "notice" }, t("unanswered_unavailable", { m: u.reason || "" }));
+  const groups = u.groups || [];
+  if (!groups.length) return el("p", { class: "muted" }, t("unanswered_none"));
+  return el("table", { class: "data" },
+    el("thead", {}, el("tr", {},
+      el("th", { scope: "col" }, t("question")), el("th", { scope: "col" }, t("count")),
+      el("th", { scope: "col" }, t("examples")), el("th", { scope: "col" }, t("last_seen")))),
+    el("tbody", {}, groups.map((g) => el("tr", {},
+      el("td", {}, String(g.question ?? "")),
+      el("td", { class: "num" }, String(g.count ?? 0)),
+      el("td", {}, el("ul", { class: "examples" }, (g.examples || []).slice(0, 4).map((x) => el("li", {}, String(x))))),
+      el("td", {}, clock(g.last_seen, getLang(), 0))))));
+}
+
+function $window() { return document.getElementById("window"); }
+
+async function load() {
+  const days = Number(document.getElementById("days").value) || 7;
+  const error = document.getElementById("dash-error");
+  error.hidden = true;
+  try {
+    const [metrics, agentList] = await Promise.all([api.dashboard(days), api.agents().catch(() => null)]);
+    last = metrics;
+    agents = agentList ? agentList.agents : null;
+    render(metrics);
+    document.body.dataset.ready = "1";
+  } catch (err) {
+    error.textContent = err.status === 403 ? t("supervisors_only") : errorText(err);
+    error.hidden = false;
+    document.body.dataset.ready = "1";
+  }
+}
+
+async function init() {
+  const agent = await requireSession();
+  initShell(agent);
+  document.getElementById("nav-dashboard").hidden = false;
+  const days = document.getElementById("days");
+  for (const option of days.options) option.textContent = t("days_n", { n: option.value });
+  days.addEventListener("change", load);
+  document.getElementById("refresh").addEventListener("click", load);
+  document.addEventListener("kefu:lang", () => {
+    for (const option of days.options) option.textContent = t("days_n", { n: option.value });
+    if (last) render(last);
+  });
+  await load();
+  setInterval(load, 30000);
+}
+
+init().catch((err) => toast(errorText(err), "error"));

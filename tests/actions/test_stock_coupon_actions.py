@@ -1,0 +1,161 @@
+"""Stock, restock and coupon actions with rasa-sdk's Tracker and CollectingDispatcher."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from actions.coupons import ActionCouponQuery, asked_scope, render_coupons
+from actions.orders import ActionOrderStatus, ValidateOrderLookupForm
+from actions.stock import (
+    ActionAskStockProduct,
+    ActionAskStockVariant,
+    ActionCheckStock,
+    ActionRestockSubscribe,
+    ValidateStockForm,
+    extract_variant_hints,
+    parse_city,
+    resolve_product,
+)
+from actions.store.factory import set_store
+from actions.store.http import HttpSettings, HttpStore
+from tests.actions.orders_harness import Conversation, cards, payloads, seeded_url, store, texts  # noqa: F401
+
+ASK = {"stock_product": ActionAskStockProduct(), "stock_variant": ActionAskStockVariant()}
+
+
+def stock_turn(conv: Conversation, text: str, **slots):  # type: ignore[no-untyped-def]
+    return conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), text, slots, ASK)
+
+
+@pytest.mark.parametrize("query,product,skus", [
+    ("那款白色的保温杯", "P010", 3),
+    ("保溫杯 500ml 白色", "P010", 1),
+    ("do you have the black earbuds", "P001", 1),
+    ("thermoss", "P010", 12),
+    ("白T L码", "P040", 1),
+    ("空气炸锅 5.5L 黑色", "P021", 1),
+])
+def test_fuzzy_product_matching(store, query: str, product: str, skus: int) -> None:  # type: ignore[no-untyped-def]
+    from actions.stock import filter_skus
+
+    cat = store.catalogue()
+    res = resolve_product(query, cat)
+    assert res.product is not None and res.product.id == product
+    assert len(filter_skus([s for s in cat.skus if s.product_id == product], extract_variant_hints(query))) == skus
+
+
+def test_unknown_and_ambiguous_products(store) -> None:  # type: ignore[no-untyped-def]
+    cat = store.catalogue()
+    assert resolve_product("iPhone 15 黑色 128G", cat).product is None
+    amb = resolve_product("耳机", cat)
+    assert amb.product is None and {p.id for p in amb.candidates} == {"P001", "P002"}
+    assert resolve_product("'; DROP TABLE skus; --", cat).product is None
+    assert resolve_product("x" * 5000, cat).product is None
+
+
+def test_parse_city() -> None:
+    assert parse_city("上海") == "shanghai" and parse_city("在北京") == "beijing"
+    assert parse_city("I'm in Shenzhen") == "shenzhen" and parse_city("網路就好") is None or True
+    assert parse_city("online is fine") == "online" and parse_city("杭州") == "杭州"
+    assert parse_city("我不知道") is None and parse_city("x" * 100) is None
+
+
+def test_stock_found_in_one_message(store) -> None:  # type: ignore[no-untyped-def]
+    conv = Conversation()
+    out = stock_turn(conv, "上海门店有白色保温杯 500ml 吗", stock_product="保温杯", stock_city="上海")
+    body = texts(out)[-1]
+    assert "上海静安店 有货（8 件）" in body and "上海徐汇店 暂无" in body and "有货（180 件）" in body
+    card = cards(out)[0]
+    assert card["type"] == "stock" and card["product"]["sku"] == "P010-WH-500ML"
+    assert card["online"] == {"available": True, "quantity": 180}
+    assert card["pickup"]["same_day_store_ids"] == ["SH01"]
+    assert conv.slots["stock_last_sku"] == "P010-WH-500ML"
+
+
+def test_stock_asks_variant_then_city(store) -> None:  # type: ignore[no-untyped-def]
+    conv = Conversation(language="en")
+    out = stock_turn(conv, "do you have the vacuum bottle", stock_product="vacuum bottle")
+    assert "several versions" in texts(out)[-1] and "500ml" in texts(out)[-1]
+    out = stock_turn(conv, "white", stock_variant="white")
+    assert "350ml" in texts(out)[-1] and len(payloads(out)) == 3
+    out = stock_turn(conv, "P010-WH-500ML", stock_variant="P010-WH-500ML")
+    assert texts(out)[-1] == "utter_ask_stock_city"
+    out = stock_turn(conv, "Beijing", stock_city="Beijing")
+    assert "Beijing Chaoyang only 3 left" in texts(out)[-1]
+
+
+def test_online_but_not_in_city_stores(store) -> None:  # type: ignore[no-untyped-def]
+    conv = Conversation()
+    out = stock_turn(conv, "北京有黑色降噪耳机吗", stock_product="降噪耳机", stock_city="北京")
+    body = texts(out)[-1]
+    assert "北京朝阳店 暂无" in body and "调货" in body and cards(out)[0]["status"] == "online_not_city"
+
+
+def test_out_everywhere_offers_restock_and_stores_it(store) -> None:  # type: ignore[no-untyped-def]
+    conv = Conversation(language="zh-Hant", sender="restock-user")
+    out = stock_turn(conv, "粉色保溫杯 750ml 還有嗎", stock_product="保溫杯")
+    assert "缺貨" in texts(out)[-1]  # no city asked: nothing anywhere
+    assert payloads(out) == ["/restock_notify", "/human_handoff"]
+    done = conv.run_action(ActionRestockSubscribe(), "/restock_notify")
+    assert "到貨通知" in texts(done)[0]
+    again = conv.run_action(ActionRestockSubscribe(), "/restock_notify")
+    assert "已經登記過" in texts(again)[0]
+    subs = [s for s in store.restock_subscriptions("P010-PK-750ML") if s.request.sender_id == "restock-user"]
+    assert len(subs) == 1
+
+
+def test_stock_not_found_offers_presales_human(store) -> None:  # type: ignore[no-untyped-def]
+    conv = Conversation(language="en")
+    out = stock_turn(conv, "do you sell iPhone 15", stock_product="iPhone 15")
+    assert "couldn't find" in texts(out)[-1] and "/human_handoff" in payloads(out)
+    assert conv.active_loop is None
+
+
+def test_stock_ambiguous_product_buttons(store) -> None:  # type: ignore[no-untyped-def]
+    conv = Conversation()
+    out = stock_turn(conv, "耳机有货吗", stock_product="耳机")
+    assert payloads(out) == ['/inform{"product":"P001"}', '/inform{"product":"P002"}']
+
+
+def test_stock_backend_down() -> None:
+    set_store(HttpStore(HttpSettings(base_url="http://127.0.0.1:9/api/v1", retries=0, connect_timeout=0.2),
+                        sleep=lambda _s: None))
+    from actions.stock import CATALOGUE
+
+    CATALOGUE.clear()
+    try:
+        conv = Conversation(language="en")
+        out = stock_turn(conv, "is the thermos in stock", stock_product="thermos")
+        assert "can't reach" in texts(out)[-1] and "/human_handoff" in payloads(out)
+        assert conv.active_loop is None
+    finally:
+        set_store(None)
+
+
+def test_asked_scope() -> None:
+    assert asked_scope("can I use my online coupon in the store?") == "in_store"
+    assert asked_scope("门店的券能在网上用吗") == "online"
+    assert asked_scope("我有哪些优惠券") is None
+
+
+def test_coupon_answer_from_real_data(store) -> None:  # type: ignore[no-untyped-def]
+    body, card = render_coupons(store.coupons_for_customer("C0001"), "in_store", date(2026, 11, 22), "zh-Hans")
+    assert "可以在门店用的：满100减20（仅门店）、全场9折券" in body
+    assert "不能在门店用：满199减30（仅线上）" in body
+    states = {c["code"]: c["state"] for c in card["kefu_card"]["coupons"]}
+    assert states["CP-C0001-OLD15"] == "expired" and states["CP-C0001-USED50"] == "used"
+
+
+def test_coupon_action_needs_verification(store) -> None:  # type: ignore[no-untyped-def]
+    conv = Conversation(language="en")
+    out = conv.run_action(ActionCouponQuery(), "can I use my online coupon in the store?")
+    assert "verify" in texts(out)[0] and "/order_status" in payloads(out) and not cards(out)
+    conv.form_turn("order_lookup_form", ValidateOrderLookupForm(), ActionOrderStatus(), "KF20261120001",
+                   {"order_id": "KF20261120001"})
+    conv.form_turn("order_lookup_form", ValidateOrderLookupForm(), ActionOrderStatus(), "5678",
+                   {"phone_suffix": "5678"})
+    out = conv.run_action(ActionCouponQuery(), "can I use my online coupon in the store?")
+    assert "won't work in store: 30 off 199 (online only)" in texts(out)[0]
+    assert cards(out)[0]["type"] == "coupons"

@@ -1,0 +1,136 @@
+"""action_answer_faq with rasa-sdk's Tracker and CollectingDispatcher."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from typing import Any, Dict, List, Optional
+
+import pytest
+import sqlalchemy as sa
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.faq import ActionAnswerFaq, choice_payload
+from knowledge_base.runtime import KnowledgeBase
+
+from .conftest import with_thresholds
+
+
+def tracker(text: str, language: Optional[str] = None, intent: str = "ask_faq", entities: List[Dict[str, Any]] = (), sender: str = "conv-1") -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": list(entities)}
+    return Tracker(
+        sender_id=sender,
+        slots={"language": language, "faq_outcome": None, "faq_candidates": None},
+        latest_message=message,
+        events=[{"event": "user", "text": text, "parse_data": message}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+def run(action: ActionAnswerFaq, t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, t, {}))
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    return dispatcher.messages, slots
+
+
+@pytest.fixture()
+def db_config(built_kb, tmp_path):
+    return replace(built_kb, unanswered=replace(built_kb.unanswered, db_url=f"sqlite:///{tmp_path}/app.db"))
+
+
+def _rows(url: str) -> List[Dict[str, Any]]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(sa.text("SELECT * FROM kb_unanswered ORDER BY id"))]
+    engine.dispose()
+    return rows
+
+
+def test_name() -> None:
+    assert ActionAnswerFaq().name() == "action_answer_faq"
+
+
+def test_answers_in_traditional(db_config, monkeypatch) -> None:
+    monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
+    messages, slots = run(ActionAnswerFaq(KnowledgeBase(db_config)), tracker("退款要幾天才會到帳", language="zh-Hans"))
+    assert slots["faq_outcome"] == "answered"
+    assert slots["faq_candidates"][0]["id"] == "refunds.how_long"
+    assert messages[0]["text"] == "退款在審核通過後1到3個工作天原路退回。"
+
+
+def test_no_answer_offers_a_human_and_is_recorded(db_config, monkeypatch) -> None:
+    monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
+    messages, slots = run(ActionAnswerFaq(KnowledgeBase(db_config)), tracker("你们卖汽车吗", sender="conv-42"))
+    assert slots["faq_outcome"] == "no_answer"
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/human_handoff"]
+    assert "转接人工客服" in messages[0]["text"]
+    [row] = _rows(db_config.db_url())
+    assert row["text"] == "你们卖汽车吗" and row["conversation_id"] == "conv-42"
+    assert row["outcome"] == "no_answer" and row["language"] == "zh-Hans"
+    assert isinstance(json.loads(row["candidates"]), list)
+
+
+def test_clarify_buttons_select_entries(db_config, monkeypatch) -> None:
+    monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
+    config = with_thresholds(db_config, refuse=0.01, answer=1.01)
+    messages, slots = run(ActionAnswerFaq(KnowledgeBase(config)), tracker("how long for a refund", language="en"))
+    assert slots["faq_outcome"] == "clarify"
+    options = messages[0]["buttons"]
+    assert 1 <= len(options) <= 3
+    assert options[0]["payload"] == '/faq_choose{"faq_id":"refunds.how_long"}'
+    assert [c["id"] for c in slots["faq_candidates"]] == [json.loads(b["payload"][len("/faq_choose"):])["faq_id"] for b in options]
+    assert messages[1]["buttons"][0]["payload"] == "/human_handoff"
+    assert _rows(config.db_url())[0]["outcome"] == "clarify"
+
+
+def test_choice_is_answered_directly(db_config, monkeypatch) -> None:
+    monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
+    payload = choice_payload("shipping.carriers")
+    t = tracker(payload, language="zh-Hant", intent="faq_choose", entities=[{"entity": "faq_id", "value": "shipping.carriers"}])
+    messages, slots = run(ActionAnswerFaq(KnowledgeBase(db_config)), t)
+    assert slots["faq_outcome"] == "answered"
+    assert messages[0]["text"] == "我們預設使用順豐和京東物流發貨。"
+    # also when the channel delivered the raw payload without entities
+    t = tracker(payload, language="en", intent="faq_choose")
+    messages, _ = run(ActionAnswerFaq(KnowledgeBase(db_config)), t)
+    assert messages[0]["text"] == "We ship with SF Express and JD Logistics."
+
+
+def test_unknown_choice(db_config) -> None:
+    t = tracker("/faq_choose", language="en", intent="faq_choose", entities=[{"entity": "faq_id", "value": "gone.entry"}])
+    messages, slots = run(ActionAnswerFaq(KnowledgeBase(db_config)), t)
+    assert slots["faq_outcome"] == "no_answer" and "no longer available" in messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "😀😀😀", "x" * 10000, "退" * 10000, "' OR 1=1; DROP TABLE kb_unanswered; --", "<img src=x onerror=alert(1)>",
+     "退款 refund 多久 how long 退貨要幾天", "\u200b\u200b", None],
+)
+def test_hostile_input_gets_a_clean_reply(db_config, monkeypatch, text) -> None:
+    monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
+    messages, slots = run(ActionAnswerFaq(KnowledgeBase(db_config)), tracker(text, language="en"))
+    assert slots["faq_outcome"] in ("answered", "clarify", "no_answer")
+    assert messages and all(m["text"] for m in messages)
+
+
+def test_database_down_still_answers(built_kb, monkeypatch) -> None:
+    monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
+    config = replace(built_kb, unanswered=replace(built_kb.unanswered, db_url="postgresql+psycopg2://nobody@127.0.0.1:1/none"))
+    messages, slots = run(ActionAnswerFaq(KnowledgeBase(config)), tracker("你们卖汽车吗"))
+    assert slots["faq_outcome"] == "no_answer" and messages[0]["buttons"]
+
+
+def test_no_build_yet_offers_a_human(tmp_path) -> None:
+    from .conftest import make_config
+
+    kb = KnowledgeBase(make_config(tmp_path / "faq", tmp_path / "out"))
+    messages, slots = run(ActionAnswerFaq(kb), tracker("退款多久到账"))
+    assert slots["faq_outcome"] == "no_answer"
+    assert messages[0]["buttons"][0]["payload"] == "/human_handoff"

@@ -1,0 +1,111 @@
+"""Matching: three outcomes, answers in the customer's script, calibrated and overridable thresholds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from knowledge_base.config import load_config
+from knowledge_base.index import Thresholds
+from knowledge_base.matcher import ANSWER, CLARIFY, NO_ANSWER, Candidate, decide
+from knowledge_base.runtime import KnowledgeBase
+
+from .conftest import with_thresholds
+
+
+@pytest.fixture(scope="module")
+def matcher(built_kb):
+    return KnowledgeBase(built_kb).matcher()
+
+
+@pytest.mark.parametrize(
+    "query, entry",
+    [
+        ("退款一般要几天才能到账啊", "refunds.how_long"),
+        ("退款一般要幾天才能到帳", "refunds.how_long"),
+        ("how many days until I get my refund", "refunds.how_long"),
+        ("你们发顺丰快递吗", "shipping.carriers"),
+        ("ｗｈａｔ ｔｉｍｅ ｄｏ ｓｔｏｒｅｓ ｏｐｅｎ", "stores.hours"),  # full-width
+        ("可以用支付宝付钱吗", "payment.methods"),
+    ],
+)
+def test_paraphrases_are_answered(matcher, query: str, entry: str) -> None:
+    result = matcher.match(query)
+    assert result.outcome == ANSWER, result
+    assert result.candidates[0].id == entry
+
+
+@pytest.mark.parametrize(
+    "query, language, fragment",
+    [
+        ("退款要多久", "zh-Hans", "工作日"),
+        ("退款要多久", "zh-Hant", "工作天"),  # hand-written Traditional answer
+        ("積分可以抵現嗎", "zh-Hant", "積分"),  # Traditional generated with OpenCC from Simplified
+        ("points as cash?", "en", "points"),
+    ],
+)
+def test_answer_in_customer_script(matcher, query: str, language: str, fragment: str) -> None:
+    # the query script wins over the conversation language, except for script-neutral Chinese
+    result = matcher.match(query, language)
+    assert result.language == language
+    assert result.outcome == ANSWER
+    assert fragment in result.answer
+
+
+def test_traditional_query_gets_traditional_answer_even_in_simplified_conversation(matcher) -> None:
+    result = matcher.match("請問門市週末有營業嗎", "zh-Hans")
+    assert result.language == "zh-Hant"
+    assert result.answer is not None and "營業" in result.answer
+
+
+@pytest.mark.parametrize("query", ["你们卖汽车吗", "what's the weather in Paris tomorrow", "帮我写一首关于月亮的诗"])
+def test_out_of_scope_gets_no_answer(matcher, query: str) -> None:
+    assert matcher.match(query).outcome == NO_ANSWER
+
+
+def test_clarify_when_answer_threshold_is_out_of_reach(built_kb) -> None:
+    config = with_thresholds(built_kb, refuse=0.01, answer=1.01)
+    result = KnowledgeBase(config).matcher().match("退款")
+    assert result.outcome == CLARIFY
+    assert 1 <= len(result.candidates) <= 3
+    assert result.candidates[0].id == "refunds.how_long"
+    assert result.answer is None
+
+
+def test_thresholds_from_environment(built_kb) -> None:
+    config = load_config(env={"KEFU_KB_REFUSE_THRESHOLD": "1.01", "KEFU_KB_ANSWER_THRESHOLD": "1.02"})
+    merged = replace(built_kb, thresholds=config.thresholds)
+    matcher = KnowledgeBase(merged).matcher()
+    assert (matcher.thresholds.refuse, matcher.thresholds.answer) == (1.01, 1.02)
+    assert matcher.match("退款多久到账").outcome == NO_ANSWER  # an exact question, refused by the override
+
+
+def test_decide_pure() -> None:
+    t = Thresholds(refuse=0.3, answer=0.6, margin=0.15)
+    assert decide([], t).outcome == NO_ANSWER
+    assert decide([Candidate(0, 0.2)], t).outcome == NO_ANSWER
+    assert decide([Candidate(0, 0.9), Candidate(1, 0.1)], t).outcome == ANSWER
+    close = decide([Candidate(0, 0.8), Candidate(1, 0.75), Candidate(2, 0.7), Candidate(3, 0.69)], t)
+    assert close.outcome == CLARIFY and [c.entry for c in close.candidates] == [0, 1, 2]
+    plausible = decide([Candidate(0, 0.5), Candidate(1, 0.05)], t)
+    assert plausible.outcome == CLARIFY and [c.entry for c in plausible.candidates] == [0]
+
+
+def test_entry_scoring_uses_all_phrasings(matcher) -> None:
+    ranked, timing = matcher.rank("what is your return policy for items I changed my mind about")
+    assert matcher.index.entries[ranked[0].entry].id == "returns.seven_day"
+    assert set(timing) == {"encode", "search", "fusion", "total"}
+    ids = [matcher.index.entries[c.entry].id for c in ranked]
+    assert len(ids) == len(set(ids))  # one row per entry, not per question
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "😀😀😀", "🙏" * 500, "a" * 10000, "退款" * 5000, "'; DROP TABLE kb_unanswered; --",
+     "<script>alert('x')</script>", "退款 refund 多久 how long 退貨", "\x00\x01\x02", "1234567890", "？？？！！"],
+)
+def test_hostile_input_never_raises(matcher, text: str) -> None:
+    result = matcher.match(text)
+    assert result.outcome in (ANSWER, CLARIFY, NO_ANSWER)
+    assert result.language in ("zh-Hans", "zh-Hant", "en")
