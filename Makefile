@@ -47,7 +47,7 @@ kb: setup
 	@if [ -f knowledge_base/__main__.py ]; then $(APP_PY) -m knowledge_base build; fi
 
 db: setup
-	@if [ -f actions/store/__main__.py ]; then $(APP_PY) -m actions.store seed; fi
+	$(APP_PY) -m actions.store seed --if-empty
 
 run: setup domain model kb db
 	$(APP_PY) -m launcher

@@ -21,8 +21,22 @@ from bot.language import normalise
 
 log = logging.getLogger(__name__)
 
-IN_STORE_WORDS = ("门店", "店里", "店内", "线下", "实体店", "专柜", "收银", "in store", "in-store", "store", "shop",
-                  "offline", "till", "cashier")
+IN_STORE_WORDS = (
+    "门店",
+    "店里",
+    "店内",
+    "线下",
+    "实体店",
+    "专柜",
+    "收银",
+    "in store",
+    "in-store",
+    "store",
+    "shop",
+    "offline",
+    "till",
+    "cashier",
+)
 ONLINE_WORDS = ("网上", "线上", "网店", "官网", "小程序", "app", "online", "website", "web", "mini program")
 
 
@@ -77,8 +91,9 @@ def _discount(c: Coupon, language: Optional[str]) -> str:
     return text("msg_coupon_amount", language, amount=money(c.value))
 
 
-def render_coupons(coupons: Sequence[Coupon], scope: Optional[str], today: date,
-                   language: Optional[str]) -> Tuple[str, Dict[str, Any]]:
+def render_coupons(
+    coupons: Sequence[Coupon], scope: Optional[str], today: date, language: Optional[str]
+) -> Tuple[str, Dict[str, Any]]:
     lang = language
     states = classify(coupons, today)
     usable = [s for s in states if s.state == "usable"]
@@ -90,15 +105,25 @@ def render_coupons(coupons: Sequence[Coupon], scope: Optional[str], today: date,
         c = s.coupon
         title = c.title_en if lang == "en" else to_script(c.title_zh, lang)
         min_spend = text("msg_coupon_min_spend", lang, amount=money(c.min_spend_cents)) if c.min_spend_cents else ""
-        lines.append(text("msg_coupon_row", lang, title=title, discount=_discount(c, lang), min_spend=min_spend,
-                          scope=text(f"msg_coupon_scope_{c.scope}", lang),
-                          until=local_date(c.valid_until, lang), state=text(f"msg_coupon_state_{s.state}", lang)))
+        lines.append(
+            text(
+                "msg_coupon_row",
+                lang,
+                title=title,
+                discount=_discount(c, lang),
+                min_spend=min_spend,
+                scope=text(f"msg_coupon_scope_{c.scope}", lang),
+                until=local_date(c.valid_until, lang),
+                state=text(f"msg_coupon_state_{s.state}", lang),
+            )
+        )
     parts = [text("msg_coupon_header", lang, n=len(usable))]
     if scope in ("in_store", "online"):
         yes = [s for s in usable if usable_in(s.coupon, scope)]
         no = [s for s in usable if not usable_in(s.coupon, scope)]
         names = lambda group: ("、" if lang != "en" else ", ").join(  # noqa: E731
-            (s.coupon.title_en if lang == "en" else to_script(s.coupon.title_zh, lang)) for s in group)
+            (s.coupon.title_en if lang == "en" else to_script(s.coupon.title_zh, lang)) for s in group
+        )
         if yes:
             parts.append(text(f"msg_coupon_answer_{scope}_yes", lang, coupons=names(yes)))
         else:
@@ -142,15 +167,16 @@ class ActionCouponQuery(Action):
     def name(self) -> str:
         return "action_coupon_query"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = tracker.get_slot("language")
         try:
             store = get_store()
             identity = identity_for_tracker(tracker, store)
             if identity is None:
-                dispatcher.utter_message(text=text("msg_coupon_need_verification", lang),
-                                         buttons=buttons("msg_coupon_need_verification", lang))
+                dispatcher.utter_message(
+                    text=text("msg_coupon_need_verification", lang),
+                    buttons=buttons("msg_coupon_need_verification", lang),
+                )
                 return []
             coupons = store.coupons_for_customer(identity.customer_id)
         except StoreError as exc:

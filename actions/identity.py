@@ -217,8 +217,9 @@ def web_token_secret(env: Mapping[str, str] = os.environ) -> Optional[str]:
 # ---------------------------------------------------------------------------
 # Who is this?
 # ---------------------------------------------------------------------------
-def identity_from_channel(channel: Optional[str], sender_id: Optional[str],
-                          store: StoreBackend) -> Optional[VerifiedIdentity]:
+def identity_from_channel(
+    channel: Optional[str], sender_id: Optional[str], store: StoreBackend
+) -> Optional[VerifiedIdentity]:
     """A customer bound to this WeChat/WeCom sender, or None. May raise StoreUnavailable."""
     if channel not in IDENTITY_CHANNELS or not sender_id or not EXTERNAL_ID_RE.match(sender_id):
         return None
@@ -229,8 +230,9 @@ def identity_from_channel(channel: Optional[str], sender_id: Optional[str],
     return VerifiedIdentity(customer.id, channel) if customer else None
 
 
-def identity_from_metadata(metadata: Any, secret: Optional[str],
-                           now: Optional[float] = None) -> Optional[VerifiedIdentity]:
+def identity_from_metadata(
+    metadata: Any, secret: Optional[str], now: Optional[float] = None
+) -> Optional[VerifiedIdentity]:
     if not isinstance(metadata, dict):
         return None
     cid = verify_web_token(metadata.get(TOKEN_METADATA_KEY), secret, now)

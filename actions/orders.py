@@ -136,22 +136,38 @@ def next_step(order: Order, language: Optional[str]) -> str:
     return text(f"msg_order_next_{order.status}", language)
 
 
-def render_order(order: Order, language: Optional[str],
-                 store_names: Optional[Dict[str, Tuple[str, str]]] = None) -> Tuple[str, Dict[str, Any]]:
+def render_order(
+    order: Order, language: Optional[str], store_names: Optional[Dict[str, Tuple[str, str]]] = None
+) -> Tuple[str, Dict[str, Any]]:
     """The reply text and the ``order_status`` card of one verified order. Personal data is masked."""
     lang = language
     status = status_label(order.status, lang)
-    parts = [text("msg_order_header", lang, order_id=order.order_id, status=status,
-                  date=local_date(order.created_at.astimezone(CHINA).date(), lang),
-                  channel=text(f"msg_order_channel_{order.channel}", lang))]
+    parts = [
+        text(
+            "msg_order_header",
+            lang,
+            order_id=order.order_id,
+            status=status,
+            date=local_date(order.created_at.astimezone(CHINA).date(), lang),
+            channel=text(f"msg_order_channel_{order.channel}", lang),
+        )
+    ]
     sep = "; " if lang == "en" else "；"
     parts.append(text("msg_order_items", lang, items=sep.join(_line_text(ln, lang) for ln in order.lines)))
-    parts.append(text("msg_order_amounts", lang, subtotal=money(order.subtotal_cents),
-                      shipping=money(order.shipping_fee_cents), discount=money(order.discount_cents),
-                      total=money(order.total_cents)))
+    parts.append(
+        text(
+            "msg_order_amounts",
+            lang,
+            subtotal=money(order.subtotal_cents),
+            shipping=money(order.shipping_fee_cents),
+            discount=money(order.discount_cents),
+            total=money(order.total_cents),
+        )
+    )
     if order.carrier and order.tracking_number:
-        parts.append(text("msg_order_shipping", lang, carrier=carrier_label(order.carrier, lang),
-                          tracking=order.tracking_number))
+        parts.append(
+            text("msg_order_shipping", lang, carrier=carrier_label(order.carrier, lang), tracking=order.tracking_number)
+        )
     if order.expected_delivery and order.status == "shipped":
         parts.append(text("msg_order_expected", lang, date=local_date(order.expected_delivery, lang)))
     store_name = None
@@ -161,9 +177,15 @@ def render_order(order: Order, language: Optional[str],
     if order.channel == "store" and store_name:
         parts.append(text("msg_order_store", lang, store=store_name))
     else:
-        parts.append(text("msg_order_recipient", lang, name=mask_name(order.contact_name),
-                          phone=mask_phone(order.contact_phone),
-                          address=to_script(mask_address(order.shipping_address), lang)))
+        parts.append(
+            text(
+                "msg_order_recipient",
+                lang,
+                name=mask_name(order.contact_name),
+                phone=mask_phone(order.contact_phone),
+                address=to_script(mask_address(order.shipping_address), lang),
+            )
+        )
     arrow = " → "
     timeline = arrow.join(
         f"{local_time(ev.at, lang)} {ev.note_en if lang == 'en' else to_script(ev.note_zh, lang)}"
@@ -232,16 +254,25 @@ def render_recent(orders: Sequence[Order], language: Optional[str]) -> Tuple[str
     lang = language
     if not orders:
         return text("msg_recent_orders_none", lang), {
-            "kefu_card": {"type": "order_list", "version": 1, "language": lang, "orders": []}}
+            "kefu_card": {"type": "order_list", "version": 1, "language": lang, "orders": []}
+        }
     rows = []
     for o in orders:
         first = o.lines[0] if o.lines else None
         summary = product_name(first.name_zh, first.name_en, lang) if first else ""
         if len(o.lines) > 1:
             summary = text("msg_recent_orders_more", lang, first=summary, n=len(o.lines))
-        rows.append(text("msg_recent_orders_row", lang, order_id=o.order_id,
-                         date=local_date(o.created_at.astimezone(CHINA).date(), lang),
-                         status=status_label(o.status, lang), total=money(o.total_cents), summary=summary))
+        rows.append(
+            text(
+                "msg_recent_orders_row",
+                lang,
+                order_id=o.order_id,
+                date=local_date(o.created_at.astimezone(CHINA).date(), lang),
+                status=status_label(o.status, lang),
+                total=money(o.total_cents),
+                summary=summary,
+            )
+        )
     body = text("msg_recent_orders_header", lang, n=len(orders)) + "\n" + "\n".join(rows)
     card = {
         "kefu_card": {
@@ -283,8 +314,9 @@ def mask_sender(sender_id: Optional[str]) -> str:
 
 
 def utter_store_down(dispatcher: CollectingDispatcher, language: Optional[str]) -> None:
-    dispatcher.utter_message(text=text("msg_store_unavailable", language),
-                             buttons=buttons("msg_store_unavailable", language))
+    dispatcher.utter_message(
+        text=text("msg_store_unavailable", language), buttons=buttons("msg_store_unavailable", language)
+    )
 
 
 def utter_locked(dispatcher: CollectingDispatcher, language: Optional[str]) -> None:
@@ -297,8 +329,9 @@ class ValidateOrderLookupForm(FormValidationAction):
     def name(self) -> str:
         return "validate_order_lookup_form"
 
-    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> List[str]:
+    async def required_slots(
+        self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[str]:
         if is_locked(tracker.get_slot("order_lookup_locked"), tracker.get_slot("order_verify_failures")):
             return []
         if tracker.get_slot("order_store_error"):
@@ -309,15 +342,17 @@ class ValidateOrderLookupForm(FormValidationAction):
         return ["order_id", "phone_suffix"]
 
     # -- extraction fallbacks: read the raw message when NLU missed the entity --
-    async def extract_order_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> Dict[str, Any]:
+    async def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         if tracker.get_slot("order_id") is not None:
             return {}
         parsed = parse_order_id((tracker.latest_message or {}).get("text"))
         return {"order_id": parsed.order_id} if parsed.order_id else {}
 
-    async def extract_phone_suffix(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                   domain: DomainDict) -> Dict[str, Any]:
+    async def extract_phone_suffix(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         if tracker.get_slot("phone_suffix") is not None:
             return {}
         raw = (tracker.latest_message or {}).get("text")
@@ -327,8 +362,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         return {"phone_suffix": digits} if digits else {}
 
     # -- validation --------------------------------------------------------
-    def _check(self, order_id: str, digits: str, dispatcher: CollectingDispatcher,
-               tracker: Tracker) -> Dict[str, Any]:
+    def _check(self, order_id: str, digits: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
         """One identity check. Unknown order and wrong digits are the same outcome."""
         lang = _lang(tracker)
         try:
@@ -341,24 +375,34 @@ class ValidateOrderLookupForm(FormValidationAction):
         if phone_suffix_matches(order, digits):
             assert order is not None
             log.info("order lookup verified by phone (conversation %s)", mask_sender(tracker.sender_id))
-            return {"phone_suffix": digits, "order_verified": order_id,
-                    "verified_customer_id": order.customer_id, "verified_via": METHOD_PHONE,
-                    "order_verify_failures": 0.0}
+            return {
+                "phone_suffix": digits,
+                "order_verified": order_id,
+                "verified_customer_id": order.customer_id,
+                "verified_via": METHOD_PHONE,
+                "order_verify_failures": 0.0,
+            }
         outcome = after_failed_check(tracker.get_slot("order_verify_failures"))
-        log.info("order lookup check failed %d/%d (conversation %s)", outcome.failures, 3,
-                 mask_sender(tracker.sender_id))
+        log.info(
+            "order lookup check failed %d/%d (conversation %s)", outcome.failures, 3, mask_sender(tracker.sender_id)
+        )
         if not outcome.locked:
             dispatcher.utter_message(text=text("msg_order_check_failed", lang, attempts=outcome.attempts_left))
-        return {"phone_suffix": None, "order_verify_failures": float(outcome.failures),
-                "order_lookup_locked": outcome.locked}
+        return {
+            "phone_suffix": None,
+            "order_verify_failures": float(outcome.failures),
+            "order_lookup_locked": outcome.locked,
+        }
 
-    def validate_order_id(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                          domain: DomainDict) -> Dict[str, Any]:
+    def validate_order_id(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         lang = _lang(tracker)
         parsed = parse_order_id(slot_value)
         if parsed.order_id is None:
             key = {"too_long": "msg_order_id_too_long", "ambiguous": "msg_order_id_ambiguous"}.get(
-                parsed.problem or "", "msg_order_id_invalid")
+                parsed.problem or "", "msg_order_id_invalid"
+            )
             dispatcher.utter_message(text=text(key, lang))
             return {"order_id": None}
         order_id = parsed.order_id
@@ -385,8 +429,9 @@ class ValidateOrderLookupForm(FormValidationAction):
                 result.update(self._check(order_id, digits, dispatcher, tracker))
         return result
 
-    def validate_phone_suffix(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> Dict[str, Any]:
+    def validate_phone_suffix(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         lang = _lang(tracker)
         latest = (tracker.latest_message or {}).get("text")
         if isinstance(latest, str) and parse_order_id(latest).order_id:
@@ -409,8 +454,12 @@ class ValidateOrderLookupForm(FormValidationAction):
 
 
 def _reset_lookup() -> List[Dict[str, Any]]:
-    return [SlotSet("order_id", None), SlotSet("phone_suffix", None), SlotSet("order_store_error", None),
-            SlotSet("requested_slot", None)]
+    return [
+        SlotSet("order_id", None),
+        SlotSet("phone_suffix", None),
+        SlotSet("order_store_error", None),
+        SlotSet("requested_slot", None),
+    ]
 
 
 class ActionOrderStatus(Action):
@@ -419,8 +468,7 @@ class ActionOrderStatus(Action):
     def name(self) -> str:
         return "action_order_status"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         if is_locked(tracker.get_slot("order_lookup_locked"), tracker.get_slot("order_verify_failures")):
             utter_locked(dispatcher, lang)
@@ -435,8 +483,11 @@ class ActionOrderStatus(Action):
         try:
             store = get_store()
             order = store.get_order(order_id)
-            store_names = ({loc.id: (loc.name_zh, loc.name_en) for loc in store.locations()}
-                           if order is not None and order.store_id else {})
+            store_names = (
+                {loc.id: (loc.name_zh, loc.name_en) for loc in store.locations()}
+                if order is not None and order.store_id
+                else {}
+            )
         except StoreError as exc:
             log_store_failure("order status", tracker, exc)
             utter_store_down(dispatcher, lang)
@@ -455,8 +506,7 @@ class ActionRecentOrders(Action):
     def name(self) -> str:
         return "action_recent_orders"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         try:
             store = get_store()

@@ -103,7 +103,10 @@ def _zh_hits(text: str, lex: Lexicon) -> List[Tuple[str, float]]:
         before = text[max(0, i - _NEGATION_WINDOW_ZH):i]
         # a word that already contains its negation ("不满意") is scored as written
         rhetorical = any(q in text[max(0, i - 4):i] for q in _RHETORICAL_ZH)
-        if not rhetorical and any(n in before for n in lex.negators) and not any(match.startswith(n) for n in lex.negators):
+        bare = before
+        for intensifier in sorted(lex.intensifiers, key=len, reverse=True):
+            bare = bare.replace(intensifier, " " * len(intensifier))  # "非常" is not the negator "非"
+        if not rhetorical and any(n in bare for n in lex.negators) and not any(match.startswith(n) for n in lex.negators):
             weight = _negated(weight)
         for intensifier, factor in lex.intensifiers.items():
             if before.endswith(intensifier):

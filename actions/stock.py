@@ -62,18 +62,92 @@ CITY_WORDS: Dict[str, Tuple[str, ...]] = {
     "beijing": ("北京", "帝都", "beijing", "peking", "bj"),
     "shenzhen": ("深圳", "shenzhen", "sz"),
     "guangzhou": ("广州", "guangzhou", "gz"),
-    "online": ("网上", "线上", "网店", "官网", "快递", "都行", "随便", "不限", "哪里都行", "全国", "小程序",
-               "online", "anywhere", "any", "website", "delivery", "all"),
+    "online": (
+        "网上",
+        "线上",
+        "网店",
+        "官网",
+        "快递",
+        "都行",
+        "随便",
+        "不限",
+        "哪里都行",
+        "全国",
+        "小程序",
+        "online",
+        "anywhere",
+        "any",
+        "website",
+        "delivery",
+        "all",
+    ),
 }
-OTHER_CITIES = ("杭州", "南京", "苏州", "成都", "武汉", "天津", "重庆", "西安", "长沙", "厦门", "青岛", "香港", "台北",
-                "hangzhou", "nanjing", "chengdu", "wuhan", "tianjin", "chongqing", "hong kong", "taipei")
+OTHER_CITIES = (
+    "杭州",
+    "南京",
+    "苏州",
+    "成都",
+    "武汉",
+    "天津",
+    "重庆",
+    "西安",
+    "长沙",
+    "厦门",
+    "青岛",
+    "香港",
+    "台北",
+    "hangzhou",
+    "nanjing",
+    "chengdu",
+    "wuhan",
+    "tianjin",
+    "chongqing",
+    "hong kong",
+    "taipei",
+)
 STORE_CITIES = ("shanghai", "beijing", "shenzhen")
-FILLER_ZH = ("有没有", "有冇", "还有", "有货", "有现货", "现货", "库存", "请问", "查一下", "查查", "帮我", "看看", "那款",
-             "这款", "那个", "这个", "一下", "的", "吗", "呢", "嘛", "啊", "呀", "款", "门店", "店里", "附近", "能买到",
-             "买", "?", "!", ",", "，", "。", "？", "！")
+FILLER_ZH = (
+    "有没有",
+    "有冇",
+    "还有",
+    "有货",
+    "有现货",
+    "现货",
+    "库存",
+    "请问",
+    "查一下",
+    "查查",
+    "帮我",
+    "看看",
+    "那款",
+    "这款",
+    "那个",
+    "这个",
+    "一下",
+    "的",
+    "吗",
+    "呢",
+    "嘛",
+    "啊",
+    "呀",
+    "款",
+    "门店",
+    "店里",
+    "附近",
+    "能买到",
+    "买",
+    "?",
+    "!",
+    ",",
+    "，",
+    "。",
+    "？",
+    "！",
+)
 FILLER_EN = re.compile(
     r"\b(?:do|does|you|we|have|has|is|are|there|any|in|stock|available|the|a|an|of|at|check|please|store|"
-    r"stores|shop|near|me|my|i|want|need|looking|for|still|got|it|this|that|one|left)\b")
+    r"stores|shop|near|me|my|i|want|need|looking|for|still|got|it|this|that|one|left)\b"
+)
 
 _CAPACITY = re.compile(r"(\d+(?:\.\d+)?)\s*(mah|毫安|ml|毫升|l|升|gb|g)(?![a-z])")
 _DIMENSION = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm|m|米)(?![a-z])")
@@ -197,7 +271,7 @@ def _strip(q: str) -> str:
 
 def _bigrams(s: str) -> FrozenSet[str]:
     s = s.replace(" ", "")
-    return frozenset(s[i:i + 2] for i in range(len(s) - 1)) if len(s) > 1 else frozenset({s})
+    return frozenset(s[i : i + 2] for i in range(len(s) - 1)) if len(s) > 1 else frozenset({s})
 
 
 def _name_score(q: str, name: str) -> float:
@@ -279,8 +353,9 @@ class StockView:
     other_stores: Tuple[StoreStock, ...] = field(default=())
 
 
-def stock_view(product: Product, sku: Sku, levels: Sequence[StockLevel], locations: Sequence[Location],
-               city: str) -> StockView:
+def stock_view(
+    product: Product, sku: Sku, levels: Sequence[StockLevel], locations: Sequence[Location], city: str
+) -> StockView:
     by_loc = {lv.location_id: lv.quantity for lv in levels if lv.sku_code == sku.code}
     online = sum(max(by_loc.get(loc.id, 0), 0) for loc in locations if loc.kind == "warehouse")
     stores = tuple(StoreStock(loc, max(by_loc.get(loc.id, 0), 0)) for loc in locations if loc.kind == "store")
@@ -337,16 +412,20 @@ def render_stock(view: StockView, language: Optional[str]) -> Tuple[str, Dict[st
         parts.append(text("msg_stock_out_everywhere", lang))
         btns = buttons("msg_stock_out_everywhere", lang)
     else:
-        parts.append(text("msg_stock_online_yes", lang, qty=_qty(view.online_quantity, lang))
-                     if view.online_quantity else text("msg_stock_online_no", lang))
+        parts.append(
+            text("msg_stock_online_yes", lang, qty=_qty(view.online_quantity, lang))
+            if view.online_quantity
+            else text("msg_stock_online_no", lang)
+        )
         if view.city in STORE_CITIES:
             parts.append(text("msg_stock_city_stores", lang, city=city, stores=store_line))
         elif view.city != "online":
             parts.append(text("msg_stock_no_store_in_city", lang, city=city))
         if view.case == "online_and_city":
             best = max(view.city_stores, key=lambda s: s.quantity)
-            parts.append(text("msg_stock_pickup_today", lang, store=_store_name(best.location, lang),
-                              hours=best.location.hours))
+            parts.append(
+                text("msg_stock_pickup_today", lang, store=_store_name(best.location, lang), hours=best.location.hours)
+            )
         elif view.case == "online_not_city":
             parts.append(text("msg_stock_pickup_transfer", lang, city=city))
         elif view.case == "stores_only":
@@ -476,8 +555,9 @@ class ValidateStockForm(FormValidationAction):
     def name(self) -> str:
         return "validate_stock_form"
 
-    async def required_slots(self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> List[str]:
+    async def required_slots(
+        self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[str]:
         if tracker.get_slot("stock_outcome"):
             return []
         slots = ["stock_product"]
@@ -486,8 +566,9 @@ class ValidateStockForm(FormValidationAction):
         slots.append("stock_city")
         return slots
 
-    async def extract_stock_product(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> Dict[str, Any]:
+    async def extract_stock_product(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         """When NLU found no product entity, try the whole first message."""
         if tracker.get_slot("stock_product") is not None or tracker.get_slot("requested_slot"):
             return {}
@@ -500,15 +581,17 @@ class ValidateStockForm(FormValidationAction):
             return {}
         return {"stock_product": raw} if (res.product or res.candidates) else {}
 
-    async def extract_stock_city(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                 domain: DomainDict) -> Dict[str, Any]:
+    async def extract_stock_city(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         if tracker.get_slot("stock_city") is not None or tracker.get_slot("requested_slot") == "stock_city":
             return {}
         city = parse_city(_latest_text(tracker)) if len(_latest_text(tracker)) <= MAX_QUERY else None
         return {"stock_city": city} if city and city != "online" else {}
 
-    def validate_stock_product(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> Dict[str, Any]:
+    def validate_stock_product(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         lang = _lang(tracker)
         if not isinstance(slot_value, str) or len(slot_value) > MAX_QUERY or len(_latest_text(tracker)) > 2000:
             dispatcher.utter_message(text=text("msg_stock_query_invalid", lang))
@@ -522,8 +605,7 @@ class ValidateStockForm(FormValidationAction):
             if res.candidates:
                 return {"stock_product": None, "stock_candidates": [p.id for p in res.candidates]}
             if res.product is None:
-                return {"stock_product": None, "stock_outcome": "not_found",
-                        "stock_query": slot_value[:60]}
+                return {"stock_product": None, "stock_outcome": "not_found", "stock_query": slot_value[:60]}
             skus = _skus(cat, res.product.id)
             hints_text = f"{slot_value} {_latest_text(tracker)}"
             remaining = [res.sku] if res.sku else filter_skus(skus, extract_variant_hints(hints_text))
@@ -549,8 +631,9 @@ class ValidateStockForm(FormValidationAction):
                 result["stock_city"] = "online"  # nothing anywhere: no need to ask where
         return result
 
-    def validate_stock_variant(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> Dict[str, Any]:
+    def validate_stock_variant(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         lang = _lang(tracker)
         if tracker.get_slot("stock_sku"):
             return {"stock_variant": tracker.get_slot("stock_sku")}
@@ -580,8 +663,9 @@ class ValidateStockForm(FormValidationAction):
             log_store_failure("stock check", tracker, exc)
             return {"stock_outcome": "store_error"}
 
-    def validate_stock_city(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> Dict[str, Any]:
+    def validate_stock_city(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
         city = parse_city(slot_value)
         if city is None:
             dispatcher.utter_message(text=text("msg_stock_city_invalid", _lang(tracker)))
@@ -593,7 +677,8 @@ def _variant_unavailable(skus: Sequence[Sku], language: Optional[str]) -> str:
     options = variant_options(skus, language)
     sep = ", " if language == "en" else "、"
     listing = ("; " if language == "en" else "；").join(
-        f"{text(f'msg_dim_{dim}', language)}: {sep.join(values)}" for dim, values in options.items())
+        f"{text(f'msg_dim_{dim}', language)}: {sep.join(values)}" for dim, values in options.items()
+    )
     return text("msg_stock_variant_unavailable", language, options=listing)
 
 
@@ -603,8 +688,7 @@ class ActionAskStockProduct(Action):
     def name(self) -> str:
         return "action_ask_stock_product"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         candidates = tracker.get_slot("stock_candidates") or []
         if candidates:
@@ -618,8 +702,9 @@ class ActionAskStockProduct(Action):
             for pid in candidates[:4]:
                 p = _product(cat, pid)
                 if p:
-                    btns.append({"title": product_name(p.name_zh, p.name_en, lang),
-                                 "payload": f'/inform{{"product":"{p.id}"}}'})
+                    btns.append(
+                        {"title": product_name(p.name_zh, p.name_en, lang), "payload": f'/inform{{"product":"{p.id}"}}'}
+                    )
             dispatcher.utter_message(text=text("msg_stock_which_product", lang), buttons=btns)
             return [SlotSet("stock_candidates", None)]
         dispatcher.utter_message(text=text("msg_stock_ask_product", lang))
@@ -632,8 +717,7 @@ class ActionAskStockVariant(Action):
     def name(self) -> str:
         return "action_ask_stock_variant"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         try:
             cat = CATALOGUE.get(get_store())
@@ -650,38 +734,63 @@ class ActionAskStockVariant(Action):
         options = variant_options(remaining, lang)
         sep = ", " if lang == "en" else "、"
         listing = ("; " if lang == "en" else "；").join(
-            f"{text(f'msg_dim_{dim}', lang)}: {sep.join(values)}" for dim, values in options.items())
+            f"{text(f'msg_dim_{dim}', lang)}: {sep.join(values)}" for dim, values in options.items()
+        )
         btns = []
         if len(remaining) <= 6:
-            btns = [{"title": (s.variant_label(lang or "zh-Hans") if lang == "en"
-                               else to_script(s.variant_label("zh-Hans"), lang)),
-                     "payload": f'/inform{{"variant":"{s.code}"}}'} for s in remaining]
+            btns = [
+                {
+                    "title": (
+                        s.variant_label(lang or "zh-Hans")
+                        if lang == "en"
+                        else to_script(s.variant_label("zh-Hans"), lang)
+                    ),
+                    "payload": f'/inform{{"variant":"{s.code}"}}',
+                }
+                for s in remaining
+            ]
         dispatcher.utter_message(
-            text=text("msg_stock_ask_variant", lang, product=product_name(product.name_zh, product.name_en, lang),
-                      options=listing),
-            buttons=btns)
+            text=text(
+                "msg_stock_ask_variant",
+                lang,
+                product=product_name(product.name_zh, product.name_en, lang),
+                options=listing,
+            ),
+            buttons=btns,
+        )
         return []
 
 
 def _reset_stock() -> List[Dict[str, Any]]:
-    return [SlotSet(s, None) for s in ("stock_product", "stock_variant", "stock_sku", "stock_hints",
-                                       "stock_candidates", "stock_outcome", "stock_query", "requested_slot")]
+    return [
+        SlotSet(s, None)
+        for s in (
+            "stock_product",
+            "stock_variant",
+            "stock_sku",
+            "stock_hints",
+            "stock_candidates",
+            "stock_outcome",
+            "stock_query",
+            "requested_slot",
+        )
+    ]
 
 
 class ActionCheckStock(Action):
     def name(self) -> str:
         return "action_check_stock"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         outcome = tracker.get_slot("stock_outcome")
         if outcome == "store_error":
             utter_store_down(dispatcher, lang)
             return [*_reset_stock(), SlotSet("human_offered", True)]
         if outcome == "not_found":
-            dispatcher.utter_message(text=text("msg_stock_not_found", lang),
-                                     buttons=buttons("msg_stock_not_found", lang))
+            dispatcher.utter_message(
+                text=text("msg_stock_not_found", lang), buttons=buttons("msg_stock_not_found", lang)
+            )
             return [*_reset_stock(), SlotSet("human_offered", True)]
         sku_code = tracker.get_slot("stock_sku")
         city = tracker.get_slot("stock_city") or "online"
@@ -694,8 +803,9 @@ class ActionCheckStock(Action):
             sku = next((s for s in cat.skus if s.code == sku_code), None)
             product = _product(cat, sku.product_id) if sku else None
             if sku is None or product is None:
-                dispatcher.utter_message(text=text("msg_stock_not_found", lang),
-                                         buttons=buttons("msg_stock_not_found", lang))
+                dispatcher.utter_message(
+                    text=text("msg_stock_not_found", lang), buttons=buttons("msg_stock_not_found", lang)
+                )
                 return _reset_stock()
             levels = store.stock_for_sku(sku.code)
             locations = store.locations()
@@ -721,8 +831,7 @@ class ActionRestockSubscribe(Action):
     def name(self) -> str:
         return "action_restock_subscribe"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[str, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         sku_code = tracker.get_slot("stock_last_sku")
         if not sku_code:
@@ -754,7 +863,8 @@ class ActionRestockSubscribe(Action):
         if sku and product:
             variant = sku.variant_label(lang or "zh-Hans")
             label = f"{product_name(product.name_zh, product.name_en, lang)} " + (
-                variant if lang == "en" else to_script(variant, lang))
+                variant if lang == "en" else to_script(variant, lang)
+            )
         key = "msg_restock_done" if sub.created else "msg_restock_already"
         dispatcher.utter_message(text=text(key, lang, product=label.strip()))
         return []

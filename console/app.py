@@ -45,6 +45,7 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
             "connect-src 'self'; frame-ancestors 'none'")
 SSE_PING_SECONDS = 15.0
+JSON_TYPE = "application/json; charset=utf-8"
 
 Handler = Callable[..., Awaitable[HTTPResponse]]
 
@@ -56,7 +57,7 @@ class ApiError(Exception):
 
 
 def error_json(status: int, code: str, message: str) -> HTTPResponse:
-    return json_response({"error": code, "message": message}, status=status, dumps=_dumps)
+    return json_response({"error": code, "message": message}, status=status, dumps=_dumps, content_type=JSON_TYPE)
 
 
 def _dumps(value: Any, **_: Any) -> str:
@@ -64,7 +65,7 @@ def _dumps(value: Any, **_: Any) -> str:
 
 
 def ok(payload: Any, status: int = 200) -> HTTPResponse:
-    return json_response(payload, status=status, dumps=_dumps)
+    return json_response(payload, status=status, dumps=_dumps, content_type=JSON_TYPE)
 
 
 def body_json(request: Request, limit: int = API_MAX_BODY) -> Dict[str, Any]:

@@ -24,6 +24,20 @@ DEFAULTS: Dict[str, str] = {
     "KEFU_TRACKER_DB": "var/tracker.db",
     # Rasa's SQL event broker: every conversation event, tailed by the console.
     "KEFU_EVENTS_DB": "var/events.db",
+    # WeChat Official Account and WeCom (docs/wechat.md). Development values: the
+    # webhooks answer (signatures, encryption) but WeChat's API rejects the AppID.
+    "WECHAT_TOKEN": "kefu-dev-token",
+    "WECHAT_APPID": "wx_kefu_dev_appid",
+    "WECHAT_APPSECRET": "kefu-dev-appsecret",
+    "WECHAT_AES_KEY": "kefuDevEncodingAESKey0123456789abcdefghijkl",
+    "WECHAT_API_BASE": "https://api.weixin.qq.com",
+    "WECOM_CORP_ID": "ww_kefu_dev_corp",
+    "WECOM_AGENT_ID": "1000002",
+    "WECOM_SECRET": "kefu-dev-wecom-secret",
+    "WECOM_TOKEN": "kefu-dev-wecom-token",
+    "WECOM_AES_KEY": "kefuDevWeComEncodingAESKey0123456789abcdefg",
+    # Empty: de-duplication and the token cache stay in the process. Scale-out: a Redis URL.
+    "KEFU_WECHAT_REDIS_URL": "",
 }
 
 

@@ -29,7 +29,24 @@ from actions.store.types import (
 )
 
 __all__ = [
-    "Catalogue", "ChannelIdentity", "Coupon", "Customer", "Location", "Order", "OrderLine", "Product",
-    "RestockRequest", "RestockSubscription", "Sku", "StatusEvent", "StockLevel", "StoreBackend", "StoreError",
-    "StoreInputError", "StoreUnavailable", "create_store", "get_store", "set_store",
+    "Catalogue",
+    "ChannelIdentity",
+    "Coupon",
+    "Customer",
+    "Location",
+    "Order",
+    "OrderLine",
+    "Product",
+    "RestockRequest",
+    "RestockSubscription",
+    "Sku",
+    "StatusEvent",
+    "StockLevel",
+    "StoreBackend",
+    "StoreError",
+    "StoreInputError",
+    "StoreUnavailable",
+    "create_store",
+    "get_store",
+    "set_store",
 ]

@@ -14,7 +14,7 @@ from actions.store.factory import DEFAULT_DB_URL
 
 def _ensure_sqlite_dir(url: str) -> None:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -54,8 +54,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not store.has_data():
         print("error: the store database is empty; run `python -m actions.store seed` first", file=sys.stderr)
         return 1
-    serve(store, args.host, args.port, os.environ.get("KEFU_STORE_HTTP_TOKEN") or None, args.faults,
-          ready=lambda port: print(f"listening on http://{args.host}:{port}/api/v1", flush=True))
+    serve(
+        store,
+        args.host,
+        args.port,
+        os.environ.get("KEFU_STORE_HTTP_TOKEN") or None,
+        args.faults,
+        ready=lambda port: print(f"listening on http://{args.host}:{port}/api/v1", flush=True),
+    )
     return 0
 
 

@@ -39,8 +39,9 @@ def create_store(env: Mapping[str, str] = os.environ) -> StoreBackend:
         if not base:
             raise StoreConfigError("KEFU_STORE_BACKEND=http needs KEFU_STORE_HTTP_BASE")
         timeout = float(env.get("KEFU_STORE_HTTP_TIMEOUT") or 2.5)
-        return HttpStore(HttpSettings(base_url=base, token=env.get("KEFU_STORE_HTTP_TOKEN") or None,
-                                      read_timeout=timeout))
+        return HttpStore(
+            HttpSettings(base_url=base, token=env.get("KEFU_STORE_HTTP_TOKEN") or None, read_timeout=timeout)
+        )
     raise StoreConfigError(f"KEFU_STORE_BACKEND must be sql or http, not {kind!r}")
 
 

@@ -53,8 +53,9 @@ class CircuitBreaker:
     success closes the circuit, failure opens it again.
     """
 
-    def __init__(self, threshold: int = 5, reset_after: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, threshold: int = 5, reset_after: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.threshold = threshold
         self.reset_after = reset_after
         self._clock = clock
@@ -114,8 +115,13 @@ class HttpSettings:
 class HttpStore:
     """:class:`~actions.store.types.StoreBackend` over the REST contract."""
 
-    def __init__(self, settings: HttpSettings, session: Optional[requests.Session] = None,
-                 breaker: Optional[CircuitBreaker] = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: HttpSettings,
+        session: Optional[requests.Session] = None,
+        breaker: Optional[CircuitBreaker] = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.settings = settings
         self.base = settings.base_url.rstrip("/")
         self.session = session or requests.Session()
@@ -126,8 +132,15 @@ class HttpStore:
         self.session.headers["Accept"] = "application/json"
 
     # -- transport ----------------------------------------------------------
-    def _request(self, method: str, path: str, *, params: Optional[Dict[str, Any]] = None,
-                 body: Optional[Dict[str, Any]] = None, allow_404: bool = False) -> Optional[Any]:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Optional[Dict[str, Any]] = None,
+        body: Optional[Dict[str, Any]] = None,
+        allow_404: bool = False,
+    ) -> Optional[Any]:
         """One logical call. Returns decoded JSON, or None for an allowed 404."""
         if not self.breaker.allow():
             raise StoreUnavailable(f"store circuit open; not calling {method} {path}")
@@ -139,8 +152,13 @@ class HttpStore:
                 self._sleep(self.settings.backoff * (2 ** (attempt - 1)))
             try:
                 resp = self.session.request(
-                    method, self.base + path, params=params, json=body, headers=headers,
-                    timeout=(self.settings.connect_timeout, self.settings.read_timeout), stream=True,
+                    method,
+                    self.base + path,
+                    params=params,
+                    json=body,
+                    headers=headers,
+                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                    stream=True,
                 )
                 try:
                     content = self._read_capped(resp)
@@ -219,8 +237,7 @@ class HttpStore:
 
     def find_customer_by_channel(self, channel: str, external_id: str) -> Optional[Customer]:
         check_channel_identity(channel, external_id)
-        data = self._request("GET", f"/channel-identities/{self._q(channel)}/{self._q(external_id)}",
-                             allow_404=True)
+        data = self._request("GET", f"/channel-identities/{self._q(channel)}/{self._q(external_id)}", allow_404=True)
         return None if data is None else self._decode("customer", lambda: from_json(Customer, data["customer"]))
 
     def catalogue(self) -> Catalogue:

@@ -115,14 +115,15 @@ def make_handler(store: SqlStore, token: Optional[str], faults: Optional[Faults]
             if not url.path.startswith(PREFIX):
                 self._json(404, {"error": {"code": "no_route", "message": "unknown path"}})
                 return
-            path = url.path[len(PREFIX):]
+            path = url.path[len(PREFIX) :]
             query = parse_qs(url.query)
             for verb, pattern, name in ROUTES:
                 m = pattern.match(path)
                 if m and verb == method:
                     try:
-                        status, payload = getattr(self, f"r_{name}")(*(unquote(g) for g in m.groups()), query=query,
-                                                                     body=body)
+                        status, payload = getattr(self, f"r_{name}")(
+                            *(unquote(g) for g in m.groups()), query=query, body=body
+                        )
                     except _Handled as exc:
                         self._json(exc.status, {"error": {"code": exc.code, "message": exc.message}})
                     except StoreInputError as exc:
@@ -189,16 +190,23 @@ def make_handler(store: SqlStore, token: Optional[str], faults: Optional[Faults]
     return Handler
 
 
-def make_server(store: SqlStore, host: str, port: int, token: Optional[str] = None,
-                faults: bool = False) -> ThreadingHTTPServer:
+def make_server(
+    store: SqlStore, host: str, port: int, token: Optional[str] = None, faults: bool = False
+) -> ThreadingHTTPServer:
     handler = make_handler(store, token, Faults() if faults else None)
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 
 
-def serve(store: SqlStore, host: str, port: int, token: Optional[str], faults: bool,
-          ready: Optional[Callable[[int], None]] = None) -> None:
+def serve(
+    store: SqlStore,
+    host: str,
+    port: int,
+    token: Optional[str],
+    faults: bool,
+    ready: Optional[Callable[[int], None]] = None,
+) -> None:
     server = make_server(store, host, port, token, faults)
     bound = server.server_address[1]
     log.info("store reference server listening on http://%s:%s%s (faults=%s)", host, bound, PREFIX, faults)

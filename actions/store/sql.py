@@ -365,8 +365,7 @@ class SqlStore:
                     for p in products
                 ),
                 skus=tuple(
-                    Sku(k.code, k.product_id, k.price_cents, k.color_zh, k.color_en, k.size, k.capacity)
-                    for k in skus
+                    Sku(k.code, k.product_id, k.price_cents, k.color_zh, k.color_en, k.size, k.capacity) for k in skus
                 ),
             )
 
@@ -376,8 +375,7 @@ class SqlStore:
         def q(s: Session) -> List[Location]:
             rows = s.scalars(sa.select(LocationRow).order_by(LocationRow.id)).all()
             return [
-                Location(r.id, r.kind, r.city, r.name_zh, r.name_en, r.address_zh, r.address_en, r.hours)
-                for r in rows
+                Location(r.id, r.kind, r.city, r.name_zh, r.name_en, r.address_zh, r.address_en, r.hours) for r in rows
             ]
 
         return self._run("locations", q)
@@ -387,9 +385,7 @@ class SqlStore:
 
         def q(s: Session) -> List[StockLevel]:
             rows = s.scalars(
-                sa.select(StockLevelRow)
-                .where(StockLevelRow.sku_code == sku_code)
-                .order_by(StockLevelRow.location_id)
+                sa.select(StockLevelRow).where(StockLevelRow.sku_code == sku_code).order_by(StockLevelRow.location_id)
             ).all()
             return [StockLevel(r.sku_code, r.location_id, r.quantity) for r in rows]
 

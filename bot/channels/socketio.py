@@ -17,7 +17,9 @@ What it adds:
   into ``tracker.latest_message["metadata"]``;
 - a **message size limit** and a **per-session rate limit**, answered with a
   ``kefu_error`` event ``{code, message_id, detail}``; nothing raises;
-- ``bot_typing`` ``{typing: true|false}`` around each turn;
+- ``bot_typing`` ``{typing: true|false}`` around each turn, and ``kefu_session``
+  ``{session_id, features}`` just before ``session_confirm`` so Kefu's widget
+  knows it may rely on acks (with plain Rasa it sends each message once);
 - optional **python-socketio Redis manager** (``redis_url``) so that any
   replica can reach any browser; de-duplication and rate limits then live in
   Redis too. In-process by default.
@@ -66,6 +68,8 @@ CHANNEL_NAME = "socketio"
 ACK_EVENT = "user_uttered_ack"
 ERROR_EVENT = "kefu_error"
 TYPING_EVENT = "bot_typing"
+SESSION_EVENT = "kefu_session"
+FEATURES = ["ack", "dedup", "typing", "combined_messages"]
 
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 DEFAULT_MAX_METADATA_BYTES = 4096
@@ -525,6 +529,8 @@ class KefuSocketIOInput(InputChannel):
             requested = data.get("session_id") if isinstance(data, dict) else None
             session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
             await join(sid, session_id)
+            # Kefu's widget learns it may rely on acks and de-duplication; other clients ignore this.
+            await sio.emit(SESSION_EVENT, {"session_id": session_id, "features": FEATURES}, room=sid, namespace=namespace)
             # Rasa's channel confirms with the bare id; Rasa's widgets expect that.
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
             logger.info("socketio.session sid=%s session=%s resumed=%s", sid, mask_id(session_id), requested == session_id)

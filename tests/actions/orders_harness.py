@@ -45,8 +45,13 @@ def store(seeded_url: str) -> Iterator[SqlStore]:
 
 
 class Conversation:
-    def __init__(self, language: str = "zh-Hans", sender: str = "test-user", channel: str = "rest",
-                 metadata: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(
+        self,
+        language: str = "zh-Hans",
+        sender: str = "test-user",
+        channel: str = "rest",
+        metadata: Optional[Dict[str, Any]] = None,
+    ) -> None:
         self.sender, self.channel, self.metadata = sender, channel, metadata
         self.slots: Dict[str, Any] = {n: spec.get("initial_value") for n, spec in DOMAIN["slots"].items()}
         self.slots.update({"language": language, "human_offered": False, "requested_slot": None})
@@ -54,19 +59,36 @@ class Conversation:
         self.messages: List[Dict[str, Any]] = []
 
     def tracker(self, text: str, new_slots: Dict[str, Any]) -> Tracker:
-        events = [{"event": "user", "text": text, "input_channel": self.channel, "metadata": self.metadata or {},
-                   "parse_data": {"text": text, "intent": {"name": "inform"}, "entities": []}}]
+        events = [
+            {
+                "event": "user",
+                "text": text,
+                "input_channel": self.channel,
+                "metadata": self.metadata or {},
+                "parse_data": {"text": text, "intent": {"name": "inform"}, "entities": []},
+            }
+        ]
         events += [{"event": "slot", "name": k, "value": v} for k, v in new_slots.items()]
         latest = {"text": text, "metadata": self.metadata or {}, "intent": {"name": "inform"}, "entities": []}
-        return Tracker(self.sender, {**self.slots, **new_slots}, latest, events, False, None,
-                       {"name": self.active_loop} if self.active_loop else {}, "action_listen")
+        return Tracker(
+            self.sender,
+            {**self.slots, **new_slots},
+            latest,
+            events,
+            False,
+            None,
+            {"name": self.active_loop} if self.active_loop else {},
+            "action_listen",
+        )
 
     def _apply(self, events: List[Dict[str, Any]]) -> None:
         for ev in events:
             if ev.get("event") == "slot":
                 self.slots[ev["name"]] = ev["value"]
 
-    def run_action(self, action: Any, text: str = "", new_slots: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+    def run_action(
+        self, action: Any, text: str = "", new_slots: Optional[Dict[str, Any]] = None
+    ) -> List[Dict[str, Any]]:
         new_slots = new_slots or {}
         self.slots.update(new_slots)
         dispatcher = CollectingDispatcher()
@@ -75,8 +97,15 @@ class Conversation:
         self.messages += dispatcher.messages
         return dispatcher.messages
 
-    def form_turn(self, form: str, validator: Any, submit: Any, text: str, new_slots: Dict[str, Any],
-                  ask_actions: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+    def form_turn(
+        self,
+        form: str,
+        validator: Any,
+        submit: Any,
+        text: str,
+        new_slots: Dict[str, Any],
+        ask_actions: Optional[Dict[str, Any]] = None,
+    ) -> List[Dict[str, Any]]:
         """One user turn while (or when) ``form`` is active. Returns every bot message of the turn."""
         self.active_loop = form
         dispatcher = CollectingDispatcher()

@@ -29,11 +29,23 @@ def test_masking() -> None:
     assert mask_name("王芳") == "王*" and mask_name("Emily Zhang") == "E****"
 
 
-@pytest.mark.parametrize("text,digits", [
-    ("5678", "5678"), ("尾号5678", "5678"), ("后四位是 ５６７８", "5678"), ("13812345678", "5678"),
-    ("KF20261120001 5678", "5678"), ("kf-2026-1120-001 尾号 1234", "1234"), ("KF 2026 1120 001", None),
-    ("1234 5678", None), ("12", None), ("", None), ("1" * 300, None), ("🙂🙂🙂🙂", None),
-])
+@pytest.mark.parametrize(
+    "text,digits",
+    [
+        ("5678", "5678"),
+        ("尾号5678", "5678"),
+        ("后四位是 ５６７８", "5678"),
+        ("13812345678", "5678"),
+        ("KF20261120001 5678", "5678"),
+        ("kf-2026-1120-001 尾号 1234", "1234"),
+        ("KF 2026 1120 001", None),
+        ("1234 5678", None),
+        ("12", None),
+        ("", None),
+        ("1" * 300, None),
+        ("🙂🙂🙂🙂", None),
+    ],
+)
 def test_parse_phone_suffix(text: str, digits) -> None:  # type: ignore[no-untyped-def]
     assert parse_phone_suffix(text) == digits
 

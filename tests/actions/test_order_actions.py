@@ -1,4 +1,5 @@
 """Order lookup actions with rasa-sdk's Tracker and CollectingDispatcher on the seeded SQLite store."""
+# ruff: noqa: F811  (pytest fixtures come from tests/actions/orders_harness.py)
 
 from __future__ import annotations
 
@@ -89,8 +90,9 @@ def test_enumeration_reveals_nothing(store) -> None:  # type: ignore[no-untyped-
     """20 random order numbers (some real) from an unverified sender: identical replies, then the lockout."""
     rng = random.Random(4)
     real = ["KF20261120001", "KF20261118001", "KF20261115001", "KF20261119001", "KF20261110001"]
-    candidates = real + [f"KF2026{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(1, 999):03d}"
-                         for _ in range(15)]
+    candidates = real + [
+        f"KF2026{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(1, 999):03d}" for _ in range(15)
+    ]
     rng.shuffle(candidates)
     conv = Conversation(sender="enumerator")
     replies = []
@@ -146,9 +148,16 @@ def test_recent_orders_need_verification_then_work(store) -> None:  # type: igno
     assert all(o["order_id"] in texts(out)[0] for o in card["orders"])
 
 
-@pytest.mark.parametrize("hostile", [
-    "KF" + "1" * 5000, "' OR 1=1 --", "<script>alert(1)</script>", "😀" * 50, "KF2026112000'; DROP TABLE orders;",
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "KF" + "1" * 5000,
+        "' OR 1=1 --",
+        "<script>alert(1)</script>",
+        "😀" * 50,
+        "KF2026112000'; DROP TABLE orders;",
+    ],
+)
 def test_hostile_order_numbers_are_rejected_cleanly(store, hostile: str) -> None:  # type: ignore[no-untyped-def]
     conv = Conversation()
     out = turn(conv, hostile, order_id=hostile)
@@ -160,13 +169,20 @@ def test_hostile_order_numbers_are_rejected_cleanly(store, hostile: str) -> None
 
 def test_order_number_inside_junk_is_still_found(store) -> None:  # type: ignore[no-untyped-def]
     conv = Conversation()
-    out = turn(conv, "ＫＦ２０２６１１２０００１'; DROP TABLE orders;", order_id="ＫＦ２０２６１１２０００１'; DROP TABLE orders;")
+    out = turn(
+        conv,
+        "ＫＦ２０２６１１２０００１'; DROP TABLE orders;",
+        order_id="ＫＦ２０２６１１２０００１'; DROP TABLE orders;",
+    )
     assert texts(out) == ["utter_ask_phone_suffix"] and conv.slots["order_id"] == "KF20261120001"
 
 
 def test_backend_down_apologises_and_offers_a_human(caplog: pytest.LogCaptureFixture) -> None:
-    set_store(HttpStore(HttpSettings(base_url="http://127.0.0.1:9/api/v1", retries=0, connect_timeout=0.2),
-                        sleep=lambda _s: None))
+    set_store(
+        HttpStore(
+            HttpSettings(base_url="http://127.0.0.1:9/api/v1", retries=0, connect_timeout=0.2), sleep=lambda _s: None
+        )
+    )
     try:
         conv = Conversation(language="zh-Hant")
         turn(conv, "KF20261120001", order_id="KF20261120001")

@@ -1,4 +1,5 @@
 """Stock, restock and coupon actions with rasa-sdk's Tracker and CollectingDispatcher."""
+# ruff: noqa: F811  (pytest fixtures come from tests/actions/orders_harness.py)
 
 from __future__ import annotations
 
@@ -29,14 +30,17 @@ def stock_turn(conv: Conversation, text: str, **slots):  # type: ignore[no-untyp
     return conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), text, slots, ASK)
 
 
-@pytest.mark.parametrize("query,product,skus", [
-    ("那款白色的保温杯", "P010", 3),
-    ("保溫杯 500ml 白色", "P010", 1),
-    ("do you have the black earbuds", "P001", 1),
-    ("thermoss", "P010", 12),
-    ("白T L码", "P040", 1),
-    ("空气炸锅 5.5L 黑色", "P021", 1),
-])
+@pytest.mark.parametrize(
+    "query,product,skus",
+    [
+        ("那款白色的保温杯", "P010", 3),
+        ("保溫杯 500ml 白色", "P010", 1),
+        ("do you have the black earbuds", "P001", 1),
+        ("thermoss", "P010", 12),
+        ("白T L码", "P040", 1),
+        ("空气炸锅 5.5L 黑色", "P021", 1),
+    ],
+)
 def test_fuzzy_product_matching(store, query: str, product: str, skus: int) -> None:  # type: ignore[no-untyped-def]
     from actions.stock import filter_skus
 
@@ -120,8 +124,11 @@ def test_stock_ambiguous_product_buttons(store) -> None:  # type: ignore[no-unty
 
 
 def test_stock_backend_down() -> None:
-    set_store(HttpStore(HttpSettings(base_url="http://127.0.0.1:9/api/v1", retries=0, connect_timeout=0.2),
-                        sleep=lambda _s: None))
+    set_store(
+        HttpStore(
+            HttpSettings(base_url="http://127.0.0.1:9/api/v1", retries=0, connect_timeout=0.2), sleep=lambda _s: None
+        )
+    )
     from actions.stock import CATALOGUE
 
     CATALOGUE.clear()
@@ -152,10 +159,16 @@ def test_coupon_action_needs_verification(store) -> None:  # type: ignore[no-unt
     conv = Conversation(language="en")
     out = conv.run_action(ActionCouponQuery(), "can I use my online coupon in the store?")
     assert "verify" in texts(out)[0] and "/order_status" in payloads(out) and not cards(out)
-    conv.form_turn("order_lookup_form", ValidateOrderLookupForm(), ActionOrderStatus(), "KF20261120001",
-                   {"order_id": "KF20261120001"})
-    conv.form_turn("order_lookup_form", ValidateOrderLookupForm(), ActionOrderStatus(), "5678",
-                   {"phone_suffix": "5678"})
+    conv.form_turn(
+        "order_lookup_form",
+        ValidateOrderLookupForm(),
+        ActionOrderStatus(),
+        "KF20261120001",
+        {"order_id": "KF20261120001"},
+    )
+    conv.form_turn(
+        "order_lookup_form", ValidateOrderLookupForm(), ActionOrderStatus(), "5678", {"phone_suffix": "5678"}
+    )
     out = conv.run_action(ActionCouponQuery(), "can I use my online coupon in the store?")
     assert "won't work in store: 30 off 199 (online only)" in texts(out)[0]
     assert cards(out)[0]["type"] == "coupons"

@@ -359,3 +359,32 @@ def test_credentials_are_checked() -> None:
     assert "secretkey" not in str(error.value)
     with pytest.raises(RasaException):
         WeComInput.from_credentials({"corp_id": "c", "agent_id": "1", "secret": "s", "token": "t", "api_base": "http://x"})
+
+
+def test_two_replicas_sharing_redis_process_a_retry_once(standin: StandIn, redis_url: str) -> None:
+    """A retry that lands on the other replica gets the first replica's answer, and one token is fetched."""
+
+    def replica() -> WeChatInput:
+        return WeChatInput(TOKEN, APPID, "standin-app-secret", KEY, standin.url, redis_url=redis_url)
+
+    a, b = replica(), replica()
+    bot = FakeBot([{"text": "只处理一次"}, {"text": "第二条"}], delay=0.2)
+    message_id = str(time.time_ns())
+
+    async def scenario() -> List[HttpReply]:
+        first = asyncio.create_task(a.endpoint.receive(*safe(text_xml("hi", msg_id=message_id), nonce="1"), bot))
+        await asyncio.sleep(0.05)
+        retry = await b.endpoint.receive(*safe(text_xml("hi", msg_id=message_id), nonce="2"), bot)
+        replies = [await first, retry]
+        await settle(a)
+        await settle(b)
+        for channel in (a, b):
+            await channel.endpoint.close()
+            await channel._redis.close()
+        return replies
+
+    replies = asyncio.run(scenario())
+    crypto = MessageCrypto(TOKEN, KEY, APPID)
+    assert {parse_xml(crypto.decrypt(parse_xml(r.body)["Encrypt"]))["Content"] for r in replies} == {"只处理一次"}
+    assert len(bot.received) == 1
+    assert [m["content"] for m in standin.sent()] == ["第二条"]

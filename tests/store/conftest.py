@@ -87,8 +87,9 @@ class ServerProcess:
         cmd = [sys.executable, "-m", "actions.store", "serve", "--url", url, "--port", str(self.port)]
         if faults:
             cmd.append("--faults")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # blocks until the server prints its address
         if "listening on" not in line:

@@ -13,8 +13,14 @@ from tests.store.conftest import ServerProcess, free_port
 
 
 def make(base: str, **kw) -> HttpStore:  # type: ignore[no-untyped-def]
-    settings = HttpSettings(base_url=base, connect_timeout=0.5, read_timeout=kw.pop("read_timeout", 2.0),
-                            retries=kw.pop("retries", 2), backoff=0.0, **kw)
+    settings = HttpSettings(
+        base_url=base,
+        connect_timeout=0.5,
+        read_timeout=kw.pop("read_timeout", 2.0),
+        retries=kw.pop("retries", 2),
+        backoff=0.0,
+        **kw,
+    )
     return HttpStore(settings, sleep=lambda _s: None)
 
 
@@ -70,8 +76,7 @@ def test_slow_server_times_out(store_server: ServerProcess) -> None:
 def test_500_is_retried_then_unavailable(store_server: ServerProcess) -> None:
     store_server.set_fault("error")
     calls = []
-    http = HttpStore(HttpSettings(base_url=store_server.base, retries=2, backoff=0.1),
-                     sleep=lambda s: calls.append(s))
+    http = HttpStore(HttpSettings(base_url=store_server.base, retries=2, backoff=0.1), sleep=lambda s: calls.append(s))
     with pytest.raises(StoreUnavailable, match="HTTP 500"):
         http.get_order("KF20261120001")
     assert calls == [0.1, 0.2]  # two retries with exponential backoff
@@ -150,8 +155,9 @@ def test_bearer_token(sqlite_url: str) -> None:
 def test_factory(monkeypatch: pytest.MonkeyPatch) -> None:
     from actions.store.factory import StoreConfigError, create_store
 
-    assert isinstance(create_store({"KEFU_STORE_BACKEND": "http", "KEFU_STORE_HTTP_BASE": "http://x/api/v1"}),
-                      HttpStore)
+    assert isinstance(
+        create_store({"KEFU_STORE_BACKEND": "http", "KEFU_STORE_HTTP_BASE": "http://x/api/v1"}), HttpStore
+    )
     assert isinstance(create_store({"KEFU_STORE_DB_URL": "sqlite://"}), SqlStore)
     with pytest.raises(StoreConfigError):
         create_store({"KEFU_STORE_BACKEND": "http"})

@@ -46,7 +46,10 @@ def test_showcase_order(sql_store: SqlStore) -> None:
     assert order.status == "shipped" and order.carrier == "SF Express" and order.tracking_number
     assert [e.status for e in order.events] == ["pending_payment", "paid", "shipped"]
     assert order.created_at.tzinfo is not None
-    assert order.total_cents == sum(ln.amount_cents for ln in order.lines) - order.discount_cents + order.shipping_fee_cents
+    assert (
+        order.total_cents
+        == sum(ln.amount_cents for ln in order.lines) - order.discount_cents + order.shipping_fee_cents
+    )
     assert sql_store.get_order("KF20991231999") is None
 
 
@@ -90,28 +93,41 @@ def test_restock_subscription_is_stored_once(sql_store: SqlStore) -> None:
     first = sql_store.add_restock_subscription(req)
     again = sql_store.add_restock_subscription(req)
     assert first.created and not again.created and first.id == again.id
-    assert [s.request.sender_id for s in sql_store.restock_subscriptions("P010-PK-750ML")].count("sender-restock-1") == 1
+    assert [s.request.sender_id for s in sql_store.restock_subscriptions("P010-PK-750ML")].count(
+        "sender-restock-1"
+    ) == 1
     with pytest.raises(StoreInputError):
         sql_store.add_restock_subscription(RestockRequest("P999-XX", "rest", "s", "en"))
 
 
-@pytest.mark.parametrize("bad", [
-    "KF2026' OR '1'='1", "'; DROP TABLE orders; --", "KF" + "1" * 5000, "KF2026112000😀", "", "kf20261120001",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "KF2026' OR '1'='1",
+        "'; DROP TABLE orders; --",
+        "KF" + "1" * 5000,
+        "KF2026112000😀",
+        "",
+        "kf20261120001",
+    ],
+)
 def test_hostile_order_ids_are_refused_before_the_database(sql_store: SqlStore, bad: str) -> None:
     with pytest.raises(StoreInputError):
         sql_store.get_order(bad)
     assert sql_store.get_order("KF20261120001") is not None  # the table is still there
 
 
-@pytest.mark.parametrize("call", [
-    lambda s: s.get_customer("C1; DROP TABLE customers"),
-    lambda s: s.recent_orders("C0001", 10_000),
-    lambda s: s.find_customer_by_channel("wechat", "x" * 500),
-    lambda s: s.find_customer_by_channel("sms", "abc"),
-    lambda s: s.stock_for_sku("P010' OR 1=1 --"),
-    lambda s: s.coupons_for_customer("<script>"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.get_customer("C1; DROP TABLE customers"),
+        lambda s: s.recent_orders("C0001", 10_000),
+        lambda s: s.find_customer_by_channel("wechat", "x" * 500),
+        lambda s: s.find_customer_by_channel("sms", "abc"),
+        lambda s: s.stock_for_sku("P010' OR 1=1 --"),
+        lambda s: s.coupons_for_customer("<script>"),
+    ],
+)
 def test_other_hostile_inputs(sql_store: SqlStore, call) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(StoreInputError):
         call(sql_store)

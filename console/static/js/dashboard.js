@@ -43,7 +43,7 @@ function render(m) {
     { label: t("faq_clarify"), value: faq.clarify || 0, color: "#fdb022" },
     { label: t("faq_no_answer"), value: faq.no_answer || 0, color: "#f04438" },
   ];
-  const csatRows = [1, 2, 3, 4, 5].map((n) => ({ label: "★".repeat(n), value: (csat.distribution || {})[String(n)] || 0, color: CSAT_COLORS[n] }));
+  const csatRows = [1, 2, 3, 4, 5].map((n) => ({ label: `${n}★`, value: (csat.distribution || {})[String(n)] || 0, color: CSAT_COLORS[n] }));
 
   const cards = [
     card(3, t("containment_rate"), "containment",
@@ -72,7 +72,7 @@ function render(m) {
     card(12, t("daily"), "daily",
       (m.daily || []).length ? [
         daily(m.daily, [{ key: "conversations", color: "#1f6feb" }, { key: "handoffs", color: "#f04438" }],
-          { ariaLabel: (m.daily || []).map((d) => `${d.date}: ${d.conversations}/${d.handoffs}`).join(", ") }),
+          { width: Math.max(480, (document.getElementById("dash").clientWidth || 1200) - 40), ariaLabel: (m.daily || []).map((d) => `${d.date}: ${d.conversations}/${d.handoffs}`).join(", ") }),
         el("div", { class: "legend" },
           el("span", {}, el("i", { style: "background:#1f6feb" }), t("conversations")),
           el("span", {}, el("i", { style: "background:#f04438" }), t("handed_off"))),

@@ -1,0 +1,195 @@
+"""Fixtures for the web widget's browser tests: the real Kefu stack and headless Debian Chromium.
+
+One stack per test session: Rasa (with Kefu's socket.io channel), the action server
+(on a freshly seeded store database), and the console (serving the widget bundle, the
+demo shop and the public history). Each test gets a new browser context, that is a new
+shopper with empty storage. Never downloads a browser: /usr/bin/chromium only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator
+
+import pytest
+import requests
+
+from launcher.processes import process_env
+from launcher.settings import ROOT
+from tests.stack import Stack, free_port, model_missing_reason
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WIDGET = ROOT / "webchat" / "dist" / "kefu-widget.js"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CREDENTIALS = """\
+rest:
+bot.channels.socketio.KefuSocketIOInput:
+  user_message_evt: user_uttered
+  bot_message_evt: bot_uttered
+"""
+
+
+def _widget_sources_newer() -> bool:
+    if not WIDGET.exists():
+        return True
+    built = WIDGET.stat().st_mtime
+    sources = list((ROOT / "webchat" / "src").glob("*.js")) + [ROOT / "webchat" / "package-lock.json"]
+    return any(p.stat().st_mtime > built for p in sources if p.exists())
+
+
+@pytest.fixture(scope="session")
+def widget_bundle() -> Path:
+    """webchat/dist/kefu-widget.js, built with npm when missing or stale."""
+    if _widget_sources_newer():
+        if shutil.which("npm") is None:
+            pytest.fail("npm is needed to build the widget (webchat/build.sh)")
+        result = subprocess.run([str(ROOT / "webchat" / "build.sh")], capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"widget build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert WIDGET.exists()
+    return WIDGET
+
+
+class WidgetStack:
+    """The running processes and clients for them."""
+
+    def __init__(self, stack: Stack, console_url: str, console: subprocess.Popen, web_secret: str) -> None:
+        self.stack = stack
+        self.console_url = console_url
+        self.console = console
+        self.web_secret = web_secret
+
+    @property
+    def rasa_url(self) -> str:
+        return self.stack.rasa_url
+
+    def demo_url(self, lang: str = "auto", **params: str) -> str:
+        query = {"server": self.rasa_url, "console": self.console_url, "lang": lang, **params}
+        return f"{self.console_url}/demo?" + "&".join(f"{k}={requests.utils.quote(v, safe='')}" for k, v in query.items())
+
+    def user_texts(self, session_id: str) -> list:
+        events = self.stack.tracker(session_id).get("events", [])
+        return [e.get("text") for e in events if e.get("event") == "user"]
+
+    def agent(self, username: str = "wang", password: str = "wang-demo-2026") -> "ConsoleAgent":
+        return ConsoleAgent(self.console_url, username, password)
+
+
+class ConsoleAgent:
+    """An agent driving the console's HTTP API (session cookie + CSRF), as the console UI does."""
+
+    def __init__(self, base: str, username: str, password: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+        response = self.http.post(f"{base}/api/auth/login", json={"username": username, "password": password}, timeout=10)
+        response.raise_for_status()
+        self.csrf = response.json()["csrf_token"]
+
+    def post(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
+        response = self.http.post(f"{self.base}{path}", json=body, headers={"X-CSRF-Token": self.csrf}, timeout=30)
+        assert response.status_code < 300, f"{path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def ticket_for(self, sender_id: str, timeout: float = 60.0) -> Dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            tickets = self.http.get(f"{self.base}/api/tickets", params={"state": "all"}, timeout=10).json()["tickets"]
+            for ticket in tickets:
+                if ticket["sender_id"] == sender_id:
+                    return ticket
+            time.sleep(0.5)
+        raise AssertionError(f"no ticket for {sender_id} in the console after {timeout}s")
+
+    def ticket(self, ticket_id: int) -> Dict[str, Any]:
+        return self.http.get(f"{self.base}/api/tickets/{ticket_id}", timeout=10).json()
+
+
+@pytest.fixture(scope="session")
+def widget_stack(tmp_path_factory: pytest.TempPathFactory, widget_bundle: Path) -> Iterator[WidgetStack]:
+    reason = model_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    workdir = tmp_path_factory.mktemp("widget")
+    credentials = workdir / "credentials.yml"
+    credentials.write_text(CREDENTIALS)
+    store_url = f"sqlite:///{workdir / 'store.db'}"
+    seeded = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "-m", "actions.store", "seed", "--url", store_url],
+        cwd=str(ROOT), env=process_env(dict(os.environ)), capture_output=True, text=True, timeout=300,
+    )
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
+    console_port = free_port()
+    web_secret = uuid.uuid4().hex
+    extra = {
+        "KEFU_CREDENTIALS": str(credentials),
+        "KEFU_STORE_DB_URL": store_url,
+        "KEFU_CONSOLE_PORT": str(console_port),
+        "KEFU_CONSOLE_SERVICE_TOKEN": uuid.uuid4().hex,
+        "KEFU_CONSOLE_DB_URL": f"sqlite:///{workdir / 'console.db'}",
+        "KEFU_WEB_TOKEN_SECRET": web_secret,
+    }
+    stack = Stack.start(workdir, extra_env=extra)
+    console_log = open(workdir / "console.log", "ab")
+    console = subprocess.Popen(
+        [str(ROOT / ".venv/bin/python"), "-m", "tests.browser.console_server"],
+        cwd=str(ROOT), env=process_env(stack.env), stdout=console_log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    console_url = f"http://127.0.0.1:{console_port}"
+    deadline = time.monotonic() + 120
+    while True:
+        if console.poll() is not None:
+            stack.stop()
+            raise RuntimeError(f"console exited:\n{(workdir / 'console.log').read_text()[-4000:]}")
+        try:
+            if requests.get(f"{console_url}/health", timeout=2).status_code < 500:
+                break
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("console not ready")
+        time.sleep(0.5)
+    try:
+        yield WidgetStack(stack, console_url, console, web_secret)
+    finally:
+        if console.poll() is None:
+            os.killpg(console.pid, 15)
+            console.wait(timeout=30)
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def shopper(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (empty storage), desktop size, Simplified Chinese browser."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def screenshots_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,676 @@
+// The Kefu chat widget: UI in a shadow root, socket.io to Rasa, history from the console.
+//
+// Protocol (docs/widget.md): Rasa's socket.io events session_request/session_confirm and
+// user_uttered/bot_uttered, plus Kefu's user_uttered_ack, kefu_error and bot_typing when
+// the server is Kefu's channel. Every outgoing message has a client id (metadata.message_id)
+// and stays in a persisted outbox until the server acknowledges it, so a network drop or a
+// reload never loses it and the server never processes it twice.
+//
+// All server and user text is rendered with textContent.
+
+import { io } from "socket.io-client";
+import { cardActions, el, renderCard } from "./cards.js";
+import { pickLanguage, strings } from "./i18n.js";
+import { Storage, randomId } from "./storage.js";
+import { css } from "./styles.js";
+
+const MAX_CHARS = 2000;
+const RESEND_AFTER_MS = 8000;
+const RATE_RETRY_MS = 15000;
+const SVG_NS = "http://www.w3.org/2000/svg";
+const CHAT_ICON = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2zm3 6a1.3 1.3 0 1 0 0 2.6A1.3 1.3 0 0 0 7 10zm5 0a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6zm5 0a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6z";
+const CSAT_PAYLOAD = /^\/csat_rating\{"rating":\s*([1-5])\}$/;
+
+function icon(path) {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  const p = document.createElementNS(SVG_NS, "path");
+  p.setAttribute("d", path);
+  svg.append(p);
+  return svg;
+}
+
+function botKey(timestamp) {
+  return typeof timestamp === "number" && isFinite(timestamp) ? `b:${Math.round(timestamp * 1000)}` : null;
+}
+
+function kefuEvent(payload) {
+  const custom = payload && payload.custom;
+  return custom && typeof custom === "object" && custom.kefu_event && typeof custom.kefu_event === "object"
+    ? custom.kefu_event
+    : null;
+}
+
+function kefuCard(payload) {
+  const custom = payload && payload.custom;
+  return custom && typeof custom === "object" && custom.kefu_card && typeof custom.kefu_card === "object"
+    ? custom.kefu_card
+    : null;
+}
+
+function buttonsOf(payload) {
+  const raw = (payload && (payload.buttons || payload.quick_replies)) || [];
+  return Array.isArray(raw) ? raw.filter((b) => b && typeof b === "object" && (b.title || b.payload)) : [];
+}
+
+export class KefuWidget {
+  constructor(options) {
+    this.server = (options.server || window.location.origin).replace(/\/$/, "");
+    this.consoleUrl = options.console ? options.console.replace(/\/$/, "") : null;
+    this.socketPath = options.socketPath || "/socket.io";
+    this.config = options.config || {};
+    this.language = pickLanguage(this.config.language || options.lang, navigator.languages || [navigator.language]);
+    this.t = strings(this.language);
+    this.userToken = this.config.userToken || options.userToken || null;
+    this.storage = new Storage(this.server);
+    this.sessionId = this.storage.get("session");
+    this.outbox = this.storage.getJSON("outbox", []).filter((m) => m && m.message_id && m.text);
+    this.seen = new Set();
+    this.bubbles = new Map(); // message_id -> row element of a user message
+    this.mode = "bot";
+    this.agentName = null;
+    this.unread = 0;
+    this.open = false;
+    this.confirmed = false;
+    this.everConfirmed = false;
+    this.lastCsat = null;
+    this.retryTimer = null;
+    this.kefuServer = false;
+  }
+
+  // ------------------------------------------------------------------ UI
+  mount() {
+    this.host = document.createElement("div");
+    this.host.id = "kefu-widget";
+    this.host.setAttribute("data-kefu-widget", "");
+    const root = this.host.attachShadow({ mode: "open" });
+    this.root = root;
+    const style = document.createElement("style");
+    style.textContent = css(this.config.colors || {});
+    root.append(style);
+
+    const t = this.t;
+    const position = this.config.position === "left" ? "left" : "right";
+    this.frame = el("div", `kefu ${position}`);
+    this.frame.setAttribute("lang", this.language);
+
+    this.panel = el("section", "panel");
+    this.panel.id = "kefu-panel";
+    this.panel.hidden = true;
+    this.panel.setAttribute("role", "dialog");
+    this.panel.setAttribute("aria-label", this.config.title || t.title);
+
+    const header = el("header");
+    if (this.config.avatar) {
+      const img = el("img", "avatar");
+      img.src = String(this.config.avatar);
+      img.alt = "";
+      header.append(img);
+    } else {
+      const letter = el("span", "avatar", (this.config.title || t.title).slice(0, 1));
+      letter.setAttribute("aria-hidden", "true");
+      header.append(letter);
+    }
+    const titles = el("div", "titles");
+    this.titleEl = el("h2", null, this.config.title || t.title);
+    this.statusEl = el("div", "status", t.status_bot);
+    titles.append(this.titleEl, this.statusEl);
+    const closeButton = el("button", "close", "×");
+    closeButton.type = "button";
+    closeButton.setAttribute("aria-label", t.close);
+    closeButton.addEventListener("click", () => this.setOpen(false));
+    header.append(titles, closeButton);
+
+    this.netbar = el("div", "netbar", t.offline);
+    this.netbar.hidden = true;
+    this.netbar.setAttribute("role", "status");
+
+    this.log = el("div", "log");
+    this.log.setAttribute("role", "log");
+    this.log.setAttribute("aria-live", "polite");
+    this.log.setAttribute("aria-label", t.log_label);
+    this.log.tabIndex = 0;
+
+    this.typingEl = el("div", "typing");
+    this.typingEl.hidden = true;
+    this.typingEl.setAttribute("aria-label", t.typing);
+    this.typingEl.append(el("span"), el("span"), el("span"));
+
+    this.announcer = el("div", "sr-only");
+    this.announcer.setAttribute("role", "status");
+    this.announcer.setAttribute("aria-live", "polite");
+
+    const form = el("form");
+    form.setAttribute("novalidate", "");
+    const label = el("label", "sr-only", t.input_label);
+    label.htmlFor = "kefu-input";
+    this.input = el("textarea");
+    this.input.id = "kefu-input";
+    this.input.rows = 1;
+    this.input.maxLength = MAX_CHARS;
+    this.input.placeholder = t.placeholder;
+    this.input.setAttribute("autocomplete", "off");
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.submit();
+      }
+    });
+    const sendButton = el("button", "send", t.send);
+    sendButton.type = "submit";
+    form.append(label, this.input, sendButton);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+
+    this.panel.append(header, this.netbar, this.log, form, this.announcer);
+
+    this.launcher = el("button", "launcher");
+    this.launcher.type = "button";
+    this.launcher.setAttribute("aria-label", t.open);
+    this.launcher.setAttribute("aria-expanded", "false");
+    this.launcher.setAttribute("aria-controls", "kefu-panel");
+    this.launcher.append(icon(CHAT_ICON));
+    this.badge = el("span", "badge");
+    this.badge.hidden = true;
+    this.badge.setAttribute("aria-hidden", "true");
+    this.launcher.append(this.badge);
+    this.launcher.addEventListener("click", () => this.setOpen(!this.open));
+
+    this.frame.append(this.panel, this.launcher);
+    root.append(this.frame);
+    this.frame.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.open) {
+        event.stopPropagation();
+        this.setOpen(false);
+      }
+    });
+    document.body.append(this.host);
+
+    this.renderGreeting();
+    if (this.storage.get("open") === "1") this.setOpen(true, false);
+  }
+
+  setOpen(open, focus = true) {
+    this.open = open;
+    this.panel.hidden = !open;
+    this.frame.classList.toggle("open", open);
+    this.launcher.setAttribute("aria-expanded", String(open));
+    this.storage.set("open", open ? "1" : "0");
+    if (open) {
+      this.setUnread(0);
+      this.scrollDown();
+      if (focus) this.input.focus();
+    } else if (focus) {
+      this.launcher.focus();
+    }
+  }
+
+  setUnread(count) {
+    this.unread = count;
+    this.badge.hidden = count === 0;
+    this.badge.textContent = count > 99 ? "99+" : String(count);
+    this.launcher.setAttribute("aria-label", count ? `${this.t.open} (${this.t.unread(count)})` : this.t.open);
+  }
+
+  announce(text) {
+    this.announcer.textContent = "";
+    window.setTimeout(() => {
+      this.announcer.textContent = text;
+    }, 50);
+  }
+
+  scrollDown() {
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  append(node) {
+    if (this.typingEl.parentNode === this.log) this.log.insertBefore(node, this.typingEl);
+    else this.log.append(node);
+    this.scrollDown();
+  }
+
+  renderGreeting() {
+    const greeting = this.config.greeting;
+    const text =
+      typeof greeting === "string" ? greeting : greeting && typeof greeting === "object" ? greeting[this.language] : null;
+    const row = this.botRow(text || this.t.greeting, "bot");
+    row.dataset.greeting = "true";
+    this.append(row);
+  }
+
+  botRow(text, author, agentName) {
+    const row = el("div", `row ${author}`);
+    const who = author === "agent" ? this.t.agent_label(agentName || this.agentName || this.t.agent_default) : this.t.bot;
+    row.append(el("div", "who", who));
+    if (text) row.append(el("div", "bubble", text));
+    return row;
+  }
+
+  userRow(text, status) {
+    const row = el("div", "row user");
+    const label = el("span", "sr-only", `${this.t.you}: `);
+    const bubble = el("div", "bubble");
+    bubble.append(label, document.createTextNode(text));
+    row.append(bubble);
+    const meta = el("div", "meta", status ? this.t[status] : "");
+    meta.hidden = !status;
+    row.append(meta);
+    return row;
+  }
+
+  setUserStatus(messageId, status, detail) {
+    const row = this.bubbles.get(messageId);
+    if (!row) return;
+    const meta = row.querySelector(".meta");
+    row.classList.toggle("failed", status === "failed");
+    row.dataset.status = status;
+    if (meta) {
+      meta.textContent = detail || (status ? this.t[status] : "");
+      meta.hidden = !meta.textContent;
+    }
+  }
+
+  notice(text, kind) {
+    const node = el("div", `notice${kind ? ` ${kind}` : ""}`, text);
+    this.append(node);
+    return node;
+  }
+
+  replies(buttons, { disabled = false } = {}) {
+    const box = el("div", "replies");
+    for (const b of buttons) {
+      const title = String(b.title || b.payload);
+      const button = el("button", null, title);
+      button.type = "button";
+      button.disabled = disabled;
+      button.addEventListener("click", () => {
+        for (const other of box.querySelectorAll("button")) other.disabled = true;
+        this.send(String(b.payload || b.title), title);
+      });
+      box.append(button);
+    }
+    return box;
+  }
+
+  showTyping(on) {
+    if (on && this.mode === "agent") on = false; // a paused bot never answers; the agent has no typing signal
+    if (on) {
+      this.typingEl.hidden = false;
+      this.log.append(this.typingEl);
+      this.scrollDown();
+    } else {
+      this.typingEl.hidden = true;
+    }
+  }
+
+  setMode(mode, agentName) {
+    this.mode = mode;
+    if (agentName) this.agentName = agentName;
+    const t = this.t;
+    this.statusEl.classList.toggle("agent", mode === "agent");
+    this.statusEl.textContent =
+      mode === "agent" ? t.status_agent(this.agentName || t.agent_default) : mode === "queued" ? t.status_queued : t.status_bot;
+  }
+
+  // ------------------------------------------------------------------ messages in
+  /** Render one bot/agent message (live or restored). Returns true when something new was shown. */
+  renderBot(payload, { live, author: forcedAuthor, agent } = {}) {
+    const key = botKey(payload.timestamp);
+    if (key) {
+      if (this.seen.has(key)) return false;
+      this.seen.add(key);
+    }
+    const t = this.t;
+    const event = kefuEvent(payload);
+    const card = kefuCard(payload);
+    let buttons = buttonsOf(payload);
+    const text = typeof payload.text === "string" ? payload.text : "";
+    let author = forcedAuthor || "bot";
+    let agentName = agent;
+    let csat = false;
+
+    if (event) {
+      const type = String(event.type || "");
+      const name = event.agent ? String(event.agent) : null;
+      if (type === "agent_message") {
+        author = "agent";
+        agentName = name || this.agentName;
+        if (this.mode !== "agent") this.setMode("agent", agentName);
+      } else if (type === "handoff_queued") {
+        this.setMode("queued");
+        const minutes = event.eta_seconds ? Math.max(1, Math.round(Number(event.eta_seconds) / 60)) : null;
+        this.notice(
+          event.staffed === false && event.opens_at_local
+            ? t.banner_offline(String(event.opens_at_local))
+            : t.banner_queued(event.position ? String(event.position) : null, minutes),
+          "handoff",
+        );
+      } else if (type === "agent_joined") {
+        this.setMode("agent", name);
+        this.notice(t.banner_agent_joined(name || t.agent_default), "handoff");
+        if (live) this.announce(t.banner_agent_joined(name || t.agent_default));
+      } else if (type === "transferred") {
+        this.setMode("queued");
+        this.notice(t.banner_transferred(event.team_label ? String(event.team_label) : event.team ? String(event.team) : ""), "handoff");
+      } else if (type === "handoff_closed") {
+        this.setMode("bot");
+        this.notice(t.banner_closed, "handoff");
+        csat = true;
+        buttons = buttons.filter((b) => !CSAT_PAYLOAD.test(String(b.payload || "")));
+      } else if (type === "returned_to_bot") {
+        this.setMode("bot");
+        this.notice(t.banner_returned, "handoff");
+      }
+    }
+
+    const parts = [];
+    if (text) parts.push(text);
+    const row = this.botRow(text, author, agentName);
+    if (author === "agent") row.dataset.agent = agentName || "";
+    if (payload.image || (payload.attachment && payload.attachment.type === "image")) {
+      const src = payload.image || (payload.attachment.payload && payload.attachment.payload.src);
+      if (typeof src === "string" && /^https?:\/\//i.test(src)) {
+        const img = el("img");
+        img.src = src;
+        img.alt = "";
+        img.style.maxWidth = "100%";
+        img.style.borderRadius = "10px";
+        row.append(img);
+      }
+    }
+    if (card) {
+      const node = renderCard(card, t);
+      if (node) row.append(node);
+      if (!buttons.length) buttons = cardActions(card);
+    }
+    if (buttons.length) row.append(this.replies(buttons));
+    if (row.childNodes.length > 1) this.append(row);
+    if (csat) this.renderCsat(event);
+    if (live) {
+      this.showTyping(false);
+      if (!this.open) this.setUnread(this.unread + 1);
+    }
+    return true;
+  }
+
+  renderCsat(event) {
+    const t = this.t;
+    const box = el("div", "csat");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", t.csat_question);
+    const question = el("div", null, t.csat_question);
+    const stars = el("div", "stars");
+    const buttons = [];
+    for (let n = 1; n <= 5; n += 1) {
+      const b = el("button", null, "★");
+      b.type = "button";
+      b.setAttribute("aria-label", t.csat_star(n));
+      b.dataset.rating = String(n);
+      b.addEventListener("mouseenter", () => buttons.forEach((x, i) => x.classList.toggle("on", i < n)));
+      b.addEventListener("focus", () => buttons.forEach((x, i) => x.classList.toggle("on", i < n)));
+      b.addEventListener("click", () => {
+        this.send(`/csat_rating{"rating":${n}}`, t.csat_sent_text(n));
+        this.markRated(box, n);
+      });
+      buttons.push(b);
+      stars.append(b);
+    }
+    stars.addEventListener("mouseleave", () => {
+      if (!box.dataset.rated) buttons.forEach((x) => x.classList.remove("on"));
+    });
+    box.append(question, stars);
+    this.lastCsat = box;
+    this.append(box);
+    if (event && event.ticket_id) box.dataset.ticket = String(event.ticket_id);
+  }
+
+  markRated(box, n) {
+    if (!box) return;
+    box.dataset.rated = String(n);
+    box.querySelectorAll("button").forEach((b, i) => {
+      b.disabled = true;
+      b.classList.toggle("on", i < n);
+      b.setAttribute("aria-pressed", String(i < n));
+    });
+    const question = box.firstChild;
+    if (question) question.textContent = this.t.csat_thanks(n);
+  }
+
+  renderUserFromHistory(message) {
+    const id = message.message_id;
+    const key = id ? `u:${id}` : `uh:${message.timestamp}`;
+    if (this.seen.has(key)) {
+      if (id) {
+        this.setUserStatus(id, "");
+        this.dropFromOutbox(id);
+      }
+      return;
+    }
+    this.seen.add(key);
+    const row = this.userRow(message.text || "", "");
+    if (id) {
+      this.bubbles.set(id, row);
+      this.dropFromOutbox(id);
+    }
+    this.append(row);
+    const csat = CSAT_PAYLOAD.exec(String(message.text || ""));
+    if (csat && this.lastCsat) this.markRated(this.lastCsat, Number(csat[1]));
+    else if (/^(評分|评分|Rating)[:：]/.test(String(message.text || "")) && this.lastCsat) {
+      this.markRated(this.lastCsat, (String(message.text).match(/★/g) || []).length);
+    }
+  }
+
+  async loadHistory() {
+    if (!this.consoleUrl || !this.sessionId) return;
+    let body;
+    try {
+      const response = await fetch(
+        `${this.consoleUrl}/api/public/history?session_id=${encodeURIComponent(this.sessionId)}`,
+        { credentials: "omit", cache: "no-store" },
+      );
+      if (!response.ok) throw new Error(`history ${response.status}`);
+      body = await response.json();
+    } catch (error) {
+      if (!this.historyFailedShown) {
+        this.historyFailedShown = true;
+        this.notice(this.t.history_failed, "error");
+      }
+      return;
+    }
+    const messages = Array.isArray(body && body.messages) ? body.messages : [];
+    for (const m of messages) {
+      if (!m || typeof m !== "object") continue;
+      if (m.author === "customer") this.renderUserFromHistory(m);
+      else
+        this.renderBot(
+          { text: m.text, buttons: m.buttons, custom: m.custom, timestamp: m.timestamp },
+          { live: false, author: m.author === "agent" ? "agent" : "bot", agent: m.agent },
+        );
+    }
+    this.historyLoaded = true;
+  }
+
+  // ------------------------------------------------------------------ messages out
+  submit() {
+    const text = this.input.value.trim();
+    if (!text) return;
+    this.input.value = "";
+    this.send(text);
+    this.input.focus();
+  }
+
+  send(text, displayText) {
+    const message = { message_id: randomId("m-"), text: String(text).slice(0, MAX_CHARS), created: Date.now() };
+    if (displayText && displayText !== text) message.display_text = String(displayText);
+    this.outbox.push(message);
+    this.saveOutbox();
+    this.showPending(message);
+    this.flush();
+  }
+
+  showPending(message) {
+    const key = `u:${message.message_id}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    const row = this.userRow(message.display_text || message.text, this.confirmed ? "sending" : "queued_offline");
+    row.dataset.messageId = message.message_id;
+    this.bubbles.set(message.message_id, row);
+    this.append(row);
+  }
+
+  saveOutbox() {
+    this.storage.setJSON("outbox", this.outbox);
+  }
+
+  dropFromOutbox(messageId) {
+    const before = this.outbox.length;
+    this.outbox = this.outbox.filter((m) => m.message_id !== messageId);
+    if (this.outbox.length !== before) this.saveOutbox();
+  }
+
+  metadata(message) {
+    const metadata = { message_id: message.message_id, language: this.language };
+    if (message.display_text) metadata.display_text = message.display_text;
+    if (this.userToken) metadata.kefu_user_token = this.userToken;
+    return metadata;
+  }
+
+  emitMessage(message) {
+    message.sentAt = Date.now();
+    this.socket.emit("user_uttered", {
+      message: message.text,
+      session_id: this.sessionId,
+      metadata: this.metadata(message),
+    });
+    if (!this.kefuServer) {
+      // plain Rasa sends no acks and does not de-duplicate: sent once is all we can do
+      this.dropFromOutbox(message.message_id);
+      this.setUserStatus(message.message_id, "");
+    }
+  }
+
+  /** Send every queued message that is due, oldest first; the server drops doubles. */
+  flush(force = false) {
+    if (!this.socket || !this.socket.connected || !this.confirmed) return;
+    const now = Date.now();
+    for (const message of this.outbox) {
+      if (message.holdUntil && message.holdUntil > now) continue;
+      if (force || !message.sentAt || now - message.sentAt > RESEND_AFTER_MS) {
+        this.setUserStatus(message.message_id, "sending");
+        this.emitMessage(message);
+        if (this.mode !== "agent") this.showTyping(true);
+      }
+    }
+  }
+
+  onAck(ack) {
+    if (!ack || typeof ack.message_id !== "string") return;
+    this.dropFromOutbox(ack.message_id);
+    this.setUserStatus(ack.message_id, "sent");
+  }
+
+  onError(error) {
+    if (!error || typeof error !== "object") return;
+    const id = typeof error.message_id === "string" ? error.message_id : null;
+    const t = this.t;
+    const message = id ? this.outbox.find((m) => m.message_id === id) : null;
+    this.showTyping(false);
+    if (error.code === "rate_limited" && message) {
+      message.holdUntil = Date.now() + RATE_RETRY_MS;
+      message.sentAt = null;
+      this.setUserStatus(id, "sending", t.error_rate);
+    } else if (error.code === "processing_failed" && message) {
+      message.holdUntil = Date.now() + 3000;
+      message.sentAt = null;
+    } else if (error.code === "no_session") {
+      this.confirmed = false;
+      this.socket.emit("session_request", { session_id: this.sessionId });
+    } else if (id) {
+      this.dropFromOutbox(id);
+      this.setUserStatus(id, "failed", error.code === "message_too_long" ? t.error_too_long : t.error_generic);
+      this.announce(error.code === "message_too_long" ? t.error_too_long : t.error_generic);
+    }
+  }
+
+  // ------------------------------------------------------------------ connection
+  async start() {
+    this.mount();
+    if (this.sessionId) await this.loadHistory();
+    for (const message of this.outbox) this.showPending(message);
+    if (!this.sessionId) {
+      this.sessionId = randomId();
+      this.storage.set("session", this.sessionId);
+    }
+    this.connect();
+    this.retryTimer = window.setInterval(() => this.flush(), 2000);
+    window.addEventListener("offline", () => {
+      if (this.socket) this.socket.disconnect();
+    });
+    window.addEventListener("online", () => {
+      if (this.socket && !this.socket.connected) this.socket.connect();
+    });
+    window.addEventListener("storage", (event) => {
+      // another tab got a new session id (the server refused the old one)
+      if (event.key === `${this.storage.prefix}session` && event.newValue && event.newValue !== this.sessionId) {
+        this.sessionId = event.newValue;
+      }
+    });
+  }
+
+  connect() {
+    const socket = io(this.server, {
+      path: this.socketPath,
+      transports: ["websocket", "polling"],
+      reconnection: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 5000,
+      timeout: 10000,
+    });
+    this.socket = socket;
+    socket.on("connect", () => {
+      socket.emit("session_request", { session_id: this.sessionId });
+    });
+    socket.on("kefu_session", (info) => {
+      this.kefuServer = Boolean(info && Array.isArray(info.features) && info.features.includes("ack"));
+    });
+    socket.on("session_confirm", (data) => {
+      const id = typeof data === "string" ? data : data && data.session_id;
+      if (typeof id !== "string" || !id) return;
+      if (id !== this.sessionId) {
+        this.sessionId = id;
+        this.storage.set("session", id);
+      }
+      const reconnect = this.everConfirmed;
+      this.confirmed = true;
+      this.everConfirmed = true;
+      for (const m of this.outbox) this.setUserStatus(m.message_id, "sending");
+      if (!this.netbar.hidden) {
+        this.netbar.hidden = true;
+        this.announce(this.t.reconnected);
+      }
+      this.flush(true);
+      if (reconnect) this.loadHistory(); // fill in replies that arrived while we were away
+    });
+    socket.on("disconnect", () => {
+      this.confirmed = false;
+      this.showTyping(false);
+      this.netbar.hidden = false;
+      for (const m of this.outbox) {
+        m.sentAt = null;
+        this.setUserStatus(m.message_id, "queued_offline");
+      }
+    });
+    socket.on("connect_error", () => {
+      this.netbar.hidden = false;
+    });
+    socket.on("bot_uttered", (payload) => {
+      if (payload && typeof payload === "object") this.renderBot(payload, { live: true });
+    });
+    socket.on("user_uttered_ack", (ack) => this.onAck(ack));
+    socket.on("kefu_error", (error) => this.onError(error));
+    socket.on("bot_typing", (data) => this.showTyping(Boolean(data && data.typing)));
+  }
+}
