@@ -179,10 +179,16 @@ class ActionAnswerFaq(Action):
             log.exception("kb.answer_failed conversation_id=%s", tracker.sender_id)
             lang = language_slot if language_slot in LANGUAGES else SIMPLIFIED
             reply = FaqReply(NO_ANSWER, lang, [Message(text("msg_faq_unavailable", lang), buttons("msg_faq_unavailable", lang))], [])
+        return self.send(dispatcher, tracker, reply, record=chosen is None)
+
+    def send(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, reply: FaqReply, record: bool = True
+    ) -> List[Dict[Text, Any]]:
+        """Say the reply, record it for review when it deserves it, and set the FAQ slots."""
         for message in reply.messages:
             dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
-        if reply.record and chosen is None:
-            record_unanswered(kb, reply, message_text, tracker.sender_id)
+        if reply.record and record:
+            record_unanswered(self._knowledge_base(), reply, tracker.latest_message.get("text") or "", tracker.sender_id)
         log.info(
             "kb.faq_turn conversation_id=%s outcome=%s language=%s top=%s",
             tracker.sender_id, reply.outcome, reply.language, reply.candidates[:1],

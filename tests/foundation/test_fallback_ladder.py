@@ -44,13 +44,22 @@ def run_ladder(events, language="en"):
     return dispatcher.messages, result
 
 
+def slots_of(events):
+    return {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
 def test_first_miss_asks_to_rephrase_second_offers_a_human():
-    messages, events = run_ladder([user("nlu_fallback")])
+    messages, events = run_ladder([user("nlu_fallback", "???")])
     assert [m["response"] for m in messages] == ["utter_ask_rephrase"]
-    assert events == []
-    messages, events = run_ladder([user("nlu_fallback"), bot(), user("nlu_fallback")])
+    assert slots_of(events) == {"faq_outcome": "no_answer", "faq_candidates": []}
+    messages, events = run_ladder([user("nlu_fallback", "???"), bot(), user("nlu_fallback", "???")])
     assert [m["response"] for m in messages] == ["utter_offer_human"]
-    assert events == [{"event": "slot", "timestamp": None, "name": "human_offered", "value": True}]
+    assert slots_of(events)["human_offered"] is True
+
+
+def test_a_fallback_the_knowledge_base_answered_is_not_a_miss():
+    events = [user("nlu_fallback"), slot("faq_outcome", "answered"), bot(), user("nlu_fallback")]
+    assert consecutive_misses(events) == 1
 
 
 def test_language_follows_the_customer_and_survives_neutral_messages():
