@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 import yaml
 
 from actions.sentiment import TranscriptSentiment, score_transcript
+from actions.turns import count_misses, intent_of, turns
 
 CONFIG_FILE = Path(__file__).resolve().parent / "escalation.yml"
-MISS_INTENTS = frozenset({"nlu_fallback"})
 REASONS = ("explicit_request", "complaint", "presales", "repeated_misses", "negative_sentiment", "identity")
 MODES = ("escalate", "offer")
 
@@ -150,51 +150,19 @@ def decide(signals: Signals, config: EscalationConfig) -> Optional[Decision]:
 
 
 # -- extracting the signals from Rasa events (plain dicts, as in tracker.events) ----------------------
-def _turns(events: Iterable[Mapping[str, Any]]) -> List[List[Mapping[str, Any]]]:
-    turns: List[List[Mapping[str, Any]]] = []
-    for event in events:
-        if event.get("event") == "user":
-            turns.append([event])
-        elif event.get("event") == "session_started":
-            turns = []
-        elif turns:
-            turns[-1].append(event)
-    return turns
-
-
-def _intent(event: Mapping[str, Any]) -> Optional[str]:
-    return ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-
-
-def _is_miss(turn: Sequence[Mapping[str, Any]]) -> bool:
-    if _intent(turn[0]) in MISS_INTENTS:
-        return True
-    return any(e.get("event") == "slot" and e.get("name") == "faq_outcome" and e.get("value") == "no_answer"
-               for e in turn[1:])
-
-
-def _count_misses(turns: Sequence[Sequence[Mapping[str, Any]]]) -> int:
-    count = 0
-    for turn in reversed(turns):
-        if not _is_miss(turn):
-            break
-        count += 1
-    return count
-
-
 def signals_from_events(events: Sequence[Mapping[str, Any]], slots: Mapping[str, Any],
                         config: EscalationConfig) -> Signals:
-    turns = _turns(events)
-    intents = [i for i in (_intent(t[0]) for t in turns) if i]
-    customer_texts = [str(t[0].get("text") or "") for t in turns]
+    user_turns = turns(events)
+    intents = [i for i in (intent_of(t[0]) for t in user_turns) if i]
+    customer_texts = [str(t[0].get("text") or "") for t in user_turns]
     spec = config.triggers.get("negative_sentiment", {})
     sentiment = score_transcript(customer_texts, int(spec.get("window", 3)), float(spec.get("threshold", -0.6)))
     locked = any(bool(slots.get(name)) for name in config.triggers.get("identity", {}).get("slots") or [])
     return Signals(
-        intent=intents[-1] if intents and turns and _intent(turns[-1][0]) else None,
+        intent=intents[-1] if intents and user_turns and intent_of(user_turns[-1][0]) else None,
         previous_intents=tuple(intents[:-1]),
-        misses_before=_count_misses(turns[:-1]),
-        misses_now=_count_misses(turns),
+        misses_before=count_misses(user_turns[:-1]),
+        misses_now=count_misses(user_turns),
         sentiment=sentiment,
         identity_locked=locked,
         filled_slots=frozenset(k for k, v in slots.items() if v not in (None, "", [], {}, False)),

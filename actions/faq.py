@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -99,7 +99,9 @@ def answer_turn(
     except KnowledgeBaseUnavailable:
         lang = previous or SIMPLIFIED
         log.error("kb.unavailable")
-        return FaqReply(NO_ANSWER, lang, [Message(text("msg_faq_unavailable", lang), buttons("msg_faq_unavailable", lang))], [])
+        return FaqReply(
+            NO_ANSWER, lang, [Message(text("msg_faq_unavailable", lang), buttons("msg_faq_unavailable", lang))], []
+        )
     if chosen_id:
         lang = previous or SIMPLIFIED
         answer = matcher.answer_text(chosen_id, lang)
@@ -138,7 +140,9 @@ def record_unanswered(kb: KnowledgeBase, reply: FaqReply, message_text: str, con
             )
         )
     except Exception:  # the review list must never cost the customer their answer
-        log.exception("kb.unanswered.record_failed conversation_id=%s text=%s", conversation_id, mask(message_text[:80]))
+        log.exception(
+            "kb.unanswered.record_failed conversation_id=%s text=%s", conversation_id, mask(message_text[:80])
+        )
 
 
 def _chosen_entry(tracker: Tracker) -> Optional[str]:
@@ -160,15 +164,15 @@ class ActionAnswerFaq(Action):
     def __init__(self, kb: Optional[KnowledgeBase] = None) -> None:
         self._kb = kb
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_answer_faq"
 
     def _knowledge_base(self) -> KnowledgeBase:
         return self._kb if self._kb is not None else shared_knowledge_base()
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         kb = self._knowledge_base()
         message_text = tracker.latest_message.get("text") or ""
         language_slot = tracker.get_slot("language")
@@ -178,19 +182,26 @@ class ActionAnswerFaq(Action):
         except Exception:  # a bug or a broken index: an honest reply instead of a crashed turn
             log.exception("kb.answer_failed conversation_id=%s", tracker.sender_id)
             lang = language_slot if language_slot in LANGUAGES else SIMPLIFIED
-            reply = FaqReply(NO_ANSWER, lang, [Message(text("msg_faq_unavailable", lang), buttons("msg_faq_unavailable", lang))], [])
+            reply = FaqReply(
+                NO_ANSWER, lang, [Message(text("msg_faq_unavailable", lang), buttons("msg_faq_unavailable", lang))], []
+            )
         return self.send(dispatcher, tracker, reply, record=chosen is None)
 
     def send(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, reply: FaqReply, record: bool = True
-    ) -> List[Dict[Text, Any]]:
+    ) -> List[Dict[str, Any]]:
         """Say the reply, record it for review when it deserves it, and set the FAQ slots."""
         for message in reply.messages:
             dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
         if reply.record and record:
-            record_unanswered(self._knowledge_base(), reply, tracker.latest_message.get("text") or "", tracker.sender_id)
+            record_unanswered(
+                self._knowledge_base(), reply, tracker.latest_message.get("text") or "", tracker.sender_id
+            )
         log.info(
             "kb.faq_turn conversation_id=%s outcome=%s language=%s top=%s",
-            tracker.sender_id, reply.outcome, reply.language, reply.candidates[:1],
+            tracker.sender_id,
+            reply.outcome,
+            reply.language,
+            reply.candidates[:1],
         )
         return [SlotSet("faq_outcome", reply.outcome), SlotSet("faq_candidates", reply.candidates)]

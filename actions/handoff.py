@@ -35,6 +35,7 @@ from actions.escalation import Decision, infer_category, load_config, signals_fr
 from actions.escalation import decide as decide_escalation
 from actions.sentiment import score_transcript
 from bot.i18n import text as t
+from launcher.settings import persisted_secret, var_dir_of
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,7 @@ def console_url(env: Mapping[str, str] = os.environ) -> str:
 
 def service_token(env: Mapping[str, str] = os.environ) -> str:
     """KEFU_CONSOLE_SERVICE_TOKEN, else the dev token the console generated in var/."""
-    token = env.get("KEFU_CONSOLE_SERVICE_TOKEN")
-    if token:
-        return token
-    var_dir = Path(env.get("KEFU_VAR_DIR") or "var")
-    path = (var_dir if var_dir.is_absolute() else ROOT / var_dir) / "console_service_token"
-    return path.read_text().strip() if path.exists() else ""
+    return persisted_secret(var_dir_of(env), "KEFU_CONSOLE_SERVICE_TOKEN", env, create=False)
 
 
 # -- context (pure) ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -24,11 +24,11 @@ def language_after(text: Optional[str], previous: Optional[str]) -> str:
 class ActionDetectLanguage(Action):
     """Custom slot mapping of ``language``: runs after every user message."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_detect_language"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[Dict[Text, Any]]:
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
         text = (tracker.latest_message or {}).get("text")
         return [SlotSet("language", language_after(text, tracker.get_slot("language")))]

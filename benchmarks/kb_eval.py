@@ -104,7 +104,9 @@ def make_splits(out: Path) -> Dict[str, Tuple[Path, Path]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", default=None, help="encoder id (default: the configured one)")
-    parser.add_argument("--sets", default="banking77_10shot,banking77_full,clinc150,hint3_sofmattress,hint3_curekart,hint3_powerplay11")
+    parser.add_argument(
+        "--sets", default="banking77_10shot,banking77_full,clinc150,hint3_sofmattress,hint3_curekart,hint3_powerplay11"
+    )
     parser.add_argument("--splits", type=Path, default=ROOT / "var" / "eval_splits")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -120,8 +122,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["wall_seconds"] = round(time.perf_counter() - t0, 1)
         result["split"] = "dev (carved from training data)"
         results[name] = result
-        keys = ("in_scope_accuracy", "in_scope_top1_no_threshold", "oos_recall", "oos_precision", "overall_accuracy", "mrr_at_5", "clarify_rate")
-        print(name, json.dumps({k: result[k] for k in keys}), "lat", result["latency_ms"], "wall", result["wall_seconds"], flush=True)
+        keys = (
+            "in_scope_accuracy",
+            "in_scope_top1_no_threshold",
+            "oos_recall",
+            "oos_precision",
+            "overall_accuracy",
+            "mrr_at_5",
+            "clarify_rate",
+        )
+        print(
+            name,
+            json.dumps({k: result[k] for k in keys}),
+            "lat",
+            result["latency_ms"],
+            "wall",
+            result["wall_seconds"],
+            flush=True,
+        )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"encoder": config.encoder, "results": results}, indent=2), encoding="utf-8")

@@ -129,7 +129,7 @@ def main() -> int:
 def summarise(predictions: List[Tuple[Example, str]]) -> dict:
     per_lang: Dict[str, Dict[str, Dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: {"tp": 0, "fn": 0, "fp": 0}))
     totals: Dict[str, List[int]] = defaultdict(lambda: [0, 0])
-    for (text, gold, lang), pred in predictions:
+    for (_text, gold, lang), pred in predictions:
         totals[lang][1] += 1
         if pred == gold:
             totals[lang][0] += 1

@@ -1,4 +1,7 @@
-"""``python -m console``: run the handoff console (one process: the events tail and SSE hub live in it)."""
+"""``python -m console``: run the handoff console (one process: the events tail and SSE hub live in it).
+
+``python -m console accounts`` prints the demo logins.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,12 @@ from console.settings import load_settings
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["accounts"]:  # the demo logins, for `make run`'s banner
+        from console.seed import demo_account_lines
+        from console.settings import load_config
+
+        print("\n".join(demo_account_lines(load_config().get("demo_accounts") or [])))
+        return 0
     logging.basicConfig(level=logging.INFO, format='{"level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}')
     settings = load_settings()
     app = create_app(settings)

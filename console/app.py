@@ -19,7 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, raw, redirect
 from sanic.response import json as json_response
 
-from console import auth
+from console import auth, public_history
 from console.context import ContextError, parse_context
 from console.dashboard import dashboard
 from console.events_tail import EventsTail
@@ -504,4 +504,6 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
             return error_json(404, "not_found", "no such file")
         return _file_response(found)
 
+    # the web widget restores a conversation after a reload (console/public_history.py, docs/widget.md)
+    public_history.register(app, settings)
     return app

@@ -32,6 +32,9 @@ log = logging.getLogger("kefu.console.tail")
 
 CURSOR_NAME = "rasa_events"
 BATCH = 500
+#: Escalations older than this found in the event stream do not open tickets (a wiped console database
+#: replaying history); the console being down for less than this loses nothing.
+HANDOFF_REPLAY_SECONDS = 7 * 24 * 3600
 FAQ_OUTCOMES = {"answered": "faq_answered", "clarify": "faq_clarify", "no_answer": "faq_no_answer"}
 
 
@@ -162,6 +165,8 @@ class EventsTail:
             row = self._day_row(session, sender_id, ts)
             setattr(row, FAQ_OUTCOMES[value], getattr(row, FAQ_OUTCOMES[value]) + 1)
         elif name == "handoff_request" and isinstance(value, dict):
+            if time.time() - ts > HANDOFF_REPLAY_SECONDS:
+                return  # an old escalation replayed into a fresh console database: long handled or abandoned
             try:
                 ctx = parse_context({**value, "sender_id": value.get("sender_id") or sender_id})
             except ContextError as error:

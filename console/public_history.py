@@ -108,6 +108,7 @@ def history_messages(events: Iterable[Dict[str, Any]], limit: int = MAX_MESSAGES
             custom = data.get("custom") if isinstance(data.get("custom"), dict) else None
             kefu_event = (custom or {}).get("kefu_event") if custom else None
             is_agent = isinstance(kefu_event, dict) and kefu_event.get("type") == "agent_message"
+            agent_name = str(kefu_event.get("agent") or "") if is_agent and isinstance(kefu_event, dict) else ""
             text = event.get("text") or ""
             if not text and not custom and not data.get("buttons"):
                 continue
@@ -116,7 +117,7 @@ def history_messages(events: Iterable[Dict[str, Any]], limit: int = MAX_MESSAGES
                     "agent" if is_agent else "bot",
                     text,
                     timestamp,
-                    agent=str(kefu_event.get("agent") or "") or None if is_agent else None,
+                    agent=agent_name or None,
                     buttons=_buttons(data),
                     custom=custom,
                 )
@@ -131,7 +132,7 @@ class IpRateLimiter:
     limit: int = 60
     window_seconds: float = 60.0
     clock: Callable[[], float] = time.monotonic
-    _hits: "OrderedDict[str, Deque[float]]" = field(default_factory=OrderedDict)
+    _hits: OrderedDict[str, Deque[float]] = field(default_factory=OrderedDict)
 
     def allow(self, key: str) -> bool:
         now = self.clock()
@@ -151,7 +152,12 @@ def _error(status: int, code: str, message: str) -> HTTPResponse:
     return json_response({"error": code, "message": message}, status=status, headers=CORS_HEADERS)
 
 
-def register(app: Sanic, settings: Any, limiter: Optional[IpRateLimiter] = None) -> None:
+def register(
+    app: Sanic,
+    settings: Any,
+    limiter: Optional[IpRateLimiter] = None,
+    transport: Optional[httpx.AsyncBaseTransport] = None,
+) -> None:
     """Add ``GET /api/public/history`` to the console app (no login; CORS open, no credentials)."""
     rasa_url = str(settings.rasa_url).rstrip("/")
     rasa_token = getattr(settings, "rasa_token", "") or ""
@@ -160,7 +166,7 @@ def register(app: Sanic, settings: Any, limiter: Optional[IpRateLimiter] = None)
 
     def client() -> httpx.AsyncClient:
         if "client" not in client_holder:
-            client_holder["client"] = httpx.AsyncClient(timeout=10.0)
+            client_holder["client"] = httpx.AsyncClient(timeout=10.0, transport=transport)
         return client_holder["client"]
 
     @app.after_server_stop

@@ -34,3 +34,11 @@ def seed_demo_accounts(session: Session, accounts: List[Dict[str, Any]]) -> List
             created.append(account["username"])
     session.commit()
     return created
+
+
+def demo_account_lines(accounts: List[Dict[str, Any]]) -> List[str]:
+    """What ``make run`` prints: one line per demo account."""
+    return [
+        f"  {a['display_name']} ({a['role']}, {', '.join(a.get('teams') or [])}): {a['username']} / {a['password']}"
+        for a in accounts
+    ]

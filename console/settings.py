@@ -17,12 +17,13 @@ Environment (dev defaults in brackets; docs/console.md):
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
+
+from launcher.settings import persisted_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = Path(__file__).resolve().parent / "config.yml"
@@ -91,39 +92,16 @@ def load_config(path: Optional[Path] = None) -> Dict[str, Any]:
 
 
 def _secret(var_dir: Path, environ: Mapping[str, str]) -> str:
-    value = environ.get("KEFU_CONSOLE_SECRET")
-    if value:
-        return value
-    path = var_dir / "console_secret"
-    if path.exists():
-        return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    path.write_text(value)
-    path.chmod(0o600)
-    return value
+    return persisted_secret(var_dir, "KEFU_CONSOLE_SECRET", environ)
 
 
 def _rasa_token(var_dir: Path, environ: Mapping[str, str]) -> str:
-    value = environ.get("KEFU_RASA_TOKEN")
-    if value:
-        return value
-    path = var_dir / "rasa_token"
-    return path.read_text().strip() if path.exists() else ""
+    # The Rasa server owns its token: read it, never invent one here.
+    return persisted_secret(var_dir, "KEFU_RASA_TOKEN", environ, create=False)
 
 
 def _service_token(var_dir: Path, environ: Mapping[str, str]) -> str:
-    value = environ.get("KEFU_CONSOLE_SERVICE_TOKEN")
-    if value:
-        return value
-    path = var_dir / "console_service_token"
-    if path.exists():
-        return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(24)
-    path.write_text(value)
-    path.chmod(0o600)
-    return value
+    return persisted_secret(var_dir, "KEFU_CONSOLE_SERVICE_TOKEN", environ)
 
 
 def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:

@@ -424,56 +424,87 @@ class TicketService:
                 return names.get(language) or names.get("zh-Hans") or team
         return team
 
-    async def claim(self, agent: Agent, ticket_id: int) -> Dict[str, Any]:
-        async with self._lock(ticket_id):
+    # Each action: check (read) -> deliver through Rasa -> apply in a short transaction. Rasa's broker
+    # echoes what was delivered and the events tail may store that echo first: the apply step then
+    # updates the echoed row (same event identity) instead of inserting, and a lost race is retried.
+    def _checked(self, agent: Agent, ticket_id: int, action: Action) -> Ticket:
+        with self.sessions() as session:
+            ticket = self._get(session, ticket_id)
+            self._check_scope(agent, ticket)
+            next_state(ticket.state, action)
+            return ticket
+
+    def _commit(self, apply: Callable[[Session], Callable[[Session], Any]]) -> Any:
+        error: Optional[Exception] = None
+        for _attempt in range(3):
             with self.sessions() as session:
-                ticket = self._get(session, ticket_id)
-                self._check_scope(agent, ticket)
-                to_state = next_state(ticket.state, Action.CLAIM)
-                event = self._bot_event(ticket, i18n.text("msg_handoff_agent_joined", ticket.language,
-                                                          agent=agent.display_name),
-                                        {"type": "agent_joined", "agent": agent.display_name}, agent)
-                await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
-                now = self.clock()
-                from_state = ticket.state
-                ticket.state = to_state.value
-                ticket.assignee_id = agent.id
-                ticket.assigned_at = now
-                row = self._record(session, ticket, from_state, to_state.value, Action.CLAIM.value,
-                                   f"agent:{agent.username}")
-                self._store_sent(session, ticket, event, "system", None)
-                session.commit()
-                self.announce_ticket(session, ticket, row)
-                return self.detail_json(session, ticket)
+                try:
+                    after = apply(session)
+                    session.commit()
+                except IntegrityError as caught:
+                    session.rollback()
+                    error = caught
+                    continue
+                return after(session)
+        raise error if error else RuntimeError("commit failed")
 
     def _store_sent(self, session: Session, ticket: Ticket, event: Dict[str, Any], author: str,
                     agent: Optional[Agent]) -> Message:
-        message = Message(ticket_id=ticket.id, author=author, agent_id=agent.id if agent else None, text=event["text"],
-                          data_json=_dumps(event["data"]), source="live",
-                          event_key=event_key(ticket.sender_id, "bot", event["timestamp"], event["text"]),
-                          created_at=event["timestamp"])
-        session.add(message)
+        key = event_key(ticket.sender_id, "bot", event["timestamp"], event["text"])
+        message = session.scalars(sa.select(Message).where(Message.ticket_id == ticket.id,
+                                                           Message.event_key == key)).first()
+        if message is None:
+            message = Message(ticket_id=ticket.id, event_key=key, source="live", created_at=event["timestamp"])
+            session.add(message)
+        message.author = author
+        message.agent_id = agent.id if agent else None
+        message.text = event["text"]
+        message.data_json = _dumps(event["data"])
         session.flush()
         return message
+
+    async def claim(self, agent: Agent, ticket_id: int) -> Dict[str, Any]:
+        async with self._lock(ticket_id):
+            ticket = self._checked(agent, ticket_id, Action.CLAIM)
+            event = self._bot_event(ticket, i18n.text("msg_handoff_agent_joined", ticket.language,
+                                                      agent=agent.display_name),
+                                    {"type": "agent_joined", "agent": agent.display_name}, agent)
+            await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
+
+            def apply(session: Session) -> Callable[[Session], Any]:
+                current = self._get(session, ticket_id)
+                to_state = next_state(current.state, Action.CLAIM)
+                from_state = current.state
+                current.state, current.assignee_id, current.assigned_at = to_state.value, agent.id, self.clock()
+                row = self._record(session, current, from_state, to_state.value, Action.CLAIM.value,
+                                   f"agent:{agent.username}")
+                self._store_sent(session, current, event, "system", None)
+                return lambda s: (self.announce_ticket(s, current, row), self.detail_json(s, current))[1]
+
+            return self._commit(apply)
 
     async def reply(self, agent: Agent, ticket_id: int, text: str) -> Dict[str, Any]:
         text = clean_text(text)
         async with self._lock(ticket_id):
-            with self.sessions() as session:
-                ticket = self._get(session, ticket_id)
-                self._check_scope(agent, ticket)
-                next_state(ticket.state, Action.REPLY)
-                if ticket.assignee_id != agent.id and agent.role != "supervisor":
-                    raise Forbidden("only the agent who claimed this ticket can reply")
-                event = self._bot_event(ticket, text, {"type": "agent_message", "agent": agent.display_name}, agent)
-                await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
-                if ticket.first_response_at is None:
-                    ticket.first_response_at = event["timestamp"]
-                ticket.updated_at = self.clock()
-                message = self._store_sent(session, ticket, event, "agent", agent)
-                session.commit()
-                self.announce_message(session, ticket, message)
-                return {"message": self.message_json(message, self._agents(session))}
+            ticket = self._checked(agent, ticket_id, Action.REPLY)
+            if ticket.assignee_id != agent.id and agent.role != "supervisor":
+                raise Forbidden("only the agent who claimed this ticket can reply")
+            event = self._bot_event(ticket, text, {"type": "agent_message", "agent": agent.display_name}, agent)
+            await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
+
+            def apply(session: Session) -> Callable[[Session], Any]:
+                current = self._get(session, ticket_id)
+                if current.first_response_at is None:
+                    current.first_response_at = event["timestamp"]
+                current.updated_at = self.clock()
+                message = self._store_sent(session, current, event, "agent", agent)
+
+                def after(s: Session) -> Dict[str, Any]:
+                    self.announce_message(s, current, message)
+                    return {"message": self.message_json(message, self._agents(s))}
+                return after
+
+            return self._commit(apply)
 
     def add_note(self, agent: Agent, ticket_id: int, text: str) -> Dict[str, Any]:
         text = clean_text(text)
@@ -490,84 +521,82 @@ class TicketService:
     async def transfer(self, agent: Agent, ticket_id: int, team: str, note: Optional[str]) -> Dict[str, Any]:
         if team not in self.settings.teams:
             raise BadRequest(f"team must be one of {', '.join(self.settings.teams)}")
+        note = clean_text(note) if note else None
         async with self._lock(ticket_id):
-            with self.sessions() as session:
-                ticket = self._get(session, ticket_id)
-                self._check_scope(agent, ticket)
-                to_state = next_state(ticket.state, Action.TRANSFER)
-                if team == ticket.team:
-                    raise BadRequest("the ticket is already in that team")
-                event = self._bot_event(ticket, i18n.text("msg_handoff_transferred", ticket.language,
-                                                          team=self._team_name(team, ticket.language)),
-                                        {"type": "transferred", "team": team}, agent)
-                await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
-                previous_team, from_state = ticket.team, ticket.state
-                ticket.team = team
-                ticket.state = to_state.value
-                ticket.assignee_id = None
-                ticket.assigned_at = None
-                row = self._record(session, ticket, from_state, to_state.value, Action.TRANSFER.value,
+            ticket = self._checked(agent, ticket_id, Action.TRANSFER)
+            if team == ticket.team:
+                raise BadRequest("the ticket is already in that team")
+            event = self._bot_event(ticket, i18n.text("msg_handoff_transferred", ticket.language,
+                                                      team=self._team_name(team, ticket.language)),
+                                    {"type": "transferred", "team": team}, agent)
+            await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
+
+            def apply(session: Session) -> Callable[[Session], Any]:
+                current = self._get(session, ticket_id)
+                to_state = next_state(current.state, Action.TRANSFER)
+                previous_team, from_state = current.team, current.state
+                current.team, current.state, current.assignee_id, current.assigned_at = team, to_state.value, None, None
+                row = self._record(session, current, from_state, to_state.value, Action.TRANSFER.value,
                                    f"agent:{agent.username}", {"from_team": previous_team, "to_team": team})
                 if note:
-                    session.add(Note(ticket_id=ticket.id, agent_id=agent.id, text=clean_text(note), created_at=self.clock()))
-                self._store_sent(session, ticket, event, "system", None)
-                session.commit()
-                self.announce_ticket(session, ticket, row, previous_team=previous_team)
-                return self.detail_json(session, ticket)
+                    session.add(Note(ticket_id=current.id, agent_id=agent.id, text=note, created_at=self.clock()))
+                self._store_sent(session, current, event, "system", None)
+                return lambda s: (self.announce_ticket(s, current, row, previous_team=previous_team),
+                                  self.detail_json(s, current))[1]
+
+            return self._commit(apply)
 
     async def close(self, agent: Agent, ticket_id: int, resolution: str) -> Dict[str, Any]:
         if resolution not in self.settings.resolutions:
             raise BadRequest(f"resolution must be one of {', '.join(self.settings.resolutions)}")
         async with self._lock(ticket_id):
-            with self.sessions() as session:
-                ticket = self._get(session, ticket_id)
-                self._check_scope(agent, ticket)
-                to_state = next_state(ticket.state, Action.CLOSE)
-                if ticket.assignee_id != agent.id and agent.role != "supervisor":
-                    raise Forbidden("only the agent who claimed this ticket can close it")
-                event = self._bot_event(
-                    ticket, i18n.text("msg_handoff_closed_csat", ticket.language),
-                    {"type": "handoff_closed", "ticket_id": ticket.id, "csat": True}, agent,
-                    buttons=i18n.buttons("msg_handoff_closed_csat", ticket.language))
-                events = [{"event": "resume", "timestamp": event["timestamp"] - 0.001}, event,
-                          {"event": "slot", "name": "csat_ticket", "value": str(ticket.id), "timestamp": event["timestamp"]}]
-                await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
-                now = self.clock()
-                from_state = ticket.state
-                ticket.state = to_state.value
-                ticket.closed_at = now
-                ticket.resolution = resolution
-                row = self._record(session, ticket, from_state, to_state.value, Action.CLOSE.value,
+            ticket = self._checked(agent, ticket_id, Action.CLOSE)
+            if ticket.assignee_id != agent.id and agent.role != "supervisor":
+                raise Forbidden("only the agent who claimed this ticket can close it")
+            event = self._bot_event(
+                ticket, i18n.text("msg_handoff_closed_csat", ticket.language),
+                {"type": "handoff_closed", "ticket_id": ticket.id, "csat": True}, agent,
+                buttons=i18n.buttons("msg_handoff_closed_csat", ticket.language))
+            events = [{"event": "resume", "timestamp": event["timestamp"] - 0.001}, event,
+                      {"event": "slot", "name": "csat_ticket", "value": str(ticket.id), "timestamp": event["timestamp"]}]
+            await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
+
+            def apply(session: Session) -> Callable[[Session], Any]:
+                current = self._get(session, ticket_id)
+                to_state = next_state(current.state, Action.CLOSE)
+                from_state = current.state
+                current.state, current.closed_at, current.resolution = to_state.value, self.clock(), resolution
+                row = self._record(session, current, from_state, to_state.value, Action.CLOSE.value,
                                    f"agent:{agent.username}", {"resolution": resolution})
-                self._store_sent(session, ticket, event, "system", None)
-                session.commit()
-                self.announce_ticket(session, ticket, row)
-                return self.detail_json(session, ticket)
+                self._store_sent(session, current, event, "system", None)
+                return lambda s: (self.announce_ticket(s, current, row), self.detail_json(s, current))[1]
+
+            return self._commit(apply)
 
     async def return_to_bot(self, agent: Agent, ticket_id: int, note: Optional[str]) -> Dict[str, Any]:
+        note = clean_text(note) if note else None
         async with self._lock(ticket_id):
-            with self.sessions() as session:
-                ticket = self._get(session, ticket_id)
-                self._check_scope(agent, ticket)
-                to_state = next_state(ticket.state, Action.RETURN)
-                if ticket.state == State.ASSIGNED.value and ticket.assignee_id != agent.id and agent.role != "supervisor":
-                    raise Forbidden("only the agent who claimed this ticket can hand it back")
-                event = self._bot_event(ticket, i18n.text("msg_handoff_returned", ticket.language),
-                                        {"type": "returned_to_bot"}, agent)
-                events = [{"event": "resume", "timestamp": event["timestamp"] - 0.001}, event]
-                await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
-                now = self.clock()
-                from_state = ticket.state
-                ticket.state = to_state.value
-                ticket.closed_at = now
-                row = self._record(session, ticket, from_state, to_state.value, Action.RETURN.value,
+            ticket = self._checked(agent, ticket_id, Action.RETURN)
+            if ticket.state == State.ASSIGNED.value and ticket.assignee_id != agent.id and agent.role != "supervisor":
+                raise Forbidden("only the agent who claimed this ticket can hand it back")
+            event = self._bot_event(ticket, i18n.text("msg_handoff_returned", ticket.language),
+                                    {"type": "returned_to_bot"}, agent)
+            events = [{"event": "resume", "timestamp": event["timestamp"] - 0.001}, event]
+            await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
+
+            def apply(session: Session) -> Callable[[Session], Any]:
+                current = self._get(session, ticket_id)
+                to_state = next_state(current.state, Action.RETURN)
+                from_state, now = current.state, self.clock()
+                current.state, current.closed_at = to_state.value, now
+                row = self._record(session, current, from_state, to_state.value, Action.RETURN.value,
                                    f"agent:{agent.username}", {"note": note} if note else {})
                 if note:
-                    session.add(Note(ticket_id=ticket.id, agent_id=agent.id, text=clean_text(note), created_at=now))
-                self._store_sent(session, ticket, event, "system", None)
-                session.commit()
-                self.announce_ticket(session, ticket, row)
-                return self.detail_json(session, ticket)
+                    session.add(Note(ticket_id=current.id, agent_id=agent.id, text=note, created_at=now))
+                self._store_sent(session, current, event, "system", None)
+                return lambda s: (self.announce_ticket(s, current, row), self.detail_json(s, current))[1]
+
+            return self._commit(apply)
 
     def record_csat(self, sender_id: str, rating: Any, ticket_id: Optional[int] = None) -> Dict[str, Any]:
         with self.sessions() as session:

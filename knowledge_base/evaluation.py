@@ -24,7 +24,7 @@ import numpy as np
 
 from bot.language import ENGLISH
 from knowledge_base.config import KBConfig
-from knowledge_base.encoders import get_encoder
+from knowledge_base.encoders import get_encoder, resolve_encoder_id
 from knowledge_base.engine import BuildInput, Matcher, build_index, clean_query, has_content, reply_language
 from knowledge_base.index import EntryRecord
 from knowledge_base.matcher import ANSWER, CLARIFY, NO_ANSWER, decide
@@ -72,7 +72,9 @@ def read_examples(path: Path) -> List[Example]:
         text_col = next((f for f in ("text", "sentence", "question", "query") if f in fields), None)
         label_col = next((f for f in ("label", "category", "intent") if f in fields), None)
         if text_col is None or label_col is None:
-            raise DataError(f"{path}: need a header with text (or sentence) and label (or category) columns, got {fields}")
+            raise DataError(
+                f"{path}: need a header with text (or sentence) and label (or category) columns, got {fields}"
+            )
         original = {f.strip().lower(): f for f in reader.fieldnames or []}
         for row in reader:
             text = row.get(original[text_col]) or ""
@@ -187,7 +189,7 @@ def evaluate_files(train_path: Path, test_path: Path, config: KBConfig) -> Dict[
     train = read_examples(train_path)
     test = read_examples(test_path)
     data, oos = build_input_from_examples(train)
-    encoder = get_encoder(config.encoder)
+    encoder = get_encoder(resolve_encoder_id(config.encoder, [q for group in data.questions for q in group]))
     t0 = time.perf_counter()
     built = build_index(data, encoder, config, oos_questions=oos)
     build_s = time.perf_counter() - t0

@@ -28,10 +28,26 @@ from bot.language import CHINESE_UNKNOWN_SCRIPT, ENGLISH, LANGUAGES, SIMPLIFIED,
 from knowledge_base.source import ID_PATTERN, parse_entry
 
 _ALIASES = {
-    "zh-hans": SIMPLIFIED, "zh-cn": SIMPLIFIED, "zh_cn": SIMPLIFIED, "zh-sg": SIMPLIFIED, "zh": SIMPLIFIED,
-    "cn": SIMPLIFIED, "sc": SIMPLIFIED, "zh-hant": TRADITIONAL, "zh-tw": TRADITIONAL, "zh_tw": TRADITIONAL,
-    "zh-hk": TRADITIONAL, "zh_hk": TRADITIONAL, "tw": TRADITIONAL, "hk": TRADITIONAL, "tc": TRADITIONAL,
-    "en": ENGLISH, "en-us": ENGLISH, "en-gb": ENGLISH, "en_us": ENGLISH, "english": ENGLISH,
+    "zh-hans": SIMPLIFIED,
+    "zh-cn": SIMPLIFIED,
+    "zh_cn": SIMPLIFIED,
+    "zh-sg": SIMPLIFIED,
+    "zh": SIMPLIFIED,
+    "cn": SIMPLIFIED,
+    "sc": SIMPLIFIED,
+    "zh-hant": TRADITIONAL,
+    "zh-tw": TRADITIONAL,
+    "zh_tw": TRADITIONAL,
+    "zh-hk": TRADITIONAL,
+    "zh_hk": TRADITIONAL,
+    "tw": TRADITIONAL,
+    "hk": TRADITIONAL,
+    "tc": TRADITIONAL,
+    "en": ENGLISH,
+    "en-us": ENGLISH,
+    "en-gb": ENGLISH,
+    "en_us": ENGLISH,
+    "english": ENGLISH,
 }
 
 
@@ -171,5 +187,7 @@ def write_yaml(entries: Sequence[Dict[str, object]], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
     header = "# Imported with `python -m knowledge_base import`. Review, then run `python -m knowledge_base build`.\n"
-    tmp.write_text(header + yaml.safe_dump(list(entries), allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
+    tmp.write_text(
+        header + yaml.safe_dump(list(entries), allow_unicode=True, sort_keys=False, width=120), encoding="utf-8"
+    )
     tmp.replace(out)

@@ -64,9 +64,17 @@ class Ranker:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
     @classmethod
-    def default(cls) -> "Ranker":
+    def default(cls) -> Ranker:
         """Hand-set weights used before any calibration (and for knowledge bases too small to calibrate)."""
-        weights = {"d_max": 6.0, "d_top3": 2.0, "d_cent": 2.0, "l_max": 2.5, "l_entry": 1.5, "d_max_gap": 4.0, "l_max_gap": 2.0}
+        weights = {
+            "d_max": 6.0,
+            "d_top3": 2.0,
+            "d_cent": 2.0,
+            "l_max": 2.5,
+            "l_entry": 1.5,
+            "d_max_gap": 4.0,
+            "l_max_gap": 2.0,
+        }
         return cls(coef=[weights.get(f, 0.0) for f in FEATURES], intercept=-8.0)
 
 
@@ -85,7 +93,7 @@ class Classifier:
     bias: np.ndarray  # entries
 
     @classmethod
-    def train(cls, vectors: np.ndarray, labels: np.ndarray, n_entries: int, c: float = 10.0) -> "Classifier":
+    def train(cls, vectors: np.ndarray, labels: np.ndarray, n_entries: int, c: float = 10.0) -> Classifier:
         """Multinomial logistic regression; its linear scores (logits) are stored as weights and bias."""
         from sklearn.linear_model import LogisticRegression
 
@@ -236,7 +244,11 @@ def save(index: IndexData, directory: Path) -> None:
         "entries": [asdict(e) for e in index.entries],
         "questions": index.question_texts,
         "terms": terms,
-        "ranker": {"coef": index.ranker.coef, "intercept": index.ranker.intercept, "features": list(index.ranker.features)},
+        "ranker": {
+            "coef": index.ranker.coef,
+            "intercept": index.ranker.intercept,
+            "features": list(index.ranker.features),
+        },
         "thresholds": asdict(index.thresholds),
     }
     (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")

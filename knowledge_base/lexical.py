@@ -67,7 +67,7 @@ class Vocabulary:
     index: Dict[str, int]
 
     @classmethod
-    def build(cls, documents: Iterable[Sequence[str]]) -> "Vocabulary":
+    def build(cls, documents: Iterable[Sequence[str]]) -> Vocabulary:
         index: Dict[str, int] = {}
         for doc in documents:
             for term in doc:
@@ -96,7 +96,7 @@ class BM25Index:
     @classmethod
     def build(
         cls, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75, vocab: Optional[Vocabulary] = None
-    ) -> "BM25Index":
+    ) -> BM25Index:
         vocab = vocab or Vocabulary.build(documents)
         rows: List[int] = []
         cols: List[int] = []
@@ -106,7 +106,10 @@ class BM25Index:
             cols.extend(ids)
         n_docs, n_terms = len(documents), max(len(vocab.index), 1)
         tf = sp.csr_matrix(
-            (np.ones(len(rows), dtype=np.float32), (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
+            (
+                np.ones(len(rows), dtype=np.float32),
+                (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)),
+            ),
             shape=(n_docs, n_terms),
         )
         tf.sum_duplicates()
@@ -162,7 +165,7 @@ class BM25Index:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: Dict[str, np.ndarray], terms: Sequence[str]) -> "BM25Index":
+    def from_arrays(cls, arrays: Dict[str, np.ndarray], terms: Sequence[str]) -> BM25Index:
         shape = tuple(int(x) for x in arrays["lex_shape"])
         weights = sp.csc_matrix((arrays["lex_data"], arrays["lex_indices"], arrays["lex_indptr"]), shape=shape)
         k1, b = (float(x) for x in arrays["lex_params"])

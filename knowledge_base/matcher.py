@@ -65,6 +65,24 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-values[part], kind="stable")]
 
 
+ABLATIONS = ("none", "dense", "lexical", "nearest")
+_DENSE = [_F[f] for f in FEATURES if f.startswith(("d_", "knn", "clf"))]
+_LEXICAL = [_F[f] for f in FEATURES if f.startswith("l_")]
+_NEAREST_KEEP = [_F["d_max"], _F["d_max_gap"]]
+
+
+def _ablate(feats: np.ndarray, ablation: str) -> np.ndarray:
+    if ablation == "dense":
+        feats[:, _LEXICAL] = 0.0
+    elif ablation == "lexical":
+        feats[:, _DENSE] = 0.0
+    elif ablation == "nearest":
+        keep = feats[:, _NEAREST_KEEP].copy()
+        feats[:] = 0.0
+        feats[:, _NEAREST_KEEP] = keep
+    return feats
+
+
 def candidate_features(
     index: IndexData,
     vector: np.ndarray,
@@ -88,22 +106,26 @@ def candidate_features(
     t1 = time.perf_counter()
 
     qe = index.question_entry
-    cand = [qe[ids]]
+    ablation = config.ablation
+    if ablation not in ABLATIONS:
+        raise ValueError(f"matching.ablation must be one of {ABLATIONS}, got {ablation!r}")
+    cand = [qe[ids]] if ablation != "lexical" else []
     lex_top = _top(lex_q, config.lexical_top_k)
     lex_top = lex_top[lex_q[lex_top] > 0]
-    cand.append(qe[lex_top])
     ent_top = _top(lex_e, 10)
-    cand.append(ent_top[lex_e[ent_top] > 0])
+    if ablation in ("none", "lexical"):
+        cand.append(qe[lex_top])
+        cand.append(ent_top[lex_e[ent_top] > 0])
     clf_all = None
-    if index.classifier is not None:
+    if index.classifier is not None and ablation in ("none", "dense"):
         clf_all = index.classifier.probabilities(vector[0])
         cand.append(_top(clf_all, 10))
-    entries = np.unique(np.concatenate(cand)).astype(np.int64)
+    entries = np.unique(np.concatenate(cand)).astype(np.int64) if cand else np.zeros(0, dtype=np.int64)
     if entries.size > config.max_candidates:
         # keep the strongest by a cheap pre-score (best cosine among the fetched neighbours, best lexical)
         pre = np.zeros(entries.size, dtype=np.float32)
         pos = {int(e): i for i, e in enumerate(entries)}
-        for s, q in zip(sims, ids):
+        for s, q in zip(sims, ids, strict=False):
             i = pos[int(qe[q])]
             pre[i] = max(pre[i], s)
         lex_best = np.zeros(entries.size, dtype=np.float32)
@@ -134,12 +156,13 @@ def candidate_features(
         feats[row, _F["knn_vote"]] = float(np.count_nonzero(top10 == e)) / max(len(top10), 1)
     feats[:, _F["d_cent"]] = index.centroids[entries] @ vector[0]
     feats[:, _F["l_entry"]] = lex_e[entries]
-    if index.classifier is not None:
+    if clf_all is not None:
         feats[:, _F["clf"]] = clf_all[entries]
     if n:
         for base in ("d_max", "d_cent", "l_max", "l_entry", "clf"):
             col = feats[:, _F[base]]
             feats[:, _F[base + "_gap"]] = col - col.max()
+        feats = _ablate(feats, ablation)
     t2 = time.perf_counter()
     return entries, feats, Timing(search_ms=(t1 - t0) * 1000.0, fusion_ms=(t2 - t1) * 1000.0)
 

@@ -100,7 +100,9 @@ def _clean_text_list(value: Any) -> Optional[List[str]]:
     return [v.strip() for v in value if isinstance(v, str) and v.strip()]
 
 
-def parse_entry(raw: Any, file: str, required_languages: Sequence[str] = LANGUAGES) -> Tuple[Optional[FaqEntry], List[Problem]]:
+def parse_entry(
+    raw: Any, file: str, required_languages: Sequence[str] = LANGUAGES
+) -> Tuple[Optional[FaqEntry], List[Problem]]:
     """Validate one raw YAML mapping; return the entry (when valid) and its problems."""
     problems: List[Problem] = []
     if not isinstance(raw, Mapping):
@@ -203,9 +205,7 @@ def source_files(directory: Path) -> List[Path]:
     return sorted(p for p in directory.glob("**/*.y*ml") if p.is_file() and p.suffix in (".yml", ".yaml"))
 
 
-def parse_documents(
-    documents: Iterable[Tuple[str, str]], required_languages: Sequence[str] = LANGUAGES
-) -> LoadResult:
+def parse_documents(documents: Iterable[Tuple[str, str]], required_languages: Sequence[str] = LANGUAGES) -> LoadResult:
     """Parse (file name, YAML text) pairs. Duplicate ids are reported across files."""
     result = LoadResult()
     first_seen: Dict[str, str] = {}

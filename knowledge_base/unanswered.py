@@ -120,7 +120,10 @@ class UnansweredStore:
             session.add(row)
         log.info(
             "kb.unanswered.recorded conversation_id=%s outcome=%s language=%s text=%s",
-            record.conversation_id, record.outcome, record.language, mask(record.text[:80]),
+            record.conversation_id,
+            record.outcome,
+            record.language,
+            mask(record.text[:80]),
         )
 
     def rows(self, since: Optional[datetime] = None, limit: int = 10000) -> List[UnansweredQuestion]:

@@ -12,25 +12,32 @@ import sys
 
 from honcho.manager import Manager
 
+from console.seed import demo_account_lines
+from console.settings import load_config
 from launcher.processes import process_env, specs
 from launcher.settings import ROOT, resolve
 
 
 def banner(env: dict) -> str:
     host = env["KEFU_HOST"]
-    return "\n".join(
-        [
-            "",
-            "Kefu is starting:",
-            f"  Rasa server    http://{host}:{env['KEFU_RASA_PORT']}  (REST: /webhooks/rest/webhook, socket.io: /socket.io)",
-            f"  Action server  http://{host}:{env['KEFU_ACTION_PORT']}",
-            f"  Rasa HTTP API token: in var/rasa_token (or KEFU_RASA_TOKEN)",
-            "  Try: curl -s -XPOST localhost:%s/webhooks/rest/webhook -d '{\"sender\":\"me\",\"message\":\"你好\"}'"
-            % env["KEFU_RASA_PORT"],
-            "Press Ctrl-C to stop everything.",
-            "",
-        ]
-    )
+    console = env["KEFU_CONSOLE_URL"]
+    rest = f"http://{host}:{env['KEFU_RASA_PORT']}/webhooks/rest/webhook"
+    lines = [
+        "",
+        "Kefu is starting:",
+        f"  Demo shop with the chat widget  {console}/demo",
+        f"  Agent console                   {console}/console   (supervisor dashboard: {console}/dashboard)",
+        f"  Rasa server                     http://{host}:{env['KEFU_RASA_PORT']}  (REST, socket.io, HTTP API)",
+        f"  Action server                   http://{host}:{env['KEFU_ACTION_PORT']}",
+        f"  WeChat / WeCom webhooks         http://{host}:{env['KEFU_RASA_PORT']}/webhooks/wechat/webhook, /webhooks/wecom/webhook",
+        "  Rasa HTTP API token: KEFU_RASA_TOKEN, else var/rasa_token",
+        f"""  Try: curl -s {rest} -d '{{"sender":"me","message":"你好"}}'""",
+        "Demo console accounts:",
+        *demo_account_lines(load_config().get("demo_accounts") or []),
+        "Press Ctrl-C to stop everything.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: list) -> int:

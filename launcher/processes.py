@@ -37,6 +37,11 @@ def specs(env: Mapping[str, str], root: Path = ROOT) -> Dict[str, ProcessSpec]:
              "--cors", "*"],
             f"http://{host}:{rasa_port}/",
         ),
+        "console": ProcessSpec(
+            "console",
+            [str(root / ".venv/bin/python"), "-m", "console"],
+            f"http://{host}:{env['KEFU_CONSOLE_PORT']}/health",
+        ),
     }
 
 

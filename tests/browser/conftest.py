@@ -83,7 +83,7 @@ class WidgetStack:
         events = self.stack.tracker(session_id).get("events", [])
         return [e.get("text") for e in events if e.get("event") == "user"]
 
-    def agent(self, username: str = "wang", password: str = "wang-demo-2026") -> "ConsoleAgent":
+    def agent(self, username: str = "wang", password: str = "wang-demo-2026") -> ConsoleAgent:
         return ConsoleAgent(self.console_url, username, password)
 
 

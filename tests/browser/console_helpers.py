@@ -73,7 +73,7 @@ def queue_item(page: Any, ticket_id: int) -> Any:
 
 def open_ticket(page: Any, ticket_id: int) -> None:
     queue_item(page, ticket_id).click(timeout=LIVE_MS)
-    page.wait_for_selector(f"#ticket:not([hidden])", timeout=LIVE_MS)
+    page.wait_for_selector("#ticket:not([hidden])", timeout=LIVE_MS)
     page.wait_for_function(
         "id => document.getElementById('ticket-title').textContent.includes('#' + id)", arg=ticket_id, timeout=LIVE_MS)
 
@@ -104,8 +104,8 @@ class SocketCustomer:
         with self.lock:
             self.received.append(data if isinstance(data, dict) else {"raw": data})
 
-    def connect(self, timeout: float = 30.0) -> "SocketCustomer":
-        self.client.connect(self.url, transports=["websocket"], socketio_path="/socket.io", wait_timeout=timeout)
+    def connect(self, timeout: float = 30.0) -> SocketCustomer:
+        self.client.connect(self.url, transports=["polling"], socketio_path="/socket.io", wait_timeout=timeout)
         self.client.emit("session_request", {"session_id": self.session_id})
         if not self.confirmed.wait(timeout):
             raise AssertionError("no session_confirm from Rasa")
@@ -186,3 +186,30 @@ def seed_store(directory: Path) -> str:
 
 def environ_without_kefu() -> Dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+
+
+def handoff_model_missing_reason(model: Path) -> Optional[str]:
+    """Why the trained model cannot escalate to a person (None when it can)."""
+    import tarfile
+
+    if not model.exists():
+        return f"no trained Rasa model at {model}: run `make model`"
+    try:
+        with tarfile.open(model, "r:gz") as archive:
+            member = next(m for m in archive.getmembers() if m.name.lstrip("/").endswith("domain_provider/domain.yml"))
+            domain = archive.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]
+    except (StopIteration, OSError, tarfile.TarError) as error:
+        return f"cannot read the domain of {model}: {error}"
+    missing = [name for name in ("action_handoff", "complain", "order_lookup_form") if name not in domain]
+    if missing:
+        return f"{model} was trained before the handoff data (its domain lacks {', '.join(missing)}): run `make model`"
+    return None
+
+
+def pause_like_the_bot(rasa_url: str, token: str, sender_id: str) -> None:
+    """What action_handoff does to the conversation (ConversationPaused), through Rasa's HTTP API."""
+    import requests
+
+    response = requests.post(f"{rasa_url}/conversations/{sender_id}/tracker/events", params={"token": token},
+                             json=[{"event": "pause", "timestamp": time.time()}], timeout=30)
+    response.raise_for_status()

@@ -14,7 +14,6 @@ Screenshots of the login, queue, ticket view and dashboard are written to docs/s
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from pathlib import Path
@@ -30,17 +29,19 @@ from tests.browser.console_helpers import (
     chromium_missing_reason,
     confirm,
     credentials_file,
+    handoff_model_missing_reason,
     kefu_event,
     launch,
     login,
     new_page,
     open_ticket,
+    pause_like_the_bot,
     queue_item,
     screenshot,
     seed_store,
 )
 from tests.console.process import ALWAYS_STAFFED, Console, EventsTable, FakeRasa, context
-from tests.stack import Stack, model_missing_reason
+from tests.stack import MODEL, Stack, model_missing_reason
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or "")]
@@ -521,6 +522,9 @@ def _escalate(live: Dict[str, Any], customer: SocketCustomer, text: str) -> int:
 
 @pytest.mark.stack
 def test_round_trip_complaint_over_socketio(live: Dict[str, Any], browser: Any) -> None:
+    reason = handoff_model_missing_reason(MODEL)
+    if reason:
+        pytest.skip(reason)
     console: Console = live["console"]
     stack: Stack = live["stack"]
     agent = new_page(browser)
@@ -530,7 +534,7 @@ def test_round_trip_complaint_over_socketio(live: Dict[str, Any], browser: Any) 
         # 1. the customer looks up an order (verified with the phone's last four digits), then complains
         mark = customer.say("我的订单 KF20261120001 到哪了")
         customer.wait_for(lambda m: bool(m.get("text")), since=mark, timeout=90)
-        mark = customer.say("5678")
+        mark = customer.say("尾号5678")
         customer.wait_for(lambda m: "KF20261120001" in str(m), since=mark, timeout=90)
         ticket = _escalate(live, customer, "我要投诉，你们发的杯子是碎的")
         # 2. the ticket appears live in the agent's queue, with the transcript and the order facts
@@ -574,6 +578,64 @@ def test_round_trip_complaint_over_socketio(live: Dict[str, Any], browser: Any) 
         agent.context.close()
 
 
+def _inject_handoff(live: Dict[str, Any], customer: SocketCustomer, **fields: Any) -> int:
+    """Escalate the way action_handoff does (pause the conversation in Rasa, POST the context to the console),
+    with the customer's real socket.io conversation as the transcript. Independent of what the model predicts."""
+    console: Console = live["console"]
+    stack: Stack = live["stack"]
+    events = stack.tracker(customer.session_id)["events"]
+    transcript = [{"author": "customer" if e["event"] == "user" else "bot", "event": e["event"], "text": e.get("text") or "",
+                   "timestamp": e["timestamp"], "data": e.get("data") if e["event"] == "bot" else None}
+                  for e in events if e.get("event") in ("user", "bot") and e.get("text")]
+    pause_like_the_bot(stack.rasa_url, stack.token, customer.session_id)
+    body = rich_context(customer.session_id, transcript=transcript, **fields)
+    return post_handoff(console, body)
+
+
+@pytest.mark.stack
+def test_agent_round_trip_through_real_rasa_and_socketio(live: Dict[str, Any], browser: Any) -> None:
+    """Steps 2-5 of the round trip through the real Rasa server, whatever the model predicts for step 1."""
+    console: Console = live["console"]
+    stack: Stack = live["stack"]
+    agent = new_page(browser)
+    customer = SocketCustomer(stack.rasa_url).connect()
+    try:
+        login(agent, console.url, "wang")
+        mark = customer.say("你好")
+        customer.wait_for(lambda m: bool(m.get("text")), since=mark, timeout=90)
+        ticket = _inject_handoff(live, customer)
+        queue_item(agent, ticket).wait_for(timeout=LIVE_MS)
+        open_ticket(agent, ticket)
+        assert "你好" in transcript_texts(agent)
+        assert "KF20261120001" in agent.locator("#context [data-section='facts']").inner_text()
+        mark = len(customer.received)
+        agent.click("#btn-claim")
+        joined = customer.wait_for(_is_agent_notice("agent_joined"), since=mark)
+        assert "小王" in str(joined)
+        reply = "您好，我是小王，<b>马上</b>为您处理。"
+        agent.fill("#composer-text", reply)
+        agent.click("#composer-send")
+        got = customer.wait_for(lambda m: m.get("text") == reply, since=mark)  # verbatim, on the customer's socket
+        assert (kefu_event(got) or {}).get("type") == "agent_message"
+        customer.say("好的，我等您消息")
+        agent.locator("#transcript .msg-customer .msg-text", has_text="我等您消息").wait_for(timeout=LIVE_MS)
+        events = stack.tracker(customer.session_id)["events"]
+        last_user = max(i for i, e in enumerate(events) if e.get("event") == "user")
+        assert not [e for e in events[last_user + 1:] if e.get("event") == "bot"], "the bot spoke during the handoff"
+        screenshot(agent, "ticket-live")
+        mark = len(customer.received)
+        agent.select_option("#close-resolution", "resolved")
+        agent.click("#btn-close")
+        confirm(agent)
+        prompt = customer.wait_for(_is_agent_notice("handoff_closed"), since=mark)
+        assert any("csat_rating" in str(b.get("payload")) for b in buttons(prompt)), prompt
+        agent.wait_for_selector("[data-testid='ticket-state'].badge-state-closed", timeout=LIVE_MS)
+        assert not agent.kefu_errors
+    finally:
+        customer.close()
+        agent.context.close()
+
+
 @pytest.mark.stack
 def test_hand_back_to_bot_and_the_bot_answers_again(live: Dict[str, Any], browser: Any) -> None:
     console: Console = live["console"]
@@ -582,7 +644,9 @@ def test_hand_back_to_bot_and_the_bot_answers_again(live: Dict[str, Any], browse
     customer = SocketCustomer(stack.rasa_url).connect()
     try:
         login(agent, console.url, "admin")
-        ticket = _escalate(live, customer, "转人工")
+        mark = customer.say("你好")
+        customer.wait_for(lambda m: bool(m.get("text")), since=mark, timeout=90)
+        ticket = _inject_handoff(live, customer, category="after_sales", reason="explicit_request")
         queue_item(agent, ticket).wait_for(timeout=LIVE_MS)
         open_ticket(agent, ticket)
         agent.click("#btn-claim")
@@ -596,6 +660,7 @@ def test_hand_back_to_bot_and_the_bot_answers_again(live: Dict[str, Any], browse
         answer = customer.wait_for(lambda m: bool(m.get("text")) and kefu_event(m) is None, since=mark, timeout=90)
         assert answer["text"]
         assert console.ticket(ticket)["state"] == "returned_to_bot"
+        assert not agent.kefu_errors
     finally:
         customer.close()
         agent.context.close()
@@ -609,7 +674,10 @@ def test_customer_html_over_socketio_does_not_run_in_the_agents_page(live: Dict[
     customer = SocketCustomer(stack.rasa_url).connect()
     try:
         login(agent, console.url, "admin")
-        ticket = _escalate(live, customer, "我要投诉，东西坏了，转人工")
+        mark = customer.say("你好")
+        customer.wait_for(lambda m: bool(m.get("text")), since=mark, timeout=90)
+        ticket = _inject_handoff(live, customer)
+        queue_item(agent, ticket).wait_for(timeout=LIVE_MS)
         open_ticket(agent, ticket)
         agent.click("#btn-claim")
         agent.wait_for_selector("[data-testid='ticket-state'].badge-state-assigned", timeout=LIVE_MS)

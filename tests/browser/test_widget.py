@@ -44,7 +44,10 @@ def bot_texts(page: Any) -> List[str]:
 
 
 def user_texts(page: Any) -> List[str]:
-    return [t.replace("我: ", "").replace("You: ", "").strip() for t in page.locator(".row.user .bubble").all_inner_texts()]
+    """The customer's bubbles as shown, without the screen-reader label ("我: ")."""
+    return page.locator(".row.user .bubble").evaluate_all(
+        "nodes => nodes.map(n => Array.from(n.childNodes).filter(c => c.nodeType === 3).map(c => c.textContent).join(''))"
+    )
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = WAIT_MS / 1000, what: str = "condition") -> Any:

@@ -130,7 +130,7 @@ class Console:
 
     @classmethod
     def create(cls, workdir: Path, rasa_url: str, db_url: Optional[str] = None,
-               staffed: str = ALWAYS_STAFFED, extra: Optional[Dict[str, str]] = None) -> "Console":
+               staffed: str = ALWAYS_STAFFED, extra: Optional[Dict[str, str]] = None) -> Console:
         workdir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
         env.update({
@@ -148,7 +148,7 @@ class Console:
         env.update(extra or {})
         return cls(workdir, env)
 
-    def start(self, timeout: float = 60.0) -> "Console":
+    def start(self, timeout: float = 60.0) -> Console:
         log = open(self.workdir / "console.log", "ab")
         self.proc = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "console"], cwd=str(ROOT), env=self.env,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -93,12 +93,15 @@ def test_rating_typed_after_close_and_rating_slot(console: Console, events: Even
         else:
             events.emit(sender, {"event": "slot", "name": "csat_rating", "value": {"rating": 2, "ticket_id": str(ticket_id)}})
             expected = 2
-        assert console.wait_for(lambda: (console.ticket(ticket_id)["csat"] or {}).get("rating") == expected), how
+        def rated(ticket_id: int = ticket_id, expected: int = expected) -> bool:
+            return (console.ticket(ticket_id)["csat"] or {}).get("rating") == expected
+
+        assert console.wait_for(rated), how
 
 
 class SSE:
     def __init__(self, console: Console, user: str) -> None:
-        self.events: "queue.Queue[Dict[str, Any]]" = queue.Queue()
+        self.events: queue.Queue[Dict[str, Any]] = queue.Queue()
         client = console.login(user)
         self.cookies = client.cookies
         self.url = console.url

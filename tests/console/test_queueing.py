@@ -65,7 +65,9 @@ def test_never_staffed_has_no_opening() -> None:
 
 
 def test_bad_staffed_hours_fail_early() -> None:
-    with pytest.raises(Exception):
+    from zoneinfo import ZoneInfoNotFoundError
+
+    with pytest.raises(ZoneInfoNotFoundError):
         queueing.StaffedHours.from_config({"timezone": "Mars/Olympus", "weekly": {}})
     with pytest.raises(ValueError):
         queueing.StaffedHours.from_config({"timezone": "UTC", "weekly": {"mon": ["25:00-26:00"]}})

@@ -7,8 +7,9 @@ import asyncio
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.fallback import ActionFallbackLadder, consecutive_misses
+from actions.fallback import ActionFallbackLadder
 from actions.language import ActionDetectLanguage, language_after
+from actions.turns import consecutive_misses
 
 
 def user(intent, text="..."):
@@ -55,6 +56,12 @@ def test_first_miss_asks_to_rephrase_second_offers_a_human():
     messages, events = run_ladder([user("nlu_fallback", "???"), bot(), user("nlu_fallback", "???")])
     assert [m["response"] for m in messages] == ["utter_offer_human"]
     assert slots_of(events)["human_offered"] is True
+
+
+def test_strongly_negative_fallback_hands_over_at_once():
+    messages, events = run_ladder([user("nlu_fallback", "你们这什么垃圾服务，气死我了，骗子！！！")], language="zh-Hans")
+    assert messages == []
+    assert {"event": "followup", "timestamp": None, "name": "action_handoff"} in events
 
 
 def test_a_fallback_the_knowledge_base_answered_is_not_a_miss():

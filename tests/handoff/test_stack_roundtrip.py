@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import tarfile
-from pathlib import Path
 from typing import Iterator, List
 
 import pytest
-import requests
 
 from tests.console.process import Console
 from tests.stack import MODEL, Stack, model_missing_reason

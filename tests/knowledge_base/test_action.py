@@ -18,7 +18,13 @@ from knowledge_base.runtime import KnowledgeBase
 from .conftest import with_thresholds
 
 
-def tracker(text: str, language: Optional[str] = None, intent: str = "ask_faq", entities: List[Dict[str, Any]] = (), sender: str = "conv-1") -> Tracker:
+def tracker(
+    text: str,
+    language: Optional[str] = None,
+    intent: str = "ask_faq",
+    entities: List[Dict[str, Any]] = (),
+    sender: str = "conv-1",
+) -> Tracker:
     message = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": list(entities)}
     return Tracker(
         sender_id=sender,
@@ -84,7 +90,9 @@ def test_clarify_buttons_select_entries(db_config, monkeypatch) -> None:
     options = messages[0]["buttons"]
     assert 1 <= len(options) <= 3
     assert options[0]["payload"] == '/faq_choose{"faq_id":"refunds.how_long"}'
-    assert [c["id"] for c in slots["faq_candidates"]] == [json.loads(b["payload"][len("/faq_choose"):])["faq_id"] for b in options]
+    assert [c["id"] for c in slots["faq_candidates"]] == [
+        json.loads(b["payload"][len("/faq_choose") :])["faq_id"] for b in options
+    ]
     assert messages[1]["buttons"][0]["payload"] == "/human_handoff"
     assert _rows(config.db_url())[0]["outcome"] == "clarify"
 
@@ -92,7 +100,9 @@ def test_clarify_buttons_select_entries(db_config, monkeypatch) -> None:
 def test_choice_is_answered_directly(db_config, monkeypatch) -> None:
     monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
     payload = choice_payload("shipping.carriers")
-    t = tracker(payload, language="zh-Hant", intent="faq_choose", entities=[{"entity": "faq_id", "value": "shipping.carriers"}])
+    t = tracker(
+        payload, language="zh-Hant", intent="faq_choose", entities=[{"entity": "faq_id", "value": "shipping.carriers"}]
+    )
     messages, slots = run(ActionAnswerFaq(KnowledgeBase(db_config)), t)
     assert slots["faq_outcome"] == "answered"
     assert messages[0]["text"] == "我們預設使用順豐和京東物流發貨。"
@@ -103,15 +113,26 @@ def test_choice_is_answered_directly(db_config, monkeypatch) -> None:
 
 
 def test_unknown_choice(db_config) -> None:
-    t = tracker("/faq_choose", language="en", intent="faq_choose", entities=[{"entity": "faq_id", "value": "gone.entry"}])
+    t = tracker(
+        "/faq_choose", language="en", intent="faq_choose", entities=[{"entity": "faq_id", "value": "gone.entry"}]
+    )
     messages, slots = run(ActionAnswerFaq(KnowledgeBase(db_config)), t)
     assert slots["faq_outcome"] == "no_answer" and "no longer available" in messages[0]["text"]
 
 
 @pytest.mark.parametrize(
     "text",
-    ["", "😀😀😀", "x" * 10000, "退" * 10000, "' OR 1=1; DROP TABLE kb_unanswered; --", "<img src=x onerror=alert(1)>",
-     "退款 refund 多久 how long 退貨要幾天", "\u200b\u200b", None],
+    [
+        "",
+        "😀😀😀",
+        "x" * 10000,
+        "退" * 10000,
+        "' OR 1=1; DROP TABLE kb_unanswered; --",
+        "<img src=x onerror=alert(1)>",
+        "退款 refund 多久 how long 退貨要幾天",
+        "\u200b\u200b",
+        None,
+    ],
 )
 def test_hostile_input_gets_a_clean_reply(db_config, monkeypatch, text) -> None:
     monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
@@ -122,7 +143,9 @@ def test_hostile_input_gets_a_clean_reply(db_config, monkeypatch, text) -> None:
 
 def test_database_down_still_answers(built_kb, monkeypatch) -> None:
     monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
-    config = replace(built_kb, unanswered=replace(built_kb.unanswered, db_url="postgresql+psycopg2://nobody@127.0.0.1:1/none"))
+    config = replace(
+        built_kb, unanswered=replace(built_kb.unanswered, db_url="postgresql+psycopg2://nobody@127.0.0.1:1/none")
+    )
     messages, slots = run(ActionAnswerFaq(KnowledgeBase(config)), tracker("你们卖汽车吗"))
     assert slots["faq_outcome"] == "no_answer" and messages[0]["buttons"]
 

@@ -139,7 +139,15 @@ def test_approximate_index_above_threshold(writable_kb) -> None:
 
 
 def test_cli_build_reports_up_to_date(writable_kb, capsys) -> None:
-    args = ["build", "--sources", str(writable_kb.sources), "--out-dir", str(writable_kb.output_dir), "--encoder", ENCODER]
+    args = [
+        "build",
+        "--sources",
+        str(writable_kb.sources),
+        "--out-dir",
+        str(writable_kb.output_dir),
+        "--encoder",
+        ENCODER,
+    ]
     assert main(args) == 0
     assert "up to date" in capsys.readouterr().out
 

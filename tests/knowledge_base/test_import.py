@@ -53,7 +53,9 @@ def test_jsonl_without_id_grouped_by_answer(tmp_path: Path) -> None:
 
 def test_bad_rows_are_skipped_with_reasons(tmp_path: Path) -> None:
     src = tmp_path / "faq.csv"
-    src.write_text("question,answer,id,lang\n,empty question,,\n😀😀,emoji,,\nhi there,x,BAD ID,\nok,y,,xx\n", encoding="utf-8")
+    src.write_text(
+        "question,answer,id,lang\n,empty question,,\n😀😀,emoji,,\nhi there,x,BAD ID,\nok,y,,xx\n", encoding="utf-8"
+    )
     entries, report = convert(src)
     assert entries == []
     assert len(report.skipped) == 4

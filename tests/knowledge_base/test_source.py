@@ -51,7 +51,9 @@ def test_empty_questions() -> None:
 
 
 def test_bad_id_and_unknown_language_are_reported_together() -> None:
-    text = GOOD.replace("id: shipping.time", "id: Shipping Time!").replace("    en: [\"when", "    fr: [\"x\"]\n    en: [\"when")
+    text = GOOD.replace("id: shipping.time", "id: Shipping Time!").replace(
+        '    en: ["when', '    fr: ["x"]\n    en: ["when'
+    )
     problems = _problems(text)
     assert any("bad id 'Shipping Time!'" in p for p in problems)
     assert any("unknown language 'fr'" in p for p in problems)
@@ -71,7 +73,9 @@ def test_hostile_strings_are_plain_data() -> None:
 
 def test_load_entries_raises_with_every_problem(tmp_path: Path) -> None:
     (tmp_path / "a.yml").write_text(GOOD, encoding="utf-8")
-    (tmp_path / "b.yml").write_text(GOOD + GOOD.replace("shipping.time", "x.y").replace('    en: "Within 24 hours."\n', ""), encoding="utf-8")
+    (tmp_path / "b.yml").write_text(
+        GOOD + GOOD.replace("shipping.time", "x.y").replace('    en: "Within 24 hours."\n', ""), encoding="utf-8"
+    )
     with pytest.raises(ValidationError) as info:
         load_entries(tmp_path)
     text = str(info.value)

