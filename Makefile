@@ -29,11 +29,15 @@ setup: .venv/.kefu-ready .venv-rasa/.kefu-ready
 	scripts/ensure-venv .venv 3.11 APP_PYTHON requirements/app.lock torch==2.13.0
 	touch $@
 
-# Browser tests drive Debian's chromium (never a browser a tool downloads itself).
+# Browser tests drive Debian's chromium (never a browser a tool downloads itself), with CJK and
+# emoji fonts so that screenshots show Chinese text rather than boxes.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei fonts-noto-color-emoji
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installing Debian's chromium for the browser tests ..."; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@missing=$$(for p in $(BROWSER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages for the browser tests: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 # The web widget: one self-contained bundle, built with esbuild from webchat/src.
 widget: webchat/dist/kefu-widget.js
@@ -64,8 +68,11 @@ validate: setup domain
 test-rasa-env: setup
 	$(RASA_BIN)/python -m pytest -q -p no:cacheprovider tests/rasa_env
 
+# Browser tests run in their own pytest process: Playwright's sync API keeps an event loop
+# running in the main thread for the whole session, which asyncio-based tests cannot share.
 test-app: setup
-	$(APP_PY) -m pytest -q -p no:cacheprovider --ignore=tests/rasa_env tests
+	$(APP_PY) -m pytest -q -p no:cacheprovider --ignore=tests/rasa_env --ignore=tests/browser tests
+	$(APP_PY) -m pytest -q -p no:cacheprovider tests/browser
 
 test: setup browser widget domain model kb db
 	$(APP_PY) -m bot.i18n check

@@ -97,7 +97,7 @@ def dashboard(session: Session, now: float, days: int, unanswered: Dict[str, Any
         "queue": {"queued": len(queued), "assigned": len(open_rows) - len(queued),
                   "oldest_wait_seconds": int(now - min(queued)) if queued else 0},
         "daily": [
-            {"date": d, "conversations": len(daily_conv.get(d, ()) | {t.sender_id for t in daily_tickets.get(d, [])}),
+            {"date": d, "conversations": len(set(daily_conv.get(d, ())) | {t.sender_id for t in daily_tickets.get(d, [])}),
              "handoffs": len(daily_tickets.get(d, [])),
              "csat_average": csat_summary(t.csat_rating for t in daily_tickets.get(d, []) if t.csat_rating)["average"]}
             for d in days_list

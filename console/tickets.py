@@ -38,6 +38,12 @@ CSAT_WINDOW_SECONDS = 24 * 3600
 _DIGIT_RATING = re.compile(r"^\s*([1-5])\s*(?:分|星|stars?|points?|/\s*5)?\s*[.!。！]?\s*$", re.IGNORECASE)
 
 
+
+def listen_event(timestamp: float) -> Dict[str, Any]:
+    """``action_listen`` after the bot resumes: while paused Rasa logged the customer's messages
+    without listening, and its policies only predict for a user turn that follows a listen."""
+    return {"event": "action", "name": "action_listen", "timestamp": timestamp + 0.001}
+
 class NotFound(LookupError):
     pass
 
@@ -558,7 +564,8 @@ class TicketService:
                 {"type": "handoff_closed", "ticket_id": ticket.id, "csat": True}, agent,
                 buttons=i18n.buttons("msg_handoff_closed_csat", ticket.language))
             events = [{"event": "resume", "timestamp": event["timestamp"] - 0.001}, event,
-                      {"event": "slot", "name": "csat_ticket", "value": str(ticket.id), "timestamp": event["timestamp"]}]
+                      {"event": "slot", "name": "csat_ticket", "value": str(ticket.id), "timestamp": event["timestamp"]},
+                      listen_event(event["timestamp"])]
             await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
 
             def apply(session: Session) -> Callable[[Session], Any]:
@@ -581,7 +588,7 @@ class TicketService:
                 raise Forbidden("only the agent who claimed this ticket can hand it back")
             event = self._bot_event(ticket, i18n.text("msg_handoff_returned", ticket.language),
                                     {"type": "returned_to_bot"}, agent)
-            events = [{"event": "resume", "timestamp": event["timestamp"] - 0.001}, event]
+            events = [{"event": "resume", "timestamp": event["timestamp"] - 0.001}, event, listen_event(event["timestamp"])]
             await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
 
             def apply(session: Session) -> Callable[[Session], Any]:

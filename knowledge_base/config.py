@@ -52,7 +52,7 @@ class MatchingConfig:
 class CalibrationConfig:
     folds: int = 5
     held_out_entry_share: float = 0.2
-    oos_weight: float = 0.5
+    oos_weight: float = 0.3
     answer_precision: float = 0.9
     twin_similarity: float = 0.85
     max_refused_correct: float = 0.1

@@ -42,6 +42,7 @@ def launch(playwright: Any) -> Any:
 def screenshot(page: Any, name: str, full_page: bool = False) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"console-{name}.png"
+    page.evaluate("document.querySelectorAll('.toast').forEach(t => t.remove())")  # transient notices
     page.screenshot(path=str(path), full_page=full_page)
     return path
 
@@ -205,11 +206,3 @@ def handoff_model_missing_reason(model: Path) -> Optional[str]:
         return f"{model} was trained before the handoff data (its domain lacks {', '.join(missing)}): run `make model`"
     return None
 
-
-def pause_like_the_bot(rasa_url: str, token: str, sender_id: str) -> None:
-    """What action_handoff does to the conversation (ConversationPaused), through Rasa's HTTP API."""
-    import requests
-
-    response = requests.post(f"{rasa_url}/conversations/{sender_id}/tracker/events", params={"token": token},
-                             json=[{"event": "pause", "timestamp": time.time()}], timeout=30)
-    response.raise_for_status()

@@ -35,13 +35,12 @@ from tests.browser.console_helpers import (
     login,
     new_page,
     open_ticket,
-    pause_like_the_bot,
     queue_item,
     screenshot,
     seed_store,
 )
 from tests.console.process import ALWAYS_STAFFED, Console, EventsTable, FakeRasa, context
-from tests.stack import MODEL, Stack, free_port, model_missing_reason
+from tests.stack import MODEL, Stack, model_missing_reason
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or "")]
@@ -444,6 +443,9 @@ def test_language_toggle_switches_and_persists(ui: Console, page: Any) -> None:
 def test_supervisor_dashboard_draws_its_charts(ui: Console, page: Any) -> None:
     # some history: a closed ticket with a rating
     sender = f"dash-{uuid.uuid4().hex[:8]}"
+    events = EventsTable(Path(ui.env["KEFU_EVENTS_DB"]))
+    events.user(f"faq-{uuid.uuid4().hex[:8]}", "你们几点发货", intent="faq", channel="socketio")  # a contained chat
+    events.user(sender, "杯子是碎的！太差劲了，我要投诉", intent="complain", channel="socketio")
     ticket = post_handoff(ui, rich_context(sender))
     admin = ui.login("admin")
     assert admin.post(f"/api/tickets/{ticket}/claim", json={}).status_code == 200
@@ -479,34 +481,30 @@ def test_agents_do_not_get_the_dashboard_data(ui: Console, page: Any) -> None:
 # ================================================================================================ round trip
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
-    """Rasa + action server + console, wired together as `make run` does."""
+    """Rasa + action server + console (tests/stack.py starts all three, wired as `make run` wires them)."""
     reason = model_missing_reason()
     if reason:
         pytest.skip(reason)
     base = tmp_path_factory.mktemp("live")
-    (base / "stack").mkdir()
-    # the console binds its port first; Rasa gets a port chosen here and the token both share
-    rasa_port, rasa_token = free_port(), uuid.uuid4().hex
-    events_db = str(base / "stack" / "events.db")
-    console = Console.create(base / "console", f"http://127.0.0.1:{rasa_port}",
-                             extra={"KEFU_RASA_TOKEN": rasa_token, "KEFU_EVENTS_DB": events_db}).start()
-    stack_env = {
-        "KEFU_RASA_PORT": str(rasa_port),
-        "KEFU_RASA_TOKEN": rasa_token,
-        "KEFU_EVENTS_DB": events_db,
-        "KEFU_CONSOLE_URL": console.url,
-        "KEFU_CONSOLE_SERVICE_TOKEN": console.token,
+    stack = Stack.start(base / "stack", extra_env={
         "KEFU_CREDENTIALS": str(credentials_file(base)),
         "KEFU_STORE_DB_URL": seed_store(base),
-    }
-    try:
-        stack = Stack.start(base / "stack", extra_env=stack_env)
-    except Exception:
-        console.stop()
-        raise
+    })
+    if "console" not in stack.processes:
+        stack.stop()
+        pytest.fail("tests/stack.py did not start the console")
+    # the same client helpers as the console's API tests, pointed at the stack's console (not started again)
+    console = Console(workdir=base / "stack", env=dict(stack.env))
     yield {"stack": stack, "console": console}
-    console.stop()
+    for client in console.clients.values():
+        client.close()
     stack.stop()
+
+
+def _require_handoff_model() -> None:
+    reason = handoff_model_missing_reason(MODEL)
+    if reason:
+        pytest.skip(reason)
 
 
 def _is_agent_notice(kind: str):  # type: ignore[no-untyped-def]
@@ -526,9 +524,7 @@ def _escalate(live: Dict[str, Any], customer: SocketCustomer, text: str) -> int:
 
 @pytest.mark.stack
 def test_round_trip_complaint_over_socketio(live: Dict[str, Any], browser: Any) -> None:
-    reason = handoff_model_missing_reason(MODEL)
-    if reason:
-        pytest.skip(reason)
+    _require_handoff_model()
     console: Console = live["console"]
     stack: Stack = live["stack"]
     agent = new_page(browser)
@@ -582,79 +578,22 @@ def test_round_trip_complaint_over_socketio(live: Dict[str, Any], browser: Any) 
         agent.context.close()
 
 
-def _inject_handoff(live: Dict[str, Any], customer: SocketCustomer, **fields: Any) -> int:
-    """Escalate the way action_handoff does (pause the conversation in Rasa, POST the context to the console),
-    with the customer's real socket.io conversation as the transcript. Independent of what the model predicts."""
-    console: Console = live["console"]
-    stack: Stack = live["stack"]
-    events = stack.tracker(customer.session_id)["events"]
-    transcript = [{"author": "customer" if e["event"] == "user" else "bot", "event": e["event"], "text": e.get("text") or "",
-                   "timestamp": e["timestamp"], "data": e.get("data") if e["event"] == "bot" else None}
-                  for e in events if e.get("event") in ("user", "bot") and e.get("text")]
-    pause_like_the_bot(stack.rasa_url, stack.token, customer.session_id)
-    body = rich_context(customer.session_id, transcript=transcript, **fields)
-    return post_handoff(console, body)
-
-
-@pytest.mark.stack
-def test_agent_round_trip_through_real_rasa_and_socketio(live: Dict[str, Any], browser: Any) -> None:
-    """Steps 2-5 of the round trip through the real Rasa server, whatever the model predicts for step 1."""
-    console: Console = live["console"]
-    stack: Stack = live["stack"]
-    agent = new_page(browser)
-    customer = SocketCustomer(stack.rasa_url).connect()
-    try:
-        login(agent, console.url, "wang")
-        mark = customer.say("你好")
-        customer.wait_for(lambda m: bool(m.get("text")), since=mark, timeout=90)
-        ticket = _inject_handoff(live, customer)
-        queue_item(agent, ticket).wait_for(timeout=LIVE_MS)
-        open_ticket(agent, ticket)
-        assert "你好" in transcript_texts(agent)
-        assert "KF20261120001" in agent.locator("#context [data-section='facts']").inner_text()
-        mark = len(customer.received)
-        agent.click("#btn-claim")
-        joined = customer.wait_for(_is_agent_notice("agent_joined"), since=mark)
-        assert "小王" in str(joined)
-        reply = "您好，我是小王，<b>马上</b>为您处理。"
-        agent.fill("#composer-text", reply)
-        agent.click("#composer-send")
-        got = customer.wait_for(lambda m: m.get("text") == reply, since=mark)  # verbatim, on the customer's socket
-        assert (kefu_event(got) or {}).get("type") == "agent_message"
-        customer.say("好的，我等您消息")
-        agent.locator("#transcript .msg-customer .msg-text", has_text="我等您消息").wait_for(timeout=LIVE_MS)
-        events = stack.tracker(customer.session_id)["events"]
-        last_user = max(i for i, e in enumerate(events) if e.get("event") == "user")
-        assert not [e for e in events[last_user + 1:] if e.get("event") == "bot"], "the bot spoke during the handoff"
-        screenshot(agent, "ticket-live")
-        mark = len(customer.received)
-        agent.select_option("#close-resolution", "resolved")
-        agent.click("#btn-close")
-        confirm(agent)
-        prompt = customer.wait_for(_is_agent_notice("handoff_closed"), since=mark)
-        assert any("csat_rating" in str(b.get("payload")) for b in buttons(prompt)), prompt
-        agent.wait_for_selector("[data-testid='ticket-state'].badge-state-closed", timeout=LIVE_MS)
-        assert not agent.kefu_errors
-    finally:
-        customer.close()
-        agent.context.close()
-
-
 @pytest.mark.stack
 def test_hand_back_to_bot_and_the_bot_answers_again(live: Dict[str, Any], browser: Any) -> None:
+    _require_handoff_model()
     console: Console = live["console"]
     stack: Stack = live["stack"]
     agent = new_page(browser)
     customer = SocketCustomer(stack.rasa_url).connect()
     try:
         login(agent, console.url, "admin")
-        mark = customer.say("你好")
-        customer.wait_for(lambda m: bool(m.get("text")), since=mark, timeout=90)
-        ticket = _inject_handoff(live, customer, category="after_sales", reason="explicit_request")
+        ticket = _escalate(live, customer, "转人工")
         queue_item(agent, ticket).wait_for(timeout=LIVE_MS)
         open_ticket(agent, ticket)
         agent.click("#btn-claim")
         agent.wait_for_selector("[data-testid='ticket-state'].badge-state-assigned", timeout=LIVE_MS)
+        customer.say("其实我自己看看就好")  # while a person owns the conversation
+        agent.locator("#transcript .msg-customer .msg-text", has_text="我自己看看").wait_for(timeout=LIVE_MS)
         mark = len(customer.received)
         agent.click("#btn-return")
         confirm(agent)
@@ -672,15 +611,14 @@ def test_hand_back_to_bot_and_the_bot_answers_again(live: Dict[str, Any], browse
 
 @pytest.mark.stack
 def test_customer_html_over_socketio_does_not_run_in_the_agents_page(live: Dict[str, Any], browser: Any) -> None:
+    _require_handoff_model()
     console: Console = live["console"]
     stack: Stack = live["stack"]
     agent = new_page(browser)
     customer = SocketCustomer(stack.rasa_url).connect()
     try:
         login(agent, console.url, "admin")
-        mark = customer.say("你好")
-        customer.wait_for(lambda m: bool(m.get("text")), since=mark, timeout=90)
-        ticket = _inject_handoff(live, customer)
+        ticket = _escalate(live, customer, "转人工")
         queue_item(agent, ticket).wait_for(timeout=LIVE_MS)
         open_ticket(agent, ticket)
         agent.click("#btn-claim")

@@ -84,8 +84,16 @@ class NluFile:
 # ---------------------------------------------------------------- parsing
 
 
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def plain_text(example: str) -> str:
+    """The customer's text of an example, without Rasa entity markup: ``[KF…](order_id)`` -> ``KF…``."""
+    return _ANNOTATION.sub(r"\1", example)
+
+
 def parse_examples(block: str) -> List[str]:
-    """The examples of a Rasa ``examples: |`` block, one per ``- `` line."""
+    """The examples of a Rasa ``examples: |`` block, one per ``- `` line, entity markup removed."""
     examples = []
     for line in block.splitlines():
         stripped = line.strip()
@@ -96,7 +104,7 @@ def parse_examples(block: str) -> List[str]:
         text = stripped[2:].strip()
         if not text:
             raise ValueError("empty example")
-        examples.append(text)
+        examples.append(plain_text(text))
     return examples
 
 

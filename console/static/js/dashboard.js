@@ -22,6 +22,21 @@ function kpi(span, title, id, value, sub) {
   return card(span, title, id, el("div", { class: "kpi-value", dataset: { kpi: id } }, value), sub ? el("div", { class: "kpi-sub" }, sub) : null);
 }
 
+/** One row per day of the window (days without data count as zero), oldest first. */
+export function fillDays(daily, window) {
+  const byDate = new Map((daily || []).map((d) => [d.date, d]));
+  const to = Date.parse(window?.to || "");
+  const n = Number(window?.days) || 0;
+  if (!Number.isFinite(to) || n < 1 || n > 90) return daily || [];
+  const out = [];
+  for (let i = n - 1; i >= 0; i -= 1) {
+    const date = new Date(to - i * 86400000).toISOString().slice(0, 10);
+    out.push(byDate.get(date) || { date, conversations: 0, handoffs: 0, csat_average: null });
+  }
+  for (const d of daily || []) if (!out.some((x) => x.date === d.date)) out.push(d);
+  return out.sort((a, b) => (a.date < b.date ? -1 : 1));
+}
+
 function reasonLabel(r) { return hasKey(`reason_${r}`) ? t(`reason_${r}`) : r; }
 
 function render(m) {
@@ -38,6 +53,7 @@ function render(m) {
   const unanswered = m.unanswered || { available: false, reason: "" };
 
   const containment = m.containment_rate;
+  const days = fillDays(m.daily, m.window);
   const faqParts = [
     { label: t("faq_answered"), value: faq.answered || 0, color: "#12b76a" },
     { label: t("faq_clarify"), value: faq.clarify || 0, color: "#fdb022" },
@@ -70,9 +86,9 @@ function render(m) {
         el("li", {}, el("span", { class: a.online ? "ok" : "muted" }, a.online ? "● " : "○ "),
           `${a.display_name} · ${a.online ? t("online") : t("offline")} · ${t("open_tickets_n", { n: a.open_tickets ?? 0 })}`))) : null),
     card(12, t("daily"), "daily",
-      (m.daily || []).length ? [
-        daily(m.daily, [{ key: "conversations", color: "#1f6feb" }, { key: "handoffs", color: "#f04438" }],
-          { width: Math.max(480, (document.getElementById("dash").clientWidth || 1200) - 40), ariaLabel: (m.daily || []).map((d) => `${d.date}: ${d.conversations}/${d.handoffs}`).join(", ") }),
+      days.length ? [
+        daily(days, [{ key: "conversations", color: "#1f6feb" }, { key: "handoffs", color: "#f04438" }],
+          { width: Math.max(480, (document.getElementById("dash").clientWidth || 1200) - 40), ariaLabel: days.map((d) => `${d.date}: ${d.conversations}/${d.handoffs}`).join(", ") }),
         el("div", { class: "legend" },
           el("span", {}, el("i", { style: "background:#1f6feb" }), t("conversations")),
           el("span", {}, el("i", { style: "background:#f04438" }), t("handed_off"))),
