@@ -37,11 +37,14 @@ class ActionFallbackLadder(ActionAnswerFaq):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
+        decision = auto_escalation(tracker.events, tracker.current_slot_values())
+        if decision is not None and decision.mode == "escalate" and decision.reason == "negative_sentiment":
+            # An angry customer gets a person, not a "did you mean…".
+            return [FollowupAction("action_handoff")]
         kb_reply = self.try_knowledge_base(tracker)
         if kb_reply is not None:
             return self.send(dispatcher, tracker, kb_reply)
         slots = [SlotSet("faq_outcome", NO_ANSWER), SlotSet("faq_candidates", [])]
-        decision = auto_escalation(tracker.events, tracker.current_slot_values())
         if decision is not None and decision.mode == "escalate":
             return [*slots, FollowupAction("action_handoff")]
         if decision is not None:

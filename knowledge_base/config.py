@@ -28,11 +28,11 @@ DEFAULT_DB_URL = "sqlite:///var/kefu_app.db"
 
 @dataclass(frozen=True)
 class IndexConfig:
-    exact_max_vectors: int = 50000
+    exact_max_vectors: int = 10000
     approximate: str = "hnsw"
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 96
+    hnsw_ef_search: int = 64
     ivf_nprobe: int = 16
 
 

@@ -146,12 +146,25 @@ class BM25Index:
         return max(bound, 1e-6)
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
-        """Normalised BM25 of every document (dense vector, length ``n_docs``)."""
+        """Normalised BM25 of every document (dense vector, length ``n_docs``).
+
+        Walks the posting lists of the query's terms (CSC columns) and accumulates with ``bincount``:
+        cost proportional to the postings touched, no sparse-matrix objects per query.
+        """
         ids, counts = self.query_terms(terms)
         if ids.size == 0:
             return np.zeros(self.n_docs, dtype=np.float32)
-        raw = self.weights[:, ids] @ counts
-        return (np.asarray(raw).ravel() / self.upper_bound(terms)).astype(np.float32)
+        indptr, indices, data = self.weights.indptr, self.weights.indices, self.weights.data
+        begins, ends = indptr[ids], indptr[ids + 1]
+        lengths = ends - begins
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        offsets = np.repeat(begins - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        positions = np.arange(total) + offsets
+        weights = data[positions] * np.repeat(counts, lengths)
+        raw = np.bincount(indices[positions], weights=weights, minlength=self.n_docs)
+        return (raw / self.upper_bound(terms)).astype(np.float32)
 
     def to_arrays(self) -> Dict[str, np.ndarray]:
         w = self.weights

@@ -14,7 +14,7 @@ For one query:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
@@ -88,7 +88,6 @@ def candidate_features(
     vector: np.ndarray,
     terms: Sequence[str],
     config: MatchingConfig,
-    exclude_question: Optional[int] = None,
 ) -> Tuple[np.ndarray, np.ndarray, Timing]:
     """Candidate entries and their feature matrix for one query (vector must be unit norm)."""
     import time
@@ -122,38 +121,40 @@ def candidate_features(
         cand.append(_top(clf_all, 10))
     entries = np.unique(np.concatenate(cand)).astype(np.int64) if cand else np.zeros(0, dtype=np.int64)
     if entries.size > config.max_candidates:
-        # keep the strongest by a cheap pre-score (best cosine among the fetched neighbours, best lexical)
+        # keep the strongest by a cheap pre-score (best fetched cosine + lexical evidence + classifier)
+        pos = np.searchsorted(entries, qe[ids])
         pre = np.zeros(entries.size, dtype=np.float32)
-        pos = {int(e): i for i, e in enumerate(entries)}
-        for s, q in zip(sims, ids, strict=False):
-            i = pos[int(qe[q])]
-            pre[i] = max(pre[i], s)
+        np.maximum.at(pre, pos, sims.astype(np.float32))
         lex_best = np.zeros(entries.size, dtype=np.float32)
-        for q in lex_top:
-            i = pos[int(qe[q])]
-            lex_best[i] = max(lex_best[i], lex_q[q])
+        if lex_top.size:
+            np.maximum.at(lex_best, np.searchsorted(entries, qe[lex_top]), lex_q[lex_top])
         pre = pre + 0.5 * lex_best + 0.5 * lex_e[entries]
         if clf_all is not None:
             pre = pre + clf_all[entries]
-        entries = entries[_top(pre, config.max_candidates)]
+        entries = np.sort(entries[_top(pre, config.max_candidates)])
 
     n = entries.size
     feats = np.zeros((n, len(FEATURES)), dtype=np.float32)
-    top10 = qe[ids[:10]]
-    for row, e in enumerate(entries):
-        start, stop = int(index.offsets[e]), int(index.offsets[e + 1])
-        s = index.vectors[start:stop] @ vector[0]
-        lq = lex_q[start:stop]
-        if exclude_question is not None and start <= exclude_question < stop:
-            s = np.delete(s, exclude_question - start)
-            lq = np.delete(lq, exclude_question - start)
-        if s.size == 0:
-            continue
-        top3 = np.sort(s)[-3:]
-        feats[row, _F["d_max"]] = top3[-1]
-        feats[row, _F["d_top3"]] = top3.mean()
-        feats[row, _F["l_max"]] = lq.max()
-        feats[row, _F["knn_vote"]] = float(np.count_nonzero(top10 == e)) / max(len(top10), 1)
+    if n:
+        starts = index.offsets[entries]
+        lens = index.offsets[entries + 1] - starts
+        seg_starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        rows = np.repeat(np.arange(n), lens)
+        question_ids = np.arange(int(lens.sum())) - np.repeat(seg_starts, lens) + np.repeat(starts, lens)
+        q_sims = index.vectors[question_ids] @ vector[0]
+        feats[:, _F["d_max"]] = np.maximum.reduceat(q_sims, seg_starts)
+        feats[:, _F["l_max"]] = np.maximum.reduceat(lex_q[question_ids], seg_starts)
+        # mean of each entry's top 3 cosines: order by (entry, -cosine), keep the first 3 of every entry
+        order = np.lexsort((-q_sims, rows))
+        rank_in_entry = np.arange(order.size) - np.repeat(seg_starts, lens)
+        top3 = rank_in_entry < 3
+        sums = np.bincount(rows[order][top3], weights=q_sims[order][top3], minlength=n)
+        feats[:, _F["d_top3"]] = sums / np.minimum(lens, 3)
+        top10 = qe[ids[:10]]
+        if top10.size:
+            hits = np.searchsorted(entries, top10)
+            valid = (hits < n) & (entries[np.minimum(hits, n - 1)] == top10)
+            feats[:, _F["knn_vote"]] = np.bincount(hits[valid], minlength=n) / float(top10.size)
     feats[:, _F["d_cent"]] = index.centroids[entries] @ vector[0]
     feats[:, _F["l_entry"]] = lex_e[entries]
     if clf_all is not None:
