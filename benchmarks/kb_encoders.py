@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kb_latency import QUERIES  # noqa: E402
+
 from knowledge_base.config import load_config  # noqa: E402
 from knowledge_base.encoders import get_encoder  # noqa: E402
 from knowledge_base.engine import Matcher, build_index, records_from_entries  # noqa: E402
@@ -57,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = {
             "dim": encoder.dim,
             "load_s": round(load_s, 2),
-            "query_ms": {"p50": round(float(np.percentile(times, 50)), 2), "p95": round(float(np.percentile(times, 95)), 2)},
+            "query_ms": {
+                "p50": round(float(np.percentile(times, 50)), 2),
+                "p95": round(float(np.percentile(times, 95)), 2),
+            },
         }
         if not args.no_accuracy:
             cfg = replace(config, encoder=encoder_id)
@@ -65,7 +69,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             built = build_index(records_from_entries(entries), encoder, cfg)
             result["build_s"] = round(time.perf_counter() - t1, 1)
             metrics = evaluate_matcher(Matcher(built.index, encoder, cfg), test)
-            for key in ("in_scope_accuracy", "in_scope_top1_no_threshold", "oos_recall", "overall_accuracy", "mrr_at_5"):
+            for key in (
+                "in_scope_accuracy",
+                "in_scope_top1_no_threshold",
+                "oos_recall",
+                "overall_accuracy",
+                "mrr_at_5",
+            ):
                 result[key] = metrics[key]
             result["by_language"] = {
                 lang: {k: v[k] for k in ("in_scope_accuracy", "in_scope_top1_no_threshold", "oos_recall")}

@@ -32,15 +32,15 @@ class IndexConfig:
     approximate: str = "hnsw"
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 64
+    hnsw_ef_search: int = 48
     ivf_nprobe: int = 16
 
 
 @dataclass(frozen=True)
 class MatchingConfig:
-    dense_top_k: int = 50
-    lexical_top_k: int = 50
-    max_candidates: int = 30
+    dense_top_k: int = 30
+    lexical_top_k: int = 30
+    max_candidates: int = 20
     clarify_max: int = 3
     classifier_min_examples: float = 4.0
     #: "none" (full), or an ablation for benchmarks: "dense" (no lexical evidence), "lexical" (no vectors),

@@ -25,6 +25,8 @@ from bot.language import is_cjk, normalise
 
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:'[a-z]+)?")
 _MAX_CHARS = 2000
+MAX_DF = 0.1  # share of documents above which a term is dropped from the index ...
+MIN_DOCS_FOR_PRUNING = 1000  # ... in collections at least this large
 
 _EN_STOP = frozenset(
     "a an the of to in on at for is are am be do does did i me my we our you your it this that "
@@ -88,6 +90,7 @@ class BM25Index:
         self.idf = idf
         self.k1 = k1
         self.b = b
+        self._max_idf = float(idf.max()) if idf.size else 1.0
 
     @property
     def n_docs(self) -> int:
@@ -95,7 +98,13 @@ class BM25Index:
 
     @classmethod
     def build(
-        cls, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75, vocab: Optional[Vocabulary] = None
+        cls,
+        documents: Sequence[Sequence[str]],
+        k1: float = 1.2,
+        b: float = 0.75,
+        vocab: Optional[Vocabulary] = None,
+        max_df: float = MAX_DF,
+        min_docs_for_pruning: int = MIN_DOCS_FOR_PRUNING,
     ) -> BM25Index:
         vocab = vocab or Vocabulary.build(documents)
         rows: List[int] = []
@@ -117,10 +126,16 @@ class BM25Index:
         avg = float(lengths.mean()) if n_docs else 1.0
         df = np.bincount(tf.indices, minlength=n_terms).astype(np.float32)
         idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        if n_docs >= min_docs_for_pruning:
+            # terms in more than max_df of the documents ("吗", "的", "how") carry little weight and have the
+            # longest posting lists: they are dropped from the index (and from the normaliser), as max_df does
+            # in scikit-learn's vectorizers
+            idf[df > max_df * n_docs] = 0.0
         tf = tf.tocoo()
         denom = tf.data + k1 * (1.0 - b + b * lengths[tf.row] / max(avg, 1e-9))
         data = idf[tf.col] * tf.data * (k1 + 1.0) / denom
-        weights = sp.csc_matrix((data.astype(np.float32), (tf.row, tf.col)), shape=(n_docs, n_terms))
+        keep = data > 0
+        weights = sp.csc_matrix((data[keep].astype(np.float32), (tf.row[keep], tf.col[keep])), shape=(n_docs, n_terms))
         return cls(vocab, weights, idf, k1, b)
 
     def query_terms(self, terms: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
@@ -141,17 +156,22 @@ class BM25Index:
         if not unique_all:
             return 1.0
         known, _ = self.query_terms(terms)
-        max_idf = float(self.idf.max()) if self.idf.size else 1.0
+        max_idf = self._max_idf
+        # pruned (very common) terms have idf 0 and count for nothing, like in the scores
         bound = float(self.idf[known].sum()) + max_idf * (len(unique_all) - len(known))
         return max(bound, 1e-6)
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
-        """Normalised BM25 of every document (dense vector, length ``n_docs``).
+        """Normalised BM25 of every document (dense vector, length ``n_docs``)."""
+        ids, counts = self.query_terms(terms)
+        return self.scores_for(ids, counts, self.upper_bound(terms))
+
+    def scores_for(self, ids: np.ndarray, counts: np.ndarray, bound: float) -> np.ndarray:
+        """BM25 for already looked-up query terms (indexes sharing a vocabulary look them up once).
 
         Walks the posting lists of the query's terms (CSC columns) and accumulates with ``bincount``:
         cost proportional to the postings touched, no sparse-matrix objects per query.
         """
-        ids, counts = self.query_terms(terms)
         if ids.size == 0:
             return np.zeros(self.n_docs, dtype=np.float32)
         indptr, indices, data = self.weights.indptr, self.weights.indices, self.weights.data
@@ -164,7 +184,7 @@ class BM25Index:
         positions = np.arange(total) + offsets
         weights = data[positions] * np.repeat(counts, lengths)
         raw = np.bincount(indices[positions], weights=weights, minlength=self.n_docs)
-        return (raw / self.upper_bound(terms)).astype(np.float32)
+        return (raw * (1.0 / bound)).astype(np.float32)
 
     def to_arrays(self) -> Dict[str, np.ndarray]:
         w = self.weights

@@ -13,6 +13,7 @@ For one query:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import List, Sequence, Tuple
 
@@ -65,10 +66,20 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-values[part], kind="stable")]
 
 
+def _top_positive(values: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the k largest strictly positive values, best first (lexical scores are mostly zero)."""
+    nonzero = np.flatnonzero(values > 0)
+    if nonzero.size == 0:
+        return nonzero
+    return nonzero[_top(values[nonzero], k)]
+
+
 ABLATIONS = ("none", "dense", "lexical", "nearest")
 _DENSE = [_F[f] for f in FEATURES if f.startswith(("d_", "knn", "clf"))]
 _LEXICAL = [_F[f] for f in FEATURES if f.startswith("l_")]
 _NEAREST_KEEP = [_F["d_max"], _F["d_max_gap"]]
+_GAP_BASES = [_F[b] for b in ("d_max", "d_cent", "l_max", "l_entry", "clf")]
+_GAP_COLUMNS = [_F[b + "_gap"] for b in ("d_max", "d_cent", "l_max", "l_entry", "clf")]
 
 
 def _ablate(feats: np.ndarray, ablation: str) -> np.ndarray:
@@ -90,18 +101,16 @@ def candidate_features(
     config: MatchingConfig,
 ) -> Tuple[np.ndarray, np.ndarray, Timing]:
     """Candidate entries and their feature matrix for one query (vector must be unit norm)."""
-    import time
-
     t0 = time.perf_counter()
     vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
-    n_q = index.n_questions
-    k = min(config.dense_top_k, n_q)
-    sims, ids = index.dense.search(vector, k)
+    sims, ids = index.dense.search(vector, min(config.dense_top_k, index.n_questions))
     sims, ids = sims[0], ids[0]
-    keep = ids >= 0
-    sims, ids = sims[keep], ids[keep]
-    lex_q = index.lex_questions.scores(terms)
-    lex_e = index.lex_entries.scores(terms)
+    if ids[-1] < 0:  # fewer neighbours than asked (approximate indexes)
+        keep = ids >= 0
+        sims, ids = sims[keep], ids[keep]
+    term_ids, term_counts = index.lex_questions.query_terms(terms)  # the two BM25 indexes share a vocabulary
+    lex_q = index.lex_questions.scores_for(term_ids, term_counts, index.lex_questions.upper_bound(terms))
+    lex_e = index.lex_entries.scores_for(term_ids, term_counts, index.lex_entries.upper_bound(terms))
     t1 = time.perf_counter()
 
     qe = index.question_entry
@@ -109,12 +118,11 @@ def candidate_features(
     if ablation not in ABLATIONS:
         raise ValueError(f"matching.ablation must be one of {ABLATIONS}, got {ablation!r}")
     cand = [qe[ids]] if ablation != "lexical" else []
-    lex_top = _top(lex_q, config.lexical_top_k)
-    lex_top = lex_top[lex_q[lex_top] > 0]
-    ent_top = _top(lex_e, 10)
+    lex_top = _top_positive(lex_q, config.lexical_top_k)
     if ablation in ("none", "lexical"):
         cand.append(qe[lex_top])
-        cand.append(ent_top[lex_e[ent_top] > 0])
+        if ablation == "lexical" or lex_top.size == 0:
+            cand.append(_top_positive(lex_e, 10))
     clf_all = None
     if index.classifier is not None and ablation in ("none", "dense"):
         clf_all = index.classifier.probabilities(vector[0])
@@ -145,10 +153,12 @@ def candidate_features(
         feats[:, _F["d_max"]] = np.maximum.reduceat(q_sims, seg_starts)
         feats[:, _F["l_max"]] = np.maximum.reduceat(lex_q[question_ids], seg_starts)
         # mean of each entry's top 3 cosines: order by (entry, -cosine), keep the first 3 of every entry
-        order = np.lexsort((-q_sims, rows))
-        rank_in_entry = np.arange(order.size) - np.repeat(seg_starts, lens)
-        top3 = rank_in_entry < 3
-        sums = np.bincount(rows[order][top3], weights=q_sims[order][top3], minlength=n)
+        if lens.max() <= 3:
+            sums = np.bincount(rows, weights=q_sims, minlength=n)
+        else:
+            order = np.lexsort((-q_sims, rows))
+            top3 = (np.arange(order.size) - np.repeat(seg_starts, lens)) < 3
+            sums = np.bincount(rows[order][top3], weights=q_sims[order][top3], minlength=n)
         feats[:, _F["d_top3"]] = sums / np.minimum(lens, 3)
         top10 = qe[ids[:10]]
         if top10.size:
@@ -160,17 +170,14 @@ def candidate_features(
     if clf_all is not None:
         feats[:, _F["clf"]] = clf_all[entries]
     if n:
-        for base in ("d_max", "d_cent", "l_max", "l_entry", "clf"):
-            col = feats[:, _F[base]]
-            feats[:, _F[base + "_gap"]] = col - col.max()
+        base = feats[:, _GAP_BASES]
+        feats[:, _GAP_COLUMNS] = base - base.max(axis=0)
         feats = _ablate(feats, ablation)
     t2 = time.perf_counter()
     return entries, feats, Timing(search_ms=(t1 - t0) * 1000.0, fusion_ms=(t2 - t1) * 1000.0)
 
 
 def score(index: IndexData, vector: np.ndarray, terms: Sequence[str], config: MatchingConfig) -> Scored:
-    import time
-
     entries, feats, timing = candidate_features(index, vector, terms, config)
     t0 = time.perf_counter()
     scores = index.ranker.predict(feats) if entries.size else np.zeros(0, dtype=np.float32)

@@ -200,11 +200,13 @@ def test_network_drop_queues_and_sends_once(widget_stack: WidgetStack, shopper: 
     time.sleep(2)
     assert widget_stack.user_texts(sid).count("发票怎么开呀") == 2
     # every bot message of the conversation is on screen exactly once
-    wait_bot_count(page, 4)
-    time.sleep(2)
-    events = widget_stack.stack.tracker(sid)["events"]
-    stored = [e["text"] for e in events if e.get("event") == "bot" and e.get("text")]
-    assert bot_texts(page) == stored
+    def stored_bot_texts() -> List[str]:
+        events = widget_stack.stack.tracker(sid)["events"]
+        return [e["text"] for e in events if e.get("event") == "bot" and e.get("text")]
+
+    wait_until(lambda: bot_texts(page) == stored_bot_texts(), what="every bot message on screen")
+    time.sleep(2)  # and nothing arrives twice afterwards
+    assert bot_texts(page) == stored_bot_texts()
 
 
 def test_rasa_restart_mid_conversation_loses_nothing(widget_stack: WidgetStack, shopper: Any) -> None:

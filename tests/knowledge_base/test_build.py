@@ -58,7 +58,7 @@ def test_source_edit_rebuilds_and_changes_the_live_answer(writable_kb) -> None:
 
 
 def test_build_settings_change_rebuilds(writable_kb) -> None:
-    changed = replace(writable_kb, index=replace(writable_kb.index, hnsw_m=16))
+    changed = replace(writable_kb, index=replace(writable_kb.index, hnsw_m=writable_kb.index.hnsw_m + 8))
     assert build(changed).built is True
 
 

@@ -20,7 +20,9 @@ def fallback_tracker(text: str, language: str = "zh-Hans") -> Tracker:
 
 def run(kb_config, text, language="zh-Hans"):
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(ActionFallbackLadder(KnowledgeBase(kb_config)).run(dispatcher, fallback_tracker(text, language), {}))
+    events = asyncio.run(
+        ActionFallbackLadder(KnowledgeBase(kb_config)).run(dispatcher, fallback_tracker(text, language), {})
+    )
     return dispatcher.messages, {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
