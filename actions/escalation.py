@@ -17,6 +17,7 @@ import yaml
 
 from actions.sentiment import TranscriptSentiment, score_transcript
 from actions.turns import count_misses, intent_of, turns
+from bot.language import normalise
 
 CONFIG_FILE = Path(__file__).resolve().parent / "escalation.yml"
 REASONS = ("explicit_request", "complaint", "presales", "repeated_misses", "negative_sentiment", "identity")
@@ -150,16 +151,38 @@ def decide(signals: Signals, config: EscalationConfig) -> Optional[Decision]:
 
 
 # -- extracting the signals from Rasa events (plain dicts, as in tracker.events) ----------------------
+def keyword_intent(text: Optional[str], config: EscalationConfig) -> Optional[str]:
+    """The escalation intent a message names outright ("我要投诉", "转人工"), whatever NLU predicted."""
+    if not text:
+        return None
+    normalised = normalise(text)
+    for trigger in ("complaint", "explicit_request"):
+        if not config.enabled(trigger):
+            continue
+        keywords = config.triggers.get(trigger, {}).get("keywords") or []
+        if any(normalise(str(k)) in normalised for k in keywords):
+            intents = sorted(config.intents(trigger))
+            return intents[0] if intents else None
+    return None
+
+
+def asks_for_a_person(text: Optional[str]) -> bool:
+    """Whether a message itself names a complaint or a person, per the configured keywords."""
+    return keyword_intent(text, load_config()) is not None
+
+
 def signals_from_events(events: Sequence[Mapping[str, Any]], slots: Mapping[str, Any],
                         config: EscalationConfig) -> Signals:
     user_turns = turns(events)
-    intents = [i for i in (intent_of(t[0]) for t in user_turns) if i]
+    intents = [keyword_intent(t[0].get("text"), config) or intent_of(t[0]) for t in user_turns]
+    intents = [i for i in intents if i]
     customer_texts = [str(t[0].get("text") or "") for t in user_turns]
     spec = config.triggers.get("negative_sentiment", {})
     sentiment = score_transcript(customer_texts, int(spec.get("window", 3)), float(spec.get("threshold", -0.6)))
     locked = any(bool(slots.get(name)) for name in config.triggers.get("identity", {}).get("slots") or [])
     return Signals(
-        intent=intents[-1] if intents and user_turns and intent_of(user_turns[-1][0]) else None,
+        intent=intents[-1] if intents and user_turns and (
+            intent_of(user_turns[-1][0]) or keyword_intent(user_turns[-1][0].get("text"), config)) else None,
         previous_intents=tuple(intents[:-1]),
         misses_before=count_misses(user_turns[:-1]),
         misses_now=count_misses(user_turns),

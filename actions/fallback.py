@@ -20,7 +20,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.escalation import auto_escalation
+from actions.escalation import asks_for_a_person, auto_escalation
 from actions.faq import ActionAnswerFaq, FaqReply, answer_turn
 from knowledge_base.matcher import ANSWER, CLARIFY, NO_ANSWER
 
@@ -37,6 +37,8 @@ class ActionFallbackLadder(ActionAnswerFaq):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
+        if asks_for_a_person(tracker.latest_message.get("text")):
+            return [FollowupAction("action_handoff")]
         decision = auto_escalation(tracker.events, tracker.current_slot_values())
         if decision is not None and decision.mode == "escalate" and decision.reason == "negative_sentiment":
             # An angry customer gets a person, not a "did you mean…".

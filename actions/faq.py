@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.escalation import asks_for_a_person
 from bot.i18n import buttons, text
 from bot.language import LANGUAGES, SIMPLIFIED
 from knowledge_base.engine import MatchResult, clean_query, has_content, reply_language
@@ -175,6 +176,8 @@ class ActionAnswerFaq(Action):
     ) -> List[Dict[str, Any]]:
         kb = self._knowledge_base()
         message_text = tracker.latest_message.get("text") or ""
+        if asks_for_a_person(message_text):  # "我要投诉…" misread as a question still reaches a person
+            return [FollowupAction("action_handoff")]
         language_slot = tracker.get_slot("language")
         chosen = _chosen_entry(tracker)
         try:

@@ -82,3 +82,9 @@ def test_detect_language_action_sets_the_slot():
     tracker = Tracker("s", {"language": "zh-Hans"}, {"text": "hi there"}, [], False, None, {}, "action_listen")
     events = asyncio.run(ActionDetectLanguage().run(CollectingDispatcher(), tracker, {}))
     assert events[0]["name"] == "language" and events[0]["value"] == "en"
+
+
+def test_a_message_naming_a_complaint_reaches_a_person_whatever_nlu_said():
+    messages, events = run_ladder([user("nlu_fallback", "我要投訴，你們寄來的杯子是碎的")], language="zh-Hant")
+    assert messages == []
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_handoff"}]
