@@ -66,6 +66,15 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
     return part[np.argsort(-values[part], kind="stable")]
 
 
+def _positions(sorted_values: np.ndarray, values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Positions of ``values`` in ``sorted_values`` and whether each is there at all."""
+    pos = np.searchsorted(sorted_values, values)
+    if sorted_values.size == 0:
+        return pos, np.zeros(values.shape, dtype=bool)
+    clipped = np.minimum(pos, sorted_values.size - 1)
+    return clipped, sorted_values[clipped] == values
+
+
 def _top_positive(values: np.ndarray, k: int) -> np.ndarray:
     """Indexes of the k largest strictly positive values, best first (lexical scores are mostly zero)."""
     nonzero = np.flatnonzero(values > 0)
@@ -130,12 +139,12 @@ def candidate_features(
     entries = np.unique(np.concatenate(cand)).astype(np.int64) if cand else np.zeros(0, dtype=np.int64)
     if entries.size > config.max_candidates:
         # keep the strongest by a cheap pre-score (best fetched cosine + lexical evidence + classifier)
-        pos = np.searchsorted(entries, qe[ids])
         pre = np.zeros(entries.size, dtype=np.float32)
-        np.maximum.at(pre, pos, sims.astype(np.float32))
+        pos, found = _positions(entries, qe[ids])
+        np.maximum.at(pre, pos[found], sims[found].astype(np.float32))
         lex_best = np.zeros(entries.size, dtype=np.float32)
-        if lex_top.size:
-            np.maximum.at(lex_best, np.searchsorted(entries, qe[lex_top]), lex_q[lex_top])
+        pos, found = _positions(entries, qe[lex_top])
+        np.maximum.at(lex_best, pos[found], lex_q[lex_top][found])
         pre = pre + 0.5 * lex_best + 0.5 * lex_e[entries]
         if clf_all is not None:
             pre = pre + clf_all[entries]
@@ -162,9 +171,8 @@ def candidate_features(
         feats[:, _F["d_top3"]] = sums / np.minimum(lens, 3)
         top10 = qe[ids[:10]]
         if top10.size:
-            hits = np.searchsorted(entries, top10)
-            valid = (hits < n) & (entries[np.minimum(hits, n - 1)] == top10)
-            feats[:, _F["knn_vote"]] = np.bincount(hits[valid], minlength=n) / float(top10.size)
+            hits, found = _positions(entries, top10)
+            feats[:, _F["knn_vote"]] = np.bincount(hits[found], minlength=n) / float(top10.size)
     feats[:, _F["d_cent"]] = index.centroids[entries] @ vector[0]
     feats[:, _F["l_entry"]] = lex_e[entries]
     if clf_all is not None:

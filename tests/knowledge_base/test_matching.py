@@ -121,3 +121,18 @@ def test_hostile_input_never_raises(matcher, text: str) -> None:
     result = matcher.match(text)
     assert result.outcome in (ANSWER, CLARIFY, NO_ANSWER)
     assert result.language in ("zh-Hans", "zh-Hant", "en")
+
+
+@pytest.mark.parametrize("ablation", ["dense", "lexical", "nearest"])
+def test_ablations_rank_without_errors(built_kb, ablation) -> None:
+    """Benchmark ablations: candidates from one side only, even when more candidates than max_candidates."""
+    from knowledge_base.matcher import score
+
+    matcher = KnowledgeBase(built_kb).matcher()
+    config = replace(built_kb.matching, ablation=ablation, max_candidates=2)
+    from knowledge_base.lexical import tokenize
+
+    text = "退款多久到账 refund how long"
+    vector = matcher.encoder.encode_queries([text])[0]
+    ranked = score(matcher.index, vector, tokenize(text), config).ranked()
+    assert 1 <= len(ranked) <= 2

@@ -31,8 +31,17 @@ function icon(path) {
   return svg;
 }
 
-function botKey(timestamp) {
-  return typeof timestamp === "number" && isFinite(timestamp) ? `b:${Math.round(timestamp * 1000)}` : null;
+/**
+ * Identity of a bot message, the same for its live emit and its restored copy: the event's time
+ * (milliseconds) plus its content. One action often says several things within the same
+ * millisecond ("did you mean…" and "none of these"), so time alone would drop all but the first.
+ */
+function botKey(payload) {
+  const timestamp = payload && payload.timestamp;
+  if (typeof timestamp !== "number" || !isFinite(timestamp)) return null;
+  const custom = payload.custom && typeof payload.custom === "object" ? payload.custom : {};
+  const kind = (custom.kefu_event && custom.kefu_event.type) || (custom.kefu_card && custom.kefu_card.type) || "";
+  return `b:${Math.round(timestamp * 1000)}:${kind}:${typeof payload.text === "string" ? payload.text : ""}`;
 }
 
 function kefuEvent(payload) {
@@ -318,7 +327,7 @@ export class KefuWidget {
   // ------------------------------------------------------------------ messages in
   /** Render one bot/agent message (live or restored). Returns true when something new was shown. */
   renderBot(payload, { live, author: forcedAuthor, agent } = {}) {
-    const key = botKey(payload.timestamp);
+    const key = botKey(payload);
     if (key) {
       if (this.seen.has(key)) return false;
       this.seen.add(key);
