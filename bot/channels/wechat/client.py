@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import time
+from abc import ABC, abstractmethod
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Dict, Mapping, Optional, Protocol
@@ -151,7 +152,7 @@ class RedisTokenCache:
 
 
 # -- API clients ----------------------------------------------------------------
-class CustomerServiceClient:
+class CustomerServiceClient(ABC):
     """Base: token handling and JSON calls. Subclasses name the endpoints."""
 
     token_path = ""
@@ -172,14 +173,17 @@ class CustomerServiceClient:
         self.token_fetches = 0
 
     @property
+    @abstractmethod
     def cache_key(self) -> str:
-        raise NotImplementedError
+        """Where this account's token is cached (one key per app)."""
 
+    @abstractmethod
     def token_params(self) -> Dict[str, str]:
-        raise NotImplementedError
+        """Query parameters of the token request."""
 
+    @abstractmethod
     def text_body(self, user: str, text: str) -> Dict[str, Any]:
-        raise NotImplementedError
+        """JSON body that sends ``text`` to ``user``."""
 
     def check_answer(self, answer: Mapping[str, Any]) -> None:
         """Raise :class:`ApiError` for an answer that is an error despite errcode 0."""
