@@ -185,7 +185,7 @@ class CustomerServiceClient(ABC):
     def text_body(self, user: str, text: str) -> Dict[str, Any]:
         """JSON body that sends ``text`` to ``user``."""
 
-    def check_answer(self, answer: Mapping[str, Any]) -> None:
+    def check_answer(self, answer: Mapping[str, Any]) -> None:  # noqa: B027 - a hook: most APIs need no check
         """Raise :class:`ApiError` for an answer that is an error despite errcode 0."""
 
     # -- HTTP -------------------------------------------------------------
