@@ -13,7 +13,7 @@ export RASA_TELEMETRY_ENABLED := false
 
 help:
 	@echo "make run    - set up, train if the data changed, start Kefu (Ctrl-C stops it)"
-	@echo "make test   - every test: pytest (both environments), rasa data validate, e2e stories"
+	@echo "make test   - every test: ruff, rasa data validate, pytest (both environments, e2e stories, browser)"
 	@echo "make setup  - create .venv (Python 3.11) and .venv-rasa (Python 3.10) from the lock files"
 	@echo "make model  - train the Rasa model if its fingerprint changed"
 	@echo "make domain - regenerate bot/domain/responses.yml from bot/responses/*.yml"
@@ -76,6 +76,7 @@ test-app: setup
 
 test: setup browser widget domain model kb db
 	$(APP_PY) -m bot.i18n check
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory test-rasa-env
 	$(MAKE) --no-print-directory test-app
