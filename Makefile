@@ -53,8 +53,9 @@ bot/domain/responses.yml: $(wildcard bot/responses/*.yml) bot/i18n.py | .venv/.k
 model: setup domain
 	scripts/train-model
 
+# Rebuilds the FAQ index only when its sources, encoder or settings changed.
 kb: setup
-	@if [ -f knowledge_base/__main__.py ]; then $(APP_PY) -m knowledge_base build; fi
+	$(APP_PY) -m knowledge_base build
 
 db: setup
 	$(APP_PY) -m actions.store seed --if-empty
