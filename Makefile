@@ -30,13 +30,15 @@ setup: .venv/.kefu-ready .venv-rasa/.kefu-ready
 	touch $@
 
 # Browser tests drive Debian's chromium (never a browser a tool downloads itself), with CJK and
-# emoji fonts so that screenshots show Chinese text rather than boxes.
-BROWSER_PACKAGES := chromium fonts-wqy-microhei fonts-noto-color-emoji
+# emoji fonts so that screenshots show Chinese text rather than boxes. The multi-process cluster
+# tests (tests/cluster) put Debian's nginx in front of the replicas, as docker-compose does.
+TEST_PACKAGES := chromium fonts-wqy-microhei fonts-noto-color-emoji nginx
 browser:
-	@missing=$$(for p in $(BROWSER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	  echo "Installing Debian packages for the browser tests: $$missing"; \
+	  echo "Installing Debian packages for the browser and cluster tests: $$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  case " $$missing " in *" nginx "*) service nginx stop >/dev/null 2>&1 || true;; esac; \
 	fi
 
 # The web widget: one self-contained bundle, built with esbuild from webchat/src.

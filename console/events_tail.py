@@ -9,6 +9,12 @@
 
 The cursor (last event id) is committed in the same transaction as what it produced, so
 a restart resumes exactly where it stopped: nothing lost, nothing doubled.
+
+Several Rasa replicas write the table at once. PostgreSQL hands out ids when a row is inserted,
+not when it commits, so id 101 can be visible while id 100 is still in flight on another
+replica. Reading past such a hole would skip id 100 for good; ``readable_prefix`` stops at it
+until it appears, or until it has been missing for ``GAP_WAIT_SECONDS`` (a rolled-back insert
+leaves a permanent hole).
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ BATCH = 500
 #: Escalations older than this found in the event stream do not open tickets (a wiped console database
 #: replaying history); the console being down for less than this loses nothing.
 HANDOFF_REPLAY_SECONDS = 7 * 24 * 3600
+#: How long a hole in the event ids may be an insert still in flight (see the module docstring).
+GAP_WAIT_SECONDS = 10.0
 FAQ_OUTCOMES = {"answered": "faq_answered", "clarify": "faq_clarify", "no_answer": "faq_no_answer"}
 
 
@@ -55,6 +63,23 @@ class _Batch:
     updated: List[int] = field(default_factory=list)
 
 
+def readable_prefix(last_id: int, ids: List[int], missing_since: Dict[int, float], now: float,
+                    wait: float = GAP_WAIT_SECONDS) -> int:
+    """How many of ``ids`` (ascending, all above ``last_id``) can be processed now.
+
+    ``missing_since`` remembers, per first missing id of a hole, when the hole was first seen; rows
+    after a hole wait until it fills or has been open for ``wait`` seconds.
+    """
+    expected = last_id + 1
+    for n, event_id in enumerate(ids):
+        if event_id != expected:
+            first_seen = missing_since.setdefault(expected, now)
+            if now - first_seen < wait:
+                return n
+        expected = event_id + 1
+    return len(ids)
+
+
 def _day(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
 
@@ -71,6 +96,7 @@ class EventsTail:
         self._table = sa.table("events", sa.column("id", sa.Integer), sa.column("sender_id", sa.String),
                                sa.column("data", sa.Text))
         self._stop = asyncio.Event()
+        self._missing_since: Dict[int, float] = {}
 
     def _events_engine(self) -> sa.Engine:
         if self._engine is None:
@@ -104,6 +130,8 @@ class EventsTail:
                 session.add(cursor)
                 session.flush()
             rows = self._fetch(cursor.last_id)
+            rows = rows[:readable_prefix(cursor.last_id, [row.id for row in rows], self._missing_since,
+                                         time.monotonic())]
             if not rows:
                 session.commit()
                 self.status.cursor = cursor.last_id
@@ -121,6 +149,7 @@ class EventsTail:
                         self.status.last_event_at = float(event["timestamp"])
             cursor.last_id = rows[-1].id
             cursor.updated_at = time.time()
+            self._missing_since = {k: v for k, v in self._missing_since.items() if k > cursor.last_id}
             batch.updated.extend(session.info.pop("updated_tickets", []))
             session.commit()
             self.status.cursor = cursor.last_id
