@@ -121,7 +121,7 @@ def test_killed_replica_conversation_continues_on_the_other_with_its_history(clu
         assert "KF20261120001" in _texts(second), second
         tracker = cluster.tracker(sender)
         assert _user_texts(tracker) == ["我的订单 KF20261120001 到哪了", "5678"]
-        assert tracker["slots"].get("order_id") == "KF20261120001"
+        assert tracker["slots"].get("order_verified") == "KF20261120001"  # checked on the surviving replica
         more = cluster.say(sender, "谢谢")
         assert more
     finally:
@@ -155,8 +155,10 @@ def test_action_server_down_gets_an_apology_and_the_offer_of_a_person(cluster: C
             if not cluster.alive(name):
                 cluster.spawn(name)
         cluster.wait_ready(["actions-1", "actions-2"])
-    replies = cluster.say(sender, "怎么开发票")
-    assert replies and APOLOGY not in _texts(replies), replies
+    # nginx retries the restarted servers once their fail_timeout (5 s here) is over: answers come back
+    # without restarting anything else
+    replies = _wait(lambda: [r for r in [cluster.say(sender, "怎么开发票")] if APOLOGY not in _texts(r)], timeout=60)
+    assert replies and replies[0], replies
 
 
 # -- 4. PostgreSQL restarts under traffic -----------------------------------------------------------
