@@ -1,0 +1,76 @@
+# syntax=docker/dockerfile:1
+#
+# Kefu's Python 3.11 processes in one image, from requirements/app.lock:
+#   - the action server   python -m actions.server --actions actions --port 5055   (default command)
+#   - the console         python -m console                                      (:8080, ONE replica)
+#   - the demo-store seed python -m actions.store seed --if-empty                  (one-shot)
+#
+# Build from the project root (no model needed for this image):
+#
+#   docker build -f deploy/docker/Dockerfile.app -t kefu/app:0.1.0 .
+#
+# The knowledge-base index (var/kb) is built here, at image build time, from knowledge_base/faq,
+# so every action-server replica serves the same index. The web widget bundle is built by esbuild
+# in a Node stage (webchat/dist is never copied from the host). Runs as the user kefu (uid 10001).
+#
+# torch goes in first, as in scripts/ensure-venv: the lock pins the CPU build (torch==2.13.0+cpu),
+# which comes from PyTorch's CPU index. TORCH_INDEX_URL points elsewhere for a local mirror.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# -- widget: webchat/dist/kefu-widget.js --------------------------------------------------------
+FROM ${NODE_IMAGE} AS widget
+WORKDIR /src/webchat
+COPY webchat/package.json webchat/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY webchat/build.mjs ./
+COPY webchat/src/ src/
+RUN npm run build
+
+# -- build: the virtualenv, exactly the lock file ----------------------------------------------
+FROM ${PYTHON_IMAGE} AS build
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential \
+ && rm -rf /var/lib/apt/lists/*
+RUN python -m venv /opt/venv
+COPY requirements/app.lock /tmp/app.lock
+RUN /opt/venv/bin/python -m pip install --upgrade pip \
+ && /opt/venv/bin/python -m pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0 \
+ && /opt/venv/bin/python -m pip install --extra-index-url "${TORCH_INDEX_URL}" -r /tmp/app.lock \
+ && /opt/venv/bin/python -m pip check
+
+# -- runtime ------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    HOME=/home/kefu
+RUN groupadd --system --gid 10001 kefu \
+ && useradd --system --uid 10001 --gid kefu --home-dir /home/kefu --create-home --shell /usr/sbin/nologin kefu
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY actions/ actions/
+COPY console/ console/
+COPY knowledge_base/ knowledge_base/
+COPY launcher/ launcher/
+# bot.i18n (texts for the actions) and bot.language; the Rasa-only parts are unused here.
+COPY bot/ bot/
+COPY webchat/demo/ webchat/demo/
+COPY --from=widget /src/webchat/dist/kefu-widget.js webchat/dist/kefu-widget.js
+COPY deploy/docker/healthcheck.py deploy/docker/healthcheck.py
+# The FAQ index, built once here (encoders ship inside their packages: nothing is downloaded).
+# var/kb stays owned by root, read-only for the processes; var/ itself is the user's.
+RUN python -m knowledge_base build \
+ && chown kefu:kefu var
+USER 10001:10001
+EXPOSE 5055 8080
+HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=4 \
+  CMD ["python", "deploy/docker/healthcheck.py", "http://127.0.0.1:5055/health"]
+CMD ["python", "-m", "actions.server", "--actions", "actions", "--port", "5055"]
