@@ -29,6 +29,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import asks_for_a_person
+from actions.metrics import record_faq_outcome
 from bot.i18n import buttons, text
 from bot.language import LANGUAGES, SIMPLIFIED
 from knowledge_base.engine import MatchResult, clean_query, has_content, reply_language
@@ -207,4 +208,5 @@ class ActionAnswerFaq(Action):
             reply.language,
             reply.candidates[:1],
         )
+        record_faq_outcome(reply.outcome, reply.language)
         return [SlotSet("faq_outcome", reply.outcome), SlotSet("faq_candidates", reply.candidates)]

@@ -33,6 +33,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import Decision, infer_category, load_config, signals_from_events
 from actions.escalation import decide as decide_escalation
+from actions.metrics import record_handoff
 from actions.sentiment import score_transcript
 from bot.i18n import text as t
 from launcher.settings import persisted_secret, var_dir_of
@@ -318,6 +319,7 @@ class ActionHandoff(Action):
         answer = await post_handoff(context)
         log.info("handoff %s reason=%s category=%s console=%s", context["handoff_id"], decision.reason,
                  decision.category, "ok" if answer else "down")
+        record_handoff(decision.reason, answer is not None)
         reason_key = REASON_MESSAGE.get(decision.reason)
         if answer is None:
             dispatcher.utter_message(text=t("msg_handoff_console_down", language),

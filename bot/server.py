@@ -2,13 +2,29 @@
 
 The same as ``rasa run``, with Kefu's runtime behaviour installed first
 (:mod:`bot.action_failures`: an unreachable action server gets the customer an apology and the
-offer of a person instead of silence).
+offer of a person instead of silence). With ``KEFU_LOG_FORMAT=json`` and no logging config of
+its own on the command line, Rasa logs through ``bot/logging-json.yml`` (one JSON object a line,
+personal data masked: :mod:`bot.logging_json`).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 from typing import List, Optional
+
+LOGGING_CONFIG = Path(__file__).resolve().parent / "logging-json.yml"
+
+
+def with_logging(args: List[str], environ: Optional[dict] = None) -> List[str]:
+    """``args`` plus ``--logging-config-file`` for JSON logs when asked for and not given."""
+    environ = os.environ if environ is None else environ
+    if environ.get("KEFU_LOG_FORMAT", "text").lower() != "json" or "--logging-config-file" in args:
+        return args
+    if not args or args[0] != "run":
+        return args
+    return [*args, "--logging-config-file", str(LOGGING_CONFIG)]
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -17,7 +33,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     action_failures.install()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["rasa", *with_logging(sys.argv[1:] if argv is None else argv)]
     rasa_main()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from bot.logging_json import adopt_loggers, configure
 from console.app import create_app
 from console.settings import load_settings
 
@@ -19,9 +20,10 @@ def main() -> int:
 
         print("\n".join(demo_account_lines(load_config().get("demo_accounts") or [])))
         return 0
-    logging.basicConfig(level=logging.INFO, format='{"level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}')
+    configure(level=logging.INFO, service="console")  # KEFU_LOG_FORMAT: text (default) or json; masked
     settings = load_settings()
     app = create_app(settings)
+    adopt_loggers()  # Sanic's own lines through the same (masked, KEFU_LOG_FORMAT) handler, once
     app.run(host=settings.host, port=settings.port, single_process=True, access_log=False, motd=False)
     return 0
 

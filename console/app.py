@@ -19,6 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, raw, redirect
 from sanic.response import json as json_response
 
+from bot.logging_json import bind_conversation
 from console import auth, public_history
 from console.context import ContextError, parse_context
 from console.dashboard import dashboard
@@ -175,6 +176,12 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     async def _crash(request: Request, error: Exception) -> HTTPResponse:
         log.exception("unhandled error on %s", request.path)
         return error_json(500, "error", "internal error")
+
+    @app.on_request
+    async def _no_conversation(_request: Request) -> None:
+        # log lines carry a conversation id only once a handler knows it (a keep-alive connection
+        # runs its requests in one task, so the previous request's id must not linger)
+        bind_conversation(None)
 
     @app.on_response
     async def _headers(request: Request, response: HTTPResponse) -> None:
@@ -411,6 +418,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
             ctx = parse_context(data)
         except ContextError as error:
             raise ApiError(400, "bad_request", str(error)) from None
+        bind_conversation(ctx.sender_id)
         payload, created, status = service.create(ctx, via="api")
         return ok({**status.to_json(), "ticket_id": payload["id"], "created": created, "state": payload["state"],
                    "team": payload["team"]}, status=201 if created else 200)
@@ -422,6 +430,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
         sender = data.get("sender_id")
         if not isinstance(sender, str) or not sender:
             raise ApiError(400, "bad_request", "sender_id is required")
+        bind_conversation(sender)
         ticket_id = data.get("ticket_id")
         if ticket_id is not None and (isinstance(ticket_id, bool) or not str(ticket_id).isdigit()):
             raise ApiError(400, "bad_request", "ticket_id must be an integer")
@@ -433,6 +442,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
         sender = request.args.get("sender_id")
         if not sender:
             raise ApiError(400, "bad_request", "sender_id is required")
+        bind_conversation(sender)
         return ok(service.queue_status(sender).to_json())
 
     # -- health and metrics ------------------------------------------------------------------------

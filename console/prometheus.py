@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 import time
-from typing import Tuple
+from typing import Dict, Iterator, Tuple
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from console.models import Ticket
 from console.states import State
+
+
+class HandoffCounts:
+    """``kefu_console_handoffs_total{reason}``: tickets ever opened, counted in the database at each
+    scrape. A counter (it only grows), so ``rate()`` and ``increase()`` work on it, and it survives
+    console restarts."""
+
+    def __init__(self) -> None:
+        self.counts: Dict[str, float] = {}
+
+    def _family(self) -> CounterMetricFamily:
+        return CounterMetricFamily("kefu_console_handoffs", "Tickets ever opened, by reason", labels=["reason"])
+
+    def describe(self) -> Iterator[CounterMetricFamily]:
+        yield self._family()
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = self._family()
+        for reason, count in sorted(self.counts.items()):
+            family.add_metric([reason], count)
+        yield family
 
 
 class ConsoleMetrics:
@@ -22,8 +44,8 @@ class ConsoleMetrics:
         self.oldest_wait = Gauge("kefu_console_oldest_waiting_seconds", "Wait of the oldest queued ticket", ["team"],
                                  registry=self.registry)
         self.tickets = Gauge("kefu_console_tickets", "Tickets by state", ["state"], registry=self.registry)
-        self.handoffs = Gauge("kefu_console_handoffs_total", "Tickets ever opened, by reason", ["reason"],
-                              registry=self.registry)
+        self.handoffs = HandoffCounts()
+        self.registry.register(self.handoffs)
         self.tailed = Counter("kefu_console_events_tailed", "Rasa events read from the event broker",
                               registry=self.registry)
         self.tail_lag = Gauge("kefu_console_events_tail_lag_seconds", "Age of the last event read",
@@ -43,7 +65,9 @@ class ConsoleMetrics:
             self.tickets.labels(state.value).set(0)
         for state, count in session.execute(sa.select(Ticket.state, sa.func.count()).group_by(Ticket.state)):
             self.tickets.labels(state).set(count)
-        for reason, count in session.execute(sa.select(Ticket.reason, sa.func.count()).group_by(Ticket.reason)):
-            self.handoffs.labels(reason).set(count)
+        self.handoffs.counts = {
+            str(reason): float(count)
+            for reason, count in session.execute(sa.select(Ticket.reason, sa.func.count()).group_by(Ticket.reason))
+        }
         self.tail_lag.set(max(0.0, now - last_event_at) if last_event_at else 0)
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import i18n
 from bot.language import detect, resolve
+from bot.logging_json import bind_conversation
 from console import queueing
 from console.context import HandoffContext, event_key
 from console.live import Hub, Viewer
@@ -130,6 +131,7 @@ class TicketService:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
             raise NotFound(f"ticket {ticket_id} does not exist")
+        bind_conversation(ticket.sender_id)  # this request's log lines carry the conversation id
         return ticket
 
     def _check_scope(self, agent: Agent, ticket: Ticket) -> None:

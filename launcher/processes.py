@@ -23,13 +23,13 @@ def specs(env: Mapping[str, str], root: Path = ROOT) -> Dict[str, ProcessSpec]:
     return {
         "actions": ProcessSpec(
             "actions",
-            [str(root / ".venv/bin/python"), "-m", "rasa_sdk", "--actions", "actions",
+            [str(root / ".venv/bin/python"), "-m", "actions.server", "--actions", "actions",
              "--port", action_port],
             f"http://{host}:{action_port}/health",
         ),
         "rasa": ProcessSpec(
             "rasa",
-            [str(root / ".venv-rasa/bin/rasa"), "run", "--model", env["KEFU_MODEL"],
+            [str(root / ".venv-rasa/bin/python"), "-m", "bot.server", "run", "--model", env["KEFU_MODEL"],
              "--enable-api", "--auth-token", env["KEFU_RASA_TOKEN"],
              "--interface", host, "--port", rasa_port,
              "--endpoints", env.get("KEFU_ENDPOINTS", "endpoints.yml"),

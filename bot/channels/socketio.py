@@ -22,7 +22,9 @@ What it adds:
   knows it may rely on acks (with plain Rasa it sends each message once);
 - optional **python-socketio Redis manager** (``redis_url``) so that any
   replica can reach any browser; de-duplication and rate limits then live in
-  Redis too. In-process by default.
+  Redis too (rate limits in ``KEFU_RATE_LIMIT_REDIS_URL`` instead when that is
+  set; the limiters are shared with the other channels: ``bot.channels.limits``).
+  In-process by default.
 
 credentials.yml::
 
@@ -40,13 +42,12 @@ import os
 import re
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import (
     Any,
     Awaitable,
     Callable,
-    Deque,
     Dict,
     Iterable,
     List,
@@ -60,6 +61,15 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
+
+from bot.channels.limits import (
+    RateLimiter,
+    RedisRateLimiter,
+    SlidingWindowRateLimiter,
+    redis_client,
+    shared_redis_url,
+)
+from bot.logging_json import conversation
 
 logger = logging.getLogger(__name__)
 
@@ -224,11 +234,6 @@ class MessageLedger(Protocol):
         """Drop the id (the message was refused or failed and may be resent)."""
 
 
-class RateLimiter(Protocol):
-    async def allow(self, key: str) -> bool:
-        """Count one message for ``key``; False when over the limit."""
-
-
 @dataclass
 class InMemoryMessageLedger:
     per_session: int = 500
@@ -257,32 +262,6 @@ class InMemoryMessageLedger:
             ids.pop(message_id, None)
 
 
-@dataclass
-class SlidingWindowRateLimiter:
-    limit: int = DEFAULT_RATE_LIMIT_MESSAGES
-    window_seconds: float = DEFAULT_RATE_LIMIT_WINDOW_SECONDS
-    clock: Callable[[], float] = time.monotonic
-    max_keys: int = 20000
-    _hits: OrderedDict[str, Deque[float]] = field(default_factory=OrderedDict)
-
-    async def allow(self, key: str) -> bool:
-        now = self.clock()
-        hits = self._hits.get(key)
-        if hits is None:
-            hits = deque()
-            self._hits[key] = hits
-            while len(self._hits) > self.max_keys:
-                self._hits.popitem(last=False)
-        else:
-            self._hits.move_to_end(key)
-        while hits and now - hits[0] >= self.window_seconds:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return False
-        hits.append(now)
-        return True
-
-
 class RedisMessageLedger:
     """``SET key NX EX ttl`` per (session, message id): shared by all replicas."""
 
@@ -306,34 +285,6 @@ class RedisMessageLedger:
             await self.client.delete(self._key(session_id, message_id))
         except Exception as error:
             logger.warning("socketio.dedup_unavailable session=%s error=%s", mask_id(session_id), error)
-
-
-class RedisRateLimiter:
-    """Fixed-window counter per key (``INCR`` + ``EXPIRE``): shared by all replicas."""
-
-    def __init__(
-        self,
-        client: Any,
-        limit: int = DEFAULT_RATE_LIMIT_MESSAGES,
-        window_seconds: float = DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
-        prefix: str = "kefu:sio",
-    ) -> None:
-        self.client = client
-        self.limit = limit
-        self.window_seconds = max(1, int(window_seconds))
-        self.prefix = prefix
-
-    async def allow(self, key: str) -> bool:
-        bucket = int(time.time() // self.window_seconds)
-        redis_key = f"{self.prefix}:rate:{key}:{bucket}"
-        try:
-            count = await self.client.incr(redis_key)
-            if count == 1:
-                await self.client.expire(redis_key, self.window_seconds * 2)
-            return int(count) <= self.limit
-        except Exception as error:
-            logger.warning("socketio.ratelimit_unavailable key=%s error=%s", mask_id(key), error)
-            return True
 
 
 # --------------------------------------------------------------------------
@@ -463,13 +414,16 @@ class KefuSocketIOInput(InputChannel):
         # None: CORS left to Sanic (`rasa run --cors`), as Rasa's own channel does.
         self.cors_allowed_origins = [] if cors_allowed_origins is None else cors_allowed_origins
         self.sio: Optional[AsyncServer] = None
-        redis_client = self._redis_client(redis_url) if redis_url else None
+        channel_redis = self._redis_client(redis_url) if redis_url else None
         self.ledger: MessageLedger = ledger or (
-            RedisMessageLedger(redis_client) if redis_client is not None else InMemoryMessageLedger()
+            RedisMessageLedger(channel_redis) if channel_redis is not None else InMemoryMessageLedger()
         )
+        # KEFU_RATE_LIMIT_REDIS_URL, when set, is the Redis every channel's rate limits share.
+        limit_url = shared_redis_url()
+        limit_client = redis_client(limit_url) if limit_url else channel_redis
         self.rate_limiter: RateLimiter = rate_limiter or (
-            RedisRateLimiter(redis_client, rate_limit_messages, rate_limit_window_seconds)
-            if redis_client is not None
+            RedisRateLimiter(limit_client, rate_limit_messages, rate_limit_window_seconds, prefix="kefu:sio")
+            if limit_client is not None
             else SlidingWindowRateLimiter(rate_limit_messages, rate_limit_window_seconds)
         )
 
@@ -571,7 +525,8 @@ class KefuSocketIOInput(InputChannel):
             )
             await sio.emit(TYPING_EVENT, {"typing": True}, room=session_id, namespace=namespace)
             try:
-                await on_new_message(message)
+                with conversation(session_id):
+                    await on_new_message(message)
             except Exception:
                 logger.exception("socketio.processing_failed session=%s message_id=%s", mask_id(session_id), message_id)
                 if message_id is not None:

@@ -226,6 +226,7 @@ class Cluster:
             "KEFU_CONSOLE_CONFIG": str(config_file(workdir)),
             "KEFU_CONSOLE_TAIL_INTERVAL": "0.2",
             "KEFU_CONSOLE_UNANSWERED_GROUPING": "exact",
+            "KEFU_LOG_FORMAT": "json",
             # Rasa's PostgreSQL pools (per replica): keep the private server's connection count bounded
             "SQL_POOL_SIZE": "10",
             "SQL_MAX_OVERFLOW": "20",
@@ -246,7 +247,7 @@ class Cluster:
                 env, f"http://127.0.0.1:{port}/")
             port = ports[f"actions-{i}"]
             self.plans[f"actions-{i}"] = ProcessPlan(
-                [str(ROOT / ".venv/bin/python"), "-m", _actions_module(), "--actions", "actions",
+                [str(ROOT / ".venv/bin/python"), "-m", "actions.server", "--actions", "actions",
                  "--port", str(port)],
                 env, f"http://127.0.0.1:{port}/health")
         self.plans["console"] = ProcessPlan([str(ROOT / ".venv/bin/python"), "-m", "console"], env,
@@ -381,6 +382,3 @@ class Cluster:
         return response.json()
 
 
-def _actions_module() -> str:
-    """``actions.server`` (metrics, JSON logs) when present, else rasa-sdk's own entry point."""
-    return "actions.server" if (ROOT / "actions" / "server.py").exists() else "rasa_sdk"

@@ -109,3 +109,13 @@ def test_install_is_idempotent() -> None:
     wrapped = RemoteAction.run
     action_failures.install()
     assert RemoteAction.run is wrapped
+
+
+def test_json_logs_config_is_added_only_when_asked() -> None:
+    from bot.server import LOGGING_CONFIG, with_logging
+
+    assert with_logging(["run", "--port", "1"], {}) == ["run", "--port", "1"]
+    assert with_logging(["run"], {"KEFU_LOG_FORMAT": "json"}) == ["run", "--logging-config-file", str(LOGGING_CONFIG)]
+    assert with_logging(["run", "--logging-config-file", "x.yml"], {"KEFU_LOG_FORMAT": "json"})[-1] == "x.yml"
+    assert with_logging(["train"], {"KEFU_LOG_FORMAT": "json"}) == ["train"]
+    assert LOGGING_CONFIG.exists()

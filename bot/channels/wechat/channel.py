@@ -8,9 +8,11 @@
     bot.channels.wechat.WeComInput:       # POST/GET /webhooks/wecom/webhook
       ...
 
-One request, in order: body size limit → signature (403) → envelope and
+One request, in order: body size limit (413, checked while reading: a larger
+body is never read in full) → signature (403) → envelope and
 decryption (safe mode; 403 for msg_signature or a foreign AppID/CorpID) → XML
-(400, logged once) → de-duplication → the bot turn, run as a task with a
+(400, logged once) → de-duplication → per-user rate limit (over it: one polite
+passive reply per window, then ``success``) → the bot turn, run as a task with a
 ``reply_budget`` (4 s): an answer in time goes back passively as XML (the rest
 through the customer-service API); a late one gets ``success`` now and the
 API later. Nothing a customer sends raises out of the handler.
@@ -34,6 +36,18 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import i18n
+from bot.channels.limits import (
+    BodyTooLarge,
+    RateLimiter,
+    Unlimited,
+    float_setting,
+    int_setting,
+    rate_limiter,
+    read_body,
+    redis_client,
+    setting,
+    shared_redis_url,
+)
 from bot.channels.wechat.client import (
     ApiError,
     CustomerServiceClient,
@@ -78,11 +92,15 @@ from bot.channels.wechat.turns import (
     Decision,
     decide,
 )
+from bot.logging_json import conversation
 
 logger = logging.getLogger(__name__)
 
 SUCCESS = "success"
 DEFAULT_REPLY_BUDGET = 4.0
+DEFAULT_RATE_LIMIT_MESSAGES = 20
+DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 60.0
+RATE_LIMITED_KEY = "msg_wechat_rate_limited"
 DEFAULT_LANGUAGE = "zh-Hans"
 WECHAT_API_BASE = "https://api.weixin.qq.com"
 WECOM_API_BASE = "https://qyapi.weixin.qq.com"
@@ -255,6 +273,8 @@ class WeChatEndpoint:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         bot_delay: float = 0.0,
         bot_delay_for: str = "",
+        rate_limiter: Optional[RateLimiter] = None,
+        notice_limiter: Optional[RateLimiter] = None,
     ) -> None:
         self.token = token
         self.receive_id = receive_id
@@ -267,6 +287,9 @@ class WeChatEndpoint:
         self.max_body_bytes = max_body_bytes
         self.bot_delay = bot_delay
         self.bot_delay_for = bot_delay_for
+        #: messages per user and window; ``notice_limiter`` (1 per window) paces the polite notice
+        self.rate_limiter: RateLimiter = rate_limiter or Unlimited()
+        self.notice_limiter: RateLimiter = notice_limiter or Unlimited()
         self.background: Set[asyncio.Task[Any]] = set()
 
     # -- GET --------------------------------------------------------------
@@ -332,6 +355,17 @@ class WeChatEndpoint:
             logger.warning("%s.malformed reason=%s", self.product, error)
             return HttpReply(400, "bad request")
 
+        with conversation(message.from_user):
+            return await self._receive_message(message, encrypted, started, on_new_message, probe)
+
+    async def _receive_message(
+        self,
+        message: InboundMessage,
+        encrypted: bool,
+        started: float,
+        on_new_message: OnNewMessage,
+        probe: Optional[ConversationProbe],
+    ) -> HttpReply:
         key = f"{self.product}:{self.receive_id}:{message.dedup_key()}"
         try:
             first = await self.ledger.claim(key)
@@ -391,6 +425,8 @@ class WeChatEndpoint:
             return None
         if decision.kind == SUBSCRIBE:
             await self.memory.clear_unsubscribe(user)
+        if not await self.rate_limiter.allow(self._rate_key(user)):
+            return await self._rate_limited(message, probe)
         language, paused = await self._probe(probe, user)
         if decision.kind == LOCAL and paused and decision.forward:
             # a person owns the conversation: show them what came in instead of answering
@@ -404,6 +440,20 @@ class WeChatEndpoint:
                 await self.memory.remember_menu(user, list(rendered.menu))
             return self._passive_then_api(message, split_text(rendered.text))
         return await self._bot_turn(message, decision.text, started, on_new_message)
+
+    def _rate_key(self, user: str) -> str:
+        return f"{self.product}:{self.receive_id}:{user}"
+
+    async def _rate_limited(self, message: InboundMessage, probe: Optional[ConversationProbe]) -> Optional[str]:
+        """Over the limit: no bot turn. The first refused message of a window gets one polite passive
+        reply (free: no customer-service API call); the rest get ``success``, which WeChat never retries."""
+        user = message.from_user
+        notify = await self.notice_limiter.allow(self._rate_key(user))
+        logger.info("%s.rate_limited user=%s notice=%s", self.product, mask_user(user), notify)
+        if not notify:
+            return None
+        language, _ = await self._probe(probe, user)
+        return text_reply_xml(user, message.to_user, i18n.text(RATE_LIMITED_KEY, language))
 
     @staticmethod
     def _forward_text(message: InboundMessage, kind: str, language: Optional[str]) -> str:
@@ -466,7 +516,8 @@ class WeChatEndpoint:
         try:
             if self.bot_delay > 0 and (user_message.sender_id or "").startswith(self.bot_delay_for):
                 await asyncio.sleep(self.bot_delay)
-            await on_new_message(user_message)
+            with conversation(user_message.sender_id):
+                await on_new_message(user_message)
         except Exception:
             logger.exception("%s.bot_turn_failed user=%s", self.product, mask_user(user_message.sender_id))
 
@@ -530,6 +581,40 @@ def _bot_delay() -> Dict[str, Any]:
     return {"bot_delay": delay, "bot_delay_for": prefix}
 
 
+def rate_limit_settings(credentials: Optional[Mapping[str, Any]]) -> Tuple[int, float]:
+    """(messages, window seconds) per user: ``KEFU_WECHAT_RATE_LIMIT`` / ``KEFU_WECHAT_RATE_WINDOW``,
+    else ``rate_limit_messages`` / ``rate_limit_window_seconds`` in credentials.yml, else 20 per 60 s."""
+    try:
+        limit = int_setting(
+            setting(credentials, "rate_limit_messages", "KEFU_WECHAT_RATE_LIMIT", DEFAULT_RATE_LIMIT_MESSAGES),
+            "KEFU_WECHAT_RATE_LIMIT",
+        )
+        window = float_setting(
+            setting(
+                credentials, "rate_limit_window_seconds", "KEFU_WECHAT_RATE_WINDOW", DEFAULT_RATE_LIMIT_WINDOW_SECONDS
+            ),
+            "KEFU_WECHAT_RATE_WINDOW",
+            minimum=1.0,
+        )
+    except ValueError as error:
+        raise RasaException(f"wechat channel: {error}") from None
+    return limit, window
+
+
+def _rate_limiters(channel_redis: Any, limit: Optional[int], window: Optional[float]) -> Dict[str, RateLimiter]:
+    """The per-user limiter and the notice pacer of an endpoint. Redis: ``KEFU_RATE_LIMIT_REDIS_URL``
+    when set, else the channel's own ``redis_url``, else in-process."""
+    default_limit, default_window = rate_limit_settings(None)
+    limit = default_limit if limit is None else limit
+    window = default_window if window is None else window
+    shared = shared_redis_url()
+    client = redis_client(shared) if shared else channel_redis
+    return {
+        "rate_limiter": rate_limiter(limit, window, prefix="kefu:wechat", client=client),
+        "notice_limiter": rate_limiter(1, window, prefix="kefu:wechat:notice", client=client),
+    }
+
+
 def _stores(redis_url: str) -> Tuple[Any, TokenCache, ReplyLedger, UserMemory]:
     if redis_url:
         client = _redis(redis_url)
@@ -571,6 +656,7 @@ class WeChatInput(InputChannel):
             click_intents=credentials.get("click_intents") or DEFAULT_CLICK_INTENTS,
             reply_budget=float(credentials.get("reply_budget") or DEFAULT_REPLY_BUDGET),
             max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
+            rate_limit=rate_limit_settings(credentials),
         )
 
     def __init__(
@@ -584,14 +670,17 @@ class WeChatInput(InputChannel):
         click_intents: Mapping[str, str] = DEFAULT_CLICK_INTENTS,
         reply_budget: float = DEFAULT_REPLY_BUDGET,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        rate_limit: Optional[Tuple[int, float]] = None,
     ) -> None:
         self._redis, cache, ledger, memory = _stores(redis_url)
+        limit, window = rate_limit if rate_limit is not None else (None, None)
+        limiters = _rate_limiters(self._redis, limit, window)
         crypto = _crypto(self.name(), token, aes_key, appid) if aes_key else None
         output = WeChatOutput(WeChatClient(api_base, appid, appsecret, cache), memory)
         self.endpoint = WeChatEndpoint(
             token, appid, crypto, output, ledger, memory,
             click_intents=click_intents, reply_budget=reply_budget,
-            max_body_bytes=max_body_bytes, **_bot_delay(),
+            max_body_bytes=max_body_bytes, **limiters, **_bot_delay(),
         )
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -610,12 +699,17 @@ class WeChatInput(InputChannel):
             reply = await endpoint.verify(query_params(request.query_string))
             return response.text(reply.body, status=reply.status, content_type=reply.content_type)
 
-        @blueprint.route("/webhook", methods=["POST"])
+        @blueprint.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             async def probe(sender_id: str) -> Tuple[Optional[str], bool]:
                 return await tracker_probe(request, sender_id)
 
-            reply = await endpoint.receive(query_params(request.query_string), request.body or b"", on_new_message, probe)
+            try:  # stop reading at the limit: a huge body costs neither memory nor parsing
+                body = await read_body(request, endpoint.max_body_bytes)
+            except BodyTooLarge:
+                logger.warning("%s.body_too_large limit=%d", endpoint.product, endpoint.max_body_bytes)
+                return response.text("payload too large", status=413)
+            reply = await endpoint.receive(query_params(request.query_string), body, on_new_message, probe)
             return response.text(reply.body, status=reply.status, content_type=reply.content_type)
 
         @blueprint.listener("before_server_stop")
@@ -661,6 +755,7 @@ class WeComInput(WeChatInput):
             click_intents=credentials.get("click_intents") or DEFAULT_CLICK_INTENTS,
             reply_budget=float(credentials.get("reply_budget") or DEFAULT_REPLY_BUDGET),
             max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
+            rate_limit=rate_limit_settings(credentials),
         )
 
     def __init__(  # type: ignore[override]
@@ -675,12 +770,15 @@ class WeComInput(WeChatInput):
         click_intents: Mapping[str, str] = DEFAULT_CLICK_INTENTS,
         reply_budget: float = DEFAULT_REPLY_BUDGET,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        rate_limit: Optional[Tuple[int, float]] = None,
     ) -> None:
         self._redis, cache, ledger, memory = _stores(redis_url)
+        limit, window = rate_limit if rate_limit is not None else (None, None)
+        limiters = _rate_limiters(self._redis, limit, window)
         crypto = _crypto(self.name(), token, aes_key, corp_id)
         output = WeComOutput(WeComClient(api_base, corp_id, agent_id, secret, cache), memory)
         self.endpoint = WeComEndpoint(
             token, corp_id, crypto, output, ledger, memory,
             click_intents=click_intents, reply_budget=reply_budget,
-            max_body_bytes=max_body_bytes, **_bot_delay(),
+            max_body_bytes=max_body_bytes, **limiters, **_bot_delay(),
         )

@@ -1,0 +1,84 @@
+"""Prometheus metrics of the action server, on a private registry (``GET /metrics`` of ``actions.server``).
+
+| metric | type | labels |
+|---|---|---|
+| ``kefu_action_duration_seconds`` | histogram | ``action`` |
+| ``kefu_action_errors_total`` | counter | ``action``, ``kind`` (``exception`` / ``not_found``) |
+| ``kefu_actions_in_progress`` | gauge | |
+| ``kefu_faq_outcomes_total`` | counter | ``outcome`` (answered / clarify / no_answer), ``language`` |
+| ``kefu_handoffs_requested_total`` | counter | ``reason``, ``console`` (``ok`` / ``down``) |
+
+Label values are bounded: unknown action names become ``unknown``, unknown outcomes, languages and
+reasons ``other``. The recording functions never raise: a metric must not cost a customer a reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable, Tuple
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+log = logging.getLogger(__name__)
+
+REGISTRY = CollectorRegistry()
+
+#: Action runs range from a slot check (milliseconds) to a knowledge-base query or a store call.
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+FAQ_OUTCOMES = ("answered", "clarify", "no_answer")
+LANGUAGES = ("zh-Hans", "zh-Hant", "en")
+#: Reasons ``actions.escalation`` can give, plus ``explicit_request`` from ``actions.handoff``.
+HANDOFF_REASONS = (
+    "explicit_request", "complaint", "presales", "identity", "negative_sentiment", "repeated_misses",
+)
+OTHER = "other"
+UNKNOWN_ACTION = "unknown"
+
+ACTION_DURATION = Histogram(
+    "kefu_action_duration_seconds", "Time spent running one custom action, by action",
+    ["action"], buckets=DURATION_BUCKETS, registry=REGISTRY,
+)
+ACTION_ERRORS = Counter(
+    "kefu_action_errors", "Action calls that failed: the action raised, or no such action",
+    ["action", "kind"], registry=REGISTRY,
+)
+ACTIONS_IN_PROGRESS = Gauge("kefu_actions_in_progress", "Action calls being run now", registry=REGISTRY)
+FAQ_TURNS = Counter(
+    "kefu_faq_outcomes", "FAQ turns by outcome: answered, clarify (did you mean...), no_answer",
+    ["outcome", "language"], registry=REGISTRY,
+)
+HANDOFFS = Counter(
+    "kefu_handoffs_requested", "Handoffs to a person requested by the bot, by reason and console reachability",
+    ["reason", "console"], registry=REGISTRY,
+)
+
+for _outcome in FAQ_OUTCOMES:
+    for _language in LANGUAGES:
+        FAQ_TURNS.labels(_outcome, _language)
+for _reason in HANDOFF_REASONS:
+    for _console in ("ok", "down"):
+        HANDOFFS.labels(_reason, _console)
+
+
+def _bounded(value: object, allowed: Iterable[str]) -> str:
+    return value if isinstance(value, str) and value in allowed else OTHER
+
+
+def record_faq_outcome(outcome: str, language: str) -> None:
+    try:
+        FAQ_TURNS.labels(_bounded(outcome, FAQ_OUTCOMES), _bounded(language, LANGUAGES)).inc()
+    except Exception:  # pragma: no cover - prometheus_client does not raise here; a reply must not depend on it
+        log.exception("metrics.record_failed metric=faq_outcomes")
+
+
+def record_handoff(reason: str, console_reached: bool) -> None:
+    try:
+        HANDOFFS.labels(_bounded(reason, HANDOFF_REASONS), "ok" if console_reached else "down").inc()
+    except Exception:  # pragma: no cover
+        log.exception("metrics.record_failed metric=handoffs_requested")
+
+
+def render() -> Tuple[bytes, str]:
+    """The exposition text and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,304 @@
+"""Kefu's REST channel: Rasa's ``rest`` channel with abuse limits and JSON errors.
+
+Same name (``rest``) and URL (``POST /webhooks/rest/webhook``), same request
+(``{"sender": "...", "message": "...", "metadata": {...}}``) and the same answer
+(a JSON list of bot messages; ``?stream=true`` streams them). What it adds:
+
+- **size limits**: the body is read at most up to its limit (a larger ``Content-Length`` is
+  refused before any of it is read), the message to ``KEFU_REST_MAX_MESSAGE_CHARS``
+  characters, the metadata to 4 KiB; over a limit → ``413``;
+- **a per-sender rate limit** (``KEFU_REST_RATE_LIMIT`` messages per ``KEFU_REST_RATE_WINDOW``
+  seconds, in-process or in the Redis at ``KEFU_RATE_LIMIT_REDIS_URL``) → ``429`` with
+  ``Retry-After``;
+- **clear errors**: malformed JSON, a missing or invalid sender or message → ``400``; a turn that
+  fails inside Rasa (tracker store down, ...) → ``503``, so the client knows to resend. Every error
+  is a JSON object ``{"error": code, "message": text, ...}``; nothing a client sends gives a 500;
+- ``input_channel`` is always ``rest``: a client cannot make its messages look like WeChat or
+  web-widget messages (Rasa's own channel takes it from the request);
+- log lines of the turn carry the sender as ``conversation_id`` (``bot.logging_json``).
+
+credentials.yml (replaces ``rest:``; every key is optional, environment variables win)::
+
+    bot.channels.rest.KefuRestInput:
+      # rate_limit_messages: 30          (KEFU_REST_RATE_LIMIT; 0 = no limit)
+      # rate_limit_window_seconds: 60    (KEFU_REST_RATE_WINDOW)
+      # max_message_chars: 2000          (KEFU_REST_MAX_MESSAGE_CHARS)
+      # redis_url: redis://...           (KEFU_RATE_LIMIT_REDIS_URL; empty = in-process)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from asyncio import CancelledError
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, Optional, Union
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import bool_arg
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.limits import (
+    RATE_LIMIT_REDIS_URL_ENV,
+    BodyTooLarge,
+    RateLimiter,
+    float_setting,
+    int_setting,
+    rate_limiter,
+    read_body,
+    setting,
+)
+from bot.logging_json import conversation
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_NAME = "rest"
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+DEFAULT_MAX_METADATA_BYTES = 4096
+DEFAULT_RATE_LIMIT_MESSAGES = 30
+DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 60.0
+MIN_MAX_BODY_BYTES = 64 * 1024
+#: Rasa's SQL tracker store keeps sender ids in a VARCHAR(255); ids are opaque tokens anyway.
+MAX_SENDER_CHARS = 128
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+# --------------------------------------------------------------------------
+# Pure decisions
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RestMessage:
+    sender_id: str
+    text: str
+    metadata: Optional[Dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RestError:
+    """A refused request: HTTP status and the JSON body ``{"error": code, "message": ..., **extra}``."""
+
+    status: int
+    code: str
+    message: str
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def body(self) -> Dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.extra}
+
+
+def max_body_bytes(max_message_chars: int, max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES) -> int:
+    """Room for the longest allowed message even fully ``\\uXXXX``-escaped, plus metadata."""
+    return max(MIN_MAX_BODY_BYTES, max_message_chars * 12 + max_metadata_bytes * 6 + 1024)
+
+
+def _encodable(value: str) -> bool:
+    """False for strings with lone surrogates (valid JSON escapes, invalid UTF-8)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _control_free(value: str) -> bool:
+    return not any(ord(c) < 32 or ord(c) == 127 for c in value)
+
+
+def parse_rest_message(
+    body: bytes,
+    max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+    max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
+) -> Union[RestMessage, RestError]:
+    """Validate a REST request body; never raises."""
+    try:
+        data = json.loads(body.decode("utf-8")) if body.strip() else None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return RestError(400, "invalid_json", "the body must be JSON: {\"sender\": \"...\", \"message\": \"...\"}")
+    if not isinstance(data, dict):
+        return RestError(400, "invalid_json", "the body must be a JSON object: {\"sender\": \"...\", \"message\": \"...\"}")
+
+    sender = data.get("sender")
+    if isinstance(sender, int) and not isinstance(sender, bool):
+        sender = str(sender)
+    if sender is None or (isinstance(sender, str) and not sender.strip()):
+        return RestError(400, "missing_sender", "sender is required: a string that identifies the conversation")
+    if not isinstance(sender, str):
+        return RestError(400, "invalid_sender", "sender must be a string")
+    if len(sender) > MAX_SENDER_CHARS or not _control_free(sender) or not _encodable(sender):
+        return RestError(
+            400, "invalid_sender", f"sender must be at most {MAX_SENDER_CHARS} printable characters"
+        )
+
+    text = data.get("message")
+    if text is None:
+        return RestError(400, "missing_message", "message is required")
+    if not isinstance(text, str):
+        return RestError(400, "invalid_message", "message must be a string")
+    if len(text) > max_message_chars:
+        return RestError(
+            413, "message_too_long", f"messages are limited to {max_message_chars} characters",
+            {"limit": max_message_chars},
+        )
+    if "\x00" in text or not _encodable(text):
+        return RestError(400, "invalid_message", "message contains characters that are not valid text")
+    if not text.strip():
+        return RestError(400, "empty_message", "the message is empty")
+
+    metadata = data.get("metadata")
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            return RestError(400, "invalid_metadata", "metadata must be a JSON object")
+        try:
+            size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+        except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+            return RestError(400, "invalid_metadata", "metadata must be plain JSON text")
+        if size > max_metadata_bytes:
+            return RestError(
+                413, "metadata_too_large", f"metadata is limited to {max_metadata_bytes} bytes",
+                {"limit": max_metadata_bytes},
+            )
+    return RestMessage(sender_id=sender, text=text, metadata=metadata)
+
+
+def mask_sender(sender_id: Optional[str]) -> str:
+    """Sender ids may be session tokens or user ids: log a prefix only."""
+    if not sender_id:
+        return "-"
+    return sender_id[:6] + "…" if len(sender_id) > 6 else sender_id[:2] + "…"
+
+
+def error_response(error: RestError, headers: Optional[Dict[str, str]] = None) -> HTTPResponse:
+    return response.json(error.body(), status=error.status, headers=headers)
+
+
+# --------------------------------------------------------------------------
+# Input channel
+# --------------------------------------------------------------------------
+
+
+class KefuRestInput(RestInput):
+    """Rasa's REST channel with size limits, a per-sender rate limit and JSON errors."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        try:
+            return cls(
+                rate_limit_messages=int_setting(
+                    setting(credentials, "rate_limit_messages", "KEFU_REST_RATE_LIMIT", DEFAULT_RATE_LIMIT_MESSAGES),
+                    "KEFU_REST_RATE_LIMIT",
+                ),
+                rate_limit_window_seconds=float_setting(
+                    setting(
+                        credentials, "rate_limit_window_seconds", "KEFU_REST_RATE_WINDOW",
+                        DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+                    ),
+                    "KEFU_REST_RATE_WINDOW",
+                    minimum=1.0,
+                ),
+                max_message_chars=int_setting(
+                    setting(credentials, "max_message_chars", "KEFU_REST_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
+                    "KEFU_REST_MAX_MESSAGE_CHARS",
+                    minimum=1,
+                ),
+                redis_url=str(setting(credentials, "redis_url", RATE_LIMIT_REDIS_URL_ENV, "")).strip(),
+            )
+        except ValueError as error:
+            raise RasaException(f"rest channel: {error}") from None
+
+    def __init__(
+        self,
+        rate_limit_messages: int = DEFAULT_RATE_LIMIT_MESSAGES,
+        rate_limit_window_seconds: float = DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+        max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS,
+        max_metadata_bytes: int = DEFAULT_MAX_METADATA_BYTES,
+        redis_url: str = "",
+        limiter: Optional[RateLimiter] = None,
+    ) -> None:
+        self.rate_limit_messages = rate_limit_messages
+        self.rate_limit_window_seconds = rate_limit_window_seconds
+        self.max_message_chars = max_message_chars
+        self.max_metadata_bytes = max_metadata_bytes
+        self.max_body_bytes = max_body_bytes(max_message_chars, max_metadata_bytes)
+        self.redis_url = redis_url
+        self.rate_limiter: RateLimiter = limiter or rate_limiter(
+            rate_limit_messages, rate_limit_window_seconds, prefix="kefu:rest", redis_url=redis_url or None
+        )
+
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self.rate_limit_window_seconds))
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        async def handle(message: UserMessage) -> None:
+            with conversation(message.sender_id):
+                await on_new_message(message)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"], stream=True)
+        async def receive(request: Request) -> Any:
+            try:
+                body = await read_body(request, self.max_body_bytes)
+            except BodyTooLarge as error:
+                logger.info("rest.rejected code=payload_too_large limit=%d", error.limit)
+                return error_response(
+                    RestError(413, "payload_too_large", str(error), {"limit": error.limit})
+                )
+            parsed = parse_rest_message(body, self.max_message_chars, self.max_metadata_bytes)
+            if isinstance(parsed, RestError):
+                logger.info("rest.rejected code=%s", parsed.code)
+                return error_response(parsed)
+            with conversation(parsed.sender_id):
+                return await self._turn(request, parsed, on_new_message, handle)
+
+        return webhook
+
+    async def _turn(self, request: Request, parsed: RestMessage, on_new_message: OnNewMessage, handle: OnNewMessage) -> Any:
+        if not await self.rate_limiter.allow(parsed.sender_id):
+            logger.info("rest.rate_limited sender=%s", mask_sender(parsed.sender_id))
+            retry = self.retry_after()
+            return error_response(
+                RestError(
+                    429, "rate_limited", "too many messages; wait a moment and try again", {"retry_after": retry}
+                ),
+                headers={"Retry-After": str(retry)},
+            )
+        if bool_arg(request, "stream", default=False):
+            return response.stream(
+                self.stream_response(handle, parsed.text, parsed.sender_id, CHANNEL_NAME, parsed.metadata),
+                content_type="text/event-stream",
+            )
+        collector = CollectingOutputChannel()
+        message = UserMessage(
+            parsed.text, collector, parsed.sender_id, input_channel=CHANNEL_NAME, metadata=parsed.metadata
+        )
+        try:
+            await on_new_message(message)
+        except CancelledError:
+            raise
+        except Exception:
+            logger.exception("rest.processing_failed sender=%s", mask_sender(parsed.sender_id))
+            return error_response(
+                RestError(
+                    503, "processing_failed", "the message could not be processed; please resend it",
+                    {"retry_after": 1},
+                ),
+                headers={"Retry-After": "1"},
+            )
+        return response.json(collector.messages)
