@@ -179,6 +179,7 @@ def test_postgres_restart_during_traffic_fails_cleanly_and_recovers(cluster: Clu
                                  "body": response.text})
             except requests.RequestException as error:
                 outcomes.append({"sender": sender, "message": message, "status": None, "body": repr(error)})
+            stop.wait(2.1)  # below the REST channel's default limit of 30 messages a minute per sender
 
     threads = [threading.Thread(target=customer, args=(s,), daemon=True) for s in senders]
     for thread in threads:
