@@ -204,8 +204,27 @@ def main(argv: Optional[List[str]] = None) -> int:
                      args.auto_reload, args.endpoints)
         )
         return 0
+    warm_up_knowledge_base()
     serve(args, executor, log_setup)
     return 0
+
+
+def warm_up_knowledge_base() -> None:
+    """Load the served knowledge-base build and its encoder before accepting requests.
+
+    Otherwise the first FAQ question after a start pays for loading the index and the encoder
+    (seconds), while every request queued behind it waits: under load, a freshly started replica
+    timed out action calls. ``/health`` answers only after this. A missing build is logged, not
+    fatal: the FAQ action then says the knowledge base is unavailable.
+    """
+    from knowledge_base.runtime import KnowledgeBaseUnavailable, shared_knowledge_base
+
+    try:
+        shared_knowledge_base().matcher().match("你好")
+    except KnowledgeBaseUnavailable as error:
+        logger.warning("kb.warm_up.unavailable %s", error)
+    except Exception:
+        logger.exception("kb.warm_up.failed")
 
 
 if __name__ == "__main__":

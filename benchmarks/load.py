@@ -11,11 +11,12 @@ question, a handoff to a person), talks over REST or socket.io (websocket) throu
 1-3 s between messages like a person typing, and starts a new conversation when one ends.
 The last level runs for ``--duration`` seconds; the earlier ones for ``--level-duration``.
 
-Checked for every turn: an HTTP 200 / a completed socket.io turn, and a reply where one is due
-(a conversation handed to a person is silent by design). After each level every conversation's
-tracker is read back: each message sent must be stored exactly once ("lost" otherwise).
+Checked for every turn: an HTTP 200 / a completed socket.io turn with at least one reply. After
+each level every conversation's tracker is read back: a message that was answered and is not
+stored is "lost"; one stored more often than it was sent is "duplicated". Before measuring,
+``--warmup`` seconds of unmeasured traffic warm every replica.
 
-Reported per level: turns, errors, lost messages, throughput (turns/s), p50/p95/p99 latency of
+Reported per level: turns, errors, lost and duplicated messages, throughput (turns/s), p50/p95/p99 latency of
 all turns and of FAQ turns. Bounded by design: loopback only, a fixed number of conversations,
 a fixed duration. Results: JSON (``--out``), a Markdown table on stdout, an SVG plot (``--svg``).
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -75,6 +77,7 @@ class LevelResult:
     turns: int
     errors: int
     lost: int
+    duplicated: int
     throughput: float
     latency_ms: Dict[str, float]
     faq_latency_ms: Dict[str, float]
@@ -231,39 +234,47 @@ class Load:
         for thread in threads:
             thread.join(timeout=duration + 120)
         elapsed = time.monotonic() - start
-        lost = self.count_lost()
+        lost, duplicated = self.count_lost()
         done = [t for t in self.turns if t.ok]
         errors = [t for t in self.turns if not t.ok]
         return LevelResult(
             replicas=self.cluster.replicas, conversations=conversations, duration_s=round(elapsed, 1),
-            turns=len(self.turns), errors=len(errors), lost=lost,
+            turns=len(self.turns), errors=len(errors), lost=lost, duplicated=duplicated,
             throughput=round(len(done) / elapsed, 2),
             latency_ms=percentiles([t.latency_ms for t in done]),
             faq_latency_ms=percentiles([t.latency_ms for t in done if t.kind == "faq"]),
             error_samples=sorted({f"{t.transport}/{t.kind}: {t.error}" for t in errors})[:10],
         )
 
-    def count_lost(self) -> int:
-        """Messages sent that the tracker does not hold exactly once."""
-        lost = 0
+    def count_lost(self) -> Tuple[int, int]:
+        """(lost, duplicated): answered messages the tracker does not hold, and messages it holds more
+        often than they were sent. A message that got an error may or may not be stored: the customer
+        was told to resend, so it is an error, not a loss."""
+        answered: Dict[str, List[str]] = {}
+        for turn in self.turns:
+            if turn.ok:
+                answered.setdefault(turn.sender, []).append(turn.text)
+        lost = duplicated = 0
         for sender, messages in self.sent.items():
             try:
                 events = self.cluster.tracker(sender)["events"]
             except requests.RequestException:
-                lost += len(messages)
+                lost += len(answered.get(sender, []))
                 continue
             stored = [e.get("text") for e in events if e["event"] == "user"]
+            acknowledged = answered.get(sender, [])
             for text in set(messages):
-                lost += abs(stored.count(text) - messages.count(text))
-        return lost
+                lost += max(0, acknowledged.count(text) - stored.count(text))
+                duplicated += max(0, stored.count(text) - messages.count(text))
+        return lost, duplicated
 
 
 def table(results: List[LevelResult]) -> str:
-    lines = ["| replicas | conversations | duration s | turns | errors | lost | turns/s | p50 / p95 / p99 ms "
-             "(all) | FAQ p50 / p95 / p99 ms |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| replicas | conversations | duration s | turns | errors | lost | duplicated | turns/s | "
+             "p50 / p95 / p99 ms (all) | FAQ p50 / p95 / p99 ms |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lat, faq = r.latency_ms, r.faq_latency_ms
-        lines.append(f"| {r.replicas} | {r.conversations} | {r.duration_s} | {r.turns} | {r.errors} | {r.lost} | "
+        lines.append(f"| {r.replicas} | {r.conversations} | {r.duration_s} | {r.turns} | {r.errors} | {r.lost} | {r.duplicated} | "
                      f"{r.throughput} | {lat['p50']} / {lat['p95']} / {lat['p99']} | "
                      f"{faq['p50']} / {faq['p95']} / {faq['p99']} |")
     return "\n".join(lines)
@@ -315,6 +326,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--levels", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of the last (largest) level")
     parser.add_argument("--level-duration", type=float, default=60.0, help="seconds of each earlier level")
+    parser.add_argument("--warmup", type=float, default=20.0, help="seconds of unmeasured traffic first")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--out", type=Path)
@@ -323,6 +335,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if max(args.levels) > 200 or args.duration > 3600:
         parser.error("bounded by design: at most 200 conversations and one hour")
 
+    # SIGTERM (timeout, kill) stops the clusters too: the finally blocks below must run
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     faq = faq_questions()
     results: List[LevelResult] = []
     for replicas in args.replicas:
@@ -332,6 +346,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 extra_env={"KEFU_REST_RATE_LIMIT": "1000", "KEFU_SOCKETIO_RATE_LIMIT": "1000"})
         try:
             load = Load(cluster, faq, args.seed)
+            # every replica answers a few turns of every kind first (model and encoders warm)
+            warm = load.run_level(2 * replicas, args.warmup)
+            print(f"warm-up: {warm.turns} turns, {warm.errors} errors", flush=True)
             for i, level in enumerate(args.levels):
                 duration = args.duration if i == len(args.levels) - 1 else args.level_duration
                 result = load.run_level(level, duration)
@@ -355,7 +372,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.svg:
         args.svg.parent.mkdir(parents=True, exist_ok=True)
         args.svg.write_text(svg_plot(results), encoding="utf-8")
-    clean = all(r.errors == 0 and r.lost == 0 for r in results)
+    clean = all(r.errors == 0 and r.lost == 0 and r.duplicated == 0 for r in results)
     return 0 if clean else 1
 
 

@@ -175,13 +175,17 @@ class Cluster:
               extra_env: Optional[Mapping[str, str]] = None) -> Cluster:
         workdir.mkdir(parents=True, exist_ok=True)
         pg = PrivatePostgres.create()
+        cluster: Optional[Cluster] = None
         try:
             pg.create_databases(list(DATABASES))
             cluster = cls._configure(workdir, pg, redis_url, replicas, extra_env or {})
             cluster._seed_store()
             cluster._start_all(timeout)
         except BaseException:
-            pg.destroy()
+            if cluster is not None:
+                cluster.stop()  # whatever was spawned, and the database
+            else:
+                pg.destroy()
             raise
         return cluster
 
