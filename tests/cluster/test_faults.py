@@ -9,6 +9,7 @@ again before it ends.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import threading
@@ -270,3 +271,63 @@ def test_logs_are_json_lines_with_the_conversation_and_no_personal_data(cluster:
                     record = json.loads(line)
                     found = found or record.get("conversation_id") == sender
     assert found, "no JSON log line of the action servers carries the conversation id"
+
+
+# -- fan-out and de-duplication across replicas -------------------------------------------------------
+def test_agent_reply_reaches_a_browser_connected_to_another_replica(cluster: Cluster) -> None:
+    """The widget is connected to rasa-1; the console's reply goes through rasa-2 (Redis manager)."""
+    import socketio
+
+    session = f"widget-{uuid.uuid4().hex}"  # the widget's session ids are 16-128 characters
+    received: List[Dict[str, Any]] = []
+    confirmed = threading.Event()
+    client = socketio.Client(reconnection=False)
+    client.on("bot_uttered", lambda data: received.append(data))
+    client.on("session_confirm", lambda *_: confirmed.set())
+    client.connect(cluster.url_of("rasa-1"), transports=["websocket"], wait_timeout=30)
+    try:
+        client.emit("session_request", {"session_id": session})
+        assert confirmed.wait(30)
+        client.emit("user_uttered", {"message": "你好", "session_id": session})
+        assert _wait(lambda: received, timeout=60), "no greeting over socket.io"
+        response = requests.post(
+            f"{cluster.url_of('rasa-2')}/conversations/{session}/tracker/events",
+            params={"token": cluster.token, "output_channel": "socketio", "execute_side_effects": "true"},
+            json=[{"event": "bot", "text": "您好，我是客服小王"}], timeout=30)
+        assert response.status_code == 200, response.text
+        assert _wait(lambda: any(m.get("text") == "您好，我是客服小王" for m in received), timeout=30), received
+    finally:
+        client.disconnect()
+
+
+def _wechat_post(cluster: Cluster, via: str, xml: str) -> requests.Response:
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    token = cluster.env["WECHAT_TOKEN"]
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    return requests.post(f"{cluster.url_of(via)}/webhooks/wechat/webhook",
+                         params={"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": "x"},
+                         data=xml.encode("utf-8"), headers={"Content-Type": "text/xml"}, timeout=30)
+
+
+def test_wechat_retry_on_another_replica_is_processed_once(cluster: Cluster) -> None:
+    openid = "o" + uuid.uuid4().hex[:20]
+    msg_id = str(int(time.time() * 1000))
+    xml = (f"<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+           f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+           f"<Content><![CDATA[怎么开发票]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    first = _wechat_post(cluster, "rasa-1", xml)
+    assert first.status_code == 200, first.text
+    retry = _wechat_post(cluster, "rasa-2", xml)  # WeChat's retry, landing on the other replica
+    assert retry.status_code == 200, retry.text
+    users = [e for e in cluster.tracker(openid)["events"] if e["event"] == "user"]
+    assert [e["text"] for e in users] == ["怎么开发票"], users
+
+
+def test_rasa_http_api_is_not_public(cluster: Cluster) -> None:
+    sender = _sender("api")
+    cluster.say(sender, "你好")
+    public = requests.get(f"{cluster.public_url}/conversations/{sender}/tracker", params={"token": cluster.token},
+                          timeout=30)
+    assert public.status_code == 404  # nginx's public server has no route to Rasa's API
+    assert requests.get(f"{cluster.rasa_api_url}/conversations/{sender}/tracker", timeout=30).status_code == 401
+    assert cluster.tracker(sender)["sender_id"] == sender  # with the token, on the internal port
