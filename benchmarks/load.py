@@ -11,7 +11,9 @@ question, a handoff to a person), talks over REST or socket.io (websocket) throu
 1-3 s between messages like a person typing, and starts a new conversation when one ends.
 The last level runs for ``--duration`` seconds; the earlier ones for ``--level-duration``.
 
-Checked for every turn: an HTTP 200 / a completed socket.io turn with at least one reply. After
+Checked for every turn: an HTTP 200 / a completed socket.io turn with at least one reply. A
+conversation the bot hands to a person (any script can escalate: complaint words, sentiment,
+repeated misses) ends there, as the bot is silent while a person owns it. After
 each level every conversation's tracker is read back: a message that was answered and is not
 stored is "lost"; one stored more often than it was sent is "duplicated". Before measuring,
 ``--warmup`` seconds of unmeasured traffic warm every replica.
@@ -93,6 +95,13 @@ def percentiles(values: Sequence[float]) -> Dict[str, float]:
         return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1)
 
     return {"p50": round(statistics.median(ordered), 1), "p95": q(0.95), "p99": q(0.99)}
+
+
+def _handed_over(reply: Dict[str, Any]) -> bool:
+    """The bot queued the conversation for a person (escalation keyword, sentiment, misses...)."""
+    custom = reply.get("custom") if isinstance(reply, dict) else None
+    event = custom.get("kefu_event") if isinstance(custom, dict) else None
+    return isinstance(event, dict) and event.get("type") == "handoff_queued"
 
 
 class RestCustomer:
@@ -206,6 +215,8 @@ class Load:
                 if ok and not replies:
                     ok, error = False, "no reply"
                 self._record(Turn(kind, transport, sender, text, ok, latency, error))
+                if any(_handed_over(r) for r in replies):
+                    break  # a person takes over: the bot stays silent from here on, by design
                 if i + 1 < len(messages):
                     time.sleep(rng.uniform(1.0, 3.0))
         finally:
