@@ -254,7 +254,7 @@ class Load:
             throughput=round(len(done) / elapsed, 2),
             latency_ms=percentiles([t.latency_ms for t in done]),
             faq_latency_ms=percentiles([t.latency_ms for t in done if t.kind == "faq"]),
-            error_samples=sorted({f"{t.transport}/{t.kind}: {t.error}" for t in errors})[:10],
+            error_samples=sorted({f"{t.transport}/{t.kind} {t.sender} {t.text!r}: {t.error}" for t in errors})[:10],
         )
 
     def count_lost(self) -> Tuple[int, int]:
