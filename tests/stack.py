@@ -42,8 +42,54 @@ def model_missing_reason() -> Optional[str]:
     return None
 
 
+class ProcessGroup:
+    """Processes started in their own sessions, with a health URL each and a log file in ``workdir``
+    (shared by :class:`Stack` and the multi-process cluster of tests/cluster)."""
+
+    workdir: Path
+    processes: Dict[str, subprocess.Popen]
+
+    def health_url(self, name: str) -> str:
+        raise NotImplementedError
+
+    def wait_ready(self, names: List[str], timeout: float = 240.0) -> None:
+        deadline = time.monotonic() + timeout
+        for name in names:
+            url = self.health_url(name)
+            while True:
+                proc = self.processes[name]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log(name)[-4000:]}")
+                try:
+                    if requests.get(url, timeout=2).status_code < 500:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} not ready after {timeout}s:\n{self.log(name)[-4000:]}")
+                time.sleep(0.5)
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def kill(self, name: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.processes.get(name)
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+    def alive(self, name: str) -> bool:
+        proc = self.processes.get(name)
+        return bool(proc and proc.poll() is None)
+
+
 @dataclass
-class Stack:
+class Stack(ProcessGroup):
     env: Dict[str, str]
     workdir: Path
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -81,6 +127,9 @@ class Stack:
         return stack
 
     # -- processes ---------------------------------------------------------
+    def health_url(self, name: str) -> str:
+        return self.specs[name].health_url
+
     def _spawn(self, name: str) -> None:
         spec = self.specs[name]
         log = open(self.workdir / f"{name}.log", "ab")
@@ -92,37 +141,6 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-    def wait_ready(self, names: List[str], timeout: float = 240.0) -> None:
-        deadline = time.monotonic() + timeout
-        for name in names:
-            url = self.specs[name].health_url
-            while True:
-                proc = self.processes[name]
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log(name)[-4000:]}")
-                try:
-                    if requests.get(url, timeout=2).status_code < 500:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} not ready after {timeout}s:\n{self.log(name)[-4000:]}")
-                time.sleep(0.5)
-
-    def log(self, name: str) -> str:
-        path = self.workdir / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def kill(self, name: str, sig: int = signal.SIGTERM) -> None:
-        proc = self.processes.get(name)
-        if proc and proc.poll() is None:
-            os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
 
     def restart(self, name: str) -> None:
         self.kill(name)

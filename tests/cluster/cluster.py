@@ -38,7 +38,7 @@ import requests
 
 from launcher.processes import process_env
 from launcher.settings import ROOT, resolve
-from tests.stack import MODEL, free_port
+from tests.stack import MODEL, ProcessGroup, free_port
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TEMPLATE = ROOT / "deploy" / "nginx" / "kefu.conf.template"
@@ -160,7 +160,7 @@ class ProcessPlan:
 
 
 @dataclass
-class Cluster:
+class Cluster(ProcessGroup):
     workdir: Path
     pg: PrivatePostgres
     env: Dict[str, str]
@@ -297,50 +297,19 @@ class Cluster:
         self.wait_ready(rest, timeout)
 
     # -- processes ---------------------------------------------------------------------------------
+    def health_url(self, name: str) -> str:
+        return self.plans[name].health_url
+
     def spawn(self, name: str) -> None:
         plan = self.plans[name]
         log = open(self.workdir / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(plan.argv, cwd=str(ROOT), env=plan.env, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
 
-    def wait_ready(self, names: List[str], timeout: float = 300.0) -> None:
-        deadline = time.monotonic() + timeout
-        for name in names:
-            while True:
-                proc = self.processes[name]
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log(name)[-4000:]}")
-                try:
-                    if requests.get(self.plans[name].health_url, timeout=2).status_code < 500:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} not ready after {timeout}s:\n{self.log(name)[-4000:]}")
-                time.sleep(0.5)
-
-    def kill(self, name: str, sig: int = signal.SIGTERM) -> None:
-        proc = self.processes.get(name)
-        if proc and proc.poll() is None:
-            os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-
     def restart(self, name: str, sig: int = signal.SIGTERM) -> None:
         self.kill(name, sig)
         self.spawn(name)
         self.wait_ready([name])
-
-    def alive(self, name: str) -> bool:
-        proc = self.processes.get(name)
-        return bool(proc and proc.poll() is None)
-
-    def log(self, name: str) -> str:
-        path = self.workdir / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
         for name in list(self.processes):
