@@ -18,6 +18,7 @@ import socket
 import subprocess
 import time
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
@@ -42,15 +43,16 @@ def model_missing_reason() -> Optional[str]:
     return None
 
 
-class ProcessGroup:
+class ProcessGroup(ABC):
     """Processes started in their own sessions, with a health URL each and a log file in ``workdir``
     (shared by :class:`Stack` and the multi-process cluster of tests/cluster)."""
 
     workdir: Path
     processes: Dict[str, subprocess.Popen]
 
+    @abstractmethod
     def health_url(self, name: str) -> str:
-        raise NotImplementedError
+        """The URL that answers below 500 once process ``name`` is ready."""
 
     def wait_ready(self, names: List[str], timeout: float = 240.0) -> None:
         deadline = time.monotonic() + timeout
