@@ -9,7 +9,7 @@ RASA_BIN := .venv-rasa/bin
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup browser widget run test test-rasa-env test-app validate domain model kb db lint clean
+.PHONY: help setup browser widget run test test-rasa-env test-app validate domain faq-nlu model kb db lint clean
 
 help:
 	@echo "make run    - set up, train if the data changed, start Kefu (Ctrl-C stops it)"
@@ -52,7 +52,16 @@ domain: bot/domain/responses.yml
 bot/domain/responses.yml: $(wildcard bot/responses/*.yml) bot/i18n.py | .venv/.kefu-ready
 	$(APP_PY) -m bot.i18n build
 
-model: setup domain
+# ask_faq training examples taken from the knowledge base's phrasings (knowledge_base/nlu_export.py);
+# the files are committed, this only rewrites them when the FAQ sources or the other NLU data changed.
+faq-nlu: bot/data/nlu/faq_kb.en.yml
+
+bot/data/nlu/faq_kb.en.yml: $(wildcard knowledge_base/faq/*.yml) knowledge_base/nlu_export.py \
+		$(filter-out $(wildcard bot/data/nlu/faq_kb.*.yml),$(wildcard bot/data/nlu/*.yml)) | .venv/.kefu-ready
+	$(APP_PY) -m knowledge_base nlu-export
+	@touch $@
+
+model: setup domain faq-nlu
 	scripts/train-model
 
 # Rebuilds the FAQ index only when its sources, encoder or settings changed.
@@ -65,7 +74,7 @@ db: setup
 run: setup widget domain model kb db
 	$(APP_PY) -m launcher
 
-validate: setup domain
+validate: setup domain faq-nlu
 	$(RASA_BIN)/rasa data validate --config config.yml --domain bot/domain --data bot/data
 
 test-rasa-env: setup

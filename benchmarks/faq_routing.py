@@ -7,7 +7,9 @@ A customer's FAQ question reaches the knowledge base when NLU predicts
 ``ask_faq`` or falls back (``nlu_fallback`` also consults the knowledge base,
 see actions/fallback.py). Any other intent takes the conversation elsewhere
 (an order form, a handoff...). This measures that routing on the held-out
-paraphrase set, per language, for in-scope and out-of-scope queries.
+paraphrase set, per language, for in-scope and out-of-scope queries. The
+report lists every query with its intent (``queries``), which
+``benchmarks/faq_end_to_end.py`` joins with the knowledge base's answers.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ def main() -> None:
             "intents": dict(counts.most_common()),
             "elsewhere_examples": [t for t, i in items if i not in TO_KB][:8],
         }
+    report["queries"] = [
+        {"text": row["text"], "lang": row["lang"], "label": row["label"], "intent": intent}
+        for row, intent in zip(rows, intents, strict=True)
+    ]
     report["seconds"] = round(time.time() - started, 1)
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.out:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m knowledge_base {build,validate,import,query,eval,unanswered}``."""
+"""Command line: ``python -m knowledge_base {build,validate,import,query,eval,unanswered,nlu-export}``."""
 
 from __future__ import annotations
 
@@ -134,6 +134,26 @@ def cmd_unanswered(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nlu_export(args: argparse.Namespace) -> int:
+    from knowledge_base.nlu_export import ExportSettings, export, stale, write
+    from knowledge_base.source import load_entries
+
+    config = _config(args)
+    settings = ExportSettings(per_entry=args.per_entry)
+    files = export(load_entries(config.sources), Path(args.nlu_dir), settings)
+    if args.check:
+        out_of_date = stale(files)
+        for path in out_of_date:
+            print(
+                f"out of date: {path} (run `python -m knowledge_base nlu-export`, then `make model`)", file=sys.stderr
+            )
+        return 1 if out_of_date else 0
+    changed = write(files)
+    counts = ", ".join(f"{p.name}: {text.count(chr(10) + '    - ')}" for p, text in files.items())
+    print(f"{'wrote ' + str(len(changed)) + ' file(s)' if changed else 'up to date'}; ask_faq examples {counts}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m knowledge_base", description="Kefu FAQ knowledge base")
     p.add_argument("--config", type=Path, default=None, help="settings file (default knowledge_base/config.yml)")
@@ -179,6 +199,13 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--limit", type=int, default=50)
     u.add_argument("--similarity", type=float, default=None, help="cosine to join a group (default from config)")
     u.set_defaults(func=cmd_unanswered)
+
+    n = sub.add_parser("nlu-export", help="write the KB's phrasings as ask_faq examples for Rasa (bot/data/nlu)")
+    n.add_argument("--sources", help="FAQ source directory")
+    n.add_argument("--nlu-dir", default="bot/data/nlu", help="Rasa NLU data directory")
+    n.add_argument("--per-entry", type=int, default=3, help="phrasings per entry and language")
+    n.add_argument("--check", action="store_true", help="exit 1 when the files are out of date; write nothing")
+    n.set_defaults(func=cmd_nlu_export)
     return p
 
 
