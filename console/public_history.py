@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional
 from urllib.parse import quote
 
 import httpx
@@ -31,6 +29,8 @@ from sanic import Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
+
+from bot.channels.limits import SlidingWindowRateLimiter
 
 log = logging.getLogger("kefu.console.public_history")
 
@@ -125,27 +125,9 @@ def history_messages(events: Iterable[Dict[str, Any]], limit: int = MAX_MESSAGES
     return out[-limit:]
 
 
-@dataclass
-class IpRateLimiter:
-    """Sliding window per client address: the endpoint is public."""
-
-    limit: int = 60
-    window_seconds: float = 60.0
-    clock: Callable[[], float] = time.monotonic
-    _hits: OrderedDict[str, Deque[float]] = field(default_factory=OrderedDict)
-
-    def allow(self, key: str) -> bool:
-        now = self.clock()
-        hits = self._hits.setdefault(key, deque())
-        self._hits.move_to_end(key)
-        while len(self._hits) > 10000:
-            self._hits.popitem(last=False)
-        while hits and now - hits[0] >= self.window_seconds:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return False
-        hits.append(now)
-        return True
+def public_limiter() -> SlidingWindowRateLimiter:
+    """Sliding window per client address (the endpoint is public): 60 requests a minute, 10,000 addresses kept."""
+    return SlidingWindowRateLimiter(limit=60, window_seconds=60.0, max_keys=10000)
 
 
 def _error(status: int, code: str, message: str) -> HTTPResponse:
@@ -155,13 +137,13 @@ def _error(status: int, code: str, message: str) -> HTTPResponse:
 def register(
     app: Sanic,
     settings: Any,
-    limiter: Optional[IpRateLimiter] = None,
+    limiter: Optional[SlidingWindowRateLimiter] = None,
     transport: Optional[httpx.AsyncBaseTransport] = None,
 ) -> None:
     """Add ``GET /api/public/history`` to the console app (no login; CORS open, no credentials)."""
     rasa_url = str(settings.rasa_url).rstrip("/")
     rasa_token = getattr(settings, "rasa_token", "") or ""
-    limiter = limiter or IpRateLimiter()
+    limiter = limiter or public_limiter()
     client_holder: Dict[str, httpx.AsyncClient] = {}
 
     def client() -> httpx.AsyncClient:
@@ -177,7 +159,7 @@ def register(
     @app.get(ROUTE, name="kefu_public_history")
     async def public_history(request: Request) -> HTTPResponse:
         address = request.remote_addr or request.ip or "-"
-        if not limiter.allow(address):
+        if not await limiter.allow(address):
             return _error(429, "rate_limited", "too many history requests; try again in a minute")
         session_id = request.args.get("session_id")
         if not valid_session_id(session_id):

@@ -5,11 +5,14 @@ The HTTP route itself runs in tests/browser/test_widget.py (reload and reconnect
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from bot.channels.limits import SlidingWindowRateLimiter
 from console.public_history import (
-    IpRateLimiter,
     history_messages,
+    public_limiter,
     valid_session_id,
     widget_conversation,
 )
@@ -58,7 +61,16 @@ def test_bad_session_ids(value) -> None:
 
 def test_rate_limiter_window() -> None:
     now = [0.0]
-    limiter = IpRateLimiter(limit=2, window_seconds=10, clock=lambda: now[0])
-    assert [limiter.allow("a"), limiter.allow("a"), limiter.allow("a"), limiter.allow("b")] == [True, True, False, True]
+    limiter = SlidingWindowRateLimiter(limit=2, window_seconds=10, clock=lambda: now[0])
+
+    async def allow(key: str) -> bool:
+        return await limiter.allow(key)
+
+    assert [asyncio.run(allow(k)) for k in "aaab"] == [True, True, False, True]
     now[0] = 11
-    assert limiter.allow("a")
+    assert asyncio.run(allow("a"))
+
+
+def test_public_limiter_defaults() -> None:
+    limiter = public_limiter()
+    assert (limiter.limit, limiter.window_seconds, limiter.max_keys) == (60, 60.0, 10000)
