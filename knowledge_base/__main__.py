@@ -12,6 +12,8 @@ from typing import List, Optional, Sequence
 
 from knowledge_base.config import ConfigError, KBConfig, load_config
 
+PROJECT_NLU = Path(__file__).resolve().parent.parent / "bot" / "data" / "nlu"
+
 
 def _config(args: argparse.Namespace) -> KBConfig:
     config = load_config(path=args.config)
@@ -139,8 +141,12 @@ def cmd_nlu_export(args: argparse.Namespace) -> int:
     from knowledge_base.source import load_entries
 
     config = _config(args)
-    settings = ExportSettings(per_entry=args.per_entry)
-    files = export(load_entries(config.sources), Path(args.nlu_dir), settings)
+    if args.per_entry < 1:
+        raise ConfigError(f"--per-entry must be at least 1, got {args.per_entry}")
+    nlu_dir = Path(args.nlu_dir)
+    if not nlu_dir.is_dir():
+        raise ConfigError(f"{nlu_dir}: not a directory (the Rasa NLU data, e.g. bot/data/nlu)")
+    files = export(load_entries(config.sources), nlu_dir, ExportSettings(per_entry=args.per_entry))
     if args.check:
         out_of_date = stale(files)
         for path in out_of_date:
@@ -202,7 +208,7 @@ def parser() -> argparse.ArgumentParser:
 
     n = sub.add_parser("nlu-export", help="write the KB's phrasings as ask_faq examples for Rasa (bot/data/nlu)")
     n.add_argument("--sources", help="FAQ source directory")
-    n.add_argument("--nlu-dir", default="bot/data/nlu", help="Rasa NLU data directory")
+    n.add_argument("--nlu-dir", default=str(PROJECT_NLU), help="Rasa NLU data directory (default bot/data/nlu)")
     n.add_argument("--per-entry", type=int, default=3, help="phrasings per entry and language")
     n.add_argument("--check", action="store_true", help="exit 1 when the files are out of date; write nothing")
     n.set_defaults(func=cmd_nlu_export)

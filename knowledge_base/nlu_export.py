@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List, Sequence, Set
 
 import yaml
 
+from knowledge_base.config import ConfigError
 from knowledge_base.source import FaqEntry
 
 HEADER = (
@@ -56,8 +57,15 @@ def existing_examples(nlu_dir: Path, skip: Iterable[Path] = ()) -> Set[str]:
     for path in sorted(nlu_dir.glob("*.yml")):
         if path.resolve() in skipped:
             continue
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read Rasa NLU data: {exc}") from exc
+        if not isinstance(document, dict):
+            raise ConfigError(f"{path}: not Rasa NLU data (expected a mapping with an 'nlu' list)")
         for item in document.get("nlu") or []:
+            if not isinstance(item, dict):
+                continue
             for line in str(item.get("examples") or "").splitlines():
                 line = line.strip()
                 if line.startswith("- "):

@@ -96,3 +96,21 @@ def test_write_replaces_only_changed_files(tmp_path: Path) -> None:
     assert write({a: "same", b: "new"}) == [b]
     assert b.read_text(encoding="utf-8") == "new"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_bad_arguments_and_broken_nlu_files_get_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["nlu-export", "--nlu-dir", str(tmp_path / "missing")]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    assert main(["nlu-export", "--per-entry", "0"]) == 2
+    assert "--per-entry" in capsys.readouterr().err
+    nlu = tmp_path / "nlu"
+    nlu.mkdir()
+    (nlu / "broken.yml").write_text("nlu: [\n  - intent: x\n", encoding="utf-8")
+    assert main(["nlu-export", "--nlu-dir", str(nlu)]) == 2
+    assert "cannot read Rasa NLU data" in capsys.readouterr().err
+    (nlu / "broken.yml").write_text("- just a list\n", encoding="utf-8")
+    assert main(["nlu-export", "--nlu-dir", str(nlu)]) == 2
+    assert "not Rasa NLU data" in capsys.readouterr().err
+    assert not list(nlu.glob("faq_kb.*"))  # nothing written on error
