@@ -25,12 +25,22 @@ from typing import Dict
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from faq_routing import TO_KB  # noqa: E402
 
 from knowledge_base.config import load_config  # noqa: E402
 from knowledge_base.matcher import NO_ANSWER  # noqa: E402
 from knowledge_base.runtime import KnowledgeBase  # noqa: E402
 
-TO_KB = {"ask_faq", "nlu_fallback"}
+
+def _summary(counts: Dict[str, int]) -> Dict[str, float]:
+    return {
+        "in_scope": counts["in_scope"],
+        "in_scope_right_answer": round(counts["in_scope_right"] / max(counts["in_scope"], 1), 4),
+        "oos": counts["oos"],
+        "oos_handled": round(counts["oos_handled"] / max(counts["oos"], 1), 4),
+    }
 
 
 def main() -> int:
@@ -60,20 +70,9 @@ def main() -> int:
                 t["in_scope_right"] += 1
     report = {"routing": str(args.routing), "kb_version": kb.served_version, "languages": {}}
     for lang in sorted(tally):
-        t = tally[lang]
-        report["languages"][lang] = {
-            "in_scope": t["in_scope"],
-            "in_scope_right_answer": round(t["in_scope_right"] / max(t["in_scope"], 1), 4),
-            "oos": t["oos"],
-            "oos_handled": round(t["oos_handled"] / max(t["oos"], 1), 4),
-        }
-    total = {k: sum(tally[lang][k] for lang in tally) for k in ("in_scope", "in_scope_right", "oos", "oos_handled")}
-    report["all"] = {
-        "in_scope": total["in_scope"],
-        "in_scope_right_answer": round(total["in_scope_right"] / max(total["in_scope"], 1), 4),
-        "oos": total["oos"],
-        "oos_handled": round(total["oos_handled"] / max(total["oos"], 1), 4),
-    }
+        report["languages"][lang] = _summary(tally[lang])
+    keys = ("in_scope", "in_scope_right", "oos", "oos_handled")
+    report["all"] = _summary({k: sum(tally[lang][k] for lang in tally) for k in keys})
     report["encoder"] = matcher.index.encoder_id
     text = json.dumps(report, ensure_ascii=False, indent=2)
     if args.out:
