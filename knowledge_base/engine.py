@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from bot.language import ENGLISH, LANGUAGES, SIMPLIFIED, TRADITIONAL, detect, normalise
+from knowledge_base.adaptation import AdaptedEncoder, Adapter, applies
 from knowledge_base.calibration import CalibrationReport, apply_overrides, calibrate
 from knowledge_base.config import KBConfig
 from knowledge_base.encoders import Encoder
@@ -54,6 +55,18 @@ class BuildResult:
     encode_seconds: float
     calibrate_seconds: float
     assemble_seconds: float
+    encoder: Encoder  # what answers queries against this index (an adapted build's own encoder)
+    adapted: Optional[AdaptedEncoder] = None
+    adapt_seconds: float = 0.0
+
+
+def _split(items, groups: Sequence[Sequence[object]]) -> list:
+    """Cut a flat array or list into one slice per entry (entries own consecutive rows)."""
+    out, start = [], 0
+    for group in groups:
+        out.append(items[start : start + len(group)])
+        start += len(group)
+    return out
 
 
 def build_index(
@@ -63,7 +76,11 @@ def build_index(
     oos_questions: Sequence[str] = (),
     calibrate_thresholds: bool = True,
 ) -> BuildResult:
-    """Encode, calibrate and assemble. ``oos_questions`` are known out-of-scope examples (calibration only)."""
+    """Encode, (adapt,) calibrate and assemble. ``oos_questions`` are known out-of-scope examples (calibration only).
+
+    When adaptation applies (``knowledge_base/adaptation.py``), calibration is cross-fitted: each fold
+    re-encodes with a model adapted to that fold's index only; the final index uses a model adapted to
+    every question."""
     t0 = time.perf_counter()
     flat = [q for group in data.questions for q in group]
     vectors = encoder.encode_passages(flat) if flat else np.zeros((0, encoder.dim), dtype=np.float32)
@@ -72,14 +89,32 @@ def build_index(
     oos_vectors = encoder.encode_queries(oos_norm) if oos_norm else None
     oos_tokens = [tokenize(q) for q in oos_norm]
     t1 = time.perf_counter()
-    per_entry_vecs: List[np.ndarray] = []
-    per_entry_toks: List[List[List[str]]] = []
-    start = 0
-    for group in data.questions:
-        per_entry_vecs.append(vectors[start : start + len(group)])
-        per_entry_toks.append(tokens[start : start + len(group)])
-        start += len(group)
+    per_entry_vecs = _split(vectors, data.questions)
+    per_entry_toks: List[List[List[str]]] = _split(tokens, data.questions)
     vocab = Vocabulary.build(tokens)
+    counts = [len(group) for group in data.questions]
+    adapter: Optional[Adapter] = None
+    if applies(encoder, counts, config.adaptation, config.matching.classifier_min_examples):
+        adapter = Adapter(encoder, config.adaptation)
+    refit = None
+    fixed = fixed_oos = None
+    if adapter is not None:
+        fixed = adapter.fixed_blocks(vectors)
+        fixed_oos = adapter.fixed_blocks(oos_vectors) if oos_vectors is not None else None
+        labels = np.repeat(np.arange(len(counts)), counts)
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+
+        def refit(keep: List[int], masks: List[np.ndarray]):
+            texts, fold_labels = [], []
+            for j, (e, mask) in enumerate(zip(keep, masks, strict=True)):
+                for i in np.flatnonzero(mask):
+                    texts.append(flat[offsets[e] + i])
+                    fold_labels.append(j)
+            fold = adapter.fit(texts, np.asarray(fold_labels), len(keep))
+            fold_vectors = _split(fold.vectors(adapter, fixed, flat), data.questions)
+            fold_oos = fold.vectors(adapter, fixed_oos, oos_norm) if fixed_oos is not None else None
+            return fold_vectors, fold_oos, fold.classifier
+
     report: Optional[CalibrationReport] = None
     if calibrate_thresholds and len(data.records) >= 2:
         report = calibrate(
@@ -93,8 +128,18 @@ def build_index(
             vocab,
             oos_vectors=oos_vectors,
             oos_tokens=oos_tokens,
+            refit=refit,
+            folds=min(config.calibration.folds, config.adaptation.calibration_folds) if adapter else None,
         )
     t2 = time.perf_counter()
+    adapted: Optional[AdaptedEncoder] = None
+    classifier = None
+    serving = encoder
+    if adapter is not None:
+        adapted = adapter.fit(flat, labels, len(counts))
+        per_entry_vecs = _split(adapted.vectors(adapter, fixed, flat), data.questions)
+        classifier, serving = adapted.classifier, adapted.encoder
+    t3 = time.perf_counter()
     index = assemble(
         data.records,
         data.questions,
@@ -102,15 +147,16 @@ def build_index(
         per_entry_toks,
         config.index,
         config.matching.classifier_min_examples,
-        encoder.id,
+        serving.id,
         vocab=vocab,
+        classifier=classifier,
     )
     if report is not None:
         index.ranker = report.ranker
         index.thresholds = report.thresholds
     index.thresholds = replace(index.thresholds, margin=config.thresholds.margin)
-    t3 = time.perf_counter()
-    return BuildResult(index, report, t1 - t0, t2 - t1, t3 - t2)
+    t4 = time.perf_counter()
+    return BuildResult(index, report, t1 - t0, t2 - t1, t4 - t3, serving, adapted, t3 - t2)
 
 
 @dataclass(frozen=True)

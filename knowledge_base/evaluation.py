@@ -193,12 +193,13 @@ def evaluate_files(train_path: Path, test_path: Path, config: KBConfig) -> Dict[
     t0 = time.perf_counter()
     built = build_index(data, encoder, config, oos_questions=oos)
     build_s = time.perf_counter() - t0
-    matcher = Matcher(built.index, encoder, config)
+    matcher = Matcher(built.index, built.encoder, config)
     result = evaluate_matcher(matcher, test)
-    result["encoder"] = encoder.id
+    result["encoder"] = built.encoder.id
     result["counts"]["train"] = len(train)  # type: ignore[index]
     result["counts"]["train_oos"] = len(oos)  # type: ignore[index]
     result["build_seconds"] = round(build_s, 2)
+    result["adapt_seconds"] = round(built.adapt_seconds, 2)
     if built.calibration is not None:
         result["calibration"] = {
             "queries": built.calibration.queries,

@@ -192,8 +192,12 @@ def assemble(
     classifier_min_examples: float,
     encoder_id: str,
     vocab: Optional[Vocabulary] = None,
+    classifier: Optional[Classifier] = None,
 ) -> IndexData:
-    """Build the in-memory index from already-encoded, already-tokenised questions (grouped by entry)."""
+    """Build the in-memory index from already-encoded, already-tokenised questions (grouped by entry).
+
+    ``classifier``: an entry classifier trained elsewhere (an adapted encoder's head); otherwise one is
+    trained here when the entries have enough questions."""
     counts = np.asarray([len(q) for q in questions], dtype=np.int64)
     if (counts == 0).any():
         raise ValueError("every entry needs at least one question")
@@ -207,8 +211,7 @@ def assemble(
     centroids = np.vstack([v.mean(axis=0) for v in vectors_per_entry]).astype(np.float32)
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
     labels = np.repeat(np.arange(len(entries)), counts)
-    classifier = None
-    if len(entries) >= 2 and counts.mean() >= classifier_min_examples:
+    if classifier is None and len(entries) >= 2 and counts.mean() >= classifier_min_examples:
         classifier = Classifier.train(vectors, labels, len(entries))
     return IndexData(
         entries=list(entries),

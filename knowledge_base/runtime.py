@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Optional
 
 from knowledge_base import index as index_files
+from knowledge_base.adaptation import load_encoder
 from knowledge_base.builder import current_dir
 from knowledge_base.config import KBConfig, load_config
-from knowledge_base.encoders import get_encoder
 from knowledge_base.engine import Matcher
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class KnowledgeBase:
 
     def _load(self, directory: Path) -> Matcher:
         index = index_files.load(directory)
-        encoder = get_encoder(index.encoder_id)
+        encoder = load_encoder(index.encoder_id, directory)
         return Matcher(index, encoder, self.config)
 
     def refresh(self, force: bool = False) -> bool:

