@@ -36,6 +36,7 @@ OPTIONAL: Dict[str, str] = {
     "KEFU_KB_REFUSE_THRESHOLD": "unset: the thresholds calibrated at build time (knowledge_base/config.yml)",
     "KEFU_KB_MARGIN": "unset: knowledge_base/config.yml",
     "KEFU_KB_OOS_WEIGHT": "unset: knowledge_base/config.yml",
+    "KEFU_KB_ADAPTATION": "unset: knowledge_base/config.yml",
     "KEFU_STORE_HTTP_BASE": "only with KEFU_STORE_BACKEND=http; the deployment uses the SQL store",
     "KEFU_STORE_HTTP_TOKEN": "only with KEFU_STORE_BACKEND=http; the deployment uses the SQL store",
     "KEFU_WECHAT_TEST_BOT_DELAY": "test-only slow-bot switch of the WeChat channel",
