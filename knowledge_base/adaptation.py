@@ -46,7 +46,7 @@ from knowledge_base.encoders import (
     EncoderError,
     SentenceTransformerEncoder,
     get_encoder,
-    register_encoder,
+    make_encoder,
 )
 from knowledge_base.index import Classifier
 
@@ -233,7 +233,7 @@ def load_encoder(encoder_id: str, directory: Path) -> Encoder:
         adapter = Adapter(base, AdaptationConfig())
         return adapter.with_part(SentenceTransformerEncoder(str(path), encoder_id=adapter.base_part_id), encoder_id)
 
-    return register_encoder(encoder_id, create)
+    return make_encoder(encoder_id, create, cache=False)
 
 
 class _Renamed:

