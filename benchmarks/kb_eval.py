@@ -87,18 +87,23 @@ def make_splits(out: Path) -> Dict[str, Tuple[Path, Path]]:
         _write(out / "clinc150_train.csv", [tuple(r) for r in clinc["train"] + clinc["oos_train"]]),
         _write(out / "clinc150_dev.csv", [tuple(r) for r in clinc["val"] + clinc["oos_val"]]),
     )
-    for bot in ("sofmattress", "curekart", "powerplay11"):
-        rows = _read_csv(EVAL / "hint3" / f"{bot}_train.csv", "sentence", "label")
-        labels = sorted({r[1] for r in rows})
-        held = set(rng.sample(labels, max(2, int(round(0.15 * len(labels))))))
-        kept = [r for r in rows if r[1] not in held]
-        oos = [(t, "NO_NODES_DETECTED") for t, label in rows if label in held]
-        train_rows, dev_rows = _stratified(kept, 0.2, rng)
-        splits[f"hint3_{bot}"] = (
-            _write(out / f"hint3_{bot}_train.csv", train_rows),
-            _write(out / f"hint3_{bot}_dev.csv", dev_rows + oos),
-        )
+    for bot in HINT3_BOTS:
+        splits[f"hint3_{bot}"] = hint3_split(bot, rng, out / f"hint3_{bot}_train.csv", out / f"hint3_{bot}_dev.csv")
     return splits
+
+
+HINT3_BOTS = ("sofmattress", "curekart", "powerplay11")
+
+
+def hint3_split(bot: str, rng: random.Random, train_path: Path, test_path: Path) -> Tuple[Path, Path]:
+    """15% of the bot's intents held out as out-of-scope, plus a stratified 20% of the other intents' rows."""
+    rows = _read_csv(EVAL / "hint3" / f"{bot}_train.csv", "sentence", "label")
+    labels = sorted({r[1] for r in rows})
+    held = set(rng.sample(labels, max(2, int(round(0.15 * len(labels))))))
+    kept = [r for r in rows if r[1] not in held]
+    oos = [(t, "NO_NODES_DETECTED") for t, label in rows if label in held]
+    train_rows, dev_rows = _stratified(kept, 0.2, rng)
+    return _write(train_path, train_rows), _write(test_path, dev_rows + oos)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

