@@ -59,7 +59,7 @@ class Manifest:
     encode_seconds: float
     calibration: Optional[Dict[str, Any]]
     thresholds: Dict[str, float]
-    adapt_seconds: float = 0.0  # fine-tuning the encoder to the entries (0 when adaptation does not apply)
+    adapt_seconds: float = 0.0  # fine-tuning the final adapted model (0 without adaptation; fold models: in build_seconds)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
