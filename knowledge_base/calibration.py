@@ -8,7 +8,9 @@ Cross-validation over questions, with whole entries held out to play out-of-scop
   entirely; their questions in that fold become pseudo out-of-scope queries (the knowledge base
   really has no answer for them). Real out-of-scope examples, when given, join as well;
 - each fold's index is assembled from the remaining questions (no re-encoding: vectors and tokens
-  are reused) and answers the fold's queries;
+  are reused) and answers the fold's queries; with build-time adaptation (``knowledge_base.adaptation``)
+  the ``refit`` hook instead gives each fold vectors and an entry classifier from a model adapted to that
+  fold's index alone (cross-fitting: no fold is asked questions its model was trained on);
 - a logistic regression on the candidates' features (label: is the right entry) becomes the ranker;
 - when at least 20 real out-of-scope examples are given (the eval CLI's ``oos`` training rows), the
   refusal threshold maximises ``(1 - w) * in-scope accuracy + w * out-of-scope recall`` on them;
