@@ -35,7 +35,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import numpy as np
 
@@ -48,7 +48,7 @@ from knowledge_base.encoders import (
     get_encoder,
     make_encoder,
 )
-from knowledge_base.index import Classifier
+from knowledge_base.index import Classifier, logistic_weights
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ class Adapter:
         with torch.no_grad():
             start = _normalised_embeddings(model, texts, train=False)
         head = torch.nn.Linear(start.shape[1], n_classes)
-        coef, intercept = _linear_probe(start.numpy(), labels, n_classes, config.probe_c)
+        coef, intercept = logistic_weights(start.numpy(), labels, n_classes, config.probe_c)
         with torch.no_grad():
             head.weight.copy_(torch.from_numpy(coef))
             head.bias.copy_(torch.from_numpy(intercept))
@@ -283,23 +283,6 @@ def _normalised_embeddings(model: object, texts: Sequence[str], train: bool):
         return torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=1)  # type: ignore[operator]
     vectors = model.encode(list(texts), batch_size=64, convert_to_tensor=True, show_progress_bar=False)  # type: ignore[attr-defined]
     return torch.nn.functional.normalize(vectors.float(), dim=1)
-
-
-def _linear_probe(vectors: np.ndarray, labels: np.ndarray, n_classes: int, c: float) -> Tuple[np.ndarray, np.ndarray]:
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=c, max_iter=3000).fit(vectors, labels)
-    coef = np.zeros((n_classes, vectors.shape[1]), dtype=np.float32)
-    intercept = np.full(n_classes, -1e4, dtype=np.float32)
-    if len(model.classes_) == 2 and model.coef_.shape[0] == 1:  # binary: sklearn keeps one row
-        coef[model.classes_[1]] = model.coef_[0] / 2
-        coef[model.classes_[0]] = -model.coef_[0] / 2
-        intercept[model.classes_[1]] = model.intercept_[0] / 2
-        intercept[model.classes_[0]] = -model.intercept_[0] / 2
-    else:
-        coef[model.classes_] = model.coef_
-        intercept[model.classes_] = model.intercept_
-    return coef, intercept
 
 
 def _batches(texts: Sequence[str], size: int, rng: np.random.Generator) -> List[np.ndarray]:

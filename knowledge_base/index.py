@@ -101,15 +101,8 @@ class Classifier:
     @classmethod
     def train(cls, vectors: np.ndarray, labels: np.ndarray, n_entries: int, c: float = 10.0) -> Classifier:
         """Multinomial logistic regression; its linear scores (logits) are stored as weights and bias."""
-        from sklearn.linear_model import LogisticRegression
-
-        model = LogisticRegression(C=c, max_iter=500)
-        model.fit(vectors, labels)
-        weights = np.zeros((vectors.shape[1], n_entries), dtype=np.float32)
-        bias = np.full(n_entries, -1e4, dtype=np.float32)
-        weights[:, model.classes_] = model.coef_.T
-        bias[model.classes_] = model.intercept_
-        return cls(weights, bias)
+        coef, intercept = logistic_weights(vectors, labels, n_entries, c, max_iter=500)
+        return cls(np.ascontiguousarray(coef.T), intercept)
 
     def probabilities(self, vector: np.ndarray) -> np.ndarray:
         z = vector @ self.weights + self.bias
@@ -121,6 +114,27 @@ class Classifier:
         if entries is None:
             return vector @ self.weights + self.bias
         return vector @ self.weights[:, entries] + self.bias[entries]
+
+
+def logistic_weights(
+    vectors: np.ndarray, labels: np.ndarray, n_classes: int, c: float, max_iter: int = 3000
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression as (classes x dim) weights and a bias per class; classes without an
+    example get a bias of -1e4. Two classes: sklearn keeps one row (the second class's logit), split here
+    into two opposite halves so that the softmax over both equals its sigmoid."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, max_iter=max_iter).fit(vectors, labels)
+    coef = np.zeros((n_classes, vectors.shape[1]), dtype=np.float32)
+    intercept = np.full(n_classes, -1e4, dtype=np.float32)
+    if len(model.classes_) == 2 and model.coef_.shape[0] == 1:
+        first, second = model.classes_
+        coef[second], coef[first] = model.coef_[0] / 2, -model.coef_[0] / 2
+        intercept[second], intercept[first] = model.intercept_[0] / 2, -model.intercept_[0] / 2
+    else:
+        coef[model.classes_] = model.coef_
+        intercept[model.classes_] = model.intercept_
+    return coef, intercept
 
 
 @dataclass

@@ -136,3 +136,19 @@ def test_ablations_rank_without_errors(built_kb, ablation) -> None:
     vector = matcher.encoder.encode_queries([text])[0]
     ranked = score(matcher.index, vector, tokenize(text), config).ranked()
     assert 1 <= len(ranked) <= 2
+
+
+def test_entry_classifier_with_two_entries_tells_them_apart() -> None:
+    """sklearn keeps one row of weights for two classes; both entries must still get their own logit."""
+    import numpy as np
+
+    from knowledge_base.index import Classifier
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=8), rng.normal(size=8)
+    vectors = np.vstack(
+        [a + 0.1 * rng.normal(size=8) for _ in range(5)] + [b + 0.1 * rng.normal(size=8) for _ in range(5)]
+    )
+    clf = Classifier.train(vectors.astype(np.float32), np.repeat([0, 1], 5), 2)
+    assert clf.probabilities(a.astype(np.float32)).argmax() == 0
+    assert clf.probabilities(b.astype(np.float32)).argmax() == 1
