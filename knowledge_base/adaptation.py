@@ -141,8 +141,16 @@ class Adapter:
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, texts: Sequence[str], labels: np.ndarray, n_classes: int) -> AdaptedEncoder:
-        """Fine-tune on ``texts`` labelled with entry numbers ``0..n_classes-1``."""
+    def steps_for(self, n_texts: int) -> int:
+        """Optimiser steps of a model trained on ``n_texts`` questions: ``epochs`` passes, at most ``max_steps``."""
+        per_epoch = -(-n_texts // self.config.batch_size)
+        return min(self.config.max_steps, self.config.epochs * per_epoch)
+
+    def fit(
+        self, texts: Sequence[str], labels: np.ndarray, n_classes: int, steps: Optional[int] = None
+    ) -> AdaptedEncoder:
+        """Fine-tune on ``texts`` labelled with entry numbers ``0..n_classes-1`` for ``steps`` optimiser steps
+        (default ``steps_for(len(texts))``; passes over the data repeat until they are done)."""
         import torch
 
         config = self.config
@@ -167,27 +175,26 @@ class Adapter:
             ],
             weight_decay=0.01,
         )
-        steps = 0
+        total = self.steps_for(len(texts)) if steps is None else max(1, int(steps))
+        done = 0
         target = torch.from_numpy(labels)
         model.train()
-        for _epoch in range(config.epochs):
+        while done < total:
             for batch in _batches(texts, config.batch_size, rng):
                 logits = head(_normalised_embeddings(model, [texts[i] for i in batch], train=True))
                 loss = torch.nn.functional.cross_entropy(logits, target[batch])
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-                steps += 1
-                if steps >= config.max_steps:
+                done += 1
+                if done >= total:
                     break
-            if steps >= config.max_steps:
-                break
         model.eval()
-        digest = _digest(self.encoder.id, texts, labels, config)
+        digest = _digest(self.encoder.id, texts, labels, config, total)
         part = SentenceTransformerEncoder.from_model(model, self._base.id)
         encoder = self.with_part(part, f"{self.encoder.id}{ADAPTED_MARK}{digest}")
         classifier = self._classifier(head.weight.detach().numpy(), head.bias.detach().numpy())
-        log.info("kb.adapted encoder=%s questions=%d entries=%d steps=%d", encoder.id, len(texts), n_classes, steps)
+        log.info("kb.adapted encoder=%s questions=%d entries=%d steps=%d", encoder.id, len(texts), n_classes, total)
         return AdaptedEncoder(encoder, part, classifier, model)
 
     def with_part(self, part: Encoder, encoder_id: str) -> Encoder:
@@ -298,9 +305,9 @@ def _batches(texts: Sequence[str], size: int, rng: np.random.Generator) -> List[
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def _digest(encoder_id: str, texts: Sequence[str], labels: np.ndarray, config: AdaptationConfig) -> str:
+def _digest(encoder_id: str, texts: Sequence[str], labels: np.ndarray, config: AdaptationConfig, steps: int) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([encoder_id, asdict(config)], sort_keys=True).encode())
+    h.update(json.dumps([encoder_id, asdict(config), steps], sort_keys=True).encode())
     for text, label in zip(texts, labels.tolist(), strict=True):
         h.update(f"{label}\t{text}\n".encode())
     return h.hexdigest()[:12]

@@ -74,7 +74,14 @@ class AdaptationConfig:
     frozen_layers: int = 3  # embeddings and this many lower layers stay fixed
     probe_c: float = 30.0  # inverse regularisation of the linear probe the head starts from
     calibration_folds: int = 3  # cross-fitted calibration: one adapted model per fold
+    # optimiser steps of a fold's model: "final" = as many as the final model's (its scores are as confident
+    # as the served ones), "own" = epochs over the fold's own, smaller, training set
+    fold_steps: str = "final"
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.fold_steps not in ("final", "own"):
+            raise ConfigError(f"adaptation.fold_steps must be 'final' or 'own', got {self.fold_steps!r}")
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,33 @@ def test_calibration_refits_once_per_fold_and_never_on_the_fold_queries() -> Non
         assert counts.max() <= 1, f"entry {e}: a phrasing was a query in two folds"
 
 
+@pytest.mark.parametrize("fold_steps", ["final", "own"])
+def test_fold_models_train_as_long_as_the_final_model(monkeypatch, fold_steps: str) -> None:
+    """A fold model trained on 2/3 of the questions for 2/3 of the steps is less confident than the served
+    one, and thresholds calibrated on it refuse too little: by default folds train for the final model's steps."""
+    runs = []
+    fit = Adapter.fit
+
+    def recording_fit(self, texts, labels, n_classes, steps=None):
+        adapted = fit(self, texts, labels, n_classes, steps)
+        runs.append((len(texts), self.steps_for(len(texts)) if steps is None else steps))
+        return adapted
+
+    monkeypatch.setattr(Adapter, "fit", recording_fit)
+    config = _config(max_steps=100, epochs=2, batch_size=8, fold_steps=fold_steps)
+    build_index(_data(), get_encoder(PAIR), config)
+    *folds, final = runs
+    assert len(folds) == 3 and final == (len(TEXTS), 2 * -(-len(TEXTS) // 8))
+    assert all(n < len(TEXTS) for n, _ in folds)
+    if fold_steps == "final":
+        assert [steps for _, steps in folds] == [final[1]] * 3
+    else:
+        assert [steps for _, steps in folds] == [2 * -(-n // 8) for n, _ in folds]
+        assert all(steps < final[1] for _, steps in folds)
+    with pytest.raises(ConfigError, match="fold_steps"):
+        AdaptationConfig(fold_steps="twice")
+
+
 def test_build_index_adapts_and_answers() -> None:
     config = _config()
     built = build_index(_data(), get_encoder(PAIR), config)
