@@ -147,15 +147,21 @@ def test_calibration_refits_once_per_fold_and_never_on_the_fold_queries() -> Non
 def test_fold_models_train_as_long_as_the_final_model(monkeypatch, fold_steps: str) -> None:
     """A fold model trained on 2/3 of the questions for 2/3 of the steps is less confident than the served
     one, and thresholds calibrated on it refuse too little: by default folds train for the final model's steps."""
-    runs = []
-    fit = Adapter.fit
+    runs, batches = [], []
+    fit, embed = Adapter.fit, adaptation._normalised_embeddings
+
+    def counting_embed(model, texts, train):
+        batches.append(train)
+        return embed(model, texts, train)
 
     def recording_fit(self, texts, labels, n_classes, steps=None):
+        batches.clear()
         adapted = fit(self, texts, labels, n_classes, steps)
-        runs.append((len(texts), self.steps_for(len(texts)) if steps is None else steps))
+        runs.append((len(texts), sum(batches)))  # optimiser steps actually taken (one per training batch)
         return adapted
 
     monkeypatch.setattr(Adapter, "fit", recording_fit)
+    monkeypatch.setattr(adaptation, "_normalised_embeddings", counting_embed)
     config = _config(max_steps=100, epochs=2, batch_size=8, fold_steps=fold_steps)
     build_index(_data(), get_encoder(PAIR), config)
     *folds, final = runs
