@@ -59,9 +59,8 @@ class Manifest:
     encode_seconds: float
     calibration: Optional[Dict[str, Any]]
     thresholds: Dict[str, float]
-    adapt_seconds: float = (
-        0.0  # fine-tuning the final adapted model (0 without adaptation; fold models: in build_seconds)
-    )
+    # fine-tuning the final adapted model (0 without adaptation; the fold models are in build_seconds)
+    adapt_seconds: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)

@@ -105,13 +105,13 @@ def build_index(
         offsets = np.concatenate([[0], np.cumsum(counts)])
 
         def refit(keep: List[int], masks: List[np.ndarray]):
-            rows, fold_labels = [], []
+            texts, fold_labels = [], []
             for j, (e, mask) in enumerate(zip(keep, masks, strict=True)):
                 for i in np.flatnonzero(mask):
-                    rows.append(offsets[e] + i)
+                    texts.append(flat[offsets[e] + i])
                     fold_labels.append(j)
             steps = adapter.steps_for(len(flat)) if config.adaptation.fold_steps == "final" else None
-            fold = adapter.fit([flat[r] for r in rows], np.asarray(fold_labels), len(keep), steps)
+            fold = adapter.fit(texts, np.asarray(fold_labels), len(keep), steps)
             fold_vectors = _split(fold.vectors(adapter, fixed, flat), data.questions)
             fold_oos = fold.vectors(adapter, fixed_oos, oos_norm) if fixed_oos is not None else None
             return fold_vectors, fold_oos, fold.classifier
