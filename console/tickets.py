@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import i18n
@@ -104,6 +104,15 @@ def parse_rating(text: Optional[str]) -> Optional[int]:
     return int(match.group(1)) if match else None
 
 
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was chosen as the victim
+# and may simply run again
+_TRANSIENT_SQLSTATES = {"40P01", "40001"}
+
+
+def _transient(error: DBAPIError) -> bool:
+    return getattr(error.orig, "pgcode", None) in _TRANSIENT_SQLSTATES
+
+
 class TicketService:
     def __init__(self, settings: Settings, engine: sa.Engine, rasa: RasaClient, hub: Hub,
                  clock: Callable[[], float] = time.time) -> None:
@@ -127,8 +136,9 @@ class TicketService:
     def team_for(self, category: str) -> str:
         return self._cfg["routing"].get(category) or self._cfg["routing"]["other"]
 
-    def _get(self, session: Session, ticket_id: int) -> Ticket:
-        ticket = session.get(Ticket, ticket_id)
+    def _get(self, session: Session, ticket_id: int, lock: bool = False) -> Ticket:
+        """``lock``: take the ticket's row lock first (see ``_commit`` on the lock order)."""
+        ticket = session.get(Ticket, ticket_id, with_for_update=True) if lock else session.get(Ticket, ticket_id)
         if ticket is None:
             raise NotFound(f"ticket {ticket_id} does not exist")
         bind_conversation(ticket.sender_id)  # this request's log lines carry the conversation id
@@ -279,10 +289,11 @@ class TicketService:
             return self.queue_status_of(session, ticket)
 
     @staticmethod
-    def open_ticket(session: Session, sender_id: str) -> Optional[Ticket]:
-        return session.scalars(sa.select(Ticket).where(
+    def open_ticket(session: Session, sender_id: str, lock: bool = False) -> Optional[Ticket]:
+        query = sa.select(Ticket).where(
             Ticket.sender_id == sender_id, Ticket.state.in_([State.QUEUED.value, State.ASSIGNED.value])
-        ).order_by(Ticket.id.desc()).limit(1)).first()
+        ).order_by(Ticket.id.desc()).limit(1)
+        return session.scalars(query.with_for_update() if lock else query).first()
 
     # -- creation (bot -> queued) ---------------------------------------------------------------
     def create(self, ctx: HandoffContext, via: str = "api") -> Tuple[Dict[str, Any], bool, QueueStatus]:
@@ -350,7 +361,7 @@ class TicketService:
         kind = event.get("event")
         if kind not in ("user", "bot"):
             return None
-        ticket = self.open_ticket(session, sender_id)
+        ticket = self.open_ticket(session, sender_id, lock=True)  # ticket row before message rows: see _commit
         text = event.get("text") or ""
         timestamp = float(event.get("timestamp") or self.clock())
         if ticket is None:
@@ -435,6 +446,11 @@ class TicketService:
     # Each action: check (read) -> deliver through Rasa -> apply in a short transaction. Rasa's broker
     # echoes what was delivered and the events tail may store that echo first: the apply step then
     # updates the echoed row (same event identity) instead of inserting, and a lost race is retried.
+    # Lock order: every transaction that writes a ticket's messages locks the ticket row first (the
+    # apply step through ``_get(lock=True)``, the tail through ``open_ticket(lock=True)``). Without it
+    # the tail (INSERT echo, then UPDATE ticket) and an action (UPDATE ticket, then INSERT the same
+    # message) deadlocked on PostgreSQL and the agent got a 500. A deadlock or serialisation failure
+    # that still happens (another writer) is retried like a lost race.
     def _checked(self, agent: Agent, ticket_id: int, action: Action) -> Ticket:
         with self.sessions() as session:
             ticket = self._get(session, ticket_id)
@@ -449,8 +465,11 @@ class TicketService:
                 try:
                     after = apply(session)
                     session.commit()
-                except IntegrityError as caught:
+                except (IntegrityError, DBAPIError) as caught:
+                    if not isinstance(caught, IntegrityError) and not _transient(caught):
+                        raise
                     session.rollback()
+                    log.warning("ticket transaction retried: %s", type(getattr(caught, "orig", caught)).__name__)
                     error = caught
                     continue
                 return after(session)
@@ -480,7 +499,7 @@ class TicketService:
             await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
 
             def apply(session: Session) -> Callable[[Session], Any]:
-                current = self._get(session, ticket_id)
+                current = self._get(session, ticket_id, lock=True)
                 to_state = next_state(current.state, Action.CLAIM)
                 from_state = current.state
                 current.state, current.assignee_id, current.assigned_at = to_state.value, agent.id, self.clock()
@@ -501,7 +520,7 @@ class TicketService:
             await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
 
             def apply(session: Session) -> Callable[[Session], Any]:
-                current = self._get(session, ticket_id)
+                current = self._get(session, ticket_id, lock=True)
                 if current.first_response_at is None:
                     current.first_response_at = event["timestamp"]
                 current.updated_at = self.clock()
@@ -540,7 +559,7 @@ class TicketService:
             await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
 
             def apply(session: Session) -> Callable[[Session], Any]:
-                current = self._get(session, ticket_id)
+                current = self._get(session, ticket_id, lock=True)
                 to_state = next_state(current.state, Action.TRANSFER)
                 previous_team, from_state = current.team, current.state
                 current.team, current.state, current.assignee_id, current.assigned_at = team, to_state.value, None, None
@@ -571,7 +590,7 @@ class TicketService:
             await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
 
             def apply(session: Session) -> Callable[[Session], Any]:
-                current = self._get(session, ticket_id)
+                current = self._get(session, ticket_id, lock=True)
                 to_state = next_state(current.state, Action.CLOSE)
                 from_state = current.state
                 current.state, current.closed_at, current.resolution = to_state.value, self.clock(), resolution
@@ -594,7 +613,7 @@ class TicketService:
             await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
 
             def apply(session: Session) -> Callable[[Session], Any]:
-                current = self._get(session, ticket_id)
+                current = self._get(session, ticket_id, lock=True)
                 to_state = next_state(current.state, Action.RETURN)
                 from_state, now = current.state, self.clock()
                 current.state, current.closed_at = to_state.value, now
