@@ -20,3 +20,18 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
         yield started
     finally:
         started.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failed cluster test shows the tail of every process's log: CI keeps nothing else."""
+    outcome = yield
+    report = outcome.get_result()
+    started = getattr(item, "funcargs", {}).get("cluster")
+    if report.when == "call" and report.failed and isinstance(started, Cluster):
+        for name in sorted(started.processes):
+            try:
+                text = started.log(name)
+            except OSError as error:
+                text = f"(log unreadable: {error})"
+            report.sections.append((f"log of {name} (last 3000 characters)", text[-3000:]))
