@@ -135,6 +135,8 @@ def test_a_deadlock_victim_is_retried(pg_service: Tuple[TicketService, Agent]) -
     service, _agent = pg_service
     first, second = _open_ticket(service, "deadlock-a"), _open_ticket(service, "deadlock-b")
     other = service.sessions()
+    if other.scalar(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")):
+        other.execute(sa.text("SET LOCAL deadlock_timeout = '60s'"))  # never the one that detects the cycle
     other.execute(sa.update(Ticket).where(Ticket.id == second).values(summary="other writer"))  # holds `second`
     attempts: List[int] = []
 
@@ -142,8 +144,9 @@ def test_a_deadlock_victim_is_retried(pg_service: Tuple[TicketService, Agent]) -
         attempts.append(len(attempts) + 1)
         session.execute(sa.update(Ticket).where(Ticket.id == first).values(summary="action"))
         if len(attempts) == 1:
-            # waits for `other`; `other` then waits for us: PostgreSQL aborts the one that waited first
-            threading.Thread(target=lambda: (_until(lambda: _waiting_backends(service.engine)),
+            # waits for `other`; `other` then waits for us: PostgreSQL aborts the one whose deadlock check
+            # runs first, ours (we wait first, and `other` waits half a second more and checks late)
+            threading.Thread(target=lambda: (_until(lambda: _waiting_backends(service.engine)), time.sleep(0.5),
                                              other.execute(sa.update(Ticket).where(Ticket.id == first)
                                                            .values(summary="other writer")),
                                              other.commit()), daemon=True).start()
