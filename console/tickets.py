@@ -465,7 +465,7 @@ class TicketService:
                 try:
                     after = apply(session)
                     session.commit()
-                except (IntegrityError, DBAPIError) as caught:
+                except DBAPIError as caught:
                     if not isinstance(caught, IntegrityError) and not _transient(caught):
                         raise
                     session.rollback()
