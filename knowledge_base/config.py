@@ -73,6 +73,9 @@ class AdaptationConfig:
     head_learning_rate: float = 1e-2  # the entry classifier's head
     frozen_layers: int = 3  # embeddings and this many lower layers stay fixed
     probe_c: float = 30.0  # inverse regularisation of the linear probe the head starts from
+    # the entry classifier adds this weight times a logistic regression (C = probe_c) on the frozen vectors of
+    # the encoder's other sentence-transformers parts (e.g. bge-small-en beside the adapted MiniLM); 0 = head only
+    companion_weight: float = 1.0
     calibration_folds: int = 3  # cross-fitted calibration: one adapted model per fold
     # optimiser steps of a fold's model: "final" = as many as the final model's (its scores are as confident
     # as the served ones), "own" = epochs over the fold's own, smaller, training set
@@ -80,6 +83,8 @@ class AdaptationConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.companion_weight <= 10.0:
+            raise ConfigError(f"adaptation.companion_weight must be between 0 and 10, got {self.companion_weight!r}")
         if self.fold_steps not in ("final", "own"):
             raise ConfigError(f"adaptation.fold_steps must be 'final' or 'own', got {self.fold_steps!r}")
 

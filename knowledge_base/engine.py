@@ -105,13 +105,15 @@ def build_index(
         offsets = np.concatenate([[0], np.cumsum(counts)])
 
         def refit(keep: List[int], masks: List[np.ndarray]):
-            texts, fold_labels = [], []
+            rows, fold_labels = [], []
             for j, (e, mask) in enumerate(zip(keep, masks, strict=True)):
                 for i in np.flatnonzero(mask):
-                    texts.append(flat[offsets[e] + i])
+                    rows.append(offsets[e] + i)
                     fold_labels.append(j)
+            texts = [flat[r] for r in rows]
+            fold_fixed = [None if block is None else block[rows] for block in fixed]
             steps = adapter.steps_for(len(flat)) if config.adaptation.fold_steps == "final" else None
-            fold = adapter.fit(texts, np.asarray(fold_labels), len(keep), steps)
+            fold = adapter.fit(texts, np.asarray(fold_labels), len(keep), steps, fold_fixed)
             fold_vectors = _split(fold.vectors(adapter, fixed, flat), data.questions)
             fold_oos = fold.vectors(adapter, fixed_oos, oos_norm) if fixed_oos is not None else None
             return fold_vectors, fold_oos, fold.classifier
@@ -137,7 +139,7 @@ def build_index(
     classifier = None
     serving = encoder
     if adapter is not None:
-        adapted = adapter.fit(flat, labels, len(counts))
+        adapted = adapter.fit(flat, labels, len(counts), fixed=fixed)
         per_entry_vecs = _split(adapted.vectors(adapter, fixed, flat), data.questions)
         classifier, serving = adapted.classifier, adapted.encoder
     t3 = time.perf_counter()

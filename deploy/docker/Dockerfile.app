@@ -51,7 +51,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
-    HOME=/home/kefu
+    HOME=/home/kefu \
+    KEFU_CACHE=/opt/kefu-cache
 RUN groupadd --system --gid 10001 kefu \
  && useradd --system --uid 10001 --gid kefu --home-dir /home/kefu --create-home --shell /usr/sbin/nologin kefu
 COPY --from=build /opt/venv /opt/venv
@@ -67,7 +68,10 @@ COPY --from=widget /src/webchat/dist/kefu-widget.js webchat/dist/kefu-widget.js
 COPY deploy/docker/healthcheck.py deploy/docker/healthcheck.py
 # The FAQ index, built once here (encoders ship inside their packages: nothing is downloaded).
 # var/kb stays owned by root, read-only for the processes; var/ itself is the user's.
+# bge-small-en (English knowledge bases) is converted from its packaged ONNX export once, here, into
+# $KEFU_CACHE/encoders: the containers' root filesystem is read-only.
 RUN python -m knowledge_base build \
+ && python -m knowledge_base.onnx_import \
  && chown kefu:kefu var
 USER 10001:10001
 EXPOSE 5055 8080

