@@ -46,19 +46,43 @@ def compare(a: Dict[str, Dict], b: Dict[str, Dict], oos_weight: float) -> Dict[s
     return dict(sorted(rows.items()))
 
 
+def _results(path: Path) -> Dict[str, Dict]:
+    """The ``results`` of a kb_tune.py output file; a clear error for anything else."""
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))["results"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(f"{path}: not a kb_tune.py result file ({exc.__class__.__name__}: {exc})") from None
+    missing = sorted(name for name, r in results.items() if "calibration" not in r)
+    if missing:
+        raise SystemExit(f"{path}: no calibration report for {missing} (written by kb_tune.py before it had one?)")
+    return results
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("a", type=Path, help="kb_tune.py output of setting a")
     parser.add_argument("b", type=Path, help="kb_tune.py output of setting b")
     parser.add_argument("--oos-weight", type=float, default=0.3, help="calibration.oos_weight of both runs")
     args = parser.parse_args(argv)
-    a, b = (json.loads(p.read_text(encoding="utf-8"))["results"] for p in (args.a, args.b))
+    a, b = _results(args.a), _results(args.b)
     rows = compare(a, b, args.oos_weight)
+    if not rows:
+        raise SystemExit(f"{args.a} and {args.b} have no tuning split in common")
     for name, row in rows.items():
         print(name, json.dumps(row))
     decided = [r for r in rows.values() if r["test_prefers"] != "tie"]
     agree = sum(r["test_prefers"] == r["calibration_prefers"] for r in decided)
-    print(json.dumps({"splits": len(rows), "not_tied": len(decided), "calibration_agrees_with_test": agree}))
+    only = sorted(a.keys() ^ b.keys())
+    print(
+        json.dumps(
+            {
+                "splits": len(rows),
+                "not_tied": len(decided),
+                "calibration_agrees_with_test": agree,
+                "in_one_file_only": only,
+            }
+        )
+    )
     return 0
 
 
