@@ -14,6 +14,7 @@ from honcho.manager import Manager
 
 from console.seed import demo_account_lines
 from console.settings import load_config
+from kernel.secrets import enforce
 from launcher.processes import process_env, specs
 from launcher.settings import ROOT, resolve
 
@@ -47,8 +48,11 @@ def main(argv: list) -> int:
             print(f"export {key}={shlex.quote(env[key])}")
         return 0
     child_env = process_env(env)
+    processes = specs(env)
+    # KEFU_DEMO=false (set by hand) makes `make run` refuse the public development secrets up front
+    enforce("launcher", processes["rasa"].argv[3:], child_env, ROOT)
     manager = Manager()
-    for spec in specs(env).values():
+    for spec in processes.values():
         manager.add_process(spec.name, shlex.join(spec.argv), cwd=str(ROOT), env=child_env)
     print(banner(env), flush=True)
     manager.loop()

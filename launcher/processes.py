@@ -45,9 +45,23 @@ def specs(env: Mapping[str, str], root: Path = ROOT) -> Dict[str, ProcessSpec]:
     }
 
 
+#: What ``make run`` and the test stacks are: the embedded demo on one machine. ``KEFU_DEMO=true``
+#: lets the processes start with the public development secrets of launcher/settings.py
+#: (kernel/secrets.py); ``KEFU_CONSOLE_DEMO_ACCOUNTS=true`` seeds the console's public demo logins.
+#: docker-compose and Kubernetes set neither: there, weak secrets stop the processes.
+DEMO_ENV: Dict[str, str] = {
+    "KEFU_DEMO": "true",
+    "KEFU_CONSOLE_DEMO_ACCOUNTS": "true",
+}
+
+
 def process_env(env: Mapping[str, str], root: Path = ROOT) -> Dict[str, str]:
-    """Environment for a child process: the project on PYTHONPATH, no telemetry."""
+    """Environment for a child process: the project on PYTHONPATH, no telemetry, the embedded demo
+    (:data:`DEMO_ENV`, unless the environment says otherwise)."""
     out = dict(env)
+    for key, value in DEMO_ENV.items():
+        if not out.get(key):
+            out[key] = value
     out["PYTHONPATH"] = str(root) + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     out.setdefault("RASA_TELEMETRY_ENABLED", "false")
     out.setdefault("PYTHONUNBUFFERED", "1")

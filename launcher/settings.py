@@ -49,6 +49,7 @@ SECRETS: Dict[str, str] = {
     "KEFU_CONSOLE_SERVICE_TOKEN": "console_service_token",  # action server -> console
     "KEFU_CONSOLE_SECRET": "console_secret",  # console session signing
     "KEFU_WEB_TOKEN_SECRET": "web_token_secret",  # signed web-user tokens (widget metadata)
+    "KEFU_SESSION_SECRET": "session_secret",  # signed widget session ids (socket.io channel, history)
 }
 
 

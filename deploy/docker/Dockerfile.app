@@ -63,6 +63,7 @@ COPY knowledge_base/ knowledge_base/
 COPY launcher/ launcher/
 # bot.i18n (texts for the actions) and bot.language; the Rasa-only parts are unused here.
 COPY bot/ bot/
+COPY kernel/ kernel/
 COPY webchat/demo/ webchat/demo/
 COPY --from=widget /src/webchat/dist/kefu-widget.js webchat/dist/kefu-widget.js
 COPY deploy/docker/healthcheck.py deploy/docker/healthcheck.py

@@ -156,3 +156,23 @@ def test_missing_secret_stops_compose() -> None:
     del example["KEFU_RASA_TOKEN"]
     with pytest.raises(KeyError, match="KEFU_RASA_TOKEN"):
         assets.interpolate(document, example)
+
+
+def test_compose_never_runs_as_the_demo(compose: Dict[str, Any]) -> None:
+    """KEFU_DEMO=true would let placeholder secrets through (kernel/secrets.py); demo logins stay off."""
+    for name, service in assets.kefu_services(compose).items():
+        env = assets.service_environment(service)
+        assert "KEFU_DEMO" not in env, name
+        assert env.get("KEFU_CONSOLE_DEMO_ACCOUNTS", "false") == "false", name
+
+
+def test_env_example_values_stop_every_process(compose: Dict[str, Any]) -> None:
+    """Started as they are, the values of deploy/env.example are refused (the operator must replace them)."""
+    from kernel.secrets import problems
+
+    for name, service in assets.kefu_services(compose).items():
+        command = assets.command_of(service)
+        for module, process in (("bot.server", "rasa"), ("actions.server", "actions"), ("console", "console")):
+            if assets.runs_module(command, module):
+                found = problems(process, assets.service_environment(service), command[3:], assets.ROOT)
+                assert found, f"{name} would start with the example secrets"

@@ -40,6 +40,7 @@ OPTIONAL: Dict[str, str] = {
     "KEFU_STORE_HTTP_BASE": "only with KEFU_STORE_BACKEND=http; the deployment uses the SQL store",
     "KEFU_STORE_HTTP_TOKEN": "only with KEFU_STORE_BACKEND=http; the deployment uses the SQL store",
     "KEFU_WECHAT_TEST_BOT_DELAY": "test-only slow-bot switch of the WeChat channel",
+    "KEFU_ALLOWED_PAYLOADS": "unset: customers may send only the buttons the bot offered them",
 }
 
 #: Have a fallback, but one that only works on one machine.
@@ -56,6 +57,8 @@ CLUSTER: Dict[str, str] = {
     "KEFU_RATE_LIMIT_REDIS_URL": "rate limits per replica by default: N replicas would allow N times the limit",
     "KEFU_LOG_FORMAT": "text by default; the log pipeline reads one JSON object a line",
     "KEFU_CONSOLE_DEMO_ACCOUNTS": "public demo logins by default",
+    "KEFU_TRUSTED_PROXIES": "loopback by default: behind nginx every customer would share its address "
+                            "(and its per-address limits and lockouts)",
 }
 
 READS = reads_in_tree(assets.ROOT, PROCESS_PACKAGES)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import subprocess
+import urllib.parse
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -181,3 +182,170 @@ def test_ingress_backends_exist() -> None:
                 assert backend["name"] in SERVICES, backend
                 ports = {p["name"] for p in SERVICES[backend["name"]]["spec"]["ports"]}
                 assert backend["port"]["name"] in ports, backend
+
+
+# -- NetworkPolicies: who reaches whom ----------------------------------------------------------
+# A small evaluator of Kubernetes' ingress NetworkPolicy semantics (a pod selected by any policy is
+# isolated; a connection is allowed when one selecting policy has a rule whose peers and ports match),
+# applied to the real pod labels of the Deployments.
+
+POLICIES = assets.of_kind(DOCUMENTS, "NetworkPolicy")
+CONFIG = assets.of_kind(DOCUMENTS, "ConfigMap")["kefu-config"]["data"]
+NAMESPACE = "kefu"
+#: The ingress-nginx controller of the official chart, and a pod nobody invited.
+INGRESS_CONTROLLER = ("ingress-nginx", {"kubernetes.io/metadata.name": "ingress-nginx"},
+                      {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/component": "controller"})
+STRANGER = ("default", {"kubernetes.io/metadata.name": "default"}, {"app": "curl"})
+
+
+def _labels(name: str) -> Dict[str, str]:
+    return dict(DEPLOYMENTS[name]["spec"]["template"]["metadata"]["labels"])
+
+
+def _pod(name: str) -> tuple:
+    return (NAMESPACE, {"kubernetes.io/metadata.name": NAMESPACE}, _labels(name))
+
+
+def _matches(selector: Dict[str, Any], labels: Dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels", "matchExpressions"}, selector
+    assert "matchExpressions" not in selector, "the evaluator knows matchLabels only"
+    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+
+
+def _peer_matches(peer: Dict[str, Any], source: tuple) -> bool:
+    namespace, namespace_labels, labels = source
+    assert "ipBlock" not in peer, "pod traffic only: an ipBlock would bypass the selectors"
+    if "namespaceSelector" in peer:
+        if not _matches(peer["namespaceSelector"], namespace_labels):
+            return False
+    elif namespace != NAMESPACE:
+        return False  # a podSelector alone means pods of the policy's own namespace
+    return "podSelector" not in peer or _matches(peer["podSelector"], labels)
+
+
+def _container_ports(name: str) -> Dict[str, int]:
+    return {p["name"]: p["containerPort"] for c in assets.containers(DEPLOYMENTS[name]) for p in c.get("ports") or []}
+
+
+def _port_matches(rule_port: Dict[str, Any], target: str, port: int) -> bool:
+    value = rule_port.get("port")
+    if value is None:
+        return True
+    number = _container_ports(target)[value] if isinstance(value, str) else value
+    return rule_port.get("protocol", "TCP") == "TCP" and number == port
+
+
+def allowed(source: tuple, target: str, port: int) -> bool:
+    labels = _labels(target)
+    selecting = [p for p in POLICIES.values() if _matches(p["spec"]["podSelector"], labels)
+                 and "Ingress" in p["spec"].get("policyTypes", ["Ingress"])]
+    if not selecting:
+        return True
+    for policy in selecting:
+        for rule in policy["spec"].get("ingress") or []:
+            peers_ok = not rule.get("from") or any(_peer_matches(peer, source) for peer in rule["from"])
+            ports_ok = not rule.get("ports") or any(_port_matches(p, target, port) for p in rule["ports"])
+            if peers_ok and ports_ok:
+                return True
+    return False
+
+
+def _service_port(name: str) -> int:
+    return _container_ports(name)[SERVICES[name]["spec"]["ports"][0]["targetPort"]]
+
+
+def test_network_policies_are_in_the_namespace_and_deny_by_default() -> None:
+    assert "default-deny-ingress" in POLICIES
+    deny = POLICIES["default-deny-ingress"]["spec"]
+    assert deny["podSelector"] == {} and deny["policyTypes"] == ["Ingress"] and not deny.get("ingress")
+    for name, policy in POLICIES.items():
+        assert policy["metadata"].get("namespace", NAMESPACE) == NAMESPACE, name
+
+
+def test_each_policy_selects_a_deployment_and_opens_its_real_port() -> None:
+    for name, policy in POLICIES.items():
+        selector = policy["spec"]["podSelector"]
+        if not selector:
+            continue
+        targets = [d for d in DEPLOYMENTS if _matches(selector, _labels(d))]
+        assert len(targets) == 1, f"{name} selects {targets}"
+        ports = set(_container_ports(targets[0]).values())
+        for rule in policy["spec"]["ingress"]:
+            for rule_port in rule["ports"]:
+                number = rule_port["port"]
+                assert number in ports, f"{name} opens {number}, {targets[0]} listens on {ports}"
+            for peer in rule["from"]:
+                if "namespaceSelector" not in peer:  # a peer in this namespace is one of the Deployments
+                    assert [d for d in DEPLOYMENTS if _matches(peer["podSelector"], _labels(d))], (name, peer)
+
+
+EXPECTED_REACH = {
+    ("rasa", "actions"): True,
+    ("console", "rasa"): True,
+    ("actions", "console"): True,
+    ("ingress", "rasa"): True,
+    ("ingress", "console"): True,
+    # nobody else reaches the action servers
+    ("console", "actions"): False,
+    ("actions", "actions"): False,
+    ("ingress", "actions"): False,
+    ("stranger", "actions"): False,
+    # Rasa's HTTP API: only the console (and the ingress controller for the public paths)
+    ("actions", "rasa"): False,
+    ("rasa", "rasa"): False,
+    ("stranger", "rasa"): False,
+    ("rasa", "console"): False,
+    ("stranger", "console"): False,
+}
+
+
+@pytest.mark.parametrize(("source", "target"), list(EXPECTED_REACH), ids=lambda x: str(x))
+def test_who_reaches_whom(source: str, target: str) -> None:
+    peer = {"ingress": INGRESS_CONTROLLER, "stranger": STRANGER}.get(source) or _pod(source)
+    assert allowed(peer, target, _service_port(target)) is EXPECTED_REACH[(source, target)]
+
+
+def test_only_the_service_port_is_open() -> None:
+    assert not allowed(_pod("rasa"), "actions", 22)
+    assert not allowed(_pod("console"), "rasa", 5055)
+
+
+def test_the_connections_the_configuration_makes_are_allowed() -> None:
+    """Each internal URL of the ConfigMap is reachable from the processes that use it."""
+    users = {"KEFU_ACTION_URL": ["rasa"], "KEFU_RASA_URL": ["console"], "KEFU_CONSOLE_URL": ["actions"]}
+    for variable, sources in users.items():
+        url = urllib.parse.urlsplit(CONFIG[variable])
+        service = url.hostname.split(".")[0]
+        assert url.port == SERVICES[service]["spec"]["ports"][0]["port"], variable
+        for source in sources:
+            assert allowed(_pod(source), service, _service_port(service)), f"{source} -> {variable}"
+
+
+def test_every_ingress_backend_is_reachable_from_the_controller() -> None:
+    for ingress in assets.of_kind(DOCUMENTS, "Ingress").values():
+        assert ingress["spec"]["ingressClassName"] == "nginx", "the policies name ingress-nginx's pods"
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                service = path["backend"]["service"]["name"]
+                assert allowed(INGRESS_CONTROLLER, service, _service_port(service)), path["path"]
+
+
+def test_the_evaluator_notices_a_missing_policy() -> None:
+    """Without the console's policy, the default deny would cut the handoffs: the checks above can fail."""
+    saved = POLICIES.pop("console-from-actions-and-ingress")
+    try:
+        assert not allowed(_pod("actions"), "console", 8080)
+    finally:
+        POLICIES["console-from-actions-and-ingress"] = saved
+    assert allowed(_pod("actions"), "console", 8080)
+
+
+def test_deployments_never_run_as_the_demo() -> None:
+    """KEFU_DEMO=true would let placeholder secrets through (kernel/secrets.py); demo logins stay off."""
+    config, secret = assets.k8s_environment(DOCUMENTS)
+    for source in (config, secret):
+        assert "KEFU_DEMO" not in source
+        assert source.get("KEFU_CONSOLE_DEMO_ACCOUNTS", "false") == "false"
+    for deployment in DEPLOYMENTS.values():
+        for container in assets.containers(deployment):
+            assert "KEFU_DEMO" not in {e["name"] for e in container.get("env") or []}

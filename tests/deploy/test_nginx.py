@@ -4,13 +4,18 @@ services that really run Rasa, the action servers and the console."""
 
 from __future__ import annotations
 
+import http.server
 import subprocess
+import threading
+import time
 from pathlib import Path
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Iterator, List, Mapping
 
 import pytest
+import requests
 
 from tests.deploy import assets
+from tests.stack import free_port
 
 #: Variables the nginx:1.27 image itself defines: envsubst would replace them in the template too.
 IMAGE_ENVIRONMENT = {
@@ -128,3 +133,106 @@ def test_processes_reach_each_other_through_nginx(compose: Dict[str, Any]) -> No
         assert env["KEFU_ACTION_URL"] == f"http://nginx:{nginx_env['ACTIONS_LISTEN']}/webhook", name
         assert env["KEFU_RASA_URL"] == f"http://nginx:{nginx_env['RASA_API_LISTEN']}", name
         assert env["KEFU_CONSOLE_URL"] == "http://console:8080", name
+
+
+# -- the access log keeps no query strings ----------------------------------------------------------
+# WeChat's signature, timestamp, nonce and the customer's openid travel in the query string of
+# /webhooks/; socket.io's session id too; Rasa's HTTP API takes ?token=. The real nginx runs the
+# rendered template in front of a small upstream, and its access log is read back.
+
+QUERY_SECRETS = ("SIGabc123", "NONCEdef456", "oOPENIDghi789", "SIDjkl012", "TOKENmno345", "13812345678")
+
+
+class _Upstream(http.server.BaseHTTPRequestHandler):
+    seen: List[str] = []
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        _Upstream.seen.append(self.path)
+        body = b'{"ok":true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = _answer
+    do_POST = _answer
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture()
+def running_nginx(nginx_binary: str, compose: Dict[str, Any], tmp_path: Path) -> Iterator[Dict[str, Any]]:
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    _Upstream.seen = []
+    port = upstream.server_address[1]
+    listen = {key: free_port() for key in ("PUBLIC_LISTEN", "AGENT_LISTEN", "RASA_API_LISTEN", "ACTIONS_LISTEN")}
+    env = _nginx_environment(compose, tmp_path)
+    env.update({key: f"127.0.0.1:{value}" for key, value in listen.items()})
+    for key in ("RASA_SERVERS", "ACTION_SERVERS", "CONSOLE_SERVER"):
+        env[key] = f"server 127.0.0.1:{port};"
+    config = assets.envsubst(assets.NGINX_TEMPLATE.read_text(encoding="utf-8"), env)
+    (tmp_path / "nginx.conf").write_text(config, encoding="utf-8")
+    process = subprocess.Popen(
+        [nginx_binary, "-c", str(tmp_path / "nginx.conf"), "-p", f"{tmp_path}/", "-g", "daemon off;"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        public = f"http://127.0.0.1:{listen['PUBLIC_LISTEN']}"
+        for _ in range(200):
+            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
+            try:
+                if requests.get(f"{public}/health", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        yield {"public": public, "rasa_api": f"http://127.0.0.1:{listen['RASA_API_LISTEN']}",
+               "log": tmp_path / "access.log", "upstream_seen": _Upstream.seen}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        upstream.shutdown()
+        upstream.server_close()
+
+
+def _access_lines(log: Path, count: int) -> List[str]:
+    """The access log once it holds ``count`` lines (nginx writes a line when a request ends)."""
+    lines: List[str] = []
+    for _ in range(100):
+        lines = [line for line in log.read_text(encoding="utf-8").splitlines() if "/health" not in line]
+        if len(lines) >= count:
+            break
+        time.sleep(0.1)
+    return lines
+
+
+def test_access_log_has_no_query_strings(running_nginx: Dict[str, Any]) -> None:
+    public, rasa_api = running_nginx["public"], running_nginx["rasa_api"]
+    wechat = requests.post(
+        f"{public}/webhooks/wechat/webhook?signature=SIGabc123&timestamp=1700000000&nonce=NONCEdef456"
+        "&openid=oOPENIDghi789&encrypt_type=aes&msg_signature=SIGabc123",
+        data="<xml><ToUserName>gh</ToUserName></xml>", timeout=10,
+        headers={"Referer": "https://shop.example.com/orders?phone=13812345678"},
+    )
+    socketio = requests.get(f"{public}/socket.io/?EIO=4&transport=polling&sid=SIDjkl012", timeout=10)
+    api = requests.get(f"{rasa_api}/conversations/wechat:oOPENIDghi789/tracker?token=TOKENmno345", timeout=10)
+    assert (wechat.status_code, socketio.status_code, api.status_code) == (200, 200, 200)
+    # nginx still passes the query string on: the channels need it
+    seen = running_nginx["upstream_seen"]
+    assert any("openid=oOPENIDghi789" in path for path in seen), seen
+
+    lines = _access_lines(running_nginx["log"], 3)
+    assert len(lines) == 3, lines
+    log = "\n".join(lines)
+    for secret in QUERY_SECRETS:
+        assert secret not in log, f"{secret} in the access log:\n{log}"
+    assert "?" not in log, log
+    assert '"POST /webhooks/wechat/webhook HTTP/1.1" 200' in log
+    assert '"GET /socket.io/ HTTP/1.1" 200' in log
+    assert '"GET /conversations/*/tracker HTTP/1.1" 200' in log
+    assert '"https://shop.example.com/orders"' in log
