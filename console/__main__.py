@@ -1,6 +1,7 @@
 """``python -m console``: run the handoff console (one process: the events tail and SSE hub live in it).
 
-``python -m console accounts`` prints the demo logins.
+``python -m console accounts`` prints the demo logins; ``python -m console users ...`` manages agent
+accounts (console/accounts.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from bot.logging_json import adopt_loggers, configure
 from console.app import create_app
 from console.settings import load_settings
+from kernel.secrets import enforce as enforce_secrets
 
 
 def main() -> int:
@@ -20,6 +22,11 @@ def main() -> int:
 
         print("\n".join(demo_account_lines(load_config().get("demo_accounts") or [])))
         return 0
+    if sys.argv[1:2] == ["users"]:  # account management (console/accounts.py)
+        from console.accounts import main as users_main
+
+        return users_main(sys.argv[2:])
+    enforce_secrets("console")  # placeholder or weak secrets: refuse to start (docs/security.md)
     configure(level=logging.INFO, service="console")  # KEFU_LOG_FORMAT: text (default) or json; masked
     settings = load_settings()
     app = create_app(settings)

@@ -1,4 +1,10 @@
-"""HTTP routes of the console (sanic). API contract: docs/console-api.md."""
+"""HTTP routes of the console (sanic). API contract: docs/console-api.md.
+
+Login is rate-limited per client IP and per username before any password is hashed (console/ratelimit.py),
+and scrypt runs in a small thread pool: a login flood gets 429s and never stalls the event loop that
+serves the agents' live streams. A live stream ends when its session ends (logout, expiry) or its agent
+is deactivated.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import json
 import logging
 import mimetypes
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from functools import wraps
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional
@@ -24,11 +32,12 @@ from console import auth, public_history
 from console.context import ContextError, parse_context
 from console.dashboard import dashboard
 from console.events_tail import EventsTail
-from console.live import Hub
-from console.models import Agent, SessionRow, create_schema, make_engine
+from console.live import END, Hub
+from console.models import Agent, DeadLetter, SessionRow, create_schema, make_engine
 from console.prometheus import ConsoleMetrics
 from console.rasa_client import RasaClient, RasaUnavailable
-from console.seed import seed_demo_accounts
+from console.ratelimit import LoginLimits
+from console.seed import deactivate_demo_accounts, seed_demo_accounts
 from console.settings import ROOT, Settings, load_canned
 from console.states import InvalidTransition, State
 from console.tickets import BadRequest, Forbidden, NotFound, TicketService, viewer_of
@@ -117,7 +126,13 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     service = TicketService(settings, engine, rasa, hub)
     metrics = ConsoleMetrics(settings.teams)
     tail = EventsTail(settings.events_db_url, service, settings.tail_interval,
-                      on_batch=lambda n: metrics.tailed.inc(n))
+                      on_batch=lambda n: metrics.tailed.inc(n), max_tries=settings.tail_max_tries,
+                      lag_seconds=settings.tail_lag_seconds, dead_letter_window=settings.dead_letter_window,
+                      on_dead_letter=metrics.dead_letters.inc)
+    limits = LoginLimits(settings.login_ip_limit, settings.login_user_limit, settings.login_window,
+                         settings.redis_url)
+    # scrypt off the event loop; two workers: a login flood queues here instead of taking every core
+    hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kefu-scrypt")
     canned = load_canned()
     app.ctx.settings, app.ctx.service, app.ctx.tail, app.ctx.hub = settings, service, tail, hub
 
@@ -125,17 +140,26 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     async def _start(app_: Sanic) -> None:
         create_schema(engine)
         hub.bind(asyncio.get_running_loop())
-        if settings.demo_accounts:
-            with service.sessions() as session:
-                created = seed_demo_accounts(session, settings.config.get("demo_accounts") or [])
-            if created:
-                log.info("seeded demo accounts: %s", ", ".join(created))
+        demo = settings.config.get("demo_accounts") or []
+        with service.sessions() as session:
+            if settings.demo_accounts:
+                created = seed_demo_accounts(session, demo)
+                if created:
+                    log.info("seeded demo accounts: %s", ", ".join(created))
+            else:
+                disabled = deactivate_demo_accounts(session, demo)
+                if disabled:
+                    log.warning("demo accounts deactivated (KEFU_CONSOLE_DEMO_ACCOUNTS is off): %s",
+                                ", ".join(disabled))
+        auth.dummy_hash()
+        tail.load_dead_letter_state()
         app_.add_task(tail.run(), name="events_tail")
 
     @app.before_server_stop
     async def _stop(app_: Sanic) -> None:
         tail.stop()
         await rasa.close()
+        hasher.shutdown(wait=False, cancel_futures=True)
 
     # -- errors ------------------------------------------------------------------------------------
     @app.exception(ApiError)
@@ -190,11 +214,32 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
 
     # -- auth ----------------------------------------------------------------------------------------
+    def client_ip(request: Request) -> str:
+        """The peer's IP; behind a trusted proxy, the right-most X-Forwarded-For entry that is not a proxy."""
+        peer = request.ip or ""
+        if peer not in settings.trusted_proxies:
+            return peer
+        hops = [h.strip() for h in (request.headers.get("X-Forwarded-For") or "").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if hop not in settings.trusted_proxies:
+                return hop[:64]
+        return peer
+
+    def session_alive(sid: str) -> bool:
+        """The session still exists, has not expired, and its agent is active (the live stream's check)."""
+        with service.sessions() as session:
+            row = session.get(SessionRow, sid)
+            if row is None or row.expires_at < time.time():
+                return False
+            agent = session.get(Agent, row.agent_id)
+            return agent is not None and agent.active
+
     def current(request: Request) -> Optional[tuple]:
         cookie = request.cookies.get(auth.COOKIE_NAME)
         if not cookie or len(cookie) > 200:
             return None
         sid = auth.session_id(settings.secret, cookie)
+        request.ctx.session_id = sid
         now = time.time()
         with service.sessions() as session:
             row = session.get(SessionRow, sid)
@@ -243,12 +288,32 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
         username, password = data.get("username"), data.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username or len(password) > 256:
             raise ApiError(400, "bad_request", "username and password are required")
+        name = username.strip().lower()[:64]
+        ip = client_ip(request)
+        wait = await asyncio.to_thread(limits.retry_after, ip, name)
+        if wait > 0:
+            metrics.logins.labels("rate_limited").inc()
+            seconds = max(1, int(wait + 0.999))
+            log.warning("login rate-limited ip=%s retry_after=%ss", ip, seconds)
+            response = error_json(429, "rate_limited", f"too many login attempts; try again in {seconds} seconds")
+            response.headers["Retry-After"] = str(seconds)
+            return response
+        await asyncio.to_thread(limits.attempt, ip)
         with service.sessions() as session:
-            agent = session.scalars(sa.select(Agent).where(Agent.username == username.strip().lower())).first()
-            valid = agent is not None and agent.active and auth.verify_password(password, agent.password_hash)
-            if not valid:
-                if agent is None:
-                    auth.verify_password(password, auth.hash_password("timing-equaliser"))
+            agent = session.scalars(sa.select(Agent).where(Agent.username == name)).first()
+            # one scrypt whatever the case (unknown user: a dummy hash), off the event loop
+            stored = agent.password_hash if agent is not None else auth.dummy_hash()
+        loop = asyncio.get_running_loop()
+        matches = await loop.run_in_executor(hasher, auth.verify_password, password, stored)
+        if not (matches and agent is not None and agent.active):
+            await asyncio.to_thread(limits.failed, name)
+            metrics.logins.labels("failed").inc()
+            raise ApiError(401, "unauthenticated", "wrong username or password")
+        await asyncio.to_thread(limits.succeeded, name)
+        metrics.logins.labels("ok").inc()
+        with service.sessions() as session:
+            agent = session.get(Agent, agent.id)
+            if agent is None or not agent.active:
                 raise ApiError(401, "unauthenticated", "wrong username or password")
             cookie, csrf, now = auth.new_token(), auth.new_token(), time.time()
             session.execute(sa.delete(SessionRow).where(SessionRow.expires_at < now))
@@ -274,9 +339,11 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     @requires_agent()
     async def logout(request: Request) -> HTTPResponse:
         cookie = request.cookies.get(auth.COOKIE_NAME) or ""
+        sid = auth.session_id(settings.secret, cookie)
         with service.sessions() as session:
-            session.execute(sa.delete(SessionRow).where(SessionRow.id == auth.session_id(settings.secret, cookie)))
+            session.execute(sa.delete(SessionRow).where(SessionRow.id == sid))
             session.commit()
+        hub.end_session(sid)
         response = ok({"ok": True})
         response.delete_cookie(auth.COOKIE_NAME, path="/")
         return response
@@ -392,18 +459,32 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     @requires_agent()
     async def stream(request: Request) -> None:
         agent = request.ctx.agent
-        sub = hub.subscribe(viewer_of(agent))
+        sid = request.ctx.session_id
+        sub = hub.subscribe(viewer_of(agent), sid)
         response = await request.respond(content_type="text/event-stream; charset=utf-8",
                                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        check_every = min(SSE_PING_SECONDS, settings.stream_check_seconds)
         try:
             await response.send("retry: 2000\n\n")
             await response.send(f"event: hello\ndata: {_dumps({'agent': service.agent_json(agent)})}\n\n")
+            last_ping = last_check = time.monotonic()
             while True:
                 try:
-                    frame = await asyncio.wait_for(sub.queue.get(), timeout=SSE_PING_SECONDS)
+                    frame = await asyncio.wait_for(sub.queue.get(), timeout=check_every)
                 except asyncio.TimeoutError:
-                    frame = ": ping\n\n"
-                await response.send(frame)
+                    frame = ""
+                now = time.monotonic()
+                if frame == END or (now - last_check >= check_every and not session_alive(sid)):
+                    # the session ended (logout, expiry) or the agent was deactivated: say so and close
+                    await response.send("event: session_ended\ndata: {}\n\n")
+                    break
+                if now - last_check >= check_every:
+                    last_check = now
+                if not frame and now - last_ping >= SSE_PING_SECONDS:
+                    frame, last_ping = ": ping\n\n", now
+                if frame:
+                    await response.send(frame)
+            await response.eof()
         except (asyncio.CancelledError, ConnectionError, OSError):
             pass
         finally:
@@ -455,10 +536,32 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
         except Exception as error:
             db = f"error: {type(error).__name__}"
         st = tail.status
-        body = {"status": "ok" if db == "ok" else "degraded", "db": db,
-                "events_tail": {"cursor": st.cursor, "running": st.running, "error": st.error,
+        tail_state, reasons = tail.health()
+        metrics.tail_degraded.set(1 if tail_state != "ok" else 0)
+        if db != "ok":
+            reasons = [f"console database: {db}", *reasons]
+        body = {"status": "ok" if not reasons else "degraded", "reasons": reasons, "db": db,
+                "events_tail": {"status": tail_state, "cursor": st.cursor, "running": st.running, "error": st.error,
+                                "behind_seconds": round(time.time() - st.behind_since, 1) if st.behind_since else 0,
+                                "dead_letters": st.dead_letters, "last_dead_letter": st.last_dead_letter,
                                 "lag_seconds": round(time.time() - st.last_event_at, 1) if st.last_event_at else None}}
+        # 503 only when the console cannot serve at all (its database); a lagging tail keeps it in rotation
         return ok(body, status=200 if db == "ok" else 503)
+
+    @app.get("/api/ops/dead-letters")
+    @requires_agent(supervisor=True)
+    async def dead_letters(request: Request) -> HTTPResponse:
+        try:
+            limit = max(1, min(500, int(request.args.get("limit", 50))))
+        except ValueError:
+            raise ApiError(400, "bad_request", "limit must be an integer") from None
+        with service.sessions() as session:
+            total = session.scalar(sa.select(sa.func.count()).select_from(DeadLetter)) or 0
+            rows = session.scalars(sa.select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit))
+            items = [{"id": r.id, "source": r.source, "event_id": r.event_id, "sender_id": r.sender_id,
+                      "error": r.error, "tries": r.tries, "raw": r.raw[:20000],
+                      "created_at": datetime.fromtimestamp(r.created_at, timezone.utc).isoformat()} for r in rows]
+        return ok({"total": int(total), "dead_letters": items})
 
     @app.get("/metrics")
     async def prometheus_metrics(_request: Request) -> HTTPResponse:

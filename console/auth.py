@@ -1,4 +1,7 @@
-"""Passwords (scrypt), session ids and CSRF tokens. Pure functions; storage is in ``tickets``/``app``."""
+"""Passwords (scrypt), session ids and CSRF tokens. Pure functions; storage is in ``tickets``/``app``.
+
+scrypt is deliberately slow (about 50 ms): callers on the event loop run it in a thread executor.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +34,18 @@ def verify_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+_DUMMY_HASH: str = ""
+
+
+def dummy_hash() -> str:
+    """An scrypt hash of a random password (computed once): an unknown username is verified against it,
+    so it costs the same time as a wrong password."""
+    global _DUMMY_HASH
+    if not _DUMMY_HASH:
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(24))
+    return _DUMMY_HASH
 
 
 def new_token() -> str:

@@ -15,6 +15,13 @@ not when it commits, so id 101 can be visible while id 100 is still in flight on
 replica. Reading past such a hole would skip id 100 for good; ``readable_prefix`` stops at it
 until it appears, or until it has been missing for ``GAP_WAIT_SECONDS`` (a rolled-back insert
 leaves a permanent hole).
+
+One bad event must not stall every conversation behind it (a NUL that PostgreSQL cannot store, a
+lone surrogate, a malformed field): each event runs in a savepoint; a failure rolls back only that
+event and the batch commits up to it. The event is tried again on the next polls; after
+``max_tries`` failures it goes to the ``console_dead_letters`` table (raw event and error) and the tail
+moves on. Errors that are not the event's fault (the database unreachable) never count as tries.
+``health()`` says ``degraded`` with the reason while the tail errors, lags or dead-lettered recently.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from console.context import ContextError, parse_context
-from console.models import ConversationDay, Message, TailCursor, Ticket, make_engine
+from console.models import ConversationDay, DeadLetter, Message, TailCursor, Ticket, make_engine
 from console.tickets import BadRequest, NotFound, TicketService
 
 log = logging.getLogger("kefu.console.tail")
@@ -54,6 +61,13 @@ class TailStatus:
     running: bool = False
     processed: int = 0
     error: Optional[str] = None
+    #: since when the tail has known there is more to read than it has read (None: caught up)
+    behind_since: Optional[float] = None
+    dead_letters: int = 0
+    last_dead_letter_at: Optional[float] = None
+    last_dead_letter: Optional[str] = None
+    #: the event being retried (id, tries so far, error)
+    retrying: Optional[str] = None
 
 
 @dataclass
@@ -80,18 +94,40 @@ def readable_prefix(last_id: int, ids: List[int], missing_since: Dict[int, float
     return len(ids)
 
 
+def _connection_trouble(error: BaseException) -> bool:
+    """Errors of the database connection, not of the event: they never send an event to the dead letters."""
+    return isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
+                              sa.exc.TimeoutError))
+
+
+def _storable(text: str) -> str:
+    """A raw event that any database can keep (NUL and lone surrogates made visible, not stored)."""
+    return text.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _day(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
 
 
+class _EventRetry(Exception):
+    """One event failed and will be tried again (the batch before it was committed)."""
+
+
 class EventsTail:
     def __init__(self, events_db_url: str, service: TicketService, interval: float = 0.2,
-                 on_batch: Optional[Callable[[int], None]] = None) -> None:
+                 on_batch: Optional[Callable[[int], None]] = None, max_tries: int = 3,
+                 lag_seconds: float = 60.0, dead_letter_window: float = 3600.0,
+                 on_dead_letter: Optional[Callable[[], None]] = None) -> None:
         self.events_db_url = events_db_url
         self.service = service
         self.interval = interval
         self.status = TailStatus()
         self.on_batch = on_batch
+        self.max_tries = max(1, max_tries)
+        self.lag_seconds = lag_seconds
+        self.dead_letter_window = dead_letter_window
+        self.on_dead_letter = on_dead_letter
+        self._failures: Dict[int, int] = {}
         self._engine: Optional[sa.Engine] = None
         self._table = sa.table("events", sa.column("id", sa.Integer), sa.column("sender_id", sa.String),
                                sa.column("data", sa.Text))
@@ -121,7 +157,7 @@ class EventsTail:
             raise
 
     def poll_once(self) -> int:
-        """Process one batch; returns how many events were read."""
+        """Process one batch; returns how many events were read (including dead-lettered ones)."""
         service = self.service
         with service.sessions() as session:
             cursor = session.get(TailCursor, CURSOR_NAME)
@@ -129,35 +165,126 @@ class EventsTail:
                 cursor = TailCursor(name=CURSOR_NAME, last_id=0, updated_at=time.time())
                 session.add(cursor)
                 session.flush()
-            rows = self._fetch(cursor.last_id)
-            rows = rows[:readable_prefix(cursor.last_id, [row.id for row in rows], self._missing_since,
-                                         time.monotonic())]
+            fetched = self._fetch(cursor.last_id)
+            rows = fetched[:readable_prefix(cursor.last_id, [row.id for row in fetched], self._missing_since,
+                                            time.monotonic())]
             if not rows:
                 session.commit()
                 self.status.cursor = cursor.last_id
+                self._note_progress(caught_up=len(fetched) == 0)
                 return 0
+            # a write first, so the transaction (and the cursor) surrounds the per-event savepoints on SQLite too
+            cursor.updated_at = time.time()
+            session.flush()
             batch = _Batch()
+            done = 0
+            stalled = False
             for row in rows:
-                try:
-                    event = json.loads(row.data)
-                except (TypeError, ValueError):
-                    log.warning("skipping malformed event id=%s", row.id)
-                    continue
-                if isinstance(event, dict):
-                    self._process(session, row.sender_id or event.get("sender_id") or "", event, batch)
-                    if event.get("timestamp"):
-                        self.status.last_event_at = float(event["timestamp"])
-            cursor.last_id = rows[-1].id
+                if not self._one(session, row, batch):
+                    stalled = True  # this event failed and will be tried again: commit what came before it
+                    break
+                cursor.last_id = row.id
+                done += 1
             cursor.updated_at = time.time()
             self._missing_since = {k: v for k, v in self._missing_since.items() if k > cursor.last_id}
             batch.updated.extend(session.info.pop("updated_tickets", []))
             session.commit()
             self.status.cursor = cursor.last_id
-            self.status.processed += len(rows)
+            self.status.processed += done
             self._announce(session, batch)
-        if self.on_batch:
-            self.on_batch(len(rows))
-        return len(rows)
+        self._note_progress(caught_up=not stalled and len(fetched) < BATCH and len(rows) == len(fetched))
+        if self.on_batch and done:
+            self.on_batch(done)
+        if stalled:
+            raise _EventRetry(self.status.retrying or "an event failed")
+        return done
+
+    def _one(self, session: Session, row: Any, batch: _Batch) -> bool:
+        """Process one broker row in a savepoint; False when it failed and is to be tried again."""
+        try:
+            event = json.loads(row.data)
+        except (TypeError, ValueError):
+            log.warning("skipping malformed event id=%s", row.id)
+            return True
+        if not isinstance(event, dict):
+            return True
+        one = _Batch()
+        updated_before = len(session.info.get("updated_tickets", []))
+        try:
+            with session.begin_nested():
+                self._process(session, str(row.sender_id or event.get("sender_id") or ""), event, one)
+                session.flush()
+        except Exception as error:
+            if _connection_trouble(error):
+                raise
+            del session.info.setdefault("updated_tickets", [])[updated_before:]
+            return self._failed(session, row, error)
+        self._failures.pop(row.id, None)
+        batch.messages.extend(one.messages)
+        batch.created.extend(one.created)
+        batch.updated.extend(one.updated)
+        timestamp = event.get("timestamp")
+        if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
+            self.status.last_event_at = float(timestamp)
+        return True
+
+    def _failed(self, session: Session, row: Any, error: Exception) -> bool:
+        tries = self._failures.get(row.id, 0) + 1
+        reason = f"{type(error).__name__}: {str(error)[:300]}"
+        if tries < self.max_tries:
+            self._failures[row.id] = tries
+            self.status.retrying = f"event {row.id} failed (try {tries} of {self.max_tries}): {reason}"
+            log.warning("events tail: %s", self.status.retrying)
+            return False
+        self._failures.pop(row.id, None)
+        raw = row.data if isinstance(row.data, str) else repr(row.data)
+        with session.begin_nested():
+            session.add(DeadLetter(source=CURSOR_NAME, event_id=row.id, sender_id=_storable(str(row.sender_id or ""))[:255],
+                                   raw=_storable(raw), error=_storable(reason), tries=tries, created_at=time.time()))
+        now = time.time()
+        self.status.dead_letters += 1
+        self.status.last_dead_letter_at = now
+        self.status.last_dead_letter = f"event {row.id} dead-lettered after {tries} tries: {reason}"
+        self.status.retrying = None
+        log.error("events tail: %s", self.status.last_dead_letter)
+        if self.on_dead_letter:
+            self.on_dead_letter()
+        return True
+
+    def _note_progress(self, caught_up: bool) -> None:
+        if caught_up:
+            self.status.behind_since = None
+            self.status.retrying = None
+        elif self.status.behind_since is None:
+            self.status.behind_since = time.time()
+
+    def health(self, now: Optional[float] = None) -> Tuple[str, List[str]]:
+        """``("ok", [])`` or ``("degraded", reasons)``."""
+        now = time.time() if now is None else now
+        st = self.status
+        reasons: List[str] = []
+        if not st.running:
+            reasons.append("events tail is not running")
+        if st.error:
+            reasons.append(f"events tail error: {st.error}")
+        if st.behind_since is not None and now - st.behind_since >= self.lag_seconds:
+            reasons.append(f"events tail lags: behind the events table for {int(now - st.behind_since)} s")
+        elif st.running and st.last_poll_at is not None and now - st.last_poll_at >= self.lag_seconds:
+            reasons.append(f"events tail lags: no poll for {int(now - st.last_poll_at)} s")
+        if st.last_dead_letter_at is not None and now - st.last_dead_letter_at < self.dead_letter_window:
+            reasons.append(f"events tail dead-lettered {st.dead_letters} event(s); last: {st.last_dead_letter}")
+        return ("degraded" if reasons else "ok"), reasons
+
+    def load_dead_letter_state(self) -> None:
+        """After a restart: the most recent dead letter still counts for ``health`` within the window."""
+        with self.service.sessions() as session:
+            last = session.scalars(sa.select(DeadLetter).order_by(DeadLetter.id.desc()).limit(1)).first()
+            if last is not None and time.time() - last.created_at < self.dead_letter_window:
+                count = session.scalar(sa.select(sa.func.count()).select_from(DeadLetter)
+                                       .where(DeadLetter.created_at > time.time() - self.dead_letter_window))
+                self.status.dead_letters = int(count or 0)
+                self.status.last_dead_letter_at = last.created_at
+                self.status.last_dead_letter = f"event {last.event_id} dead-lettered: {last.error[:300]}"
 
     def _process(self, session: Session, sender_id: str, event: Dict[str, Any], batch: _Batch) -> None:
         kind = event.get("event")
@@ -235,6 +362,10 @@ class EventsTail:
                     count = await asyncio.to_thread(self.poll_once)
                     self.status.error = None
                     backoff = self.interval
+                except _EventRetry as retry:
+                    self.status.error = str(retry)
+                    count = 0
+                    backoff = min(5.0, max(self.interval, backoff * 2))
                 except Exception as error:  # keep tailing: the events DB may be restarting
                     self.status.error = f"{type(error).__name__}: {str(error)[:200]}"
                     log.warning("events tail error: %s", self.status.error)

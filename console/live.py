@@ -2,6 +2,11 @@
 
 One console process serves the browsers; scale-out would put a PostgreSQL
 LISTEN/NOTIFY or Redis channel behind ``publish``.
+
+A stream belongs to a login session: ``end_session``/``end_agent`` close the streams of a logout or a
+deactivation in this process at once (the ``END`` frame); the stream itself re-checks its session
+every few seconds, which catches what another process did (``python -m console users deactivate``)
+and expiry.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ import asyncio
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Optional, Set
+from typing import Any, Callable, Dict, FrozenSet, Optional, Set
 
 
 @dataclass(frozen=True)
@@ -23,10 +28,15 @@ class Viewer:
         return self.role == "supervisor" or team in self.teams or assignee_id == self.agent_id
 
 
+#: Put into a subscription's queue to end its stream.
+END = "\x00end"
+
+
 @dataclass(eq=False)
 class Subscription:
     viewer: Viewer
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+    session_id: str = ""
 
 
 class Hub:
@@ -40,10 +50,32 @@ class Hub:
         self._loop = loop
         self._thread = threading.get_ident()
 
-    def subscribe(self, viewer: Viewer) -> Subscription:
-        sub = Subscription(viewer)
+    def subscribe(self, viewer: Viewer, session_id: str = "") -> Subscription:
+        sub = Subscription(viewer, session_id=session_id)
         self._subs.add(sub)
         return sub
+
+    def _end(self, match: Callable[[Subscription], bool]) -> int:
+        ended = 0
+        for sub in list(self._subs):
+            if match(sub):
+                self._subs.discard(sub)
+                try:
+                    sub.queue.put_nowait(END)
+                except asyncio.QueueFull:
+                    while not sub.queue.empty():
+                        sub.queue.get_nowait()
+                    sub.queue.put_nowait(END)
+                ended += 1
+        return ended
+
+    def end_session(self, session_id: str) -> int:
+        """End the streams of one login session (logout); returns how many."""
+        return self._end(lambda sub: bool(session_id) and sub.session_id == session_id)
+
+    def end_agent(self, agent_id: int) -> int:
+        """End every stream of an agent (deactivated, password changed); returns how many."""
+        return self._end(lambda sub: sub.viewer.agent_id == agent_id)
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)

@@ -111,6 +111,21 @@ class TailCursor(Base):
     updated_at: Mapped[float] = mapped_column(sa.Float)
 
 
+class DeadLetter(Base):
+    """An event the tail gave up on after ``KEFU_CONSOLE_TAIL_MAX_TRIES`` failed tries: the raw event and the
+    error, for an operator to look at (``GET /api/ops/dead-letters``); the tail moved on past it."""
+
+    __tablename__ = "console_dead_letters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(64), default="rasa_events")
+    event_id: Mapped[int] = mapped_column(sa.BigInteger, index=True)
+    sender_id: Mapped[str] = mapped_column(sa.Text, default="")
+    raw: Mapped[str] = mapped_column(sa.Text, default="")
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    tries: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[float] = mapped_column(sa.Float, index=True)
+
+
 class ConversationDay(Base):
     """Per conversation and UTC day: customer messages and FAQ outcomes (for containment and FAQ rates)."""
 

@@ -50,6 +50,12 @@ class ConsoleMetrics:
                               registry=self.registry)
         self.tail_lag = Gauge("kefu_console_events_tail_lag_seconds", "Age of the last event read",
                               registry=self.registry)
+        self.dead_letters = Counter("kefu_console_events_dead_letters", "Events the tail gave up on (dead-lettered)",
+                                    registry=self.registry)
+        self.tail_degraded = Gauge("kefu_console_events_tail_degraded", "1 while /health says the tail is degraded",
+                                   registry=self.registry)
+        self.logins = Counter("kefu_console_logins", "Login attempts by outcome (ok, failed, rate_limited)",
+                              ["outcome"], registry=self.registry)
 
     def render(self, session: sa.orm.Session, last_event_at: float | None) -> Tuple[bytes, str]:
         now = time.time()

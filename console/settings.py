@@ -10,8 +10,19 @@ Environment (dev defaults in brackets; docs/console.md):
 - ``KEFU_RASA_URL`` [http://127.0.0.1:5005], ``KEFU_RASA_TOKEN``: Rasa's HTTP API (never sent to browsers)
 - ``KEFU_CONSOLE_CONFIG``: another YAML instead of console/config.yml
 - ``KEFU_CONSOLE_SECURE_COOKIE`` [false]: mark the session cookie Secure (set behind HTTPS)
-- ``KEFU_CONSOLE_DEMO_ACCOUNTS`` [true]: seed the demo accounts at startup
+- ``KEFU_CONSOLE_DEMO_ACCOUNTS`` [false]: seed the demo accounts at startup (``make run`` sets true); when
+  false, demo accounts still holding their published password are deactivated at startup
 - ``KEFU_CONSOLE_TAIL_INTERVAL`` [0.2]: seconds between polls of the events table when idle
+- ``KEFU_CONSOLE_TAIL_MAX_TRIES`` [3]: failed tries before an event goes to the dead-letter table
+- ``KEFU_CONSOLE_TAIL_LAG_SECONDS`` [60]: the tail counts as lagging (``/health`` degraded) when it has been
+  behind the events table, or has not polled, for this long
+- ``KEFU_CONSOLE_DEAD_LETTER_WINDOW`` [3600]: ``/health`` stays degraded this long after a dead-lettered event
+- ``KEFU_CONSOLE_REDIS_URL`` [``KEFU_RATE_LIMIT_REDIS_URL``, else empty = in-process]: login rate limits
+- ``KEFU_CONSOLE_LOGIN_IP_LIMIT`` [30], ``KEFU_CONSOLE_LOGIN_USER_LIMIT`` [10],
+  ``KEFU_CONSOLE_LOGIN_WINDOW`` [300]: login attempts per client IP and failed logins per username in a
+  sliding window of that many seconds; more answer 429 with Retry-After
+- ``KEFU_CONSOLE_TRUSTED_PROXIES`` [empty]: comma-separated proxy IPs whose X-Forwarded-For is believed
+- ``KEFU_CONSOLE_STREAM_CHECK_SECONDS`` [5]: how often an open live stream re-checks its session
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional
 
 import yaml
 
@@ -48,6 +59,15 @@ class Settings:
     demo_accounts: bool
     tail_interval: float
     config: Dict[str, Any] = field(default_factory=dict)
+    tail_max_tries: int = 3
+    tail_lag_seconds: float = 60.0
+    dead_letter_window: float = 3600.0
+    redis_url: str = ""
+    login_ip_limit: int = 30
+    login_user_limit: int = 10
+    login_window: float = 300.0
+    trusted_proxies: FrozenSet[str] = frozenset()
+    stream_check_seconds: float = 5.0
 
     @property
     def teams(self) -> List[str]:
@@ -74,6 +94,19 @@ def _flag(value: Optional[str], default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _positive(env: Mapping[str, str], name: str, default: Any, kind: type) -> Any:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ValueError(f"{name}={raw!r} must be greater than 0")
+    return value
 
 
 def load_config(path: Optional[Path] = None) -> Dict[str, Any]:
@@ -114,8 +147,18 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
     try:
         port = int(env.get("KEFU_CONSOLE_PORT") or 8080)
         tail_interval = float(env.get("KEFU_CONSOLE_TAIL_INTERVAL") or 0.2)
+        numbers = {
+            "tail_max_tries": _positive(env, "KEFU_CONSOLE_TAIL_MAX_TRIES", 3, int),
+            "tail_lag_seconds": _positive(env, "KEFU_CONSOLE_TAIL_LAG_SECONDS", 60.0, float),
+            "dead_letter_window": _positive(env, "KEFU_CONSOLE_DEAD_LETTER_WINDOW", 3600.0, float),
+            "login_ip_limit": _positive(env, "KEFU_CONSOLE_LOGIN_IP_LIMIT", 30, int),
+            "login_user_limit": _positive(env, "KEFU_CONSOLE_LOGIN_USER_LIMIT", 10, int),
+            "login_window": _positive(env, "KEFU_CONSOLE_LOGIN_WINDOW", 300.0, float),
+            "stream_check_seconds": _positive(env, "KEFU_CONSOLE_STREAM_CHECK_SECONDS", 5.0, float),
+        }
     except ValueError as error:
         raise SettingsError(f"bad number in the environment: {error}") from error
+    proxies = frozenset(p.strip() for p in (env.get("KEFU_CONSOLE_TRUSTED_PROXIES") or "").split(",") if p.strip())
     return Settings(
         host=host,
         port=port,
@@ -126,9 +169,12 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         rasa_url=(env.get("KEFU_RASA_URL") or f"http://{host}:{env.get('KEFU_RASA_PORT') or 5005}").rstrip("/"),
         rasa_token=_rasa_token(var_dir, env),
         secure_cookie=_flag(env.get("KEFU_CONSOLE_SECURE_COOKIE"), False),
-        demo_accounts=_flag(env.get("KEFU_CONSOLE_DEMO_ACCOUNTS"), True),
+        demo_accounts=_flag(env.get("KEFU_CONSOLE_DEMO_ACCOUNTS"), False),
         tail_interval=tail_interval,
         config=load_config(Path(config_path) if config_path else None),
+        redis_url=env.get("KEFU_CONSOLE_REDIS_URL") or env.get("KEFU_RATE_LIMIT_REDIS_URL") or "",
+        trusted_proxies=proxies,
+        **numbers,
     )
 
 

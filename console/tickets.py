@@ -3,6 +3,10 @@
 Agent actions that the customer must hear about (claim, reply, transfer,
 close, hand back) are delivered through Rasa first and committed after: when
 Rasa is down the request fails with nothing changed, and the agent retries.
+When the customer's channel refuses delivery (WeChat's 48-hour window, an
+unsubscribed user) the action still succeeds: the message is stored flagged
+``delivery.delivered = false`` with the reason, and the response says
+``delivered: false`` so the agent knows the customer did not get it.
 Actions on one ticket are serialised by a per-ticket lock (one console
 process; a conditional UPDATE guards against a second process as well).
 """
@@ -28,9 +32,10 @@ from console import queueing
 from console.context import HandoffContext, event_key
 from console.live import Hub, Viewer
 from console.models import Agent, Message, Note, Ticket, Transition
-from console.rasa_client import RasaClient
+from console.rasa_client import DeliveryRefused, RasaClient
 from console.settings import Settings
 from console.states import Action, InvalidTransition, State, is_open, next_state
+from kernel.text import clean_text as strip_poison
 
 log = logging.getLogger("kefu.console.tickets")
 
@@ -166,11 +171,15 @@ class TicketService:
 
     def message_json(self, message: Message, agents: Dict[int, Agent]) -> Dict[str, Any]:
         agent = agents.get(message.agent_id) if message.agent_id else None
+        data = _loads(message.data_json, None)
+        delivery = data.get("delivery") if isinstance(data, dict) and isinstance(data.get("delivery"), dict) else None
         return {
             "id": message.id, "ticket_id": message.ticket_id, "author": message.author,
             "agent": {"id": agent.id, "display_name": agent.display_name} if agent else None,
-            "text": message.text, "data": _loads(message.data_json, None), "source": message.source,
+            "text": message.text, "data": data, "source": message.source,
             "created_at": queueing.iso(message.created_at),
+            "delivered": not (delivery and delivery.get("delivered") is False),
+            "delivery": delivery,
         }
 
     def note_json(self, note: Note, agents: Dict[int, Agent]) -> Dict[str, Any]:
@@ -362,7 +371,7 @@ class TicketService:
         if kind not in ("user", "bot"):
             return None
         ticket = self.open_ticket(session, sender_id, lock=True)  # ticket row before message rows: see _commit
-        text = event.get("text") or ""
+        text = strip_poison(str(event.get("text") or ""))  # a NUL or lone surrogate must not poison the ticket
         timestamp = float(event.get("timestamp") or self.clock())
         if ticket is None:
             if kind == "user":
@@ -475,8 +484,28 @@ class TicketService:
                 return after(session)
         raise error if error else RuntimeError("commit failed")
 
+    async def _deliver(self, ticket: Ticket, events: List[Dict[str, Any]]) -> Optional[DeliveryRefused]:
+        """Append ``events`` through Rasa (delivering the bot messages). A refused delivery is returned, not
+        raised, and the action goes on; when Rasa did not save the events (plain Rasa drops them when an
+        output channel raises), the state events (resume, slots, listen) are appended again without
+        side effects, so the conversation's state still follows the ticket."""
+        try:
+            await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
+            return None
+        except DeliveryRefused as refused:
+            state = [e for e in events if e.get("event") != "bot"]
+            if state and not refused.event_saved:
+                await self.rasa.append_events(ticket.sender_id, state, self._channel(ticket),
+                                              execute_side_effects=False)
+            log.warning("ticket %s: message not delivered (errcode %s)", ticket.id, refused.errcode)
+            return refused
+
+    @staticmethod
+    def _delivery(refused: Optional[DeliveryRefused]) -> Dict[str, Any]:
+        return {"delivered": refused is None, "delivery": refused.to_json() if refused else None}
+
     def _store_sent(self, session: Session, ticket: Ticket, event: Dict[str, Any], author: str,
-                    agent: Optional[Agent]) -> Message:
+                    agent: Optional[Agent], refused: Optional[DeliveryRefused] = None) -> Message:
         key = event_key(ticket.sender_id, "bot", event["timestamp"], event["text"])
         message = session.scalars(sa.select(Message).where(Message.ticket_id == ticket.id,
                                                            Message.event_key == key)).first()
@@ -486,7 +515,10 @@ class TicketService:
         message.author = author
         message.agent_id = agent.id if agent else None
         message.text = event["text"]
-        message.data_json = _dumps(event["data"])
+        data = dict(event["data"])
+        if refused is not None:
+            data["delivery"] = refused.to_json()
+        message.data_json = _dumps(data)
         session.flush()
         return message
 
@@ -496,7 +528,7 @@ class TicketService:
             event = self._bot_event(ticket, i18n.text("msg_handoff_agent_joined", ticket.language,
                                                       agent=agent.display_name),
                                     {"type": "agent_joined", "agent": agent.display_name}, agent)
-            await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
+            refused = await self._deliver(ticket, [event])
 
             def apply(session: Session) -> Callable[[Session], Any]:
                 current = self._get(session, ticket_id, lock=True)
@@ -505,8 +537,9 @@ class TicketService:
                 current.state, current.assignee_id, current.assigned_at = to_state.value, agent.id, self.clock()
                 row = self._record(session, current, from_state, to_state.value, Action.CLAIM.value,
                                    f"agent:{agent.username}")
-                self._store_sent(session, current, event, "system", None)
-                return lambda s: (self.announce_ticket(s, current, row), self.detail_json(s, current))[1]
+                self._store_sent(session, current, event, "system", None, refused)
+                return lambda s: (self.announce_ticket(s, current, row),
+                                  {**self.detail_json(s, current), **self._delivery(refused)})[1]
 
             return self._commit(apply)
 
@@ -517,18 +550,18 @@ class TicketService:
             if ticket.assignee_id != agent.id and agent.role != "supervisor":
                 raise Forbidden("only the agent who claimed this ticket can reply")
             event = self._bot_event(ticket, text, {"type": "agent_message", "agent": agent.display_name}, agent)
-            await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
+            refused = await self._deliver(ticket, [event])
 
             def apply(session: Session) -> Callable[[Session], Any]:
                 current = self._get(session, ticket_id, lock=True)
                 if current.first_response_at is None:
                     current.first_response_at = event["timestamp"]
                 current.updated_at = self.clock()
-                message = self._store_sent(session, current, event, "agent", agent)
+                message = self._store_sent(session, current, event, "agent", agent, refused)
 
                 def after(s: Session) -> Dict[str, Any]:
                     self.announce_message(s, current, message)
-                    return {"message": self.message_json(message, self._agents(s))}
+                    return {"message": self.message_json(message, self._agents(s)), **self._delivery(refused)}
                 return after
 
             return self._commit(apply)
@@ -556,7 +589,7 @@ class TicketService:
             event = self._bot_event(ticket, i18n.text("msg_handoff_transferred", ticket.language,
                                                       team=self._team_name(team, ticket.language)),
                                     {"type": "transferred", "team": team}, agent)
-            await self.rasa.append_events(ticket.sender_id, [event], self._channel(ticket))
+            refused = await self._deliver(ticket, [event])
 
             def apply(session: Session) -> Callable[[Session], Any]:
                 current = self._get(session, ticket_id, lock=True)
@@ -567,9 +600,9 @@ class TicketService:
                                    f"agent:{agent.username}", {"from_team": previous_team, "to_team": team})
                 if note:
                     session.add(Note(ticket_id=current.id, agent_id=agent.id, text=note, created_at=self.clock()))
-                self._store_sent(session, current, event, "system", None)
+                self._store_sent(session, current, event, "system", None, refused)
                 return lambda s: (self.announce_ticket(s, current, row, previous_team=previous_team),
-                                  self.detail_json(s, current))[1]
+                                  {**self.detail_json(s, current), **self._delivery(refused)})[1]
 
             return self._commit(apply)
 
@@ -587,7 +620,7 @@ class TicketService:
             events = [{"event": "resume", "timestamp": event["timestamp"] - 0.001}, event,
                       {"event": "slot", "name": "csat_ticket", "value": str(ticket.id), "timestamp": event["timestamp"]},
                       listen_event(event["timestamp"])]
-            await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
+            refused = await self._deliver(ticket, events)
 
             def apply(session: Session) -> Callable[[Session], Any]:
                 current = self._get(session, ticket_id, lock=True)
@@ -596,8 +629,9 @@ class TicketService:
                 current.state, current.closed_at, current.resolution = to_state.value, self.clock(), resolution
                 row = self._record(session, current, from_state, to_state.value, Action.CLOSE.value,
                                    f"agent:{agent.username}", {"resolution": resolution})
-                self._store_sent(session, current, event, "system", None)
-                return lambda s: (self.announce_ticket(s, current, row), self.detail_json(s, current))[1]
+                self._store_sent(session, current, event, "system", None, refused)
+                return lambda s: (self.announce_ticket(s, current, row),
+                                  {**self.detail_json(s, current), **self._delivery(refused)})[1]
 
             return self._commit(apply)
 
@@ -610,7 +644,7 @@ class TicketService:
             event = self._bot_event(ticket, i18n.text("msg_handoff_returned", ticket.language),
                                     {"type": "returned_to_bot"}, agent)
             events = [{"event": "resume", "timestamp": event["timestamp"] - 0.001}, event, listen_event(event["timestamp"])]
-            await self.rasa.append_events(ticket.sender_id, events, self._channel(ticket))
+            refused = await self._deliver(ticket, events)
 
             def apply(session: Session) -> Callable[[Session], Any]:
                 current = self._get(session, ticket_id, lock=True)
@@ -621,8 +655,9 @@ class TicketService:
                                    f"agent:{agent.username}", {"note": note} if note else {})
                 if note:
                     session.add(Note(ticket_id=current.id, agent_id=agent.id, text=note, created_at=now))
-                self._store_sent(session, current, event, "system", None)
-                return lambda s: (self.announce_ticket(s, current, row), self.detail_json(s, current))[1]
+                self._store_sent(session, current, event, "system", None, refused)
+                return lambda s: (self.announce_ticket(s, current, row),
+                                  {**self.detail_json(s, current), **self._delivery(refused)})[1]
 
             return self._commit(apply)
 
@@ -681,7 +716,7 @@ class TicketService:
 def clean_text(text: Any) -> str:
     if not isinstance(text, str):
         raise BadRequest("text must be a string")
-    text = text.replace("\x00", "").strip()
+    text = strip_poison(text).strip()
     if not text:
         raise BadRequest("text must not be empty")
     if len(text) > MAX_TEXT:

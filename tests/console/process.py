@@ -76,11 +76,19 @@ class EventsTable:
 
 
 class FakeRasa:
-    """Records what the console appends to conversations; ``fail`` makes it answer 500."""
+    """Records what the console appends to conversations; ``fail`` makes it answer 500.
+
+    ``refuse = "45015"`` answers a delivering append (execute_side_effects=true) as Rasa does when Kefu's
+    WeChat output channel raises ``DeliveryRefused``: 500 with Rasa's ErrorResponse JSON whose message
+    carries ``kefu_undeliverable:<errcode>`` (and records the call with ``refused``); appends without side
+    effects are accepted.
+    """
 
     def __init__(self) -> None:
         self.calls: List[Dict[str, Any]] = []
         self.fail = False
+        self.refuse: Optional[str] = None
+        self.refuse_saves = False  # Kefu's Rasa (bot/channels/wechat/delivery.py): events saved, details.event_saved
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -92,7 +100,24 @@ class FakeRasa:
                     self.send_response(500)
                     self.end_headers()
                     return
-                outer.calls.append({"path": parsed.path, "query": parse_qs(parsed.query), "events": body})
+                query = parse_qs(parsed.query)
+                if outer.refuse and query.get("execute_side_effects") == ["true"]:
+                    outer.calls.append({"path": parsed.path, "query": query, "events": body, "refused": True,
+                                        "saved": outer.refuse_saves})
+                    error = (f"DeliveryRefused: WeChat refused the message (errcode {outer.refuse}) "
+                             f"kefu_undeliverable:{outer.refuse}")
+                    payload = json.dumps({"version": "3.6.20", "status": "failure",
+                                          "message": f"An unexpected error occurred. Error: {error}",
+                                          "reason": "ConversationError",
+                                          "details": ({"kefu_undeliverable": outer.refuse, "channel": "wechat",
+                                                       "event_saved": True} if outer.refuse_saves else {}),
+                                          "help": None, "code": 500})
+                    self.send_response(500)
+                    self.send_header("content-type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(payload.encode())
+                    return
+                outer.calls.append({"path": parsed.path, "query": query, "events": body})
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
                 self.end_headers()
@@ -144,6 +169,8 @@ class Console:
             "KEFU_CONSOLE_TAIL_INTERVAL": "0.1",
             "KEFU_CONSOLE_UNANSWERED_GROUPING": "exact",
             "KEFU_APP_DB_URL": f"sqlite:///{workdir / 'app.db'}",
+            # the tests log in with the demo accounts (off by default outside `make run` since issue 20)
+            "KEFU_CONSOLE_DEMO_ACCOUNTS": "true",
         })
         env.update(extra or {})
         return cls(workdir, env)

@@ -41,10 +41,11 @@ def _bot_events(stack: Stack, sender: str) -> List[dict]:
 def test_agent_round_trip_through_rasa(system: tuple) -> None:
     stack, console = system
     sender = "int-1"
+    conversation = stack.conversation_id(sender)  # the REST channel's conversation: rest:int-1
     assert stack.say(sender, "你好")  # the bot answers before the handoff
-    requests.post(f"{stack.rasa_url}/conversations/{sender}/tracker/events", params={"token": stack.token},
+    requests.post(f"{stack.rasa_url}/conversations/{conversation}/tracker/events", params={"token": stack.token},
                   json=[{"event": "pause"}], timeout=30).raise_for_status()
-    ticket_id = console.handoff(sender, transcript=[])["ticket_id"]
+    ticket_id = console.handoff(conversation, transcript=[])["ticket_id"]
 
     assert stack.say(sender, "有人在吗？<script>alert(1)</script>") == []  # paused: the bot is silent
     customer = lambda: [m["text"] for m in console.ticket(ticket_id)["messages"] if m["author"] == "customer"]  # noqa: E731

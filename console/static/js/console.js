@@ -274,7 +274,18 @@ function messageExtras(message) {
     out.push(el("div", { class: "msg-buttons" }, t("buttons_offered"),
       buttons.map((b) => el("span", { class: "chip" }, String(b.title ?? b.payload ?? "")))));
   }
+  if (message.delivered === false) {
+    out.push(el("div", { class: "msg-undelivered", role: "status" },
+      `⚠ ${t("undelivered", { reason: undeliveredReason(message.delivery) })}`));
+  }
   return out;
+}
+
+// Why the customer's channel refused a message (WeChat's 48-hour window, unfollowed): errcode → text.
+export function undeliveredReason(delivery) {
+  const code = String(delivery?.errcode ?? "");
+  if (hasKey(`undelivered_${code}`)) return t(`undelivered_${code}`);
+  return t("undelivered_other", { code: code || "?" });
 }
 
 function authorLabel(message) {
@@ -404,6 +415,7 @@ async function submitComposer() {
     if (state.mode === "reply") {
       const result = await api.reply(d.id, text);
       if (state.detail?.id === d.id && appendToDetail("message", result.message)) renderTranscript(true);
+      if (result.delivered === false) toast(t("undelivered_toast", { reason: undeliveredReason(result.delivery) }), "error");
     } else {
       const result = await api.note(d.id, text);
       if (state.detail?.id === d.id && appendToDetail("note", result.note)) renderTranscript(true);
@@ -435,7 +447,11 @@ async function runAction(fn, okMessage) {
       renderTicket();
       renderQueue();
     }
-    toast(okMessage(detail));
+    if (detail && detail.delivered === false) {
+      toast(t("undelivered_toast", { reason: undeliveredReason(detail.delivery) }), "error");
+    } else {
+      toast(okMessage(detail));
+    }
   } catch (err) {
     toast(errorText(err), "error");
     if (err.status === 409 || err.status === 403) await selectTicket(d.id);

@@ -34,6 +34,11 @@ export class LiveStream {
         this.onEvent(type, data);
       });
     }
+    // the server ended the stream: logout elsewhere, session expired, or the account was deactivated
+    source.addEventListener("session_ended", () => {
+      this.stop();
+      window.location.assign("/login");
+    });
     source.addEventListener("error", () => {
       this.onDown();
       if (source.readyState === EventSource.CLOSED) this.scheduleRestart();

@@ -1,0 +1,172 @@
+"""``python -m console users ...``: manage the console's agent accounts from a shell.
+
+Outside the demo there are no accounts until an operator creates them here. Passwords are read from
+a prompt (typed twice, not echoed) or, when standard input is not a terminal, from its first line:
+never from the command line, where ``ps`` and shell history would show them.
+
+    python -m console users create wang --display-name 小王 --role agent --teams after_sales,complaints
+    printf '%s\\n' "$PASSWORD" | python -m console users set-password wang
+    python -m console users deactivate wang      # ends wang's sessions and live streams
+    python -m console users activate wang
+    python -m console users list
+
+Exit codes: 0 done, 1 refused (unknown or existing account, weak password, bad team), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import re
+import sys
+from datetime import datetime, timezone
+from typing import Callable, List, Optional, Sequence, TextIO
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from console.models import Agent, create_schema, make_engine
+from console.seed import ROLES, create_agent, end_sessions
+from console.settings import Settings, SettingsError, load_settings
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD = 10
+MAX_PASSWORD = 256
+
+
+class AccountError(Exception):
+    """A refused account operation; the message is shown to the operator."""
+
+
+def _username(value: str) -> str:
+    name = value.strip().lower()
+    if not USERNAME.match(name):
+        raise AccountError(f"username {value!r}: use 2-64 characters a-z, 0-9, '.', '_' or '-', "
+                           "starting with a letter or digit")
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"the password must have at most {MAX_PASSWORD} characters")
+    if password != password.strip():
+        raise AccountError("the password must not start or end with spaces")
+    return password
+
+
+def read_password(stdin: TextIO, prompt: Callable[[str], str] = getpass.getpass) -> str:
+    """From a prompt (twice) on a terminal, else the first line of standard input."""
+    if stdin.isatty():
+        first = prompt("Password: ")
+        if prompt("Password (again): ") != first:
+            raise AccountError("the two passwords differ")
+        return check_password(first)
+    line = stdin.readline()
+    if not line:
+        raise AccountError("no password on standard input (pipe it in, one line)")
+    return check_password(line.rstrip("\r\n"))
+
+
+def _teams(value: str, settings: Settings) -> List[str]:
+    teams = [t.strip() for t in value.split(",") if t.strip()]
+    unknown = [t for t in teams if t not in settings.teams]
+    if unknown:
+        raise AccountError(f"unknown team(s) {', '.join(unknown)}; teams are {', '.join(settings.teams)}")
+    return teams
+
+
+def _agent(session: Session, username: str) -> Agent:
+    agent = session.scalars(sa.select(Agent).where(Agent.username == _username(username))).first()
+    if agent is None:
+        raise AccountError(f"no account {username!r} (python -m console users list shows them)")
+    return agent
+
+
+def _iso(ts: Optional[float]) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m console users", description="Manage console agent accounts.")
+    sub = top.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create", help="create an account (password from a prompt or stdin)")
+    create.add_argument("username")
+    create.add_argument("--display-name", required=True, help="the name customers and colleagues see")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--teams", default="", help="comma-separated team ids (console/config.yml)")
+    sub.add_parser("set-password", help="set a new password; ends the account's sessions").add_argument("username")
+    sub.add_parser("deactivate", help="block logins and end the account's sessions").add_argument("username")
+    sub.add_parser("activate", help="allow logins again").add_argument("username")
+    sub.add_parser("list", help="list the accounts")
+    return top
+
+
+def run(argv: Sequence[str], settings: Settings, stdin: TextIO, stdout: TextIO,
+        prompt: Callable[[str], str] = getpass.getpass) -> int:
+    args = parser().parse_args(list(argv))
+    engine = make_engine(settings.db_url)
+    try:
+        create_schema(engine)
+        with sessionmaker(engine)() as session:
+            if args.command == "list":
+                rows = list(session.scalars(sa.select(Agent).order_by(Agent.username)))
+                stdout.write(f"{'username':<20} {'name':<16} {'role':<11} {'active':<7} {'last seen (UTC)':<17} teams\n")
+                for a in rows:
+                    stdout.write(f"{a.username:<20} {a.display_name:<16} {a.role:<11} {'yes' if a.active else 'no':<7} "
+                                 f"{_iso(a.last_seen_at):<17} {a.teams}\n")
+                return 0
+            if args.command == "create":
+                username = _username(args.username)
+                display = args.display_name.strip()
+                if not display or len(display) > 64:
+                    raise AccountError("--display-name must have 1-64 characters")
+                teams = _teams(args.teams, settings)
+                if args.role == "agent" and not teams:
+                    raise AccountError("an agent needs at least one team (--teams)")
+                if session.scalar(sa.select(Agent.id).where(Agent.username == username)) is not None:
+                    raise AccountError(f"account {username!r} exists already (set-password changes its password)")
+                password = read_password(stdin, prompt)
+                create_agent(session, username, display, args.role, teams, password)
+                session.commit()
+                stdout.write(f"created {username} ({args.role}; teams: {', '.join(teams) or '-'})\n")
+                return 0
+            agent = _agent(session, args.username)
+            if args.command == "set-password":
+                from console.auth import hash_password
+
+                agent.password_hash = hash_password(read_password(stdin, prompt))
+                ended = end_sessions(session, agent.id)
+                session.commit()
+                stdout.write(f"password of {agent.username} changed; {ended} session(s) ended\n")
+            elif args.command == "deactivate":
+                agent.active = False
+                ended = end_sessions(session, agent.id)
+                session.commit()
+                stdout.write(f"{agent.username} deactivated; {ended} session(s) ended\n")
+            elif args.command == "activate":
+                agent.active = True
+                session.commit()
+                stdout.write(f"{agent.username} activated\n")
+            return 0
+    finally:
+        engine.dispose()
+
+
+def main(argv: Sequence[str]) -> int:
+    try:
+        settings = load_settings()
+        return run(argv, settings, sys.stdin, sys.stdout)
+    except AccountError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 1
+    except SettingsError as error:
+        sys.stderr.write(f"error: console configuration: {error}\n")
+        return 1
+    except sa.exc.SQLAlchemyError as error:
+        sys.stderr.write(f"error: the console database is unavailable ({type(error).__name__})\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("cancelled\n")
+        return 1
