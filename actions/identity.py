@@ -1,13 +1,22 @@
 """Customer identity checks for order data, and masking of personal data.
 
-A customer is verified for the rest of the conversation by one of:
+A customer is verified by one of:
 
-1. the last 4 digits of the phone number on the order they ask about;
-2. a channel identity bound to the customer: the message arrived on the
-   ``wechat`` or ``wecom`` channel and its sender id (openid / userid) is bound;
+1. the last 4 digits of the phone number on the order they ask about (the check is limited per
+   conversation here, and per order / customer / client IP across conversations by
+   :mod:`actions.verification_guard`); it verifies the customer for ``KEFU_VERIFIED_TTL_SECONDS``
+   (default 30 minutes), in that conversation only;
+2. a channel identity bound to the customer: the conversation id is ``wechat:<openid>`` or
+   ``wecom:<corp>:<userid>`` (built by the channels from a signed message, see
+   :mod:`kernel.conversation_ids`) and that openid / userid is bound; it holds while that stays true;
 3. a signed web-user token in the message metadata key ``kefu_user_token``:
    ``<base64url(json {"cid": ..., "exp": ...})>.<hex hmac-sha256 of the first part>``
-   with the secret ``KEFU_WEB_TOKEN_SECRET``.
+   with the secret ``KEFU_WEB_TOKEN_SECRET``; it holds only while each message carries a valid
+   token for the same customer, and a token for another customer replaces any identity.
+
+Why bound and expiring: a verified identity stored in the conversation's slots used to hold for
+the rest of the conversation, whatever happened to the page or the device. Now
+:func:`decide_identity` re-checks the stored identity on every use.
 
 Everything here is a plain function; the store is passed in.
 """
@@ -25,10 +34,11 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 
 from actions.store.types import Order, StoreBackend, StoreInputError
 from actions.store.validation import CUSTOMER_ID_RE, EXTERNAL_ID_RE, IDENTITY_CHANNELS
+from kernel.conversation_ids import channel_identity
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +51,20 @@ MAX_INPUT_LENGTH = 200
 METHOD_PHONE = "phone"
 METHOD_WEB_TOKEN = "web_token"
 
+VERIFIED_TTL_ENV = "KEFU_VERIFIED_TTL_SECONDS"
+DEFAULT_VERIFIED_TTL_SECONDS = 1800
+MAX_VERIFIED_TTL_SECONDS = 7 * 86400
+#: a ``verified_at`` this far in the future (clock skew between replicas) still counts as now
+CLOCK_SKEW_SECONDS = 60.0
+
 
 @dataclass(frozen=True)
 class VerifiedIdentity:
     customer_id: str
     method: str  # "phone" | "wechat" | "wecom" | "web_token"
+    #: when the identity was established (epoch seconds) and in which conversation
+    verified_at: Optional[float] = None
+    conversation_id: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -217,14 +236,37 @@ def web_token_secret(env: Mapping[str, str] = os.environ) -> Optional[str]:
 # ---------------------------------------------------------------------------
 # Who is this?
 # ---------------------------------------------------------------------------
-def identity_from_channel(
-    channel: Optional[str], sender_id: Optional[str], store: StoreBackend
-) -> Optional[VerifiedIdentity]:
-    """A customer bound to this WeChat/WeCom sender, or None. May raise StoreUnavailable."""
-    if channel not in IDENTITY_CHANNELS or not sender_id or not EXTERNAL_ID_RE.match(sender_id):
+def verified_ttl_seconds(env: Mapping[str, str] = os.environ) -> float:
+    """``KEFU_VERIFIED_TTL_SECONDS`` (default 30 min): how long a phone check verifies the customer."""
+    raw = (env.get(VERIFIED_TTL_ENV, "") or "").strip()
+    if not raw:
+        return DEFAULT_VERIFIED_TTL_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not (1.0 <= value <= MAX_VERIFIED_TTL_SECONDS) or value != value:
+        log.error("%s=%r is not a number of seconds between 1 and %d: using %d",
+                  VERIFIED_TTL_ENV, raw, MAX_VERIFIED_TTL_SECONDS, DEFAULT_VERIFIED_TTL_SECONDS)
+        return DEFAULT_VERIFIED_TTL_SECONDS
+    return value
+
+
+def identity_from_channel(conversation_id: Optional[str], store: StoreBackend) -> Optional[VerifiedIdentity]:
+    """The customer bound to the WeChat/WeCom identity this conversation id proves, or None.
+
+    Only a channel-scoped id (``wechat:<openid>``, ``wecom:<corp>:<userid>``, built by the channels
+    from a signed message) proves an identity; REST, web and legacy unprefixed ids never do, so a
+    REST caller who sends a customer's openid as its ``sender`` gets nothing. May raise StoreUnavailable.
+    """
+    proven = channel_identity(conversation_id)
+    if proven is None:
+        return None
+    channel, external_id = proven
+    if channel not in IDENTITY_CHANNELS or not EXTERNAL_ID_RE.match(external_id):
         return None
     try:
-        customer = store.find_customer_by_channel(channel, sender_id)
+        customer = store.find_customer_by_channel(channel, external_id)
     except StoreInputError:
         return None
     return VerifiedIdentity(customer.id, channel) if customer else None
@@ -239,39 +281,152 @@ def identity_from_metadata(
     return VerifiedIdentity(cid, METHOD_WEB_TOKEN) if cid else None
 
 
-def resolve_identity(
+#: Why a stored identity no longer holds (IdentityDecision.change).
+CHANGE_NONE = "none"  # no identity before, none now
+CHANGE_KEPT = "kept"  # the stored identity still holds
+CHANGE_NEW = "new"  # no stored identity; one established now (token or channel)
+CHANGE_REPLACED = "replaced"  # the stored identity gave way to another (token for another customer, ...)
+CHANGE_EXPIRED = "expired"  # phone check older than the TTL (or of unknown age)
+CHANGE_LOGGED_OUT = "logged_out"  # token identity, and this message has no valid token
+CHANGE_UNBOUND = "unbound"  # channel identity no longer bound to that customer
+CHANGE_REBOUND = "other_conversation"  # established in another conversation (never carried over)
+CHANGE_INVALID = "invalid"  # unknown method in the slots
+
+VERIFIED_SLOTS = ("verified_customer_id", "verified_via", "verified_at", "verified_conversation")
+
+
+@dataclass(frozen=True)
+class IdentityDecision:
+    """Who the customer is for this message, and what to do with the stored identity slots."""
+
+    identity: Optional[VerifiedIdentity]
+    change: str
+    #: the reason the stored identity was dropped, when it was (also set for CHANGE_REPLACED)
+    dropped: Optional[str] = None
+
+    @property
+    def reset(self) -> bool:
+        """The stored identity no longer holds: its slots and ``order_verified`` must be cleared."""
+        return self.dropped is not None
+
+    def slot_updates(self) -> Dict[str, Any]:
+        """Slot values to set (empty when nothing changes)."""
+        out: Dict[str, Any] = {}
+        if self.reset:
+            out.update({name: None for name in VERIFIED_SLOTS})
+            out["order_verified"] = None
+        if self.identity is not None and self.change in (CHANGE_NEW, CHANGE_REPLACED):
+            out.update(identity_slots(self.identity))
+        return out
+
+
+def _as_time(value: Any) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if value == value and value not in (float("inf"), float("-inf")) else None
+
+
+def decide_identity(
     *,
     slot_customer_id: Any,
     slot_method: Any,
-    channel: Optional[str],
-    sender_id: Optional[str],
+    slot_verified_at: Any,
+    slot_conversation: Any,
+    conversation_id: Optional[str],
     metadata: Any,
     store: StoreBackend,
     secret: Optional[str],
     now: Optional[float] = None,
-) -> Optional[VerifiedIdentity]:
-    """The identity verified earlier in the conversation, else a token, else a bound channel."""
+    ttl_seconds: float = DEFAULT_VERIFIED_TTL_SECONDS,
+) -> IdentityDecision:
+    """The identity that holds for this message. May raise StoreUnavailable.
+
+    Rules (docs/orders.md, "Verified identity"):
+
+    - a stored identity holds only in the conversation that established it (``verified_conversation``);
+    - ``phone``: for ``ttl_seconds`` after the check (``verified_at``);
+    - ``web_token``: only while this message carries a valid token for the same customer; a message
+      without one (a logged-out page) drops it;
+    - ``wechat`` / ``wecom``: only while the conversation id still proves a channel identity bound
+      to that customer;
+    - a valid token for *another* customer replaces any stored identity.
+
+    Without a stored identity that holds: a valid token, else a bound channel identity, else None.
+    """
+    now = time.time() if now is None else now
+    conversation = conversation_id or ""
+    token = identity_from_metadata(metadata, secret, now)
+    dropped: Optional[str] = None
+    stored: Optional[VerifiedIdentity] = None
     if isinstance(slot_customer_id, str) and CUSTOMER_ID_RE.match(slot_customer_id):
-        return VerifiedIdentity(slot_customer_id, str(slot_method or METHOD_PHONE))
-    token_identity = identity_from_metadata(metadata, secret, now)
-    if token_identity:
-        return token_identity
-    return identity_from_channel(channel, sender_id, store)
+        stored = VerifiedIdentity(slot_customer_id, str(slot_method or ""), _as_time(slot_verified_at),
+                                  slot_conversation if isinstance(slot_conversation, str) else None)
+    if stored is not None and stored.conversation_id != conversation:
+        stored, dropped = None, CHANGE_REBOUND
+    if stored is not None and token is not None and token.customer_id != stored.customer_id:
+        stored, dropped = None, CHANGE_REPLACED
+    if stored is not None:
+        if stored.method == METHOD_PHONE:
+            at = stored.verified_at
+            if at is not None and at - CLOCK_SKEW_SECONDS <= now < at + ttl_seconds:
+                return IdentityDecision(stored, CHANGE_KEPT)
+            dropped = CHANGE_EXPIRED
+        elif stored.method == METHOD_WEB_TOKEN:
+            if token is not None:  # same customer (another one was handled above)
+                return IdentityDecision(stored, CHANGE_KEPT)
+            dropped = CHANGE_LOGGED_OUT
+        elif stored.method in IDENTITY_CHANNELS:
+            current = identity_from_channel(conversation, store)
+            if current is not None and current.customer_id == stored.customer_id and current.method == stored.method:
+                return IdentityDecision(stored, CHANGE_KEPT)
+            dropped = CHANGE_UNBOUND
+        else:
+            dropped = CHANGE_INVALID
+    fresh = token or identity_from_channel(conversation, store)
+    if fresh is not None:
+        fresh = VerifiedIdentity(fresh.customer_id, fresh.method, now, conversation)
+        return IdentityDecision(fresh, CHANGE_REPLACED if dropped else CHANGE_NEW, dropped)
+    return IdentityDecision(None, dropped or CHANGE_NONE, dropped)
+
+
+def decision_for_tracker(
+    tracker: Any, store: StoreBackend, now: Optional[float] = None, env: Mapping[str, str] = os.environ
+) -> IdentityDecision:
+    """:func:`decide_identity` for a rasa-sdk ``Tracker``. May raise StoreUnavailable."""
+    latest = tracker.latest_message or {}
+    decision = decide_identity(
+        slot_customer_id=tracker.get_slot("verified_customer_id"),
+        slot_method=tracker.get_slot("verified_via"),
+        slot_verified_at=tracker.get_slot("verified_at"),
+        slot_conversation=tracker.get_slot("verified_conversation"),
+        conversation_id=tracker.sender_id,
+        metadata=latest.get("metadata"),
+        store=store,
+        secret=web_token_secret(env),
+        now=now,
+        ttl_seconds=verified_ttl_seconds(env),
+    )
+    if decision.reset:
+        log.info("verified identity dropped (%s) in conversation %s", decision.dropped, _mask(tracker.sender_id))
+    return decision
 
 
 def identity_for_tracker(tracker: Any, store: StoreBackend) -> Optional[VerifiedIdentity]:
-    """:func:`resolve_identity` for a rasa-sdk ``Tracker``. May raise StoreUnavailable."""
-    latest = tracker.latest_message or {}
-    return resolve_identity(
-        slot_customer_id=tracker.get_slot("verified_customer_id"),
-        slot_method=tracker.get_slot("verified_via"),
-        channel=tracker.get_latest_input_channel(),
-        sender_id=tracker.sender_id,
-        metadata=latest.get("metadata"),
-        store=store,
-        secret=web_token_secret(),
-    )
+    """The identity that holds for the tracker's latest message, or None. May raise StoreUnavailable."""
+    return decision_for_tracker(tracker, store).identity
 
 
-def identity_slots(identity: VerifiedIdentity) -> dict:
-    return {"verified_customer_id": identity.customer_id, "verified_via": identity.method}
+def _mask(value: Optional[str]) -> str:
+    s = value or "-"
+    return s if len(s) <= 8 else f"{s[:4]}…{s[-4:]}"
+
+
+def identity_slots(identity: VerifiedIdentity) -> Dict[str, Any]:
+    """The slots that store ``identity`` (its time and conversation are kept as they are)."""
+    return {
+        "verified_customer_id": identity.customer_id,
+        "verified_via": identity.method,
+        "verified_at": identity.verified_at,
+        "verified_conversation": identity.conversation_id,
+    }

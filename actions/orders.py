@@ -4,13 +4,18 @@ Flow (docs/orders.md): ``order_lookup_form`` collects ``order_id`` and, unless
 the customer is already verified, ``phone_suffix``.  ``ValidateOrderLookupForm``
 does the identity check; ``action_order_status`` answers once the form is done.
 An unknown order number and a wrong phone suffix take the same path and get the
-same words, and three failed checks lock the lookup for the conversation.
+same words. Three failed checks lock the lookup for the conversation; across conversations,
+:mod:`actions.verification_guard` limits the checks per order number, per customer and per client
+IP (a lock there refuses even the right suffix, and when its store is down the check is refused
+rather than allowed). A verified identity is re-checked on every use (:func:`decision_for_tracker`):
+it holds only in its conversation and, for a phone check, only for ``KEFU_VERIFIED_TTL_SECONDS``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -23,8 +28,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.identity import (
     METHOD_PHONE,
+    VerifiedIdentity,
     after_failed_check,
-    identity_for_tracker,
+    decision_for_tracker,
     identity_slots,
     is_locked,
     mask_address,
@@ -35,11 +41,15 @@ from actions.identity import (
 )
 from actions.store import get_store
 from actions.store.types import Order, StoreError, StoreInputError
+from actions.verification_guard import GuardConfigError, GuardUnavailable, Subjects, get_guard
 from bot.i18n import buttons, text, to_script
 
 log = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
+#: Values of the ``order_check_blocked`` slot: why this lookup ends without a check.
+BLOCKED_LOCKED = "locked"  # the server-side lockout (order / customer / client IP) is on
+BLOCKED_UNAVAILABLE = "unavailable"  # the lockout store is down: fail closed
 MAX_ORDER_INPUT = 200
 RECENT_LIMIT = 5
 
@@ -323,6 +333,19 @@ def utter_locked(dispatcher: CollectingDispatcher, language: Optional[str]) -> N
     dispatcher.utter_message(text=text("msg_order_locked", language), buttons=buttons("msg_order_locked", language))
 
 
+def utter_check_unavailable(dispatcher: CollectingDispatcher, language: Optional[str]) -> None:
+    dispatcher.utter_message(
+        text=text("msg_order_check_unavailable", language), buttons=buttons("msg_order_check_unavailable", language)
+    )
+
+
+def client_ip(tracker: Tracker) -> Optional[str]:
+    """``kefu_client_ip`` of the latest message (set by the REST and socket.io channels), or None."""
+    metadata = (tracker.latest_message or {}).get("metadata")
+    value = metadata.get("kefu_client_ip") if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) else None
+
+
 class ValidateOrderLookupForm(FormValidationAction):
     """Collect the order number and check who is asking."""
 
@@ -334,7 +357,7 @@ class ValidateOrderLookupForm(FormValidationAction):
     ) -> List[str]:
         if is_locked(tracker.get_slot("order_lookup_locked"), tracker.get_slot("order_verify_failures")):
             return []
-        if tracker.get_slot("order_store_error"):
+        if tracker.get_slot("order_store_error") or tracker.get_slot("order_check_blocked"):
             return []
         order_id = tracker.get_slot("order_id")
         if order_id and tracker.get_slot("order_verified") == order_id:
@@ -363,7 +386,11 @@ class ValidateOrderLookupForm(FormValidationAction):
 
     # -- validation --------------------------------------------------------
     def _check(self, order_id: str, digits: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
-        """One identity check. Unknown order and wrong digits are the same outcome."""
+        """One identity check. Unknown order and wrong digits are the same outcome.
+
+        The server-side lockout reserves the attempt first: when it is on, or its store is down,
+        the digits are not compared at all and the lookup ends with a human offered.
+        """
         lang = _lang(tracker)
         try:
             order = get_store().get_order(order_id)
@@ -372,20 +399,40 @@ class ValidateOrderLookupForm(FormValidationAction):
         except StoreError as exc:
             log_store_failure("order lookup", tracker, exc)
             return {"phone_suffix": None, "order_store_error": True}
+        subjects = Subjects(order_id, order.customer_id if order is not None else None, client_ip(tracker))
+        try:
+            guard = get_guard()
+            attempt = guard.reserve(subjects)
+        except (GuardUnavailable, GuardConfigError) as exc:
+            log.error(
+                "verification lockout store unavailable, phone check refused (conversation %s): %s",
+                mask_sender(tracker.sender_id), exc,
+            )
+            return {"phone_suffix": None, "order_check_blocked": BLOCKED_UNAVAILABLE}
+        if attempt.locked:
+            return {"phone_suffix": None, "order_check_blocked": BLOCKED_LOCKED}
         if phone_suffix_matches(order, digits):
             assert order is not None
+            guard.succeeded(attempt)
             log.info("order lookup verified by phone (conversation %s)", mask_sender(tracker.sender_id))
+            identity = VerifiedIdentity(order.customer_id, METHOD_PHONE, time.time(), tracker.sender_id)
             return {
                 "phone_suffix": digits,
                 "order_verified": order_id,
-                "verified_customer_id": order.customer_id,
-                "verified_via": METHOD_PHONE,
+                **identity_slots(identity),
                 "order_verify_failures": 0.0,
             }
+        guard.failed(subjects, attempt)
         outcome = after_failed_check(tracker.get_slot("order_verify_failures"))
         log.info(
             "order lookup check failed %d/%d (conversation %s)", outcome.failures, 3, mask_sender(tracker.sender_id)
         )
+        if attempt.locks_if_failed and not outcome.locked:
+            return {
+                "phone_suffix": None,
+                "order_verify_failures": float(outcome.failures),
+                "order_check_blocked": BLOCKED_LOCKED,
+            }
         if not outcome.locked:
             dispatcher.utter_message(text=text("msg_order_check_failed", lang, attempts=outcome.attempts_left))
         return {
@@ -407,12 +454,13 @@ class ValidateOrderLookupForm(FormValidationAction):
             return {"order_id": None}
         order_id = parsed.order_id
         result: Dict[str, Any] = {"order_id": order_id}
-        if tracker.get_slot("order_verified") == order_id:
-            return result
         try:
-            identity = identity_for_tracker(tracker, get_store())
+            store = get_store()
+            decision = decision_for_tracker(tracker, store)
+            result.update(decision.slot_updates())
+            identity = decision.identity
             if identity is not None:
-                order = get_store().get_order(order_id)
+                order = store.get_order(order_id)
                 if order is not None and order.customer_id == identity.customer_id:
                     result.update(identity_slots(identity))
                     result["order_verified"] = order_id
@@ -458,6 +506,7 @@ def _reset_lookup() -> List[Dict[str, Any]]:
         SlotSet("order_id", None),
         SlotSet("phone_suffix", None),
         SlotSet("order_store_error", None),
+        SlotSet("order_check_blocked", None),
         SlotSet("requested_slot", None),
     ]
 
@@ -473,6 +522,13 @@ class ActionOrderStatus(Action):
         if is_locked(tracker.get_slot("order_lookup_locked"), tracker.get_slot("order_verify_failures")):
             utter_locked(dispatcher, lang)
             return [*_reset_lookup(), SlotSet("order_lookup_locked", True), SlotSet("human_offered", True)]
+        blocked = tracker.get_slot("order_check_blocked")
+        if blocked == BLOCKED_UNAVAILABLE:
+            utter_check_unavailable(dispatcher, lang)
+            return [*_reset_lookup(), SlotSet("human_offered", True)]
+        if blocked:  # the server-side lockout: the same words as the conversation lock
+            utter_locked(dispatcher, lang)
+            return [*_reset_lookup(), SlotSet("human_offered", True)]
         if tracker.get_slot("order_store_error"):
             utter_store_down(dispatcher, lang)
             return [*_reset_lookup(), SlotSet("human_offered", True)]
@@ -483,6 +539,11 @@ class ActionOrderStatus(Action):
         try:
             store = get_store()
             order = store.get_order(order_id)
+            identity = decision_for_tracker(tracker, store).identity
+            if order is not None and (identity is None or identity.customer_id != order.customer_id):
+                # the verification no longer holds (expired, logged out, another customer's token)
+                dispatcher.utter_message(text=text("msg_order_not_verified", lang))
+                return [*_reset_lookup(), SlotSet("order_verified", None)]
             store_names = (
                 {loc.id: (loc.name_zh, loc.name_en) for loc in store.locations()}
                 if order is not None and order.store_id
@@ -510,10 +571,12 @@ class ActionRecentOrders(Action):
         lang = _lang(tracker)
         try:
             store = get_store()
-            identity = identity_for_tracker(tracker, store)
+            decision = decision_for_tracker(tracker, store)
+            updates = [SlotSet(k, v) for k, v in decision.slot_updates().items()]
+            identity = decision.identity
             if identity is None:
                 dispatcher.utter_message(text=text("msg_recent_orders_need_verification", lang))
-                return []
+                return updates
             orders = store.recent_orders(identity.customer_id, RECENT_LIMIT)
         except StoreError as exc:
             log_store_failure("recent orders", tracker, exc)
@@ -521,4 +584,4 @@ class ActionRecentOrders(Action):
             return [SlotSet("human_offered", True)]
         body, card = render_recent(orders, lang)
         dispatcher.utter_message(text=body, json_message=card)
-        return [SlotSet(k, v) for k, v in identity_slots(identity).items()]
+        return [SlotSet(k, v) for k, v in {**decision.slot_updates(), **identity_slots(identity)}.items()]

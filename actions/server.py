@@ -45,6 +45,7 @@ from bot.logging_json import (
     log_format,
     reset_conversation,
 )
+from kernel.secrets import enforce as enforce_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ def serve(args: argparse.Namespace, executor: ActionExecutor, log_setup: LogSetu
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = create_argument_parser().parse_args(argv)
+    enforce_secrets("actions")  # placeholder or weak secrets: refuse to start (docs/security.md)
     log_setup = LogSetup(args.loglevel, args.log_file, args.logging_config_file)
     log_setup.apply()
     executor = InstrumentedExecutor()

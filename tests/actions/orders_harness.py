@@ -19,6 +19,7 @@ from actions.stock import CATALOGUE
 from actions.store.factory import set_store
 from actions.store.seed import seed
 from actions.store.sql import SqlStore
+from actions.verification_guard import MemoryBackend, VerificationGuard, set_guard
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN: Dict[str, Any] = yaml.safe_load((ROOT / "bot/domain/orders.yml").read_text(encoding="utf-8"))
@@ -37,9 +38,11 @@ def seeded_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def store(seeded_url: str) -> Iterator[SqlStore]:
     s = SqlStore(seeded_url)
     set_store(s)
+    set_guard(VerificationGuard(MemoryBackend()))  # a fresh server-side lockout per test
     CATALOGUE.clear()
     yield s
     set_store(None)
+    set_guard(None)
     CATALOGUE.clear()
     s.dispose()
 

@@ -1,4 +1,5 @@
 """Identity checks and masking: plain functions."""
+# ruff: noqa: F811  (pytest fixtures come from tests/actions/orders_harness.py)
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from actions.identity import (
     sign_web_token,
     verify_web_token,
 )
+from tests.actions.orders_harness import seeded_url, store  # noqa: F401
 
 
 def test_masking() -> None:
@@ -75,3 +77,83 @@ def test_web_token_round_trip_and_rejections() -> None:
         sign_web_token("C1; drop", "k")
     with pytest.raises(ValueError):
         sign_web_token("C0001", "")
+
+
+# -- bound, expiring identity (decide_identity) -------------------------------------------------------
+NOW = 1_800_000_000.0
+
+
+def _decide(store, **kw):  # type: ignore[no-untyped-def]
+    from actions.identity import decide_identity
+
+    args = dict(slot_customer_id=None, slot_method=None, slot_verified_at=None, slot_conversation=None,
+                conversation_id="rest:alice", metadata={}, store=store, secret="s3cret", now=NOW, ttl_seconds=1800)
+    args.update(kw)
+    return decide_identity(**args)
+
+
+def test_phone_identity_holds_for_the_ttl_in_its_conversation_only(store) -> None:  # type: ignore[no-untyped-def]
+    phone = dict(slot_customer_id="C0001", slot_method="phone", slot_conversation="rest:alice")
+    kept = _decide(store, slot_verified_at=NOW - 1799, **phone)
+    assert kept.change == "kept" and kept.identity.customer_id == "C0001" and kept.slot_updates() == {}
+    for at, reason in [(NOW - 1800, "expired"), (None, "expired"), (NOW + 3600, "expired"), ("junk", "expired")]:
+        dropped = _decide(store, slot_verified_at=at, **phone)
+        assert dropped.identity is None and dropped.change == reason
+        assert dropped.slot_updates() == {"verified_customer_id": None, "verified_via": None, "verified_at": None,
+                                          "verified_conversation": None, "order_verified": None}
+    moved = _decide(store, slot_verified_at=NOW, conversation_id="rest:mallory", **phone)
+    assert moved.identity is None and moved.change == "other_conversation"
+    legacy = _decide(store, slot_customer_id="C0001", slot_method="phone", slot_verified_at=NOW)  # no conversation
+    assert legacy.identity is None and legacy.reset
+
+
+def test_web_token_identity_needs_the_token_on_every_message(store) -> None:  # type: ignore[no-untyped-def]
+    from actions.identity import sign_web_token
+
+    token = {"kefu_user_token": sign_web_token("C0004", "s3cret", now=NOW)}
+    new = _decide(store, metadata=token, conversation_id="web:s1")
+    assert new.change == "new" and new.identity.method == "web_token"
+    stored = dict(slot_customer_id="C0004", slot_method="web_token", slot_verified_at=NOW - 5000,
+                  slot_conversation="web:s1", conversation_id="web:s1")
+    assert _decide(store, metadata=token, **stored).change == "kept"  # no TTL: the token's own expiry
+    out = _decide(store, metadata={}, **stored)
+    assert out.identity is None and out.change == "logged_out" and out.slot_updates()["order_verified"] is None
+    forged = {"kefu_user_token": sign_web_token("C0004", "wrong", now=NOW)}
+    assert _decide(store, metadata=forged, **stored).change == "logged_out"
+    other = {"kefu_user_token": sign_web_token("C0001", "s3cret", now=NOW)}
+    swapped = _decide(store, metadata=other, **stored)
+    assert swapped.change == "replaced" and swapped.identity.customer_id == "C0001"
+    updates = swapped.slot_updates()
+    assert updates["verified_customer_id"] == "C0001" and updates["order_verified"] is None
+    assert updates["verified_at"] == NOW and updates["verified_conversation"] == "web:s1"
+    # a token for another customer also replaces a phone identity
+    phone = dict(slot_customer_id="C0004", slot_method="phone", slot_verified_at=NOW, slot_conversation="web:s1")
+    assert _decide(store, metadata=other, conversation_id="web:s1", **phone).identity.customer_id == "C0001"
+
+
+def test_channel_identity_only_from_a_scoped_conversation_id(store) -> None:  # type: ignore[no-untyped-def]
+    from actions.identity import identity_from_channel
+
+    openid = "oKefuDemoOpenid0000000000001"
+    assert identity_from_channel(f"wechat:{openid}", store).customer_id == "C0001"
+    for conversation in (openid, f"rest:{openid}", f"web:{openid}", f"rest:wechat:{openid}", "wechat:", None):
+        assert identity_from_channel(conversation, store) is None
+    assert identity_from_channel("wecom:ww1:wmc0010user", store).customer_id == "C0010"
+    assert identity_from_channel("wecom:wmc0010user", store) is None  # no corp part
+    assert identity_from_channel("wechat:o'; DROP TABLE x;--", store) is None
+    stored = dict(slot_customer_id="C0001", slot_method="wechat", slot_verified_at=NOW - 10 ** 6,
+                  slot_conversation=f"wechat:{openid}")
+    assert _decide(store, conversation_id=f"wechat:{openid}", **stored).change == "kept"
+    # a wechat identity in the slots of a conversation whose id proves nothing does not hold
+    forged = dict(stored, slot_conversation="rest:alice")
+    assert _decide(store, conversation_id="rest:alice", **forged).change == "unbound"
+
+
+def test_verified_ttl_setting(caplog: pytest.LogCaptureFixture) -> None:
+    from actions.identity import verified_ttl_seconds
+
+    assert verified_ttl_seconds({}) == 1800
+    assert verified_ttl_seconds({"KEFU_VERIFIED_TTL_SECONDS": "90"}) == 90.0
+    for bad in ("0", "-5", "soon", "nan", "1e12"):
+        assert verified_ttl_seconds({"KEFU_VERIFIED_TTL_SECONDS": bad}) == 1800
+    assert "KEFU_VERIFIED_TTL_SECONDS" in caplog.text

@@ -114,7 +114,7 @@ def test_enumeration_reveals_nothing(store) -> None:  # type: ignore[no-untyped-
 
 
 def test_bound_wechat_openid_skips_the_phone_check(store) -> None:  # type: ignore[no-untyped-def]
-    conv = Conversation(channel="wechat", sender="oKefuDemoOpenid0000000000001")
+    conv = Conversation(channel="wechat", sender="wechat:oKefuDemoOpenid0000000000001")
     out = turn(conv, "KF20261115001 退款到哪了", order_id="KF20261115001")
     assert "退款处理中" in texts(out)[-1] and conv.slots["verified_via"] == "wechat"
     # someone else's order still needs the phone digits, like an unknown one
@@ -122,9 +122,19 @@ def test_bound_wechat_openid_skips_the_phone_check(store) -> None:  # type: igno
     assert texts(out) == ["utter_ask_phone_suffix"]
 
 
-def test_openid_on_another_channel_is_not_trusted(store) -> None:  # type: ignore[no-untyped-def]
-    conv = Conversation(channel="rest", sender="oKefuDemoOpenid0000000000001")
+@pytest.mark.parametrize(
+    "channel,sender",
+    [
+        ("rest", "oKefuDemoOpenid0000000000001"),  # a REST caller naming a customer's openid
+        ("rest", "rest:wechat:oKefuDemoOpenid0000000000001"),
+        ("wechat", "oKefuDemoOpenid0000000000001"),  # legacy unprefixed id: never a channel identity
+        ("socketio", "web:oKefuDemoOpenid0000000000001"),
+    ],
+)
+def test_openid_outside_a_wechat_conversation_id_is_not_trusted(store, channel: str, sender: str) -> None:  # type: ignore[no-untyped-def]
+    conv = Conversation(channel=channel, sender=sender)
     assert texts(turn(conv, "KF20261115001", order_id="KF20261115001")) == ["utter_ask_phone_suffix"]
+    assert conv.slots["verified_customer_id"] is None
 
 
 def test_signed_web_token(store, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
