@@ -8,7 +8,9 @@ customer-service API is the local stand-in.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
@@ -21,8 +23,8 @@ from bot.channels.wechat.channel import (
     WeComInput,
     query_params,
 )
-from bot.channels.wechat.client import ApiError
 from bot.channels.wechat.crypto import MessageCrypto, sha1_signature
+from bot.channels.wechat.delivery import DeliveryRefused
 from bot.channels.wechat.messages import parse_xml
 from tests.wechat.standin import StandIn
 
@@ -30,6 +32,16 @@ TOKEN = "kefutoken"
 KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 APPID = "wx_standin_appid"
 CORP = "ww_standin_corp"
+
+
+@pytest.fixture(autouse=True)
+def outbox_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test gets its own outbox database (a SQLite file), with quick retries."""
+    url = f"sqlite:///{tmp_path / 'outbox.db'}"
+    monkeypatch.setenv("KEFU_WECHAT_OUTBOX_URL", url)
+    monkeypatch.setenv("KEFU_WECHAT_OUTBOX_RETRY_SECONDS", "0.05")
+    monkeypatch.delenv("KEFU_WECHAT_REDIS_URL", raising=False)
+    return url
 
 
 @pytest.fixture()
@@ -61,7 +73,9 @@ def oa(standin: StandIn, aes: bool = True, budget: float = 4.0) -> WeChatInput:
     return WeChatInput(TOKEN, APPID, "standin-app-secret", KEY if aes else "", standin.url, reply_budget=budget)
 
 
-def signed(nonce: str = "1514711492", timestamp: Optional[str] = None) -> Dict[str, str]:
+def signed(nonce: Optional[str] = None, timestamp: Optional[str] = None) -> Dict[str, str]:
+    """A fresh signed query (every call a new nonce: a query is single-use)."""
+    nonce = nonce or str(secrets.randbelow(10**10))
     timestamp = timestamp or str(int(time.time()))
     return {"signature": sha1_signature(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
 
@@ -81,17 +95,26 @@ def event_xml(event: str, key: str = "", user: str = "o_alice", create_time: str
     )
 
 
-def safe(xml: str, receive_id: str = APPID, nonce: str = "777") -> Tuple[Dict[str, str], bytes]:
+def safe(
+    xml: str, receive_id: str = APPID, nonce: Optional[str] = None, timestamp: Optional[str] = None
+) -> Tuple[Dict[str, str], bytes]:
     crypto = MessageCrypto(TOKEN, KEY, receive_id)
-    timestamp = str(int(time.time()))
+    nonce = nonce or str(secrets.randbelow(10**10))
+    timestamp = timestamp or str(int(time.time()))
     encrypt = crypto.encrypt(xml.encode("utf-8"))
     query = {**signed(nonce, timestamp), "encrypt_type": "aes", "msg_signature": crypto.msg_signature(timestamp, nonce, encrypt)}
     return query, f"<xml><ToUserName>gh_shop</ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
 
 
+def pending_rows(channel: WeChatInput) -> List[Dict[str, Any]]:
+    outbox = channel.endpoint.output.outbox
+    return [] if outbox is None else [r for r in outbox.outbox.rows() if r["status"] == "pending"]
+
+
 async def settle(channel: WeChatInput) -> None:
-    for _ in range(200):
-        if not channel.endpoint.background:
+    """Wait for the bot turns in flight and for the outbox to have nothing pending."""
+    for _ in range(400):
+        if not channel.endpoint.background and not pending_rows(channel):
             return
         await asyncio.sleep(0.05)
 
@@ -131,7 +154,7 @@ def test_plain_text_passive_reply_and_the_rest_through_the_api(standin: StandIn)
     assert parse_xml(reply.body)["ToUserName"] == "o_alice"
     assert [m["content"] for m in standin.sent()] == ["第二条", "要转人工吗？\n1. 是"]
     message = bot.received[0]
-    assert (message.text, message.sender_id, message.input_channel) == ("你好", "o_alice", "wechat")
+    assert (message.text, message.sender_id, message.input_channel) == ("你好", "wechat:o_alice", "wechat")
     assert message.metadata["wechat"]["openid"] == "o_alice" and message.metadata["wechat"]["msg_type"] == "text"
 
 
@@ -250,8 +273,8 @@ def test_events_subscribe_click_unsubscribe(standin: StandIn) -> None:
     assert view.body == "success" and bye.body == "success"
     output = channel.get_output_channel()
     assert isinstance(output, WeChatOutput) and output.name() == "wechat"
-    with pytest.raises(ApiError):  # recorded: nothing is pushed to a user who left
-        asyncio.run(output.send_text_message("o_alice", "还在吗？"))
+    with pytest.raises(DeliveryRefused, match="kefu_undeliverable:43004"):  # nothing is pushed to a user who left
+        asyncio.run(output.send_text_message("wechat:o_alice", "还在吗？"))
     assert standin.sent() == []
 
 
@@ -341,6 +364,7 @@ def test_wecom_verification_and_message(standin: StandIn) -> None:
     assert unsigned.status == 403
     assert [(m["api"], m["touser"], m["content"]) for m in standin.sent()] == [("wecom", "zhangsan", "第二条")]
     assert bot.received[0].input_channel == "wecom" and channel.get_output_channel().name() == "wecom"
+    assert bot.received[0].sender_id == "wecom:ww_standin_corp:zhangsan"
 
 
 def test_credentials_are_checked() -> None:

@@ -37,9 +37,10 @@ def standin() -> Iterator[StandIn]:
 
 
 @pytest.fixture(autouse=True)
-def no_shared_redis(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("KEFU_RATE_LIMIT_REDIS_URL", "KEFU_WECHAT_RATE_LIMIT", "KEFU_WECHAT_RATE_WINDOW"):
+def no_shared_redis(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for name in ("KEFU_RATE_LIMIT_REDIS_URL", "KEFU_WECHAT_RATE_LIMIT", "KEFU_WECHAT_RATE_WINDOW", "KEFU_WECHAT_REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KEFU_WECHAT_OUTBOX_URL", f"sqlite:///{tmp_path / 'outbox.db'}")
 
 
 class FakeBot:
@@ -56,7 +57,9 @@ def channel(standin: StandIn, limit: int = 2, window: float = 60.0, redis_url: s
                        rate_limit=(limit, window))
 
 
-def signed(nonce: str = "1514711492") -> Dict[str, str]:
+def signed(nonce: Optional[str] = None) -> Dict[str, str]:
+    """A fresh signed query: every call a new nonce (a signed query is single-use)."""
+    nonce = nonce or uuid.uuid4().hex[:10]
     timestamp = str(int(time.time()))
     return {"signature": sha1_signature(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
 

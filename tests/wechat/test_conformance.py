@@ -92,6 +92,14 @@ def post_plain(stack: Stack, xml: str, signature: Optional[str] = None) -> reque
     return requests.post(oa_url(stack), params=params, data=xml.encode("utf-8"), timeout=30)
 
 
+def post_aes_raw(stack: Stack, body: str) -> requests.Response:
+    """A correctly signed safe-mode query with an arbitrary body (for malformed bodies)."""
+    timestamp, nonce = str(int(time.time())), str(uuid.uuid4().int % 10**10)
+    params = {"signature": sign(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
+              "encrypt_type": "aes", "msg_signature": "0" * 40}
+    return requests.post(oa_url(stack), params=params, data=body.encode("utf-8"), timeout=30)
+
+
 def post_safe(
     stack: Stack, xml: str, crypto: WeChatCrypto = OA_CRYPTO, tamper: Optional[str] = None
 ) -> requests.Response:
@@ -136,13 +144,23 @@ def answer(response: requests.Response, standin: StandInProcess, user: str, cryp
     return sent[0]["content"]
 
 
-def user_events(stack: Stack, user: str) -> List[Dict[str, Any]]:
-    return [e for e in stack.tracker(user)["events"] if e["event"] == "user"]
+def user_events(stack: Stack, user: str, conversation_id: Optional[str] = None) -> List[Dict[str, Any]]:
+    """User events of ``wechat:<openid>`` (or ``conversation_id``)."""
+    return [e for e in stack.tracker(conversation_id or f"wechat:{user}")["events"] if e["event"] == "user"]
 
 
 # -- signatures and URL verification ------------------------------------------------
 def test_official_signature_example(wechat_stack: Stack) -> None:
+    """The published example signs correctly but is years old now: refused; the same signed fresh passes."""
     check_signature("AAAAA", "f464b24fc39322e44b38aa78f5edd27bd1441696", "1714036504", "1514711492")
+    timestamp = str(int(time.time()))
+    fresh = requests.get(
+        oa_url(wechat_stack),
+        params={"signature": sign(TOKEN, timestamp, "1514711492"), "timestamp": timestamp,
+                "nonce": "1514711492", "echostr": "4375120948345356249"},
+        timeout=30,
+    )
+    assert (fresh.status_code, fresh.text) == (200, "4375120948345356249")
     response = requests.get(
         oa_url(wechat_stack),
         params={
@@ -153,7 +171,7 @@ def test_official_signature_example(wechat_stack: Stack) -> None:
         },
         timeout=30,
     )
-    assert (response.status_code, response.text) == (200, "4375120948345356249")
+    assert response.status_code == 403 and "4375120948345356249" not in response.text
 
 
 def test_official_account_get_with_bad_signature_is_403(wechat_stack: Stack) -> None:
@@ -188,14 +206,12 @@ def test_wecom_get_verification(wechat_stack: Stack) -> None:
 
 
 # -- messages -------------------------------------------------------------------
-def test_plain_mode_text(wechat_stack: Stack, standin: StandInProcess) -> None:
+def test_plain_mode_is_refused_when_aes_is_configured(wechat_stack: Stack, standin: StandInProcess) -> None:
     user = openid()
     response = post_plain(wechat_stack, text_xml(user, "你好", msg_id()))
-    assert answer(response, standin, user).strip()
-    events = user_events(wechat_stack, user)
-    assert [e["text"] for e in events] == ["你好"]
-    assert events[0]["input_channel"] == "wechat"
-    assert events[0]["metadata"]["wechat"] == {"msg_type": "text", "openid": user, "msg_id": events[0]["metadata"]["wechat"]["msg_id"]}
+    assert response.status_code == 403
+    assert user_events(wechat_stack, user) == []
+    assert standin.sent(user) == []
 
 
 def test_safe_mode_text(wechat_stack: Stack, standin: StandInProcess) -> None:
@@ -206,7 +222,12 @@ def test_safe_mode_text(wechat_stack: Stack, standin: StandInProcess) -> None:
         assert set(envelope) >= {"Encrypt", "MsgSignature", "TimeStamp", "Nonce"}
         assert "<Content>" not in response.text  # nothing in clear
     assert answer(response, standin, user, OA_CRYPTO).strip()
-    assert [e["text"] for e in user_events(wechat_stack, user)] == ["hello"]
+    events = user_events(wechat_stack, user)
+    assert [e["text"] for e in events] == ["hello"]
+    assert events[0]["input_channel"] == "wechat"
+    assert events[0]["metadata"]["wechat"] == {"msg_type": "text", "openid": user, "msg_id": events[0]["metadata"]["wechat"]["msg_id"]}
+    # the conversation is wechat:<openid>: nothing under the bare openid
+    assert user_events(wechat_stack, user, conversation_id=f"rest:{user}") == []
 
 
 def test_padding_longer_than_16_bytes(wechat_stack: Stack, standin: StandInProcess) -> None:
@@ -285,12 +306,12 @@ def test_subscribe_gets_a_welcome(wechat_stack: Stack) -> None:
 def test_click_events_map_to_intents(wechat_stack: Stack, standin: StandInProcess) -> None:
     user = openid()
     created = int(time.time()) - 10
-    response = post_plain(wechat_stack, event_xml(user, "CLICK", "TALK_TO_HUMAN", create_time=created))
+    response = post_safe(wechat_stack, event_xml(user, "CLICK", "TALK_TO_HUMAN", create_time=created))
     assert response.status_code == 200
-    answer(response, standin, user)
-    retry = post_plain(wechat_stack, event_xml(user, "CLICK", "TALK_TO_HUMAN", create_time=created))
+    answer(response, standin, user, OA_CRYPTO)
+    retry = post_safe(wechat_stack, event_xml(user, "CLICK", "TALK_TO_HUMAN", create_time=created))
     assert retry.status_code == 200
-    order = post_plain(wechat_stack, event_xml(user, "CLICK", "ORDER_STATUS", create_time=created + 1))
+    order = post_safe(wechat_stack, event_xml(user, "CLICK", "ORDER_STATUS", create_time=created + 1))
     assert order.status_code == 200
     texts = [e["text"] for e in user_events(wechat_stack, user)]
     assert texts == ["/human_handoff", "/order_status"]
@@ -298,7 +319,7 @@ def test_click_events_map_to_intents(wechat_stack: Stack, standin: StandInProces
 
 def test_unsubscribe_is_recorded_and_answered_success(wechat_stack: Stack, standin: StandInProcess) -> None:
     user = openid()
-    response = post_plain(wechat_stack, event_xml(user, "unsubscribe"))
+    response = post_safe(wechat_stack, event_xml(user, "unsubscribe"))
     assert (response.status_code, response.text) == (200, "success")
     assert user_events(wechat_stack, user) == []
 
@@ -309,7 +330,7 @@ def test_unknown_message_type_gets_a_polite_text(wechat_stack: Stack) -> None:
         f"<xml><ToUserName>gh_shop</ToUserName><FromUserName>{user}</FromUserName><CreateTime>{int(time.time())}</CreateTime>"
         f"<MsgType>shortvideo</MsgType><MediaId>m1</MediaId><MsgId>{msg_id()}</MsgId></xml>"
     )
-    text = passive_text(post_plain(wechat_stack, xml))
+    text = passive_text(post_safe(wechat_stack, xml), OA_CRYPTO)
     assert text and "文字" in text
 
 
@@ -317,9 +338,9 @@ def test_agent_reply_reaches_the_user_through_the_customer_service_api(
     wechat_stack: Stack, standin: StandInProcess
 ) -> None:
     user = openid()
-    post_plain(wechat_stack, text_xml(user, "你好", msg_id()))
+    post_safe(wechat_stack, text_xml(user, "你好", msg_id()))
     response = requests.post(
-        f"{wechat_stack.rasa_url}/conversations/{user}/tracker/events",
+        f"{wechat_stack.rasa_url}/conversations/wechat:{user}/tracker/events",
         params={"output_channel": "wechat", "execute_side_effects": "true", "token": wechat_stack.token},
         json={"event": "bot", "text": "您好，我是人工客服小王，请问有什么可以帮您？"},
         timeout=30,
@@ -349,7 +370,7 @@ def test_wecom_post(wechat_stack: Stack, standin: StandInProcess) -> None:
     params = {"msg_signature": envelope["MsgSignature"], "timestamp": timestamp, "nonce": nonce}
     response = requests.post(wecom_url(wechat_stack), params=params, data=body.encode(), timeout=30)
     assert answer(response, standin, user, WECOM_CRYPTO).strip()
-    events = user_events(wechat_stack, user)
+    events = user_events(wechat_stack, user, conversation_id=f"wecom:{CORP}:{user}")
     assert [e["text"] for e in events] == ["你好"] and events[0]["input_channel"] == "wecom"
     tampered = requests.post(wecom_url(wechat_stack), params={**params, "msg_signature": "0" * 40}, data=body.encode(), timeout=30)
     assert tampered.status_code == 403
@@ -362,8 +383,9 @@ def test_hostile_xml_is_refused_unexpanded(wechat_stack: Stack, standin: StandIn
     payload = template.format(user=user, msg_id=msg_id())
     plain = post_plain(wechat_stack, payload)
     encrypted = post_safe(wechat_stack, payload)
+    assert plain.status_code == 403  # plaintext is refused before parsing when AES is configured
+    assert encrypted.status_code == 400
     for response in (plain, encrypted):
-        assert response.status_code == 400
         assert "root:" not in response.text and "aaaaaaaaaa" not in response.text
     assert user_events(wechat_stack, user) == []
     assert standin.sent(user) == []
@@ -372,7 +394,15 @@ def test_hostile_xml_is_refused_unexpanded(wechat_stack: Stack, standin: StandIn
 
 
 def test_malformed_and_huge_bodies(wechat_stack: Stack) -> None:
-    assert post_plain(wechat_stack, "<xml><Content>unterminated").status_code == 400
-    assert post_plain(wechat_stack, "\u0000\ufffd not xml 😀").status_code == 400
-    assert post_plain(wechat_stack, "<xml>" + "a" * 200_000 + "</xml>").status_code == 413
-    assert post_plain(wechat_stack, "").status_code == 400
+    assert post_aes_raw(wechat_stack, "<xml><Content>unterminated").status_code == 400
+    assert post_aes_raw(wechat_stack, "\u0000\ufffd not xml 😀").status_code == 400
+    assert post_aes_raw(wechat_stack, "<xml>" + "a" * 200_000 + "</xml>").status_code == 413
+    assert post_aes_raw(wechat_stack, "").status_code == 400
+
+
+def test_poison_in_the_decrypted_message_is_stripped(wechat_stack: Stack, standin: StandInProcess) -> None:
+    """Control characters inside the encrypted XML (not valid XML 1.0) are removed, the rest kept."""
+    user = openid()
+    response = post_safe(wechat_stack, text_xml(user, "你\x01好\x1b", msg_id()))
+    assert answer(response, standin, user, OA_CRYPTO).strip()
+    assert [e["text"] for e in user_events(wechat_stack, user)] == ["你好"]

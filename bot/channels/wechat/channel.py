@@ -9,13 +9,17 @@
       ...
 
 One request, in order: body size limit (413, checked while reading: a larger
-body is never read in full) → signature (403) → envelope and
-decryption (safe mode; 403 for msg_signature or a foreign AppID/CorpID) → XML
-(400, logged once) → de-duplication → per-user rate limit (over it: one polite
-passive reply per window, then ``success``) → the bot turn, run as a task with a
-``reply_budget`` (4 s): an answer in time goes back passively as XML (the rest
-through the customer-service API); a late one gets ``success`` now and the
-API later. Nothing a customer sends raises out of the handler.
+body is never read in full) → signature (403) → timestamp within 5 minutes (403)
+→ envelope and decryption (safe mode, the only mode accepted when an
+EncodingAESKey is configured; 403 for plaintext, msg_signature or a foreign
+AppID/CorpID) → poison stripped and XML parsed (400, logged once) → single use
+of (timestamp, nonce, signature) (403 for a replay) → de-duplication of
+WeChat's retries → per-user rate limit (over it: one polite passive reply per
+window, then ``success``) → the bot turn in the conversation ``wechat:<openid>``
+/ ``wecom:<corp>:<userid>``, run as a task with a ``reply_budget`` (4 s): an
+answer in time goes back passively as XML (the rest through the durable outbox
+and the customer-service API); a late one gets ``success`` now and the outbox
+later. Nothing a customer sends raises out of the handler.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import unquote
 
@@ -65,6 +69,8 @@ from bot.channels.wechat.crypto import (
     check_signature,
 )
 from bot.channels.wechat.dedup import InProcessReplyLedger, Outcome, RedisReplyLedger, ReplyLedger
+from bot.channels.wechat.delivery import DeliveryRefused, WrongRecipient, record_refusal
+from bot.channels.wechat.delivery import install as install_delivery_reports
 from bot.channels.wechat.memory import InProcessUserMemory, RedisUserMemory, UserMemory
 from bot.channels.wechat.messages import (
     DEFAULT_MAX_BODY_BYTES,
@@ -77,10 +83,19 @@ from bot.channels.wechat.messages import (
     menu_choice,
     numbered_menu,
     pack_texts,
-    parse_xml,
+    parse_clean_xml,
     render_bot_message,
     split_text,
     text_reply_xml,
+)
+from bot.channels.wechat.outbox import OUTBOX_URL_ENV, REFUSED_ERRCODES, OutboxSender, OutboxSettings, open_outbox
+from bot.channels.wechat.replay import (
+    InProcessReplayGuard,
+    RedisReplayGuard,
+    ReplayGuard,
+    StaleRequest,
+    check_timestamp,
+    replay_key,
 )
 from bot.channels.wechat.turns import (
     BOT,
@@ -93,10 +108,12 @@ from bot.channels.wechat.turns import (
     decide,
 )
 from bot.logging_json import conversation
+from kernel.conversation_ids import WECHAT, WECOM, split, wechat_id, wecom_id
 
 logger = logging.getLogger(__name__)
 
 SUCCESS = "success"
+REDIS_URL_ENV = "KEFU_WECHAT_REDIS_URL"
 DEFAULT_REPLY_BUDGET = 4.0
 DEFAULT_RATE_LIMIT_MESSAGES = 20
 DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 60.0
@@ -115,9 +132,12 @@ ConversationProbe = Callable[[str], Awaitable[Tuple[Optional[str], bool]]]
 
 
 def mask_user(user: Optional[str]) -> str:
-    """openids and UserIDs are personal data: keep a short prefix and suffix."""
+    """openids and UserIDs are personal data: keep a short prefix and suffix (of the id part)."""
     if not user:
         return "-"
+    prefix, rest = split(user)
+    if prefix is not None:
+        return f"{prefix}:{mask_user(rest)}"
     return f"{user[:3]}…{user[-3:]}" if len(user) > 8 else user[:2] + "…"
 
 
@@ -143,22 +163,49 @@ def _forbidden(reason: str) -> HttpReply:
     return HttpReply(403, "forbidden")
 
 
+class PlaintextRefused(SignatureError):
+    """A plaintext post while an EncodingAESKey is configured: answer 403."""
+
+
 # -- output ---------------------------------------------------------------------
 class WeChatOutput(OutputChannel):
     """Bot and agent messages to a WeChat user through the customer-service API.
 
-    Texts are split to the API's length limit; buttons become a numbered text
-    menu, and the user's next bare-number answer selects the button's payload.
+    Conversation ids are ``wechat:<openid>`` (:mod:`kernel.conversation_ids`); any other id is
+    refused (:class:`WrongRecipient`), never sent to WeChat as is. Texts are split to the API's
+    length limit; buttons become a numbered text menu, and the user's next bare-number answer
+    selects the button's payload.
+
+    A send WeChat refuses for good (:data:`REFUSED_ERRCODES`: 48-hour window, unsubscribed...) is
+    a :class:`DeliveryRefused`: recorded for the console's API request (the event is saved, the
+    answer says ``kefu_undeliverable:<errcode>``) or raised. A send that fails for a passing
+    reason (timeout, busy) is handed to the durable outbox and retried there.
     """
+
+    prefix = WECHAT
 
     @classmethod
     def name(cls) -> str:
         return "wechat"
 
-    def __init__(self, client: CustomerServiceClient, memory: UserMemory) -> None:
+    def __init__(self, client: CustomerServiceClient, memory: UserMemory, outbox: Optional[OutboxSender] = None) -> None:
         self.client = client
         self.memory = memory
+        self.outbox = outbox
+        self._direct: Set[asyncio.Task[Any]] = set()
 
+    # -- conversation ids ----------------------------------------------------------
+    def conversation_id(self, user: str) -> str:
+        return wechat_id(user)
+
+    def user_of(self, recipient_id: str) -> str:
+        """The openid of ``wechat:<openid>``; :class:`WrongRecipient` for anything else."""
+        prefix, rest = split(recipient_id)
+        if prefix != WECHAT:
+            raise WrongRecipient(recipient_id, self.name(), "wechat:<openid>")
+        return rest
+
+    # -- Rasa's OutputChannel --------------------------------------------------------
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         rendered = render_bot_message(message)
         if rendered is None:
@@ -175,83 +222,135 @@ class WeChatOutput(OutputChannel):
         await self.deliver(recipient_id, numbered_menu(text, buttons))
 
     async def deliver(self, recipient_id: str, rendered: RenderedText) -> None:
+        try:
+            user = self.user_of(recipient_id)
+        except WrongRecipient as refusal:
+            logger.error("%s.wrong_recipient refused: %s", self.name(), refusal.reason)
+            record_refusal(refusal)
+            return
         if rendered.menu:
-            await self.memory.remember_menu(recipient_id, list(rendered.menu))
-        await self.push(recipient_id, split_text(rendered.text))
+            await self.memory.remember_menu(user, list(rendered.menu))
+        await self.push(user, split_text(rendered.text))
 
-    async def push(self, recipient_id: str, texts: List[str]) -> None:
-        """Send texts through the API; raises :class:`ApiError` so callers see failures."""
-        if await self.memory.unsubscribed_at(recipient_id) is not None:
-            logger.warning("%s.skip_unsubscribed user=%s", self.name(), mask_user(recipient_id))
-            raise ApiError(43004, "user has unsubscribed", self.client.send_path)
-        for piece in texts:
+    async def push(self, user: str, texts: List[str]) -> None:
+        """Send now (agent replies): refusals are recorded or raised, passing failures go to the outbox."""
+        if await self.memory.unsubscribed_at(user) is not None:
+            logger.warning("%s.skip_unsubscribed user=%s", self.name(), mask_user(user))
+            record_refusal(DeliveryRefused(43004, "the user has unsubscribed", self.name()))
+            return
+        for index, piece in enumerate(texts):
             try:
-                await self.client.send_text(recipient_id, piece)
+                await self.client.send_text(user, piece)
             except ApiError as error:
                 logger.error(
                     "%s.send_failed user=%s errcode=%s errmsg=%s",
-                    self.name(), mask_user(recipient_id), error.errcode, error.errmsg,
+                    self.name(), mask_user(user), error.errcode, error.errmsg,
                 )
-                raise
+                if error.errcode in REFUSED_ERRCODES:
+                    record_refusal(DeliveryRefused(error.errcode, error.errmsg, self.name()))
+                    return
+                if self.outbox is None:
+                    raise
+                await self.outbox.put(user, texts[index:])
+                logger.warning("%s.send_deferred user=%s to the outbox", self.name(), mask_user(user))
+                return
+
+    async def queue(self, user: str, texts: List[str]) -> None:
+        """Late replies: into the durable outbox first, then sent by its sender (in order)."""
+        if not texts:
+            return
+        if self.outbox is not None:
+            try:
+                await self.outbox.put(user, texts)
+                return
+            except Exception as error:  # the outbox's database is down: send directly, not durably
+                logger.error(
+                    "%s.outbox_unavailable error=%s sending directly", self.name(), type(error).__name__
+                )
+        task = asyncio.create_task(self._push_quietly(user, list(texts)))
+        self._direct.add(task)
+        task.add_done_callback(self._direct.discard)
+
+    async def _push_quietly(self, user: str, texts: List[str]) -> None:
+        for piece in texts:
+            try:
+                await self.client.send_text(user, piece)
+            except ApiError:
+                logger.error("%s.direct_send_failed user=%s", self.name(), mask_user(user))
+            except Exception:
+                logger.exception("%s.direct_send_crashed user=%s", self.name(), mask_user(user))
 
 
 class WeComOutput(WeChatOutput):
-    """Bot and agent messages to a WeCom user through ``/cgi-bin/message/send``."""
+    """Bot and agent messages to a WeCom user through ``/cgi-bin/message/send``.
+
+    Conversation ids are ``wecom:<corp id>:<userid>``; the corp id must be this app's.
+    """
+
+    prefix = WECOM
 
     @classmethod
     def name(cls) -> str:
         return "wecom"
 
+    @property
+    def corp_id(self) -> str:
+        return str(getattr(self.client, "corp_id", ""))
 
-class TurnOutput(WeChatOutput):
-    """The output of one bot turn: collected while a passive reply is still possible,
-    then (``release``) pushed through the API, in order, as the bot speaks."""
+    def conversation_id(self, user: str) -> str:
+        return wecom_id(self.corp_id, user)
 
-    def __init__(self, parent: WeChatOutput, background: Set[asyncio.Task[Any]]) -> None:
-        super().__init__(parent.client, parent.memory)
+    def user_of(self, recipient_id: str) -> str:
+        prefix, rest = split(recipient_id)
+        corp, sep, user = rest.partition(":")
+        if prefix != WECOM or not sep or not user or corp != self.corp_id:
+            raise WrongRecipient(recipient_id, self.name(), "wecom:<this corp id>:<userid>")
+        return user
+
+
+class TurnOutput(OutputChannel):
+    """The output of one bot turn: collected while a passive reply is still possible, then
+    (``release``) queued in the outbox, in order, as the bot speaks."""
+
+    def __init__(self, parent: WeChatOutput) -> None:
         self.parent = parent
         self.collected: List[str] = []
         self.collecting = True
-        self._queue: List[Tuple[str, str]] = []
-        self._worker: Optional[asyncio.Task[Any]] = None
-        self._background = background
+        self._order = asyncio.Lock()
 
     @classmethod
     def name(cls) -> str:  # the tracker shows the product's name, not this helper's
         return "wechat"
 
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        rendered = render_bot_message(message)
+        if rendered is not None:
+            await self.deliver(recipient_id, rendered)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.deliver(recipient_id, RenderedText(text))
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
+        await self.deliver(recipient_id, numbered_menu(text, buttons))
+
     async def deliver(self, recipient_id: str, rendered: RenderedText) -> None:
+        user = self.parent.user_of(recipient_id)
         if rendered.menu:
-            await self.memory.remember_menu(recipient_id, list(rendered.menu))
-        if self.collecting:
-            self.collected.extend(split_text(rendered.text))
-        else:
-            self.enqueue(recipient_id, split_text(rendered.text))
+            await self.parent.memory.remember_menu(user, list(rendered.menu))
+        async with self._order:
+            if self.collecting:
+                self.collected.extend(split_text(rendered.text))
+            else:
+                await self.parent.queue(user, split_text(rendered.text))
 
-    def release(self, recipient_id: str, texts: List[str]) -> None:
-        """From now on push through the API: first ``texts``, then whatever the bot adds."""
-        self.collecting = False
-        self.enqueue(recipient_id, texts)
-
-    def enqueue(self, recipient_id: str, texts: List[str]) -> None:
-        self._queue.extend((recipient_id, t) for t in texts)
-        if self._queue and (self._worker is None or self._worker.done()):
-            self._worker = asyncio.create_task(self._drain())
-            self._background.add(self._worker)
-            self._worker.add_done_callback(self._background.discard)
-
-    async def _drain(self) -> None:
-        sent = 0
-        while self._queue:
-            recipient_id, text = self._queue.pop(0)
-            try:
-                await self.parent.push(recipient_id, [text])
-                sent += 1
-            except ApiError:
-                pass  # logged by push; the next message may still go through (e.g. after a timeout)
-            except Exception:
-                logger.exception("%s.async_delivery_crashed user=%s", self.parent.name(), mask_user(recipient_id))
-        logger.info("%s.async_delivered user=%s messages=%d", self.parent.name(), mask_user(recipient_id), sent)
+    async def release(self, user: str) -> None:
+        """From now on go through the outbox: first what was collected, then whatever the bot adds."""
+        async with self._order:
+            self.collecting = False
+            pending, self.collected = self.collected, []
+            await self.parent.queue(user, pending)
 
 
 # -- the request handler (no Sanic in here, so it is testable as is) -----------
@@ -275,6 +374,7 @@ class WeChatEndpoint:
         bot_delay_for: str = "",
         rate_limiter: Optional[RateLimiter] = None,
         notice_limiter: Optional[RateLimiter] = None,
+        replay_guard: Optional[ReplayGuard] = None,
     ) -> None:
         self.token = token
         self.receive_id = receive_id
@@ -291,11 +391,19 @@ class WeChatEndpoint:
         self.rate_limiter: RateLimiter = rate_limiter or Unlimited()
         self.notice_limiter: RateLimiter = notice_limiter or Unlimited()
         self.background: Set[asyncio.Task[Any]] = set()
+        #: (timestamp, nonce, signature) triples already accepted; Redis errors fall back to ``_local_replay``
+        self.replay_guard: ReplayGuard = replay_guard or InProcessReplayGuard()
+        self._local_replay = InProcessReplayGuard()
+
+    def conversation_id(self, user: str) -> str:
+        """``wechat:<openid>`` / ``wecom:<corp id>:<userid>``: the Rasa sender id of ``user``."""
+        return self.output.conversation_id(user)
 
     # -- GET --------------------------------------------------------------
     async def verify(self, query: Mapping[str, str]) -> HttpReply:
         try:
             check_signature(self.token, query.get("signature"), query.get("timestamp"), query.get("nonce"))
+            check_timestamp(query.get("timestamp"))
         except SignatureError as error:
             logger.warning("%s.verify_refused reason=%s", self.product, error)
             return _forbidden(str(error))
@@ -304,20 +412,47 @@ class WeChatEndpoint:
 
     # -- POST -------------------------------------------------------------
     def unwrap(self, query: Mapping[str, str], body: bytes) -> Tuple[Dict[str, str], bool]:
-        """Check the signature, then decrypt if needed: (inner fields, encrypted?)."""
+        """Check the signature and the timestamp, then decrypt if needed: (inner fields, encrypted?).
+
+        With an EncodingAESKey configured only safe mode is accepted: a plaintext post (or the
+        plaintext half of compatibility mode) could be forged by anyone who saw one signed URL,
+        since ``signature`` does not cover the body.
+        """
         check_signature(self.token, query.get("signature"), query.get("timestamp"), query.get("nonce"))
-        if query.get("encrypt_type", "raw").lower() != "aes":
-            return parse_xml(body), False
-        outer = parse_xml(body)
-        if self.crypto is None:
-            if outer.get("MsgType"):  # compatible mode carries the plaintext too
-                return outer, False
+        check_timestamp(query.get("timestamp"))
+        encrypted = query.get("encrypt_type", "raw").lower() == "aes"
+        if self.crypto is not None:
+            if not encrypted or not query.get("msg_signature"):
+                raise PlaintextRefused("encrypted message required (encrypt_type=aes and msg_signature)")
+            encrypt = self._fields(body).get("Encrypt", "")
+            if not encrypt:
+                raise MalformedXML("encrypt_type=aes without an Encrypt element")
+            inner = self.crypto.decrypt_checked(encrypt, query.get("msg_signature"), query.get("timestamp"), query.get("nonce"))
+            return self._fields(inner), True
+        outer = self._fields(body)
+        if encrypted and not outer.get("MsgType"):  # compatible mode carries the plaintext too
             raise MalformedXML("safe-mode message but no EncodingAESKey is configured")
-        encrypt = outer.get("Encrypt", "")
-        if not encrypt:
-            raise MalformedXML("encrypt_type=aes without an Encrypt element")
-        inner = self.crypto.decrypt_checked(encrypt, query.get("msg_signature"), query.get("timestamp"), query.get("nonce"))
-        return parse_xml(inner), True
+        return outer, False
+
+    def _fields(self, xml: bytes) -> Dict[str, str]:
+        fields, removed = parse_clean_xml(xml)
+        if removed:
+            logger.warning("%s.poison_stripped characters=%d (NUL, control or invalid UTF-8)", self.product, removed)
+        return fields
+
+    def replay_signature(self, query: Mapping[str, str]) -> str:
+        """The signature that makes a request single-use (``signature``; WeCom has ``msg_signature`` only)."""
+        return query.get("signature") or ""
+
+    async def first_use(self, query: Mapping[str, str]) -> bool:
+        key = replay_key(
+            self.product, query.get("timestamp") or "", query.get("nonce") or "", self.replay_signature(query)
+        )
+        try:
+            return await self.replay_guard.first_use(key)
+        except Exception as error:  # Redis down: this replica still refuses what it has seen
+            logger.error("%s.replay_store_unavailable error=%s using the in-process store", self.product, type(error).__name__)
+            return await self._local_replay.first_use(key)
 
     def seal(self, reply_xml: Optional[str], encrypted: bool) -> HttpReply:
         if reply_xml is None:
@@ -342,6 +477,12 @@ class WeChatEndpoint:
         try:
             fields, encrypted = self.unwrap(query, body)
             message = InboundMessage.from_fields(fields)
+        except PlaintextRefused as error:
+            logger.warning("%s.refused reason=%s", self.product, error)
+            return HttpReply(403, "forbidden: encrypted message required")
+        except StaleRequest as error:
+            logger.warning("%s.refused reason=%s", self.product, error)
+            return HttpReply(403, "forbidden: timestamp too far from the server clock")
         except ForeignReceiverError:
             logger.warning("%s.refused reason=foreign receive id", self.product)
             return _forbidden("foreign receiver")
@@ -355,7 +496,10 @@ class WeChatEndpoint:
             logger.warning("%s.malformed reason=%s", self.product, error)
             return HttpReply(400, "bad request")
 
-        with conversation(message.from_user):
+        if not await self.first_use(query):
+            logger.warning("%s.refused reason=replayed request user=%s", self.product, mask_user(message.from_user))
+            return HttpReply(403, "forbidden: replayed request")
+        with conversation(self.conversation_id(message.from_user)):
             return await self._receive_message(message, encrypted, started, on_new_message, probe)
 
     async def _receive_message(
@@ -438,7 +582,7 @@ class WeChatEndpoint:
             rendered = numbered_menu(body, buttons) if buttons else RenderedText(body)
             if rendered.menu:
                 await self.memory.remember_menu(user, list(rendered.menu))
-            return self._passive_then_api(message, split_text(rendered.text))
+            return await self._passive_then_api(message, split_text(rendered.text))
         return await self._bot_turn(message, decision.text, started, on_new_message)
 
     def _rate_key(self, user: str) -> str:
@@ -465,19 +609,19 @@ class WeChatEndpoint:
         if probe is None:
             return DEFAULT_LANGUAGE, False
         try:
-            language, paused = await probe(user)
+            language, paused = await probe(self.conversation_id(user))
         except Exception as error:
             logger.warning("%s.tracker_unavailable error=%s", self.product, type(error).__name__)
             return DEFAULT_LANGUAGE, False
         return language or DEFAULT_LANGUAGE, paused
 
-    def _passive_then_api(self, message: InboundMessage, texts: List[str]) -> Optional[str]:
+    async def _passive_then_api(self, message: InboundMessage, texts: List[str]) -> Optional[str]:
         """The first text as the passive reply; the rest through the API, in order."""
         if not texts:
             return None
         first, rest = texts[0], pack_texts(texts[1:], MAX_API_MESSAGES_PER_TURN)
         if rest:
-            TurnOutput(self.output, self.background).release(message.from_user, rest)
+            await self.output.queue(message.from_user, rest)
         return text_reply_xml(message.from_user, message.to_user, first)
 
     async def _bot_turn(
@@ -490,32 +634,32 @@ class WeChatEndpoint:
         except Exception as error:
             logger.warning("%s.menu_unavailable error=%s", self.product, type(error).__name__)
             choice = None
-        turn_output = TurnOutput(self.output, self.background)
+        turn_output = TurnOutput(self.output)
         user_message = UserMessage(
             text=choice or text,
             output_channel=turn_output,
-            sender_id=user,
+            sender_id=self.conversation_id(user),
             input_channel=self.product,
             message_id=f"{self.product}-{message.msg_id}" if message.msg_id else None,
             metadata=self.metadata(message),
         )
-        task = asyncio.create_task(self._run(user_message, on_new_message))
+        delay = self.bot_delay if self.bot_delay > 0 and user.startswith(self.bot_delay_for) else 0.0
+        task = asyncio.create_task(self._run(user_message, on_new_message, delay))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
         remaining = self.reply_budget - (time.monotonic() - started)
         done, _ = await asyncio.wait({task}, timeout=max(remaining, 0.0))
         if task in done:
-            return self._passive_then_api(message, turn_output.collected)
+            return await self._passive_then_api(message, turn_output.collected)
         # too late for a passive reply: answer `success`, deliver through the API
         logger.info("%s.reply_async user=%s", self.product, mask_user(user))
-        pending, turn_output.collected = turn_output.collected, []
-        turn_output.release(user, pending)
+        await turn_output.release(user)
         return None
 
-    async def _run(self, user_message: UserMessage, on_new_message: OnNewMessage) -> None:
+    async def _run(self, user_message: UserMessage, on_new_message: OnNewMessage, delay: float = 0.0) -> None:
         try:
-            if self.bot_delay > 0 and (user_message.sender_id or "").startswith(self.bot_delay_for):
-                await asyncio.sleep(self.bot_delay)
+            if delay > 0:
+                await asyncio.sleep(delay)
             with conversation(user_message.sender_id):
                 await on_new_message(user_message)
         except Exception:
@@ -528,6 +672,8 @@ class WeChatEndpoint:
                     await asyncio.wait_for(asyncio.shield(task), timeout=10)
                 except Exception:
                     pass
+        if self.output.outbox is not None:
+            await self.output.outbox.stop()
         await self.output.client.close()
 
 
@@ -541,6 +687,7 @@ class WeComEndpoint(WeChatEndpoint):
         echostr = query.get("echostr", "")
         try:
             plain = self.crypto.decrypt_checked(echostr, query.get("msg_signature"), query.get("timestamp"), query.get("nonce"))
+            check_timestamp(query.get("timestamp"))
         except (SignatureError, ForeignReceiverError) as error:
             logger.warning("wecom.verify_refused reason=%s", error)
             return _forbidden(str(error))
@@ -554,12 +701,15 @@ class WeComEndpoint(WeChatEndpoint):
         assert self.crypto is not None
         if not (query.get("msg_signature") and query.get("timestamp") and query.get("nonce")):
             raise SignatureError("msg_signature, timestamp or nonce missing")
-        outer = parse_xml(body)
-        encrypt = outer.get("Encrypt", "")
+        encrypt = self._fields(body).get("Encrypt", "")
         if not encrypt:
             raise MalformedXML("no Encrypt element")
         inner = self.crypto.decrypt_checked(encrypt, query.get("msg_signature"), query.get("timestamp"), query.get("nonce"))
-        return parse_xml(inner), True
+        check_timestamp(query.get("timestamp"))
+        return self._fields(inner), True
+
+    def replay_signature(self, query: Mapping[str, str]) -> str:
+        return query.get("msg_signature") or ""
 
 
 # -- Rasa input channels ----------------------------------------------------------
@@ -615,11 +765,27 @@ def _rate_limiters(channel_redis: Any, limit: Optional[int], window: Optional[fl
     }
 
 
-def _stores(redis_url: str) -> Tuple[Any, TokenCache, ReplyLedger, UserMemory]:
+def _stores(redis_url: str) -> Tuple[Any, TokenCache, ReplyLedger, UserMemory, ReplayGuard]:
+    """Redis (``redis_url`` in credentials.yml, else ``KEFU_WECHAT_REDIS_URL``) or in-process."""
+    redis_url = redis_url or os.environ.get(REDIS_URL_ENV, "").strip()
     if redis_url:
         client = _redis(redis_url)
-        return client, RedisTokenCache(client), RedisReplyLedger(client), RedisUserMemory(client)
-    return None, InProcessTokenCache(), InProcessReplyLedger(), InProcessUserMemory()
+        return client, RedisTokenCache(client), RedisReplyLedger(client), RedisUserMemory(client), RedisReplayGuard(client)
+    return None, InProcessTokenCache(), InProcessReplyLedger(), InProcessUserMemory(), InProcessReplayGuard()
+
+
+def _outbox(url: Optional[str]) -> Any:
+    try:
+        settings = OutboxSettings.from_env()
+        if url:
+            settings = replace(settings, url=url)
+        return open_outbox(settings)
+    except ValueError as error:
+        raise RasaException(f"wechat channel: {error}") from None
+    except Exception as error:  # the URL is wrong or the database unreachable: say which, not the URL
+        raise RasaException(
+            f"wechat channel: the outbox database ({OUTBOX_URL_ENV}) cannot be opened: {type(error).__name__}"
+        ) from None
 
 
 async def tracker_probe(request: Request, sender_id: str) -> Tuple[Optional[str], bool]:
@@ -671,16 +837,19 @@ class WeChatInput(InputChannel):
         reply_budget: float = DEFAULT_REPLY_BUDGET,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         rate_limit: Optional[Tuple[int, float]] = None,
+        outbox_url: Optional[str] = None,
     ) -> None:
-        self._redis, cache, ledger, memory = _stores(redis_url)
+        self._redis, cache, ledger, memory, replay = _stores(redis_url)
         limit, window = rate_limit if rate_limit is not None else (None, None)
         limiters = _rate_limiters(self._redis, limit, window)
         crypto = _crypto(self.name(), token, aes_key, appid) if aes_key else None
-        output = WeChatOutput(WeChatClient(api_base, appid, appsecret, cache), memory)
+        client = WeChatClient(api_base, appid, appsecret, cache)
+        sender = OutboxSender(_outbox(outbox_url), self.name(), appid, client.send_text)
+        output = WeChatOutput(client, memory, sender)
         self.endpoint = WeChatEndpoint(
             token, appid, crypto, output, ledger, memory,
             click_intents=click_intents, reply_budget=reply_budget,
-            max_body_bytes=max_body_bytes, **limiters, **_bot_delay(),
+            max_body_bytes=max_body_bytes, replay_guard=replay, **limiters, **_bot_delay(),
         )
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -711,6 +880,12 @@ class WeChatInput(InputChannel):
                 return response.text("payload too large", status=413)
             reply = await endpoint.receive(query_params(request.query_string), body, on_new_message, probe)
             return response.text(reply.body, status=reply.status, content_type=reply.content_type)
+
+        @blueprint.listener("before_server_start")
+        async def start(app: Any, loop: Any) -> None:
+            install_delivery_reports(app)  # agent replies WeChat refuses: saved, and reported
+            if endpoint.output.outbox is not None:
+                endpoint.output.outbox.start()  # sends what an earlier process left pending
 
         @blueprint.listener("before_server_stop")
         async def close(app: Any, loop: Any) -> None:
@@ -771,14 +946,17 @@ class WeComInput(WeChatInput):
         reply_budget: float = DEFAULT_REPLY_BUDGET,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         rate_limit: Optional[Tuple[int, float]] = None,
+        outbox_url: Optional[str] = None,
     ) -> None:
-        self._redis, cache, ledger, memory = _stores(redis_url)
+        self._redis, cache, ledger, memory, replay = _stores(redis_url)
         limit, window = rate_limit if rate_limit is not None else (None, None)
         limiters = _rate_limiters(self._redis, limit, window)
         crypto = _crypto(self.name(), token, aes_key, corp_id)
-        output = WeComOutput(WeComClient(api_base, corp_id, agent_id, secret, cache), memory)
+        client = WeComClient(api_base, corp_id, agent_id, secret, cache)
+        sender = OutboxSender(_outbox(outbox_url), self.name(), f"{corp_id}:{agent_id}", client.send_text)
+        output = WeComOutput(client, memory, sender)
         self.endpoint = WeComEndpoint(
             token, corp_id, crypto, output, ledger, memory,
             click_intents=click_intents, reply_budget=reply_budget,
-            max_body_bytes=max_body_bytes, **limiters, **_bot_delay(),
+            max_body_bytes=max_body_bytes, replay_guard=replay, **limiters, **_bot_delay(),
         )

@@ -14,6 +14,8 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from kernel.text import clean_text
+
 #: WeChat posts a few hundred bytes; anything near this is not a WeChat message.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 
@@ -45,6 +47,27 @@ def parse_xml(body: bytes | str) -> Dict[str, str]:
     if root.tag != "xml":
         raise MalformedXML(f"root element is <{root.tag}>, expected <xml>")
     return {child.tag: (child.text or "") for child in root if isinstance(child.tag, str)}
+
+
+def parse_clean_xml(body: bytes | str) -> Tuple[Dict[str, str], int]:
+    """:func:`parse_xml` after removing poison: ``(fields, characters removed)``.
+
+    Invalid UTF-8 becomes lone surrogates (``surrogateescape``), which :func:`kernel.text.clean_text`
+    removes together with NUL and control characters; what the customer typed otherwise stays.
+    Field values are cleaned again after parsing (character references such as ``&#xFFFE;``).
+    """
+    text = body.decode("utf-8", errors="surrogateescape") if isinstance(body, bytes) else body
+    cleaned = clean_text(text)
+    removed = len(text) - len(cleaned)
+    fields = parse_xml(cleaned)
+    for name, value in fields.items():
+        if not value:
+            continue
+        clean_value = clean_text(value)
+        if clean_value != value:
+            removed += len(value) - len(clean_value)
+            fields[name] = clean_value
+    return fields, removed
 
 
 @dataclass(frozen=True)
