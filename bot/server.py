@@ -4,7 +4,9 @@ The same as ``rasa run``, with Kefu's runtime behaviour installed first
 (:mod:`bot.action_failures`: an unreachable action server gets the customer an apology and the
 offer of a person instead of silence; :mod:`bot.store_failures`: a tracker store that fails makes
 the turn fail instead of silently falling back to process memory; :mod:`bot.never_silent`: no
-customer message is left without an answer). With ``KEFU_LOG_FORMAT=json`` and no logging config of
+customer message is left without an answer; :mod:`bot.control_commands`: customers on public
+channels cannot send ``/restart`` or payloads the bot did not offer, and every text is cleaned of
+NUL and control characters). With ``KEFU_LOG_FORMAT=json`` and no logging config of
 its own on the command line, Rasa logs through ``bot/logging-json.yml`` (one JSON object a line,
 personal data masked: :mod:`bot.logging_json`).
 """
@@ -15,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 from typing import List, Optional
+
+from kernel import secrets as secrets_check
 
 LOGGING_CONFIG = Path(__file__).resolve().parent / "logging-json.yml"
 
@@ -30,11 +34,13 @@ def with_logging(args: List[str], environ: Optional[dict] = None) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    from bot import action_failures, never_silent, store_failures
+    secrets_check.enforce("rasa", sys.argv[1:] if argv is None else argv)  # weak secrets: refuse (docs/security.md)
+    from bot import action_failures, control_commands, never_silent, store_failures
 
     action_failures.install()
     store_failures.install()
     never_silent.install()
+    control_commands.install()
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *with_logging(sys.argv[1:] if argv is None else argv)]

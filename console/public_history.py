@@ -6,10 +6,13 @@ conversation so far. The console reads Rasa's tracker with its server-side
 token (browsers never see it) and returns only what the customer saw: their
 own messages, the bot's and the agents' replies.
 
-The session id is the customer's bearer secret (128 random bits, made by the
-socket.io channel or the widget). Only conversations that came in through the
-web widget's channel are served, so WeChat open ids or REST sender ids never
-open a transcript here.
+The session id is the customer's bearer secret: 128 random bits issued and
+signed by the socket.io channel (:mod:`kernel.session_ids`). The endpoint
+checks the signature (``KEFU_SESSION_SECRET``, the same secret as the Rasa
+process) and reads the conversation ``web:<session id>``
+(:mod:`kernel.conversation_ids`): a WeChat openid, a REST sender or a
+self-chosen id names no widget conversation. Only conversations whose customer
+messages all came in through the web widget's channel are served.
 
 Wire it into the console with ``public_history.register(app, settings)``
 (``settings`` needs ``rasa_url`` and ``rasa_token``). docs/widget.md describes
@@ -31,6 +34,8 @@ from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
 from bot.channels.limits import SlidingWindowRateLimiter
+from kernel import session_ids
+from kernel.conversation_ids import web_id
 
 log = logging.getLogger("kefu.console.public_history")
 
@@ -142,6 +147,7 @@ def register(
 ) -> None:
     """Add ``GET /api/public/history`` to the console app (no login; CORS open, no credentials)."""
     rasa_url = str(settings.rasa_url).rstrip("/")
+    secret = getattr(settings, "session_secret", None) or session_ids.secret_from_env()
     rasa_token = getattr(settings, "rasa_token", "") or ""
     limiter = limiter or public_limiter()
     client_holder: Dict[str, httpx.AsyncClient] = {}
@@ -164,10 +170,16 @@ def register(
         session_id = request.args.get("session_id")
         if not valid_session_id(session_id):
             return _error(400, "bad_request", "session_id must be 16-128 characters of [A-Za-z0-9_.:-]")
+        if not session_ids.verify(secret, session_id):
+            # not issued by this server (a forged, legacy or expired-secret id): nothing to show
+            log.info("history: session id without a valid signature")
+            return json_response(
+                {"session_id": session_id, "messages": []}, headers=CORS_HEADERS, dumps=_dumps
+            )
         params = {"include_events": "ALL"}
         if rasa_token:
             params["token"] = rasa_token
-        url = f"{rasa_url}/conversations/{quote(session_id or '', safe='')}/tracker"
+        url = f"{rasa_url}/conversations/{quote(web_id(session_id or ''), safe=':')}/tracker"
         try:
             response = await client().get(url, params=params)
         except httpx.HTTPError as error:

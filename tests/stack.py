@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
+from urllib.parse import quote
 
 import requests
 
@@ -170,9 +171,21 @@ class Stack(ProcessGroup):
         response.raise_for_status()
         return response.json()
 
+    @staticmethod
+    def conversation_id(sender: str) -> str:
+        """The conversation of a channel's sender: scoped ids as they are, a signed widget session id
+        as ``web:<id>``, anything else as the REST sender ``rest:<sender>`` (kernel/conversation_ids.py)."""
+        from kernel.conversation_ids import is_scoped, rest_id, web_id
+        from kernel.session_ids import _FORMAT as SIGNED_SESSION
+
+        if is_scoped(sender):
+            return sender
+        return web_id(sender) if SIGNED_SESSION.match(sender) else rest_id(sender)
+
     def tracker(self, sender: str) -> Dict[str, Any]:
+        """The tracker of ``sender``'s conversation (see :meth:`conversation_id`)."""
         response = requests.get(
-            f"{self.rasa_url}/conversations/{sender}/tracker",
+            f"{self.rasa_url}/conversations/{quote(self.conversation_id(sender), safe=':')}/tracker",
             params={"token": self.token},
             timeout=30,
         )

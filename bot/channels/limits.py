@@ -16,16 +16,22 @@ Rate limits (``RateLimiter.allow(key) -> bool``, one call per message):
 Size limits: :func:`read_body` reads a request body on a ``stream=True`` Sanic route and stops
 at ``max_bytes`` (a larger ``Content-Length`` is refused before any of the body is read), so a
 huge POST costs neither memory nor parsing.
+
+Client address and metadata: :func:`client_ip` gives the client's IP (``X-Forwarded-For`` only
+when the peer is one of ``KEFU_TRUSTED_PROXIES``, default loopback) and :func:`server_metadata`
+drops client-supplied ``kefu_*`` keys (except ``kefu_user_token``) and sets ``kefu_client_ip``:
+keys with that prefix are the server's word, never the client's.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Deque, Mapping, Optional, Protocol
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Protocol, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -249,3 +255,70 @@ async def read_body(request: Any, max_bytes: int) -> bytes:
     body = b"".join(chunks)
     request.body = body
     return body
+
+
+# --------------------------------------------------------------------------
+# client address and server-owned metadata
+# --------------------------------------------------------------------------
+
+TRUSTED_PROXIES_ENV = "KEFU_TRUSTED_PROXIES"
+DEFAULT_TRUSTED_PROXIES = "127.0.0.1/32,::1/128"
+CLIENT_IP_KEY = "kefu_client_ip"
+#: The only ``kefu_*`` metadata key a client may send (the shop's signed web-user token).
+CLIENT_KEFU_KEYS = frozenset({"kefu_user_token"})
+
+
+def trusted_proxies(environ: Optional[Mapping[str, str]] = None) -> List[Any]:
+    """``KEFU_TRUSTED_PROXIES``: comma-separated addresses or networks (default loopback)."""
+    value = (environ if environ is not None else os.environ).get(TRUSTED_PROXIES_ENV)
+    text = DEFAULT_TRUSTED_PROXIES if value is None else value
+    networks = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{TRUSTED_PROXIES_ENV}: {part!r} is not an IP address or network") from None
+    return networks
+
+
+def _ip(value: Optional[str]) -> Optional[Any]:
+    try:
+        return ipaddress.ip_address((value or "").strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def client_ip(peer: Optional[str], forwarded_for: Optional[str], proxies: Sequence[Any]) -> Optional[str]:
+    """The client's address: the peer, or (when the peer is a trusted proxy) the nearest
+    untrusted address in ``X-Forwarded-For`` read from the right."""
+    address = _ip(peer)
+    if address is None:
+        return None
+
+    def trusted(ip: Any) -> bool:
+        return any(ip.version == net.version and ip in net for net in proxies)
+
+    if not trusted(address) or not forwarded_for:
+        return str(address)
+    for hop in reversed([h for h in forwarded_for.split(",") if h.strip()]):
+        hop_ip = _ip(hop)
+        if hop_ip is None:
+            return str(address)  # a malformed hop: trust nothing left of it
+        address = hop_ip
+        if not trusted(hop_ip):
+            break
+    return str(address)
+
+
+def server_metadata(metadata: Optional[Mapping[str, Any]], ip: Optional[str]) -> Dict[str, Any]:
+    """The client's metadata without ``kefu_*`` keys it may not set, plus ``kefu_client_ip``."""
+    out = {
+        k: v for k, v in (metadata or {}).items()
+        if not (isinstance(k, str) and k.startswith("kefu_")) or k in CLIENT_KEFU_KEYS
+    }
+    if ip:
+        out[CLIENT_IP_KEY] = ip
+    return out

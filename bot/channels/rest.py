@@ -15,7 +15,16 @@ Same name (``rest``) and URL (``POST /webhooks/rest/webhook``), same request
   is a JSON object ``{"error": code, "message": text, ...}``; nothing a client sends gives a 500;
 - ``input_channel`` is always ``rest``: a client cannot make its messages look like WeChat or
   web-widget messages (Rasa's own channel takes it from the request);
-- log lines of the turn carry the sender as ``conversation_id`` (``bot.logging_json``).
+- **channel-scoped conversations**: the conversation id is ``rest:<sender>``
+  (:mod:`kernel.conversation_ids`), so a REST caller who sends a WeChat openid or a widget session
+  id as ``sender`` gets a conversation of its own, never the customer's. Answers name the sender
+  as the client sent it (``recipient_id``);
+- **clean input**: NUL, control characters and lone surrogates are removed from the message
+  (:func:`kernel.text.clean_text`); a message with nothing left is ``400 empty_message``;
+- **server-owned metadata**: client-supplied ``kefu_*`` keys are dropped (except
+  ``kefu_user_token``) and ``kefu_client_ip`` is set (``X-Forwarded-For`` only from
+  ``KEFU_TRUSTED_PROXIES``);
+- log lines of the turn carry the conversation id as ``conversation_id`` (``bot.logging_json``).
 
 credentials.yml (replaces ``rest:``; every key is optional, environment variables win)::
 
@@ -47,13 +56,18 @@ from bot.channels.limits import (
     RATE_LIMIT_REDIS_URL_ENV,
     BodyTooLarge,
     RateLimiter,
+    client_ip,
     float_setting,
     int_setting,
     rate_limiter,
     read_body,
+    server_metadata,
     setting,
+    trusted_proxies,
 )
 from bot.logging_json import conversation
+from kernel.conversation_ids import rest_id, split
+from kernel.text import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +93,11 @@ class RestMessage:
     sender_id: str
     text: str
     metadata: Optional[Dict[str, Any]]
+
+    @property
+    def conversation_id(self) -> str:
+        """``rest:<sender>``: the REST caller's conversation, apart from every other channel's."""
+        return rest_id(self.sender_id)
 
 
 @dataclass(frozen=True)
@@ -147,10 +166,13 @@ def parse_rest_message(
             413, "message_too_long", f"messages are limited to {max_message_chars} characters",
             {"limit": max_message_chars},
         )
-    if "\x00" in text or not _encodable(text):
-        return RestError(400, "invalid_message", "message contains characters that are not valid text")
     if not text.strip():
         return RestError(400, "empty_message", "the message is empty")
+    text = clean_text(text)
+    if not text.strip():
+        return RestError(
+            400, "empty_message", "the message is empty once NUL, control characters and invalid characters are removed"
+        )
 
     metadata = data.get("metadata")
     if metadata is not None:
@@ -236,6 +258,7 @@ class KefuRestInput(RestInput):
         self.rate_limiter: RateLimiter = limiter or rate_limiter(
             rate_limit_messages, rate_limit_window_seconds, prefix="kefu:rest", redis_url=redis_url or None
         )
+        self.trusted_proxies = trusted_proxies()
 
     def retry_after(self) -> int:
         return max(1, math.ceil(self.rate_limit_window_seconds))
@@ -264,7 +287,7 @@ class KefuRestInput(RestInput):
             if isinstance(parsed, RestError):
                 logger.info("rest.rejected code=%s", parsed.code)
                 return error_response(parsed)
-            with conversation(parsed.sender_id):
+            with conversation(parsed.conversation_id):
                 return await self._turn(request, parsed, on_new_message, handle)
 
         return webhook
@@ -279,14 +302,16 @@ class KefuRestInput(RestInput):
                 ),
                 headers={"Retry-After": str(retry)},
             )
+        ip = client_ip(request.ip, request.headers.get("x-forwarded-for"), self.trusted_proxies)
+        metadata = server_metadata(parsed.metadata, ip)
         if bool_arg(request, "stream", default=False):
             return response.stream(
-                self.stream_response(handle, parsed.text, parsed.sender_id, CHANNEL_NAME, parsed.metadata),
+                self.stream_response(handle, parsed.text, parsed.conversation_id, CHANNEL_NAME, metadata),
                 content_type="text/event-stream",
             )
         collector = CollectingOutputChannel()
         message = UserMessage(
-            parsed.text, collector, parsed.sender_id, input_channel=CHANNEL_NAME, metadata=parsed.metadata
+            parsed.text, collector, parsed.conversation_id, input_channel=CHANNEL_NAME, metadata=metadata
         )
         try:
             await on_new_message(message)
@@ -301,4 +326,36 @@ class KefuRestInput(RestInput):
                 ),
                 headers={"Retry-After": "1"},
             )
-        return response.json(collector.messages)
+        return response.json([client_view(m) for m in collector.messages])
+
+    def stream_response(
+        self,
+        on_new_message: OnNewMessage,
+        text: str,
+        sender_id: str,
+        input_channel: str,
+        metadata: Optional[Dict[str, Any]],
+    ) -> Callable[[Any], Awaitable[None]]:
+        """Rasa's streamed answer (one JSON message a line), naming the sender as the client sent it."""
+        from asyncio import Queue, ensure_future
+
+        async def stream(resp: Any) -> None:
+            queue: Queue = Queue()
+            task = ensure_future(
+                self.on_message_wrapper(on_new_message, text, queue, sender_id, input_channel, metadata)
+            )
+            while True:
+                result = await queue.get()
+                if result == "DONE":
+                    break
+                await resp.write(json.dumps(client_view(result)) + "\n")
+            await task
+
+        return stream
+
+
+def client_view(message: Any) -> Any:
+    """A bot message as the REST client sees it: ``recipient_id`` is its own ``sender``."""
+    if isinstance(message, dict) and isinstance(message.get("recipient_id"), str):
+        return {**message, "recipient_id": split(message["recipient_id"])[1]}
+    return message

@@ -7,14 +7,27 @@ What it adds:
 
 - **one ``bot_uttered`` per bot message**: text, buttons, custom payload and
   metadata travel together instead of as separate emits;
-- **room = session id**: every tab of a session, and any output for the
-  conversation (agent replies appended through Rasa's HTTP API with
-  ``?output_channel=socketio&execute_side_effects=true``), reaches the browser;
+- **server-issued session ids**: ``session_request`` resumes a session only
+  when its id carries the server's signature (:mod:`kernel.session_ids`,
+  ``KEFU_SESSION_SECRET``); no id, a malformed, forged or badly signed id gets
+  a fresh one. The client stores and reuses the id ``session_confirm`` names;
+- **channel-scoped conversations**: the conversation id (and socket.io room)
+  is ``web:<session id>`` (:mod:`kernel.conversation_ids`); every tab of a
+  session, and any output for the conversation (agent replies appended through
+  Rasa's HTTP API with ``?output_channel=socketio&execute_side_effects=true``,
+  whose recipient is ``web:<session id>``), reaches the browser;
 - **client message ids** (``metadata.message_id``) are processed once per
-  session; the client gets ``user_uttered_ack`` ``{message_id, duplicate}`` and
-  can drop the message from its outgoing queue;
+  session; ``user_uttered_ack`` ``{message_id, duplicate}`` goes to the
+  session's room *after* the turn was processed, so the client keeps the
+  message in its outgoing queue until then; a turn that fails gets a
+  ``processing_failed`` error and no ack; a resend of a message whose turn is
+  still running is not processed again (its ack follows when the turn ends);
 - **metadata passthrough** (``kefu_user_token``, ``language``, ``message_id``)
-  into ``tracker.latest_message["metadata"]``;
+  into ``tracker.latest_message["metadata"]``; other client-supplied
+  ``kefu_*`` keys are dropped and ``kefu_client_ip`` is set (``X-Forwarded-For``
+  only from ``KEFU_TRUSTED_PROXIES``);
+- **clean input**: NUL, control characters and lone surrogates are removed
+  (:func:`kernel.text.clean_text`); nothing left → ``kefu_error`` ``empty_message``;
 - a **message size limit** and a **per-session rate limit**, answered with a
   ``kefu_error`` event ``{code, message_id, detail}``; nothing raises;
 - ``bot_typing`` ``{typing: true|false}`` around each turn, and ``kefu_session``
@@ -41,7 +54,6 @@ import logging
 import os
 import re
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import (
@@ -66,10 +78,16 @@ from bot.channels.limits import (
     RateLimiter,
     RedisRateLimiter,
     SlidingWindowRateLimiter,
+    client_ip,
     redis_client,
+    server_metadata,
     shared_redis_url,
+    trusted_proxies,
 )
 from bot.logging_json import conversation
+from kernel import session_ids
+from kernel.conversation_ids import split, web_id
+from kernel.text import clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +96,16 @@ ACK_EVENT = "user_uttered_ack"
 ERROR_EVENT = "kefu_error"
 TYPING_EVENT = "bot_typing"
 SESSION_EVENT = "kefu_session"
-FEATURES = ["ack", "dedup", "typing", "combined_messages"]
+FEATURES = ["ack", "dedup", "typing", "combined_messages", "server_session"]
 
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 DEFAULT_MAX_METADATA_BYTES = 4096
 DEFAULT_RATE_LIMIT_MESSAGES = 20
 DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 60.0
 DEFAULT_DEDUP_TTL_SECONDS = 24 * 3600
+#: How long a message whose turn is running blocks its resends; a crashed turn frees it after this.
+DEFAULT_PENDING_TTL_SECONDS = 120
+NEW, PENDING, DONE = "new", "pending", "done"
 
 #: Session ids are bearer secrets (the history endpoint trusts them): at least 16 characters.
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_.:\-]{16,128}$")
@@ -161,6 +182,11 @@ def parse_user_message(
         return Rejection("message_too_long", f"messages are limited to {max_chars} characters", message_id)
     if not text.strip():
         return Rejection("empty_message", "the message is empty", message_id)
+    text = clean_text(text)
+    if not text.strip():
+        return Rejection(
+            "empty_message", "the message is empty once NUL and control characters are removed", message_id
+        )
     session_id = data.get("session_id") or None
     if session_id is not None and not valid_session_id(session_id):
         return Rejection("invalid_session", "session_id must be 16-128 characters of [A-Za-z0-9_.:-]", message_id)
@@ -227,8 +253,11 @@ def mask_id(value: Optional[str]) -> str:
 
 
 class MessageLedger(Protocol):
-    async def first_sighting(self, session_id: str, message_id: str) -> bool:
-        """Record the id; True when this session had not seen it yet."""
+    async def claim(self, session_id: str, message_id: str) -> str:
+        """``"new"`` (recorded as pending now), ``"pending"`` (its turn is running) or ``"done"``."""
+
+    async def complete(self, session_id: str, message_id: str) -> None:
+        """The message's turn was processed: resends are duplicates from now on."""
 
     async def forget(self, session_id: str, message_id: str) -> None:
         """Drop the id (the message was refused or failed and may be resent)."""
@@ -238,9 +267,11 @@ class MessageLedger(Protocol):
 class InMemoryMessageLedger:
     per_session: int = 500
     max_sessions: int = 20000
-    _seen: OrderedDict[str, OrderedDict[str, None]] = field(default_factory=OrderedDict)
+    pending_ttl_seconds: float = DEFAULT_PENDING_TTL_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _seen: OrderedDict[str, OrderedDict[str, tuple]] = field(default_factory=OrderedDict)
 
-    async def first_sighting(self, session_id: str, message_id: str) -> bool:
+    def _ids(self, session_id: str) -> OrderedDict[str, tuple]:
         ids = self._seen.get(session_id)
         if ids is None:
             ids = OrderedDict()
@@ -249,12 +280,21 @@ class InMemoryMessageLedger:
                 self._seen.popitem(last=False)
         else:
             self._seen.move_to_end(session_id)
-        if message_id in ids:
-            return False
-        ids[message_id] = None
+        return ids
+
+    async def claim(self, session_id: str, message_id: str) -> str:
+        ids = self._ids(session_id)
+        now = self.clock()
+        known = ids.get(message_id)
+        if known is not None and (known[0] == DONE or now - known[1] < self.pending_ttl_seconds):
+            return known[0]
+        ids[message_id] = (PENDING, now)
         while len(ids) > self.per_session:
             ids.popitem(last=False)
-        return True
+        return NEW
+
+    async def complete(self, session_id: str, message_id: str) -> None:
+        self._ids(session_id)[message_id] = (DONE, self.clock())
 
     async def forget(self, session_id: str, message_id: str) -> None:
         ids = self._seen.get(session_id)
@@ -263,22 +303,43 @@ class InMemoryMessageLedger:
 
 
 class RedisMessageLedger:
-    """``SET key NX EX ttl`` per (session, message id): shared by all replicas."""
+    """``SET key pending NX EX pending_ttl`` per (session, message id), ``done`` once processed:
+    shared by all replicas."""
 
-    def __init__(self, client: Any, ttl_seconds: int = DEFAULT_DEDUP_TTL_SECONDS, prefix: str = "kefu:sio") -> None:
+    def __init__(
+        self,
+        client: Any,
+        ttl_seconds: int = DEFAULT_DEDUP_TTL_SECONDS,
+        prefix: str = "kefu:sio",
+        pending_ttl_seconds: int = DEFAULT_PENDING_TTL_SECONDS,
+    ) -> None:
         self.client = client
         self.ttl_seconds = ttl_seconds
+        self.pending_ttl_seconds = pending_ttl_seconds
         self.prefix = prefix
 
     def _key(self, session_id: str, message_id: str) -> str:
         return f"{self.prefix}:msg:{session_id}:{message_id}"
 
-    async def first_sighting(self, session_id: str, message_id: str) -> bool:
+    async def claim(self, session_id: str, message_id: str) -> str:
+        key = self._key(session_id, message_id)
         try:
-            return bool(await self.client.set(self._key(session_id, message_id), 1, nx=True, ex=self.ttl_seconds))
+            for _ in range(2):
+                if await self.client.set(key, PENDING, nx=True, ex=self.pending_ttl_seconds):
+                    return NEW
+                state = await self.client.get(key)
+                if state is not None:
+                    return DONE if state in (DONE, DONE.encode()) else PENDING
+            return PENDING
         except Exception as error:  # Redis down: processing the message beats dropping it
             logger.warning("socketio.dedup_unavailable session=%s error=%s", mask_id(session_id), error)
-            return True
+            return NEW
+
+    async def complete(self, session_id: str, message_id: str) -> None:
+        try:
+            await self.client.set(self._key(session_id, message_id), DONE, ex=self.ttl_seconds)
+        except Exception as error:
+            logger.warning("socketio.dedup_unavailable session=%s error=%s", mask_id(session_id), error)
 
     async def forget(self, session_id: str, message_id: str) -> None:
         try:
@@ -290,6 +351,16 @@ class RedisMessageLedger:
 # --------------------------------------------------------------------------
 # Output channel
 # --------------------------------------------------------------------------
+
+
+def room_of(conversation_id: str) -> str:
+    """The socket.io room of a conversation: ``web:<session id>``.
+
+    A legacy (unprefixed) conversation id is a widget session from before the scoping; its room
+    is the scoped one too.
+    """
+    prefix, _ = split(conversation_id)
+    return conversation_id if prefix is not None else web_id(conversation_id)
 
 
 class KefuSocketIOOutput(OutputChannel):
@@ -306,7 +377,7 @@ class KefuSocketIOOutput(OutputChannel):
 
     async def _emit(self, recipient_id: str, message: Dict[str, Any]) -> None:
         payload = bot_payload(message)
-        await self.sio.emit(self.bot_message_evt, payload, room=recipient_id, namespace=self.namespace)
+        await self.sio.emit(self.bot_message_evt, payload, room=room_of(recipient_id), namespace=self.namespace)
         logger.debug("socketio.bot_uttered session=%s id=%s", mask_id(recipient_id), payload["id"])
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
@@ -403,7 +474,10 @@ class KefuSocketIOInput(InputChannel):
         cors_allowed_origins: Optional[Union[str, List[str]]] = None,
         ledger: Optional[MessageLedger] = None,
         rate_limiter: Optional[RateLimiter] = None,
+        session_secret: Optional[str] = None,
     ) -> None:
+        self.session_secret = session_secret or session_ids.secret_from_env()
+        self.trusted_proxies = trusted_proxies()
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.namespace = namespace
@@ -462,14 +536,22 @@ class KefuSocketIOInput(InputChannel):
             return response.json({"status": "ok", "redis_manager": bool(self.redis_url)})
 
         async def join(sid: str, session_id: str) -> None:
-            await sio.enter_room(sid, session_id, namespace=namespace)
-            await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
+            session = await sio.get_session(sid, namespace=namespace) or {}
+            previous = session.get("session_id")
+            if previous and previous != session_id:
+                await sio.leave_room(sid, web_id(previous), namespace=namespace)
+            await sio.enter_room(sid, web_id(session_id), namespace=namespace)
+            await sio.save_session(sid, {**session, "session_id": session_id}, namespace=namespace)
 
         async def error(sid: str, rejection: Rejection) -> None:
             await sio.emit(ERROR_EVENT, rejection.as_event(), room=sid, namespace=namespace)
 
         @sio.on("connect", namespace=namespace)
         async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            request = environ.get("sanic.request")
+            peer = getattr(request, "ip", None) if request is not None else environ.get("REMOTE_ADDR")
+            ip = client_ip(peer, environ.get("HTTP_X_FORWARDED_FOR"), self.trusted_proxies)
+            await sio.save_session(sid, {"client_ip": ip}, namespace=namespace)
             logger.debug("socketio.connect sid=%s", sid)
             return True
 
@@ -480,13 +562,17 @@ class KefuSocketIOInput(InputChannel):
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any = None) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
-            session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
+            resumed = session_ids.verify(self.session_secret, requested)
+            session_id = requested if resumed else session_ids.issue(self.session_secret)
             await join(sid, session_id)
             # Kefu's widget learns it may rely on acks and de-duplication; other clients ignore this.
             await sio.emit(SESSION_EVENT, {"session_id": session_id, "features": FEATURES}, room=sid, namespace=namespace)
             # Rasa's channel confirms with the bare id; Rasa's widgets expect that.
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
-            logger.info("socketio.session sid=%s session=%s resumed=%s", sid, mask_id(session_id), requested == session_id)
+            logger.info(
+                "socketio.session sid=%s session=%s resumed=%s refused=%s",
+                sid, mask_id(session_id), resumed, bool(requested) and not resumed,
+            )
 
         @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any = None) -> None:
@@ -501,38 +587,54 @@ class KefuSocketIOInput(InputChannel):
                 await error(sid, Rejection("no_session", "send session_request first", parsed.message_id))
                 return
             if session.get("session_id") != session_id:
+                if not session_ids.verify(self.session_secret, session_id):
+                    logger.info("socketio.rejected sid=%s code=invalid_session", sid)
+                    await error(sid, Rejection(
+                        "invalid_session", "this session id was not issued by the server; send session_request",
+                        parsed.message_id,
+                    ))
+                    return
                 await join(sid, session_id)
+            conversation_id = web_id(session_id)
             message_id = parsed.message_id
-            if message_id is not None and not await self.ledger.first_sighting(session_id, message_id):
-                logger.info("socketio.duplicate session=%s message_id=%s", mask_id(session_id), message_id)
-                await sio.emit(ACK_EVENT, {"message_id": message_id, "duplicate": True}, room=sid, namespace=namespace)
-                return
+            if message_id is not None:
+                state = await self.ledger.claim(session_id, message_id)
+                if state != NEW:
+                    logger.info("socketio.duplicate session=%s message_id=%s state=%s",
+                                mask_id(session_id), message_id, state)
+                    if state == DONE:
+                        await sio.emit(ACK_EVENT, {"message_id": message_id, "duplicate": True},
+                                       room=sid, namespace=namespace)
+                    return  # still running: its ack goes to the session's room when the turn ends
             if not await self.rate_limiter.allow(session_id):
                 if message_id is not None:
                     await self.ledger.forget(session_id, message_id)
                 logger.info("socketio.rate_limited session=%s", mask_id(session_id))
                 await error(sid, Rejection("rate_limited", "too many messages; wait a moment and try again", message_id))
                 return
-            if message_id is not None:
-                await sio.emit(ACK_EVENT, {"message_id": message_id, "duplicate": False}, room=sid, namespace=namespace)
             output_channel = KefuSocketIOOutput(sio, self.bot_message_evt, namespace)
             message = UserMessage(
                 parsed.text,
                 output_channel,
-                session_id,
+                conversation_id,
                 input_channel=self.name(),
-                metadata=parsed.metadata,
+                metadata=server_metadata(parsed.metadata, session.get("client_ip")),
             )
-            await sio.emit(TYPING_EVENT, {"typing": True}, room=session_id, namespace=namespace)
+            await sio.emit(TYPING_EVENT, {"typing": True}, room=conversation_id, namespace=namespace)
             try:
-                with conversation(session_id):
+                with conversation(conversation_id):
                     await on_new_message(message)
             except Exception:
                 logger.exception("socketio.processing_failed session=%s message_id=%s", mask_id(session_id), message_id)
                 if message_id is not None:
                     await self.ledger.forget(session_id, message_id)
                 await error(sid, Rejection("processing_failed", "the message could not be processed; please resend", message_id))
+            else:
+                if message_id is not None:
+                    await self.ledger.complete(session_id, message_id)
+                    await sio.emit(ACK_EVENT, {"message_id": message_id, "duplicate": False},
+                                   room=conversation_id, namespace=namespace)
             finally:
-                await sio.emit(TYPING_EVENT, {"typing": False}, room=session_id, namespace=namespace)
+                await sio.emit(TYPING_EVENT, {"typing": False}, room=conversation_id, namespace=namespace)
 
         return socketio_webhook

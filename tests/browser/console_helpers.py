@@ -99,7 +99,14 @@ class SocketCustomer:
         self.client.on("bot_uttered", self._on_bot)
 
     def _on_confirm(self, data: Any = None) -> None:
+        if isinstance(data, str) and data:
+            self.session_id = data  # the server issues (signs) session ids; a chosen one is replaced
         self.confirmed.set()
+
+    @property
+    def conversation_id(self) -> str:
+        """Rasa's conversation id of this widget session (kernel/conversation_ids.py)."""
+        return f"web:{self.session_id}"
 
     def _on_bot(self, data: Any = None) -> None:
         with self.lock:

@@ -146,6 +146,45 @@ def test_signed_user_token_reaches_the_tracker_metadata(widget_stack: WidgetStac
     assert user["input_channel"] == "socketio"
 
 
+def test_another_customer_or_a_logout_starts_a_new_session(widget_stack: WidgetStack, shopper: Any) -> None:
+    from actions.identity import sign_web_token
+    from kernel import session_ids
+
+    def reopen(page: Any, url: str) -> str:
+        page.goto(url)
+        page.locator(".launcher").wait_for()
+        wait_until(lambda: page.evaluate("window.KefuWidget && window.KefuWidget.instance.confirmed") is True)
+        return session_id(page)
+
+    secret = widget_stack.web_secret
+    page = shopper.new_page()
+    open_widget(page, widget_stack.demo_url("zh-Hans", token=sign_web_token("C0001", secret)))
+    say(page, "你好")
+    wait_bot_count(page, 1)
+    wait_until(lambda: all_sent(page), what="acks")
+    first = session_id(page)
+    assert session_ids.verify(widget_stack.stack.env["KEFU_SESSION_SECRET"], first)  # issued by the server
+
+    # the same customer with a renewed token keeps the session and its history
+    assert reopen(page, widget_stack.demo_url("zh-Hans", token=sign_web_token("C0001", secret, 7200))) == first
+    wait_until(lambda: user_texts(page) == ["你好"], what="history of the same customer")
+
+    # another customer on the same browser: a new session, nothing of the first one shown
+    second = reopen(page, widget_stack.demo_url("zh-Hans", token=sign_web_token("C0003", secret)))
+    assert second != first
+    assert user_texts(page) == [] and bot_texts(page) == []
+    say(page, "在吗")
+    wait_bot_count(page, 1)
+    wait_until(lambda: all_sent(page), what="acks")
+    assert widget_stack.user_texts(second) == ["在吗"]
+
+    # logged out (no token after one): a new session again
+    third = reopen(page, widget_stack.demo_url("zh-Hans"))
+    assert third not in (first, second)
+    assert user_texts(page) == [] and bot_texts(page) == []
+    assert widget_stack.user_texts(first) == ["你好"]  # the first customer's conversation is untouched
+
+
 def test_reload_restores_history_and_new_tab_shares_the_session(widget_stack: WidgetStack, shopper: Any) -> None:
     page = shopper.new_page()
     open_widget(page, widget_stack.demo_url("zh-Hans"))
@@ -239,7 +278,7 @@ def test_quick_reply_handoff_round_trip_with_live_agent_and_csat(widget_stack: W
     page.locator(".notice.handoff").first.wait_for(timeout=WAIT_MS)
 
     agent = widget_stack.agent()
-    ticket = agent.ticket_for(sid)
+    ticket = agent.ticket_for(f"web:{sid}")  # the widget's conversation id (kernel/conversation_ids.py)
     agent.post(f"/api/tickets/{ticket['id']}/claim", {})
     page.locator(".notice.handoff", has_text="已转接人工客服 · 小王").wait_for(timeout=WAIT_MS)
     assert "已转接人工客服 · 小王" in page.locator("header .status").inner_text()
@@ -283,7 +322,7 @@ def test_xss_strings_are_displayed_as_text(widget_stack: WidgetStack, shopper: A
 
     sid = session_id(page)
     response = requests.post(
-        f"{widget_stack.rasa_url}/conversations/{sid}/tracker/events",
+        f"{widget_stack.rasa_url}/conversations/web:{sid}/tracker/events",
         params={"token": widget_stack.stack.token, "output_channel": "socketio", "execute_side_effects": "true"},
         json=[{"event": "bot", "text": "<img src=y onerror=\"window.__kefu_xss=3\">",
                "data": {"custom": {"kefu_event": {"type": "agent_message", "agent": "<i>小王</i>"}}}}],

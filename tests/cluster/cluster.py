@@ -349,7 +349,9 @@ class Cluster(ProcessGroup):
         return response.json()
 
     def tracker(self, sender: str) -> Dict[str, Any]:
-        response = requests.get(f"{self.rasa_api_url}/conversations/{sender}/tracker",
+        from tests.stack import Stack  # REST senders are rest:<sender>, widget sessions web:<id>
+
+        response = requests.get(f"{self.rasa_api_url}/conversations/{Stack.conversation_id(sender)}/tracker",
                                 params={"token": self.token}, timeout=30)
         response.raise_for_status()
         return response.json()

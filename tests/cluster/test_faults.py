@@ -278,20 +278,20 @@ def test_agent_reply_reaches_a_browser_connected_to_another_replica(cluster: Clu
     """The widget is connected to rasa-1; the console's reply goes through rasa-2 (Redis manager)."""
     import socketio
 
-    session = f"widget-{uuid.uuid4().hex}"  # the widget's session ids are 16-128 characters
     received: List[Dict[str, Any]] = []
-    confirmed = threading.Event()
+    confirmed: List[str] = []  # the server issues (signs) the session id
     client = socketio.Client(reconnection=False)
     client.on("bot_uttered", lambda data: received.append(data))
-    client.on("session_confirm", lambda *_: confirmed.set())
+    client.on("session_confirm", lambda data: confirmed.append(data))
     client.connect(cluster.url_of("rasa-1"), transports=["websocket"], wait_timeout=30)
     try:
-        client.emit("session_request", {"session_id": session})
-        assert confirmed.wait(30)
+        client.emit("session_request", {"session_id": None})
+        assert _wait(lambda: confirmed, timeout=30)
+        session = confirmed[0]
         client.emit("user_uttered", {"message": "你好", "session_id": session})
         assert _wait(lambda: received, timeout=60), "no greeting over socket.io"
         response = requests.post(
-            f"{cluster.url_of('rasa-2')}/conversations/{session}/tracker/events",
+            f"{cluster.url_of('rasa-2')}/conversations/web:{session}/tracker/events",
             params={"token": cluster.token, "output_channel": "socketio", "execute_side_effects": "true"},
             json=[{"event": "bot", "text": "您好，我是客服小王"}], timeout=30)
         assert response.status_code == 200, response.text
@@ -301,12 +301,20 @@ def test_agent_reply_reaches_a_browser_connected_to_another_replica(cluster: Clu
 
 
 def _wechat_post(cluster: Cluster, via: str, xml: str) -> requests.Response:
+    """Safe mode (the only mode accepted when an EncodingAESKey is configured), fresh timestamp and nonce."""
+    import xmltodict
+    from wechatpy.crypto import WeChatCrypto
+
     timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
     token = cluster.env["WECHAT_TOKEN"]
     signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    crypto = WeChatCrypto(token, cluster.env["WECHAT_AES_KEY"], cluster.env["WECHAT_APPID"])
+    fields = xmltodict.parse(crypto.encrypt_message(xml, nonce, timestamp))["xml"]
+    body = f"<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><Encrypt><![CDATA[{fields['Encrypt']}]]></Encrypt></xml>"
     return requests.post(f"{cluster.url_of(via)}/webhooks/wechat/webhook",
-                         params={"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": "x"},
-                         data=xml.encode("utf-8"), headers={"Content-Type": "text/xml"}, timeout=30)
+                         params={"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": "x",
+                                 "encrypt_type": "aes", "msg_signature": fields["MsgSignature"]},
+                         data=body.encode("utf-8"), headers={"Content-Type": "text/xml"}, timeout=30)
 
 
 def test_wechat_retry_on_another_replica_is_processed_once(cluster: Cluster) -> None:
@@ -319,7 +327,7 @@ def test_wechat_retry_on_another_replica_is_processed_once(cluster: Cluster) -> 
     assert first.status_code == 200, first.text
     retry = _wechat_post(cluster, "rasa-2", xml)  # WeChat's retry, landing on the other replica
     assert retry.status_code == 200, retry.text
-    users = [e for e in cluster.tracker(openid)["events"] if e["event"] == "user"]
+    users = [e for e in cluster.tracker(f"wechat:{openid}")["events"] if e["event"] == "user"]
     assert [e["text"] for e in users] == ["怎么开发票"], users
 
 

@@ -78,7 +78,7 @@ def test_complaint_round_trip(system: tuple) -> None:
 
     admin = console.login("admin")
     tickets = console.wait_for(lambda: [t for t in admin.get("/api/tickets").json()["tickets"]
-                                        if t["sender_id"] == sender])
+                                        if t["sender_id"] == stack.conversation_id(sender)])
     assert tickets, console.log()[-2000:]
     ticket = tickets[0]
     assert ticket["reason"] == "complaint" and ticket["channel"] == "rest"
@@ -108,7 +108,8 @@ def test_hand_back_to_the_bot(system: tuple) -> None:
     replies = stack.say(sender, "talk to a human")
     assert any((r.get("custom") or {}).get("kefu_event", {}).get("type") == "handoff_queued" for r in replies), replies
     admin = console.login("admin")
-    ticket = console.wait_for(lambda: [t for t in admin.get("/api/tickets").json()["tickets"] if t["sender_id"] == sender])
+    ticket = console.wait_for(lambda: [t for t in admin.get("/api/tickets").json()["tickets"]
+                                       if t["sender_id"] == stack.conversation_id(sender)])
     assert ticket
     admin.post(f"/api/tickets/{ticket[0]['id']}/return", json={"note": "FAQ question"}).raise_for_status()
     assert stack.tracker(sender)["paused"] is False

@@ -128,8 +128,8 @@ def test_parse_accepts_a_message_with_metadata() -> None:
         (json.dumps({"sender": "x" * 129, "message": "hi"}).encode(), 400, "invalid_sender"),
         (b'{"sender": "u"}', 400, "missing_message"),
         (b'{"sender": "u", "message": 7}', 400, "invalid_message"),
-        (b'{"sender": "u", "message": "a\\u0000b"}', 400, "invalid_message"),
-        (b'{"sender": "u", "message": "\\ud800"}', 400, "invalid_message"),
+        (b'{"sender": "u", "message": "\\u0000\\u0007"}', 400, "empty_message"),
+        (b'{"sender": "u", "message": "\\ud800"}', 400, "empty_message"),
         (b'{"sender": "u", "message": "   "}', 400, "empty_message"),
         (b'{"sender": "u", "message": "hi", "metadata": "x"}', 400, "invalid_metadata"),
         (json.dumps({"sender": "u", "message": "x" * 2001}).encode(), 413, "message_too_long"),
@@ -143,6 +143,12 @@ def test_parse_refuses_bad_bodies(body: bytes, status: int, code: str) -> None:
     assert isinstance(parsed, RestError)
     assert (parsed.status, parsed.code) == (status, code)
     assert parsed.body()["error"] == code and parsed.body()["message"]
+
+
+def test_poison_characters_are_stripped_from_the_message() -> None:
+    parsed = parse_rest_message(b'{"sender": "u", "message": "a\\u0000b\\ud800c\\u001b[31m\\n\\u4f60"}')
+    assert isinstance(parsed, RestMessage) and parsed.text == "abc[31m\n你"
+    assert parsed.conversation_id == "rest:u"
 
 
 def test_hostile_text_passes_verbatim() -> None:
@@ -188,13 +194,18 @@ def test_environment_overrides_and_bad_values(monkeypatch: pytest.MonkeyPatch) -
 def test_round_trip_keeps_rasa_answers_and_pins_the_input_channel() -> None:
     async def scenario() -> None:
         async with rasa_app(KefuRestInput()) as ([url], agent):
-            status, body, _ = await post(url, {"sender": "rt-1", "message": "你好", "metadata": {"language": "en"},
+            status, body, _ = await post(url, {"sender": "rt-1", "message": "你好",
+                                               "metadata": {"language": "en", "kefu_client_ip": "6.6.6.6",
+                                                            "kefu_verified": True, "kefu_user_token": "t.s"},
                                                "input_channel": "wechat"})
+            # the client sees its own sender; the conversation is the REST channel's
             assert status == 200 and body == [{"recipient_id": "rt-1", "text": "echo: 你好"}]
             message = agent.received[0]
+            assert message.sender_id == "rest:rt-1"
             assert message.input_channel == "rest"  # a client cannot pose as another channel
-            assert message.metadata == {"language": "en"}
-            assert agent.conversations == ["rt-1"]  # log lines of the turn carry the sender
+            # client kefu_* keys dropped (except the user token); the server sets the client's IP
+            assert message.metadata == {"language": "en", "kefu_user_token": "t.s", "kefu_client_ip": "127.0.0.1"}
+            assert agent.conversations == ["rest:rt-1"]  # log lines of the turn carry the conversation
             async with aiohttp.ClientSession() as session:
                 async with session.get(url[: -len("webhook")]) as resp:
                     assert resp.status == 200 and await resp.json() == {"status": "ok"}
@@ -202,7 +213,8 @@ def test_round_trip_keeps_rasa_answers_and_pins_the_input_channel() -> None:
                     assert resp.status == 200
                     lines = [json.loads(x) for x in (await resp.text()).splitlines() if x.strip()]
                     assert lines == [{"recipient_id": "rt-2", "text": "echo: 流"}]
-            assert agent.conversations[-1] == "rt-2"
+            assert agent.conversations[-1] == "rest:rt-2"
+            assert agent.received[-1].sender_id == "rest:rt-2"
 
     run(scenario())
 

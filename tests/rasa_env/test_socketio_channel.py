@@ -33,7 +33,10 @@ from bot.channels.socketio import (
     bot_payload,
     parse_user_message,
 )
+from kernel import session_ids
 from tests.services import REDIS_URL, redis_unavailable_reason, require_ci_services
+
+SECRET = "test-session-secret-0123456789abcdef"
 
 WAIT = 20.0
 
@@ -90,6 +93,13 @@ def test_parse_rejects_bad_payloads(data: Any, code: str) -> None:
     assert parsed.code == code
 
 
+def test_parse_strips_poison_characters() -> None:
+    parsed = parse_user_message({"message": "a\x00b\ud800c\x1b\n你"})
+    assert not isinstance(parsed, Rejection) and parsed.text == "abc\n你"
+    empty = parse_user_message({"message": "\x00\x07\udfff", "metadata": {"message_id": "p-1"}})
+    assert isinstance(empty, Rejection) and (empty.code, empty.message_id) == ("empty_message", "p-1")
+
+
 def test_parse_keeps_hostile_text_verbatim() -> None:
     hostile = "<img src=x onerror=alert(1)>'; DROP TABLE orders; --"
     parsed = parse_user_message({"message": hostile})
@@ -121,18 +131,24 @@ def test_bot_payload_text_with_paragraphs_stays_one_message() -> None:
 
 
 def test_in_memory_ledger_sees_each_id_once_per_session() -> None:
-    async def scenario() -> List[bool]:
-        ledger = InMemoryMessageLedger(per_session=2)
+    now = [0.0]
+
+    async def scenario() -> List[str]:
+        ledger = InMemoryMessageLedger(per_session=2, pending_ttl_seconds=60, clock=lambda: now[0])
         out = [
-            await ledger.first_sighting("s1", "a"),
-            await ledger.first_sighting("s1", "a"),
-            await ledger.first_sighting("s2", "a"),
+            await ledger.claim("s1", "a"),  # new: its turn runs
+            await ledger.claim("s1", "a"),  # a resend while it runs
+            await ledger.claim("s2", "a"),
         ]
+        await ledger.complete("s1", "a")
+        out.append(await ledger.claim("s1", "a"))  # processed: a duplicate
         await ledger.forget("s1", "a")
-        out.append(await ledger.first_sighting("s1", "a"))
+        out.append(await ledger.claim("s1", "a"))  # refused or failed earlier: may be processed
+        now[0] = 61.0
+        out.append(await ledger.claim("s1", "a"))  # a turn that never ended frees its id
         return out
 
-    assert asyncio.run(scenario()) == [True, False, True, True]
+    assert asyncio.run(scenario()) == ["new", "pending", "new", "done", "new", "new"]
 
 
 def test_sliding_window_rate_limiter() -> None:
@@ -170,6 +186,7 @@ class Harness:
         self.url = url
         self.received: List[UserMessage] = []
         self.fail_next = False
+        self.hold: Optional[asyncio.Event] = None
 
 
 @asynccontextmanager
@@ -186,6 +203,8 @@ async def running(channel: KefuSocketIOInput) -> AsyncIterator[Harness]:
             harness.fail_next = False
             raise RuntimeError("processing exploded")
         harness.received.append(message)
+        if harness.hold is not None:
+            await harness.hold.wait()
         event = BotUttered(
             f"echo: {message.text}",
             data={"buttons": [{"title": "是", "payload": "/affirm"}], "custom": {"kefu_card": {"type": "order_status"}}},
@@ -259,13 +278,14 @@ def run(coro: Any) -> Any:
 
 def test_round_trip_one_combined_bot_message_and_metadata_passthrough() -> None:
     async def scenario() -> None:
-        channel = KefuSocketIOInput()
+        channel = KefuSocketIOInput(session_secret=SECRET)
         async with running(channel) as harness:
             client = Client()
             await client.connect(harness.url)
             session_id = await client.session()
-            assert len(session_id) == 32
-            await client.say(session_id, "你好", "m-1", kefu_user_token="tok.sig", language="zh-Hans")
+            assert session_ids.verify(SECRET, session_id)  # issued and signed by the server
+            await client.say(session_id, "你好", "m-1", kefu_user_token="tok.sig", language="zh-Hans",
+                             kefu_client_ip="6.6.6.6", kefu_verified_customer_id="C0001")
             bots = await client.wait_for("bot_uttered")
             await client.wait_for("bot_typing", where=lambda d: d == {"typing": False})
             assert client.of(ACK_EVENT) == [{"message_id": "m-1", "duplicate": False}]
@@ -277,9 +297,11 @@ def test_round_trip_one_combined_bot_message_and_metadata_passthrough() -> None:
             assert bot["metadata"]["utter_action"] == "utter_echo"
             assert bot["id"].startswith("bot-")
             [message] = harness.received
-            assert message.sender_id == session_id
+            assert message.sender_id == f"web:{session_id}"  # the conversation is the widget channel's
             assert message.input_channel == "socketio"
-            assert message.metadata == {"message_id": "m-1", "kefu_user_token": "tok.sig", "language": "zh-Hans"}
+            # client kefu_* keys dropped (except the user token); the server sets the client's IP
+            assert message.metadata == {"message_id": "m-1", "kefu_user_token": "tok.sig", "language": "zh-Hans",
+                                        "kefu_client_ip": "127.0.0.1"}
             await client.close()
 
     run(scenario())
@@ -330,7 +352,7 @@ def test_same_session_reaches_every_tab_and_http_api_output() -> None:
                 "您好，我是小王",
                 data={"custom": {"kefu_event": {"type": "agent_message", "agent": "小王"}}},
             )
-            await output.send_response(session_id, agent.message())
+            await output.send_response(f"web:{session_id}", agent.message())
             for tab in (tab1, tab2):
                 got = await tab.wait_for("bot_uttered", count=2)
                 assert got[1]["text"] == "您好，我是小王"
@@ -414,7 +436,99 @@ def test_invalid_session_request_gets_a_fresh_id() -> None:
             client = Client()
             await client.connect(harness.url)
             session_id = await client.session("<script>alert(1)</script>")
-            assert session_id != "<script>alert(1)</script>" and len(session_id) == 32
+            assert session_id != "<script>alert(1)</script>" and session_ids.verify(harness.channel.session_secret, session_id)
+            await client.close()
+
+    run(scenario())
+
+
+def test_forged_or_foreign_session_ids_get_a_fresh_one_and_cannot_speak_into_a_session() -> None:
+    async def scenario() -> None:
+        async with running(KefuSocketIOInput(session_secret=SECRET)) as harness:
+            owner, attacker = Client(), Client()
+            await owner.connect(harness.url)
+            await attacker.connect(harness.url)
+            session_id = await owner.session()
+            forged = "0123456789abcdef0123456789abcdef"  # a well-formed id the server never issued
+            other_secret = session_ids.issue("another-deployment-secret")
+            tampered = session_id[:-1] + ("0" if session_id[-1] != "0" else "1")
+            for asked in (forged, other_secret, tampered, None):
+                got = await attacker.session(asked)
+                assert got not in (asked, session_id) and session_ids.verify(SECRET, got)
+                attacker.events.clear()
+            # asking for the owner's id without the signature's knowledge is impossible; naming a
+            # forged id in user_uttered is refused before anything reaches the bot
+            await attacker.say(forged, "hi", "a-1")
+            [error] = await attacker.wait_for(ERROR_EVENT)
+            assert (error["code"], error["message_id"]) == ("invalid_session", "a-1")
+            await owner.say(session_id, "mine", "o-1")
+            await owner.wait_for(ACK_EVENT)
+            assert [m.sender_id for m in harness.received] == [f"web:{session_id}"]
+            assert attacker.of("bot_uttered") == []
+            await owner.close()
+            await attacker.close()
+
+    run(scenario())
+
+
+def test_ack_comes_after_the_turn_and_a_resend_during_the_turn_is_not_processed_twice() -> None:
+    async def scenario() -> None:
+        async with running(KefuSocketIOInput(session_secret=SECRET)) as harness:
+            client = Client()
+            await client.connect(harness.url)
+            session_id = await client.session()
+            harness.hold = asyncio.Event()
+            await client.say(session_id, "慢一点", "s-1")
+            await client.wait_for("bot_typing", where=lambda d: d == {"typing": True})
+            await client.say(session_id, "慢一点", "s-1")  # the widget's resend while the turn runs
+            await asyncio.sleep(0.5)
+            assert client.of(ACK_EVENT) == []  # not acknowledged while the turn runs
+            harness.hold.set()
+            acks = await client.wait_for(ACK_EVENT)
+            assert acks == [{"message_id": "s-1", "duplicate": False}]
+            # the ack follows the bot's answer: the turn was processed when it arrived
+            kinds = [e for e, _ in client.events if e in ("bot_uttered", ACK_EVENT)]
+            assert kinds == ["bot_uttered", ACK_EVENT]
+            assert [m.text for m in harness.received] == ["慢一点"]
+            harness.hold = None
+            await client.say(session_id, "慢一点", "s-1")  # a late resend: acknowledged as a duplicate
+            acks = await client.wait_for(ACK_EVENT, count=2)
+            assert acks[1] == {"message_id": "s-1", "duplicate": True}
+            assert len(harness.received) == 1
+            await client.close()
+
+    run(scenario())
+
+
+def test_failed_turn_gets_no_ack() -> None:
+    async def scenario() -> None:
+        async with running(KefuSocketIOInput(session_secret=SECRET)) as harness:
+            client = Client()
+            await client.connect(harness.url)
+            session_id = await client.session()
+            harness.fail_next = True
+            await client.say(session_id, "boom", "x-1")
+            await client.wait_for(ERROR_EVENT)
+            await client.wait_for("bot_typing", where=lambda d: d == {"typing": False})
+            assert client.of(ACK_EVENT) == []
+            await client.close()
+
+    run(scenario())
+
+
+def test_output_for_a_legacy_or_scoped_id_reaches_the_sessions_room() -> None:
+    async def scenario() -> None:
+        channel = KefuSocketIOInput(session_secret=SECRET)
+        async with running(channel) as harness:
+            client = Client()
+            await client.connect(harness.url)
+            session_id = await client.session()
+            output = channel.get_output_channel()
+            assert output is not None
+            await output.send_response(f"web:{session_id}", BotUttered("scoped", timestamp=1.0).message())
+            await output.send_response(session_id, BotUttered("legacy", timestamp=2.0).message())
+            got = await client.wait_for("bot_uttered", count=2)
+            assert [g["text"] for g in got] == ["scoped", "legacy"]
             await client.close()
 
     run(scenario())
@@ -442,10 +556,12 @@ def test_redis_ledger_and_rate_limiter(redis_url: str) -> None:
         client = redis_asyncio.from_url(redis_url)
         prefix = f"kefu:test:{uuid.uuid4().hex}"
         ledger = RedisMessageLedger(client, ttl_seconds=60, prefix=prefix)
-        assert await ledger.first_sighting("s", "m") is True
-        assert await ledger.first_sighting("s", "m") is False
+        assert await ledger.claim("s", "m") == "new"
+        assert await ledger.claim("s", "m") == "pending"
+        await ledger.complete("s", "m")
+        assert await ledger.claim("s", "m") == "done"
         await ledger.forget("s", "m")
-        assert await ledger.first_sighting("s", "m") is True
+        assert await ledger.claim("s", "m") == "new"
         limiter = RedisRateLimiter(client, limit=2, window_seconds=60, prefix=prefix)
         assert [await limiter.allow("k") for _ in range(3)] == [True, True, False]
         keys = [key async for key in client.scan_iter(f"{prefix}:*")]
@@ -462,7 +578,7 @@ def test_redis_ledger_fails_open_when_redis_is_down() -> None:
     async def scenario() -> None:
         client = redis_asyncio.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
         ledger = RedisMessageLedger(client)
-        assert await ledger.first_sighting("s", "m") is True
+        assert await ledger.claim("s", "m") == "new"
         assert await RedisRateLimiter(client).allow("s") is True
 
     run(scenario())
@@ -479,12 +595,12 @@ def test_redis_manager_reaches_a_browser_on_another_replica(redis_url: str) -> N
             await asyncio.sleep(0.5)  # let B's pub/sub listener subscribe
             output = replica_b.get_output_channel()  # the agent reply arrives at replica B
             assert output is not None
-            await output.send_response(session_id, BotUttered("来自另一台", timestamp=5.0).message())
+            await output.send_response(f"web:{session_id}", BotUttered("来自另一台", timestamp=5.0).message())
             got = await client.wait_for("bot_uttered")
             assert got[0]["text"] == "来自另一台"
             # a resend that lands on the other replica is still a duplicate
-            assert await replica_a.ledger.first_sighting(session_id, "x-1") is True
-            assert await replica_b.ledger.first_sighting(session_id, "x-1") is False
+            assert await replica_a.ledger.claim(session_id, "x-1") == "new"
+            assert await replica_b.ledger.claim(session_id, "x-1") == "pending"
             await client.close()
 
     run(scenario())

@@ -424,3 +424,13 @@ def test_a_refusal_in_the_outbox_ends_the_row_at_once(standin: StandIn) -> None:
 
     assert asyncio.run(scenario())
     assert outbox_rows(channel)[0]["attempts"] == 1 and outbox_rows(channel)[0]["last_error"] == "errcode 45015"
+
+
+def test_outbox_url_falls_back_to_the_shared_application_database(tmp_path) -> None:
+    from bot.channels.wechat.outbox import default_url
+
+    shared = "postgresql://kefu:pw@postgres:5432/kefu_app"
+    assert default_url({"KEFU_WECHAT_OUTBOX_URL": "redis://r:6379/2", "KEFU_APP_DB_URL": shared}) == "redis://r:6379/2"
+    assert default_url({"KEFU_APP_DB_URL": shared}) == shared
+    local = default_url({"KEFU_VAR_DIR": str(tmp_path)})
+    assert local == f"sqlite:///{tmp_path.resolve() / 'wechat_outbox.db'}"

@@ -23,7 +23,7 @@ const STRINGS = {
     status_queued: "正在为您转接人工客服…",
     status_agent: (name) => `已转接人工客服 · ${name}`,
     banner_queued: (pos, eta) =>
-      `已为您排队转人工${pos ? `，您前面还有 ${pos} 位` : ""}${eta ? `，预计等待约 ${eta} 分钟` : ""}`,
+      `已为您排队转人工${pos ? `，您排在第 ${pos} 位` : ""}${eta ? `，预计等待约 ${eta} 分钟` : ""}`,
     banner_offline: (when) => `现在是非工作时间，客服将于 ${when} 回复您`,
     banner_agent_joined: (name) => `已转接人工客服 · ${name}`,
     banner_transferred: (team) => `已为您转给${team ? ` ${team} ` : ""}团队，请稍候`,
@@ -86,7 +86,7 @@ const STRINGS = {
     status_queued: "正在為您轉接人工客服…",
     status_agent: (name) => `已轉接人工客服 · ${name}`,
     banner_queued: (pos, eta) =>
-      `已為您排隊轉人工${pos ? `，您前面還有 ${pos} 位` : ""}${eta ? `，預計等待約 ${eta} 分鐘` : ""}`,
+      `已為您排隊轉人工${pos ? `，您排在第 ${pos} 位` : ""}${eta ? `，預計等待約 ${eta} 分鐘` : ""}`,
     banner_offline: (when) => `現在是非工作時間，客服將於 ${when} 回覆您`,
     banner_agent_joined: (name) => `已轉接人工客服 · ${name}`,
     banner_transferred: (team) => `已為您轉給${team ? ` ${team} ` : ""}團隊，請稍候`,

@@ -23,9 +23,7 @@ import { KefuWidget } from "./widget.js";
     open: () => widget.setOpen(true),
     close: () => widget.setOpen(false),
     send: (text) => widget.send(String(text)),
-    setUserToken: (token) => {
-      widget.userToken = token ? String(token) : null;
-    },
+    setUserToken: (token) => widget.setUserToken(token),
     get sessionId() {
       return widget.sessionId;
     },

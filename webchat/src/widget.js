@@ -3,8 +3,14 @@
 // Protocol (docs/widget.md): Rasa's socket.io events session_request/session_confirm and
 // user_uttered/bot_uttered, plus Kefu's user_uttered_ack, kefu_error and bot_typing when
 // the server is Kefu's channel. Every outgoing message has a client id (metadata.message_id)
-// and stays in a persisted outbox until the server acknowledges it, so a network drop or a
-// reload never loses it and the server never processes it twice.
+// and stays in a persisted outbox until the server acknowledges it (after the turn was
+// processed), so a network drop or a reload never loses it and the server never processes it
+// twice.
+//
+// Session ids are issued and signed by the server: the widget asks with the id it stored (or
+// none) and keeps whatever id session_confirm names. A page whose signed-in customer differs
+// from the one the stored session belongs to (another userToken, or none after one: logged
+// out) starts a new session instead of showing the previous customer's conversation.
 //
 // All server and user text is rendered with textContent.
 
@@ -58,6 +64,39 @@ function kefuCard(payload) {
     : null;
 }
 
+/** Who a userToken is for: the customer id inside a signed web token, else the token itself. */
+function tokenSubject(token) {
+  if (!token) return "";
+  const text = String(token);
+  try {
+    const part = text.split(".")[0].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(part + "===".slice((part.length + 3) % 4)));
+    if (claims && typeof claims === "object" && claims.cid) return `cid:${claims.cid}`;
+  } catch (error) {
+    // not a Kefu web token: the token string stands for the customer
+  }
+  return `tok:${text}`;
+}
+
+/** FNV-1a of the subject, so browser storage does not keep the customer id itself. */
+function identityOf(token) {
+  const subject = tokenSubject(token);
+  if (!subject) return "";
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < subject.length; i += 1) {
+    hash ^= subject.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return `u${hash.toString(16)}`;
+}
+
+/** A stored session belongs to someone else when a signed-in customer changed or logged out. */
+export function needsNewSession(storedIdentity, currentIdentity) {
+  if (storedIdentity === null || storedIdentity === undefined) return false; // first visit
+  if (storedIdentity === currentIdentity) return false;
+  return storedIdentity !== ""; // anonymous -> signed in keeps the conversation
+}
+
 function buttonsOf(payload) {
   const raw = (payload && (payload.buttons || payload.quick_replies)) || [];
   return Array.isArray(raw) ? raw.filter((b) => b && typeof b === "object" && (b.title || b.payload)) : [];
@@ -73,6 +112,9 @@ export class KefuWidget {
     this.t = strings(this.language);
     this.userToken = this.config.userToken || options.userToken || null;
     this.storage = new Storage(this.server);
+    this.identity = identityOf(this.userToken);
+    if (needsNewSession(this.storage.get("identity"), this.identity)) this.forgetSession();
+    this.storage.set("identity", this.identity);
     this.sessionId = this.storage.get("session");
     this.outbox = this.storage.getJSON("outbox", []).filter((m) => m && m.message_id && m.text);
     this.seen = new Set();
@@ -86,6 +128,38 @@ export class KefuWidget {
     this.lastCsat = null;
     this.retryTimer = null;
     this.kefuServer = false;
+  }
+
+  /** Drop the stored session and queued messages (they belong to another customer). */
+  forgetSession() {
+    this.storage.remove("session");
+    this.storage.remove("outbox");
+    this.sessionId = null;
+    this.outbox = [];
+  }
+
+  /** The page's customer changed (setUserToken): start a new session when it must. */
+  setUserToken(token) {
+    const next = token ? String(token) : null;
+    const identity = identityOf(next);
+    const fresh = needsNewSession(this.identity, identity);
+    this.userToken = next;
+    this.identity = identity;
+    this.storage.set("identity", identity);
+    if (!fresh) return;
+    this.forgetSession();
+    this.seen = new Set();
+    this.bubbles = new Map();
+    this.lastCsat = null;
+    if (this.log) {
+      this.log.textContent = "";
+      this.setMode("bot");
+      this.renderGreeting();
+    }
+    if (this.socket && this.socket.connected) {
+      this.confirmed = false;
+      this.socket.emit("session_request", { session_id: null });
+    }
   }
 
   // ------------------------------------------------------------------ UI
@@ -352,7 +426,10 @@ export class KefuWidget {
         this.setMode("queued");
         const minutes = event.eta_seconds ? Math.max(1, Math.round(Number(event.eta_seconds) / 60)) : null;
         this.notice(
-          event.staffed === false && event.opens_at_local
+          // the server words the place and wait once (bot/responses/handoff.yml), for the bot and this banner
+          typeof event.notice === "string" && event.notice
+            ? event.notice
+            : event.staffed === false && event.opens_at_local
             ? t.banner_offline(String(event.opens_at_local))
             : t.banner_queued(event.position ? String(event.position) : null, minutes),
           "handoff",
@@ -594,7 +671,9 @@ export class KefuWidget {
     } else if (error.code === "processing_failed" && message) {
       message.holdUntil = Date.now() + 3000;
       message.sentAt = null;
-    } else if (error.code === "no_session") {
+    } else if (error.code === "no_session" || error.code === "invalid_session") {
+      if (error.code === "invalid_session") this.sessionId = null;
+      if (message) message.sentAt = null;
       this.confirmed = false;
       this.socket.emit("session_request", { session_id: this.sessionId });
     } else if (id) {
@@ -609,11 +688,7 @@ export class KefuWidget {
     this.mount();
     if (this.sessionId) await this.loadHistory();
     for (const message of this.outbox) this.showPending(message);
-    if (!this.sessionId) {
-      this.sessionId = randomId();
-      this.storage.set("session", this.sessionId);
-    }
-    this.connect();
+    this.connect(); // the server issues the session id (session_confirm)
     this.retryTimer = window.setInterval(() => this.flush(), 2000);
     window.addEventListener("offline", () => {
       if (this.socket) this.socket.disconnect();
@@ -622,9 +697,13 @@ export class KefuWidget {
       if (this.socket && !this.socket.connected) this.socket.connect();
     });
     window.addEventListener("storage", (event) => {
-      // another tab got a new session id (the server refused the old one)
+      // another tab got a new session id (the server refused the old one, or the customer changed)
       if (event.key === `${this.storage.prefix}session` && event.newValue && event.newValue !== this.sessionId) {
         this.sessionId = event.newValue;
+        if (this.socket && this.socket.connected) {
+          this.confirmed = false;
+          this.socket.emit("session_request", { session_id: this.sessionId });
+        }
       }
     });
   }

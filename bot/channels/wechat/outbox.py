@@ -7,7 +7,7 @@ API, which can time out, be busy or be down. Such a message is first written her
 rows, retries with exponential backoff, and gives up after a bounded number of tries with a
 logged error.
 
-- **Durable**: one SQL table (SQLAlchemy; ``KEFU_WECHAT_OUTBOX_URL``, default a SQLite file
+- **Durable**: one SQL table (SQLAlchemy; ``KEFU_WECHAT_OUTBOX_URL``, else ``KEFU_APP_DB_URL``, else a SQLite file
   ``wechat_outbox.db`` in ``KEFU_VAR_DIR``; PostgreSQL when several Rasa replicas share it), or
   Redis (:class:`RedisOutbox`, for a ``redis://`` URL). A process that stops with rows pending
   sends them when it (or another replica) starts again.
@@ -41,6 +41,7 @@ import sqlalchemy as sa
 logger = logging.getLogger(__name__)
 
 OUTBOX_URL_ENV = "KEFU_WECHAT_OUTBOX_URL"
+APP_DB_URL_ENV = "KEFU_APP_DB_URL"
 MAX_ATTEMPTS_ENV = "KEFU_WECHAT_OUTBOX_MAX_ATTEMPTS"
 BASE_DELAY_ENV = "KEFU_WECHAT_OUTBOX_RETRY_SECONDS"
 KEEP_DAYS_ENV = "KEFU_WECHAT_OUTBOX_KEEP_DAYS"
@@ -94,7 +95,9 @@ outbox_table = sa.Table(
 
 def default_url(environ: Optional[Mapping[str, str]] = None) -> str:
     env = os.environ if environ is None else environ
-    url = (env.get(OUTBOX_URL_ENV) or "").strip()
+    # Scale-out deployments already give every process Kefu's own application database
+    # (KEFU_APP_DB_URL, PostgreSQL): the replicas then share one durable outbox.
+    url = (env.get(OUTBOX_URL_ENV) or env.get(APP_DB_URL_ENV) or "").strip()
     if url:
         return url
     var_dir = Path(env.get("KEFU_VAR_DIR") or "var")
