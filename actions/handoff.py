@@ -23,6 +23,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
@@ -241,15 +242,102 @@ def build_context(
         "intents": intents_from_events(events),
         "slots": visible_slots(slots),
         "facts": facts_from_events(events),
-        "faq_candidates": faq_candidates if isinstance(faq_candidates, list) else [],
+        "faq_candidates": faq_titles(faq_candidates) if isinstance(faq_candidates, list) else [],
         "requested_at": now,
     }
+
+
+def faq_titles(candidates: Sequence[Any]) -> List[Any]:
+    """FAQ candidates with their questions in the three languages (``titles``), so the agent reads the
+    question, not the entry id. Uses the knowledge base only when this process already loaded it (the
+    FAQ action did, whenever there are candidates); without it the candidates go out as they are."""
+    try:
+        from knowledge_base import runtime
+
+        kb = getattr(runtime, "_SHARED", None)
+        matcher = kb.matcher() if kb is not None else None
+    except Exception as error:  # the ticket matters more than the titles
+        log.warning("faq titles unavailable: %s", type(error).__name__)
+        matcher = None
+    out: List[Any] = []
+    for candidate in candidates[:10]:
+        if matcher is not None and isinstance(candidate, dict) and isinstance(candidate.get("id"), str):
+            try:
+                record = matcher.entry(candidate["id"])
+                if record is not None:
+                    candidate = {**candidate, "titles": {lang: matcher.title(record, lang)
+                                                         for lang in ("zh-Hans", "zh-Hant", "en")}}
+            except Exception as error:
+                log.warning("faq title lookup failed: %s", type(error).__name__)
+        out.append(candidate)
+    return out
 
 
 def wait_text(eta_seconds: int, language: str) -> str:
     if eta_seconds < 60:
         return t("msg_wait_under_minute", language)
     return t("msg_wait_minutes", language, minutes=max(1, math.ceil(eta_seconds / 60)))
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _utc(iso_text: Any) -> Optional[datetime]:
+    if not isinstance(iso_text, str) or not iso_text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(iso_text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def opening_text(opens_at: Any, opens_at_local: Any, now: float, language: str) -> str:
+    """When the team is back, as a person says it: "明天 10:00 后", "after 10:00 tomorrow".
+
+    The console sends the opening time twice: as UTC (``opens_at``) and as wall-clock time in its
+    staffed-hours zone (``opens_at_local``, "2026-11-23 10:00"). Their difference is that zone's
+    offset, so "today"/"tomorrow" are counted in the team's zone without the action server
+    knowing the console's configuration. Never a minute count: "约 748 分钟" helps nobody.
+    """
+    utc = _utc(opens_at)
+    try:
+        local = datetime.strptime(str(opens_at_local), "%Y-%m-%d %H:%M") if opens_at_local else None
+    except ValueError:
+        local = None
+    if local is None:
+        return str(opens_at_local or opens_at or "")
+    offset = local - utc.replace(tzinfo=None) if utc is not None else timedelta(0)
+    today = (datetime.fromtimestamp(now, timezone.utc).replace(tzinfo=None) + offset).date()
+    days = (local.date() - today).days
+    clock = local.strftime("%H:%M")
+    if days <= 0:
+        return t("msg_opens_today", language, time=clock)
+    if days == 1:
+        return t("msg_opens_tomorrow", language, time=clock)
+    if days < 7:
+        day = t(f"msg_weekday_{WEEKDAYS[local.weekday()]}", language)
+        return t("msg_opens_day", language, day=day, time=clock)
+    date = t("msg_date", language, month=local.month, day=local.day,
+             month_name=local.strftime("%b"))
+    return t("msg_opens_day", language, day=date, time=clock)
+
+
+def queue_notice(answer: Mapping[str, Any], language: str, now: float) -> Dict[str, Any]:
+    """The customer's place and wait, worded once: the bot's message and the widget's banner both use it.
+
+    Returns ``position`` (1-based, as the console counts it), ``staffed``, ``opens`` (when the team is
+    back, off hours) or ``wait`` (staffed), and ``notice``: the short sentence the widget shows.
+    """
+    position = max(1, int(answer.get("position") or 0))
+    staffed = bool(answer.get("staffed", True))
+    if staffed:
+        wait = wait_text(int(answer.get("eta_seconds") or 0), language)
+        return {"position": position, "staffed": True, "wait": wait, "opens": None,
+                "notice": t("msg_handoff_notice_queued", language, position=position, wait=wait)}
+    opens = opening_text(answer.get("opens_at"), answer.get("opens_at_local"), now, language)
+    return {"position": position, "staffed": False, "wait": None, "opens": opens,
+            "notice": t("msg_handoff_notice_offhours", language, position=position, opens_at=opens)}
 
 
 def decide_for(events: Sequence[Mapping[str, Any]], slots: Mapping[str, Any]) -> Decision:
@@ -339,20 +427,22 @@ class ActionHandoff(Action):
         return events
 
     @staticmethod
-    def _queue_message(dispatcher: CollectingDispatcher, answer: Mapping[str, Any], language: str) -> None:
+    def _queue_message(dispatcher: CollectingDispatcher, answer: Mapping[str, Any], language: str,
+                       now: Optional[float] = None) -> None:
         position = int(answer.get("position") or 0)
         eta = int(answer.get("eta_seconds") or 0)
+        queue = queue_notice(answer, language, time.time() if now is None else now)
         kefu_event = {"type": "handoff_queued", "position": position, "eta_seconds": eta,
-                      "staffed": bool(answer.get("staffed", True)), "opens_at": answer.get("opens_at"),
+                      "staffed": queue["staffed"], "opens_at": answer.get("opens_at"),
+                      "opens_at_local": answer.get("opens_at_local"), "opens_text": queue["opens"],
                       "ticket_id": answer.get("ticket_id")}
         if answer.get("state") == "assigned":
             message = t("msg_handoff_already_assigned", language)
-        elif not answer.get("created", True):
-            message = t("msg_handoff_already_queued", language, position=max(1, position),
-                        wait=wait_text(eta, language))
-        elif not answer.get("staffed", True):
-            message = t("msg_handoff_offhours", language, position=max(1, position),
-                        opens_at=answer.get("opens_at_local") or answer.get("opens_at") or "")
         else:
-            message = t("msg_handoff_queued", language, position=max(1, position), wait=wait_text(eta, language))
+            kefu_event["notice"] = queue["notice"]  # the widget's banner: the same words and number
+            if not answer.get("created", True):
+                key = "msg_handoff_already_queued" if queue["staffed"] else "msg_handoff_already_queued_offhours"
+            else:
+                key = "msg_handoff_queued" if queue["staffed"] else "msg_handoff_offhours"
+            message = t(key, language, notice=queue["notice"])
         dispatcher.utter_message(text=message, json_message={"kefu_event": kefu_event})

@@ -155,6 +155,7 @@ _LETTER_SIZE = re.compile(r"(?<![a-z'’\d])(xxl|xl|l|m|s)(?![a-z])")
 _SIZE_WORDS = {"加大": "XL", "大号": "L", "大码": "L", "中号": "M", "中码": "M", "小号": "S", "小码": "S"}
 _SKU_CODE = re.compile(r"\bp\d{3}(?:-[a-z0-9]+){0,3}\b")
 _PRODUCT_ID = re.compile(r"^p\d{3}$")
+_PRODUCT_CODE_IN_TEXT = re.compile(r"(?<![a-z0-9-])(p\d{3})(?![a-z0-9-])")
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def extract_variant_hints(raw: Any) -> VariantHints:
     if not isinstance(raw, str):
         return VariantHints()
     q = normalise(raw[:MAX_QUERY])
-    sku = _SKU_CODE.search(q)
+    sku = _variant_code(q)
     colors = frozenset(key for key, words in COLOR_WORDS.items() if any(w in q for w in words))
     capacity, unit = _capacity_value(q)
     rest = _CAPACITY.sub(" ", q)
@@ -213,7 +214,17 @@ def extract_variant_hints(raw: Any) -> VariantHints:
         m = _LETTER_SIZE.search(rest_no_codes)
         if m:
             size = m.group(1).upper()
-    return VariantHints(colors, capacity, unit, size, sku.group(0).upper() if sku else None)
+    return VariantHints(colors, capacity, unit, size, sku)
+
+
+def _variant_code(q: str) -> Optional[str]:
+    """The last full SKU code in ``q`` ("P001-BK"), never a bare product code ("P001").
+
+    Hints accumulate over turns ("P001 有货吗" + the tapped button's "P001-BK"): the bare
+    product code names no variant, and the newest code is what the customer chose last.
+    """
+    codes = [m.group(0).upper() for m in _SKU_CODE.finditer(q) if "-" in m.group(0)]
+    return codes[-1] if codes else None
 
 
 def _sku_capacity(sku: Sku) -> Tuple[Optional[float], Optional[str]]:
@@ -322,6 +333,12 @@ def resolve_product(query: Any, catalogue: Catalogue) -> ProductResolution:
         sku = next((s for s in catalogue.skus if s.code == code.group(0).upper()), None)
         if sku:
             return ProductResolution(by_id[sku.product_id.lower()], sku=sku)
+    named = [by_id[m] for m in _PRODUCT_CODE_IN_TEXT.findall(q) if m in by_id]
+    distinct = tuple(dict.fromkeys(named))
+    if len(distinct) == 1:  # "is P001 in stock?": the product code inside a sentence
+        return ProductResolution(distinct[0])
+    if distinct:  # "P001 or P002?": let the customer pick
+        return ProductResolution(None, distinct[:4])
     matches = match_products(query, catalogue)
     if not matches:
         return ProductResolution(None)
@@ -646,6 +663,9 @@ class ValidateStockForm(FormValidationAction):
             skus = _skus(cat, product_id)
             previous = tracker.get_slot("stock_hints") or ""
             new_hints = extract_variant_hints(slot_value)
+            exact = next((s for s in skus if new_hints.sku_code and s.code == new_hints.sku_code), None)
+            if exact is not None:  # a tapped button (or a typed SKU code) names exactly one variant
+                return self._chosen(exact, store, tracker)
             if new_hints.is_empty():
                 dispatcher.utter_message(text=text("msg_stock_variant_not_understood", lang))
                 return {"stock_variant": None}

@@ -586,9 +586,9 @@ class TicketService:
             ticket = self._checked(agent, ticket_id, Action.TRANSFER)
             if team == ticket.team:
                 raise BadRequest("the ticket is already in that team")
-            event = self._bot_event(ticket, i18n.text("msg_handoff_transferred", ticket.language,
-                                                      team=self._team_name(team, ticket.language)),
-                                    {"type": "transferred", "team": team}, agent)
+            team_label = self._team_name(team, ticket.language)  # the customer sees words, never the team id
+            event = self._bot_event(ticket, i18n.text("msg_handoff_transferred", ticket.language, team=team_label),
+                                    {"type": "transferred", "team": team, "team_label": team_label}, agent)
             refused = await self._deliver(ticket, [event])
 
             def apply(session: Session) -> Callable[[Session], Any]:

@@ -172,3 +172,23 @@ def test_coupon_action_needs_verification(store) -> None:  # type: ignore[no-unt
     out = conv.run_action(ActionCouponQuery(), "can I use my online coupon in the store?")
     assert "won't work in store: 30 off 199 (online only)" in texts(out)[0]
     assert cards(out)[0]["type"] == "coupons"
+
+
+@pytest.mark.parametrize(
+    "language,first,asked",
+    [("zh-Hans", "P001 有货吗", "哪一款"), ("zh-Hant", "P001 有貨嗎", "哪一款"), ("en", "is P001 in stock", "several versions")],
+)
+def test_tapping_a_variant_button_after_a_product_code_chooses_it(store, language, first, asked) -> None:  # type: ignore[no-untyped-def]
+    """Issue 27 #1: "P001 有货吗" → tap a colour → the bot must not ask for the variant again."""
+    conv = Conversation(language=language)
+    out = stock_turn(conv, first, stock_product="P001")
+    variant_buttons = [p for p in payloads(out) if p.startswith('/inform{"variant"')]
+    assert len(variant_buttons) > 1, texts(out)
+    for payload in variant_buttons:
+        tapped = Conversation(language=language)
+        tapped.slots.update(conv.slots)
+        tapped.active_loop = conv.active_loop
+        code = payload.split('"variant":"')[1].split('"')[0]
+        again = stock_turn(tapped, payload, stock_variant=code)
+        assert tapped.slots["stock_sku"] == code, texts(again)
+        assert not any(asked in t for t in texts(again)), texts(again)

@@ -140,7 +140,8 @@ def test_transfer_and_return_to_bot(console: Console, fake_rasa: FakeRasa) -> No
     moved = wang.post(f"/api/tickets/{ticket_id}/transfer", json={"team": "presales", "note": "wants 200 mugs"})
     assert moved.status_code == 200
     assert moved.json()["state"] == "queued" and moved.json()["team"] == "presales" and moved.json()["assignee"] is None
-    assert fake_rasa.events_for("tr-1")[-1]["data"]["custom"]["kefu_event"] == {"type": "transferred", "team": "presales"}
+    assert fake_rasa.events_for("tr-1")[-1]["data"]["custom"]["kefu_event"] == {"type": "transferred", "team": "presales",
+                                                                                 "team_label": "售前"}
     assert moved.json()["notes"][0]["text"] == "wants 200 mugs"
     # wang no longer sees it; li does
     assert wang.get(f"/api/tickets/{ticket_id}").status_code == 403

@@ -3,7 +3,7 @@
 import { api, requireSession } from "./api.js";
 import { el, clear, replaceChildren } from "./dom.js";
 import {
-  FILTER_PARAMS, clock, compareTickets, duration, fillCanned, matchesFilter, parseTime, slaState,
+  FILTER_PARAMS, clock, compareTickets, duration, fillCanned, matchesFilter, parseTime, shownText, slaState,
 } from "./format.js";
 import { getLang, hasKey, pick, t } from "./i18n.js";
 import { confirmDialog, errorText, initShell, toast } from "./shell.js";
@@ -305,7 +305,7 @@ function messageNode(message) {
   el("div", { class: "msg-meta" },
     el("span", { class: "msg-author" }, authorLabel(message)),
     el("time", { datetime: message.created_at || "" }, clock(message.created_at, getLang()))),
-  el("div", { class: "msg-text" }, message.text || ""),
+  el("div", { class: "msg-text" }, shownText(message, state.detail?.messages || [])),
   messageExtras(message));
 }
 

@@ -2,6 +2,7 @@
 // Built with dom.el only: every value is text.
 import { el } from "./dom.js";
 import { clock } from "./format.js";
+import { actionWord, actorWord, channelName, faqTitle, languageName, slotName, tierWord, valueWord } from "./words.js";
 
 /** "web-4f1c9a0b7d2e" -> "web-4f1c…7d2e": enough to tell conversations apart, not a full identifier. */
 export function maskId(value) {
@@ -110,14 +111,14 @@ export function renderContext(detail, ctx) {
     section(t("summary"), "summary", detail.summary || c.summary ? el("p", { class: "summary" }, detail.summary || c.summary) : null),
     section(t("customer"), "customer", dl([
       [t("name"), customer.name || t("unknown_customer")],
-      [t("tier"), customer.tier],
+      [t("tier"), customer.tier ? tierWord(customer.tier, lang) : null],
       [t("verified"), el("span", { class: customer.verified ? "ok" : "warn" }, customer.verified ? t("verified") : t("not_verified"))],
       [t("customer_id"), customer.id],
     ])),
     section(t("context"), "conversation", dl([
-      [t("channel"), detail.channel],
+      [t("channel"), detail.channel ? channelName(detail.channel, lang) : null],
       [t("sender"), maskId(detail.sender_id)],
-      [t("ui_language"), detail.language],
+      [t("ui_language"), detail.language ? languageName(detail.language, lang) : null],
       [t("reason"), label("reason", detail.reason)],
       [t("category"), label("category", detail.category)],
       [t("team"), teamName(detail.team)],
@@ -134,16 +135,16 @@ export function renderContext(detail, ctx) {
         el("span", { class: "intent-conf" }, Number.isFinite(conf) ? conf.toFixed(2) : ""),
         it.text ? el("span", { class: "intent-text" }, String(it.text)) : null);
     })) : null),
-    section(t("slots"), "slots", slots.length ? dl(slots.map(([k, v]) => [k, scalar(v)])) : null),
+    section(t("slots"), "slots", slots.length ? dl(slots.map(([k, v]) => [slotName(k, lang), valueWord(v, lang)])) : null),
     section(t("facts"), "facts", facts.map((f) => renderFact(f, ctx))),
     section(t("faq_candidates"), "faq", faqs.length ? el("ul", { class: "faqs" }, faqs.map((f) => {
       if (typeof f !== "object" || f === null) return el("li", {}, String(f));
       const score = Number(f.score);
-      return el("li", {}, String(f.question ?? f.title ?? f.id ?? ""), Number.isFinite(score) ? el("span", { class: "muted" }, ` ${score.toFixed(2)}`) : "");
+      return el("li", {}, faqTitle(f, lang), Number.isFinite(score) ? el("span", { class: "muted" }, ` ${score.toFixed(2)}`) : "");
     })) : null),
     section(t("history"), "history", transitions.length ? el("ol", { class: "history" }, transitions.map((tr) =>
       el("li", {}, el("time", { datetime: tr.at || "" }, clock(tr.at, lang)), " ",
         `${tr.from ? label("state", tr.from) : "·"} → ${label("state", tr.to)}`,
-        el("span", { class: "muted" }, ` ${tr.action ?? ""} · ${tr.actor ?? ""}${tr.team ? ` · ${teamName(tr.team)}` : ""}`)))) : null),
+        el("span", { class: "muted" }, ` ${actionWord(tr.action, lang)} · ${actorWord(tr.actor, lang)}${tr.team ? ` · ${teamName(tr.team)}` : ""}`)))) : null),
   );
 }

@@ -118,3 +118,25 @@ export function median(values) {
   const mid = Math.floor(xs.length / 2);
   return xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
 }
+
+/**
+ * What the shopper saw for a customer message: a tapped button sends its payload
+ * (`/inform{"city":"上海"}`) but the shopper saw the button's title ("上海"). The title comes from the
+ * latest earlier bot message that offered a button with exactly that payload; anything else is the
+ * text itself. `messages` is the ticket's transcript in order (the console stores the bot's buttons).
+ */
+export function shownText(message, messages = []) {
+  const text = String(message?.text ?? "");
+  if (message?.author !== "customer" || !text.startsWith("/")) return text;
+  const at = messages.indexOf(message);
+  const earlier = at >= 0 ? messages.slice(0, at) : messages;
+  for (let i = earlier.length - 1; i >= 0; i -= 1) {
+    const m = earlier[i];
+    if (!m || m.author === "customer") continue;
+    const data = m.data || {};
+    const offered = Array.isArray(data.buttons) ? data.buttons : Array.isArray(data.quick_replies) ? data.quick_replies : [];
+    const hit = offered.find((b) => b && b.payload === text && b.title);
+    if (hit) return String(hit.title);
+  }
+  return text;
+}

@@ -92,6 +92,9 @@ const S = {
   canned_pick: ["插入快捷回复…", "插入快捷回覆…", "Insert a canned response…"],
   chars_left: ["还可输入 {n} 字", "還可輸入 {n} 字", "{n} characters left"],
   too_long: ["超过 {n} 字上限", "超過 {n} 字上限", "Over the {n}-character limit"],
+  // confirm dialog
+  cancel: ["取消", "取消", "Cancel"],
+  ok: ["确定", "確定", "OK"],
   // context panel
   context: ["上下文", "上下文", "Context"],
   customer: ["顾客", "顧客", "Customer"],
