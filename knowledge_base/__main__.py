@@ -63,6 +63,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1
     write_yaml(entries, Path(args.out))
     print(f"wrote {len(entries)} entries from {report.rows} rows to {args.out} ({len(report.skipped)} rows skipped)")
+    if not args.no_report:
+        from knowledge_base.importer import quality_report
+
+        quality = quality_report(entries, _config(args), args.close_similarity)
+        for line in quality.lines():
+            print(line)
     return 0
 
 
@@ -180,6 +186,9 @@ def parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", help="convert a CSV/JSONL FAQ export (question,answer[,id,category,lang]) to YAML")
     i.add_argument("file")
     i.add_argument("--out", default="knowledge_base/faq/imported.yml")
+    i.add_argument("--no-report", action="store_true", help="skip the quality report (it builds in memory)")
+    i.add_argument("--close-similarity", type=float, default=0.9, help="cosine above which entries are too close")
+    i.add_argument("--encoder", help="override the configured encoder id (quality report)")
     i.set_defaults(func=cmd_import)
 
     q = sub.add_parser("query", help="ask the served knowledge base one question")

@@ -160,6 +160,8 @@ def build(config: KBConfig, force: bool = False) -> BuildOutcome:
                 "oos_queries": c.oos_queries,
                 "in_scope_accuracy": round(c.in_scope_accuracy, 4),
                 "oos_recall": round(c.oos_recall, 4),
+                "mode": c.mode,
+                "generic_queries": c.generic_queries,
             }
         manifest = Manifest(
             version=version,

@@ -19,13 +19,25 @@ Cross-validation over questions, with whole entries held out to play out-of-scop
   right (held-out sibling entries are harder than real off-topic questions, and would otherwise push
   the threshold too high); the direct-answer threshold is the lowest one at or above it whose answers
   reach ``answer_precision``.
+
+Thin evidence (entries with one phrasing each, a few dozen entries): the cross-validation above has
+nothing to ask (``queries`` below ``thin_min_queries``). Then :func:`thin_thresholds` sets the thresholds
+from the scores the final index gives to two generic query sets that ship with the product
+(``knowledge_base/calibration_data/generic.yml``, per language): typical shop customers' messages and
+clearly off-topic ones. ``refuse`` maximises the same weighted objective with the in-domain messages
+standing in for in-scope queries, capped to refuse at most ``thin_max_refused`` of them; ``answer`` is
+the ``thin_answer_quantile`` of the off-topic scores (at least ``refuse``), so most matches fall in the
+"did you mean" band: with one phrasing per entry there is no evidence of precision, and a choice among
+three buttons costs the customer one tap while a wrong answer costs trust.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence, Tuple
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -55,6 +67,70 @@ class CalibrationReport:
     oos_recall: float
     thresholds: Thresholds
     ranker: Ranker
+    #: "own" (cross-validation over the knowledge base's questions) or "generic" (thin evidence: the shipped
+    #: generic query sets decided the thresholds); with "generic", ``in_scope_accuracy`` is the share of the
+    #: generic in-domain messages not refused and ``oos_recall`` the share of off-topic ones refused
+    mode: str = "own"
+    generic_queries: int = 0
+
+
+GENERIC_SETS = Path(__file__).resolve().parent / "calibration_data" / "generic.yml"
+
+
+@lru_cache(maxsize=4)
+def _generic_file(path: str) -> Dict[str, Dict[str, List[str]]]:
+    import yaml
+
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    out: Dict[str, Dict[str, List[str]]] = {}
+    for lang, sets in raw.items():
+        if not isinstance(sets, dict):
+            raise ValueError(f"{path}: {lang!r} must map in_domain/out_of_scope to lists")
+        out[str(lang)] = {
+            key: [str(q) for q in sets.get(key) or [] if str(q).strip()] for key in ("in_domain", "out_of_scope")
+        }
+    return out
+
+
+def generic_queries(questions: Sequence[str], path: Path = GENERIC_SETS) -> Tuple[List[str], List[str]]:
+    """The shipped generic in-domain and off-topic messages for the languages of ``questions``:
+    Chinese when any question has a CJK character, English when at least 10% are mostly Latin letters."""
+    from bot.language import ENGLISH, SIMPLIFIED, is_cjk
+
+    sets = _generic_file(str(path))
+    n_cjk = sum(any(is_cjk(ch) for ch in q) for q in questions)
+    n_latin = sum(sum(ch.isascii() and ch.isalpha() for ch in q) > len(q) / 2 for q in questions)
+    langs = []
+    if n_cjk:
+        langs.append(SIMPLIFIED)
+    if n_latin >= 0.1 * max(len(questions), 1) or not langs:
+        langs.append(ENGLISH)
+    in_domain = [q for lang in langs for q in sets.get(lang, {}).get("in_domain", [])]
+    oos = [q for lang in langs for q in sets.get(lang, {}).get("out_of_scope", [])]
+    return in_domain, oos
+
+
+def thin_thresholds(
+    in_domain_top: np.ndarray, oos_top: np.ndarray, calibration: CalibrationConfig, margin: float
+) -> Thresholds:
+    """Thresholds from the best candidate's score on generic in-domain and off-topic messages."""
+    in_domain_top = np.asarray(in_domain_top, dtype=np.float64)
+    oos_top = np.asarray(oos_top, dtype=np.float64)
+    if not in_domain_top.size:
+        return Thresholds(margin=margin)
+    w = calibration.oos_weight if oos_top.size else 0.0
+    grid = np.unique(np.concatenate([[0.0], np.round(in_domain_top, 4), np.round(oos_top, 4)]))
+    best_t, best_obj = 0.0, -1.0
+    for t in grid:
+        kept = float((in_domain_top >= t).mean())
+        refused = float((oos_top < t).mean()) if oos_top.size else 0.0
+        obj = (1 - w) * kept + w * refused
+        if obj > best_obj + 1e-9:
+            best_t, best_obj = float(t), obj
+    cap = float(np.quantile(in_domain_top, calibration.thin_max_refused))
+    refuse = min(best_t, cap)
+    answer = float(np.quantile(oos_top, calibration.thin_answer_quantile)) if oos_top.size else 1.0
+    return Thresholds(refuse=round(refuse, 4), answer=round(max(answer, refuse), 4), margin=margin)
 
 
 #: Cross-fitting hook: given the entries a fold's index keeps and, per kept entry, the mask of its questions
@@ -76,6 +152,7 @@ def _fold_rows(
     vocab: Vocabulary,
     refit: Optional[Refit] = None,
     folds: Optional[int] = None,
+    entry_extra_tokens: Optional[Sequence[Sequence[str]]] = None,
 ) -> CalibrationRows:
     rng = np.random.default_rng(calibration.seed)
     k = max(2, folds or calibration.folds)
@@ -146,6 +223,7 @@ def _fold_rows(
             encoder_id,
             vocab=vocab,
             classifier=classifier,
+            entry_extra_tokens=None if entry_extra_tokens is None else [entry_extra_tokens[e] for e in keep_entries],
         )
         local = {e: i for i, e in enumerate(keep_entries)}
         for vec, toks, original in queries:
@@ -240,9 +318,21 @@ def calibrate(
     oos_tokens: Sequence[Sequence[str]] = (),
     refit: Optional[Refit] = None,
     folds: Optional[int] = None,
+    entry_extra_tokens: Optional[Sequence[Sequence[str]]] = None,
 ) -> CalibrationReport:
     rows = _fold_rows(
-        entries, vectors, tokens, oos_vectors, oos_tokens, matching, calibration, encoder_id, vocab, refit, folds
+        entries,
+        vectors,
+        tokens,
+        oos_vectors,
+        oos_tokens,
+        matching,
+        calibration,
+        encoder_id,
+        vocab,
+        refit,
+        folds,
+        entry_extra_tokens,
     )
     ranker = train_ranker(rows)
     top, _second, right, is_oos = _query_outcomes(rows, ranker)

@@ -44,6 +44,9 @@ class MatchingConfig:
     max_candidates: int = 20
     clarify_max: int = 3
     classifier_min_examples: float = 4.0
+    #: the answer text (and tags) of an entry joins its whole-entry BM25 document (``l_entry``), each distinct
+    #: word and Chinese bigram once: buyers ask with words only the answer has ("运费险怎么赔")
+    answer_terms: bool = True
     #: "none" (full), or an ablation for benchmarks: "dense" (no lexical evidence), "lexical" (no vectors),
     #: "nearest" (best single-question cosine only: the weak baseline)
     ablation: str = "none"
@@ -58,6 +61,16 @@ class CalibrationConfig:
     twin_similarity: float = 0.85
     max_refused_correct: float = 0.1
     seed: int = 13
+    #: below this many calibration queries from the knowledge base's own questions (entries with one phrasing
+    #: each) the thresholds come from the shipped generic query sets instead ("thin evidence"); 10 is where the
+    #: cross-validation used to give up and fall back to fixed thresholds, so every knowledge base it could
+    #: calibrate keeps exactly its old thresholds
+    thin_min_queries: int = 10
+    #: thin evidence: refuse at most this share of the generic in-domain shopper messages ...
+    thin_max_refused: float = 0.15
+    #: ... and answer directly only above this quantile of the generic off-topic messages' scores (the rest of
+    #: the band between refuse and answer is "did you mean")
+    thin_answer_quantile: float = 0.98
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,17 @@ import numpy as np
 
 from bot.language import ENGLISH, LANGUAGES, SIMPLIFIED, TRADITIONAL, detect, normalise
 from knowledge_base.adaptation import AdaptedEncoder, Adapter, applies
-from knowledge_base.calibration import CalibrationReport, apply_overrides, calibrate
+from knowledge_base.calibration import (
+    CalibrationReport,
+    apply_overrides,
+    calibrate,
+    generic_queries,
+    thin_thresholds,
+)
 from knowledge_base.config import KBConfig
 from knowledge_base.encoders import Encoder
 from knowledge_base.index import EntryRecord, IndexData, assemble
-from knowledge_base.lexical import Vocabulary, tokenize
+from knowledge_base.lexical import Vocabulary, answer_terms, tokenize
 from knowledge_base.matcher import ANSWER, CLARIFY, NO_ANSWER, Candidate, Decision, decide, score
 from knowledge_base.source import FaqEntry
 
@@ -35,17 +41,22 @@ class BuildInput:
 
     records: List[EntryRecord]
     questions: List[List[str]]  # normalised, de-duplicated per entry
+    #: per entry, its answer texts and tags (all languages) as lexical evidence; None when the entries have no
+    #: real answer text (the eval harness's entries made from labelled examples)
+    answers: Optional[List[str]] = None
 
 
 def records_from_entries(entries: Sequence[FaqEntry]) -> BuildInput:
     records: List[EntryRecord] = []
     questions: List[List[str]] = []
+    answers: List[str] = []
     for entry in entries:
         title = {lang: entry.questions[lang][0] for lang in entry.questions if entry.questions[lang]}
         records.append(EntryRecord(entry.id, entry.category, dict(entry.answer), title))
         normalised = [normalise(q) for _lang, q in entry.all_questions()]
         questions.append(list(dict.fromkeys(q for q in normalised if q.strip())))
-    return BuildInput(records, questions)
+        answers.append("\n".join([*entry.answer.values(), " ".join(entry.tags)]))
+    return BuildInput(records, questions, answers)
 
 
 @dataclass
@@ -91,7 +102,10 @@ def build_index(
     t1 = time.perf_counter()
     per_entry_vecs = _split(vectors, data.questions)
     per_entry_toks: List[List[List[str]]] = _split(tokens, data.questions)
-    vocab = Vocabulary.build(tokens)
+    extra: Optional[List[List[str]]] = None
+    if config.matching.answer_terms and data.answers is not None:
+        extra = [answer_terms(a) for a in data.answers]
+    vocab = Vocabulary.build(tokens + (extra or []))
     counts = [len(group) for group in data.questions]
     adapter: Optional[Adapter] = None
     if applies(encoder, counts, config.adaptation, config.matching.classifier_min_examples):
@@ -133,6 +147,7 @@ def build_index(
             oos_tokens=oos_tokens,
             refit=refit,
             folds=min(config.calibration.folds, config.adaptation.calibration_folds) if adapter else None,
+            entry_extra_tokens=extra,
         )
     t2 = time.perf_counter()
     adapted: Optional[AdaptedEncoder] = None
@@ -153,13 +168,67 @@ def build_index(
         serving.id,
         vocab=vocab,
         classifier=classifier,
+        entry_extra_tokens=extra,
     )
     if report is not None:
         index.ranker = report.ranker
         index.thresholds = report.thresholds
+    thin = report is None or report.queries < config.calibration.thin_min_queries
+    if calibrate_thresholds and len(data.records) >= 2 and thin:
+        report = _calibrate_thin(index, serving, config, flat, report)
+        index.thresholds = report.thresholds
     index.thresholds = replace(index.thresholds, margin=config.thresholds.margin)
     t4 = time.perf_counter()
     return BuildResult(index, report, t1 - t0, t2 - t1, t4 - t3, serving, adapted, t3 - t2)
+
+
+def top_scores(index: IndexData, encoder: Encoder, texts: Sequence[str], config: KBConfig) -> np.ndarray:
+    """The best candidate's ranker score for each text (0 for a text without content)."""
+    norm = [normalise(clean_query(t)) for t in texts]
+    vectors = encoder.encode_queries(norm) if norm else np.zeros((0, encoder.dim), dtype=np.float32)
+    out = np.zeros(len(norm), dtype=np.float64)
+    for i, (text, vector) in enumerate(zip(norm, vectors, strict=True)):
+        if not has_content(text):
+            continue
+        scored = score(index, vector, tokenize(text), config.matching)
+        out[i] = float(scored.scores.max()) if scored.scores.size else 0.0
+    return out
+
+
+def _calibrate_thin(
+    index: IndexData,
+    encoder: Encoder,
+    config: KBConfig,
+    questions: Sequence[str],
+    own: Optional[CalibrationReport],
+) -> CalibrationReport:
+    """Thin evidence (one phrasing per entry, few entries): thresholds from the shipped generic query sets."""
+    in_domain, oos = generic_queries(questions)
+    in_top = top_scores(index, encoder, in_domain, config)
+    oos_top = top_scores(index, encoder, oos, config)
+    thresholds = thin_thresholds(in_top, oos_top, config.calibration, config.thresholds.margin)
+    report = CalibrationReport(
+        queries=own.queries if own is not None else 0,
+        oos_queries=len(oos),
+        in_scope_accuracy=float((in_top >= thresholds.refuse).mean()) if in_top.size else 0.0,
+        oos_recall=float((oos_top < thresholds.refuse).mean()) if oos_top.size else 0.0,
+        thresholds=thresholds,
+        ranker=index.ranker,
+        mode="generic",
+        generic_queries=len(in_domain) + len(oos),
+    )
+    log.info(
+        "kb.calibrated mode=generic own_queries=%d generic_in=%d generic_oos=%d kept_in=%.3f oos_recall=%.3f "
+        "refuse=%.3f answer=%.3f",
+        report.queries,
+        len(in_domain),
+        len(oos),
+        report.in_scope_accuracy,
+        report.oos_recall,
+        thresholds.refuse,
+        thresholds.answer,
+    )
+    return report
 
 
 @dataclass(frozen=True)

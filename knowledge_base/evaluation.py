@@ -206,6 +206,7 @@ def evaluate_files(train_path: Path, test_path: Path, config: KBConfig) -> Dict[
             "oos_queries": built.calibration.oos_queries,
             "in_scope_accuracy": round(built.calibration.in_scope_accuracy, 4),
             "oos_recall": round(built.calibration.oos_recall, 4),
+            "mode": built.calibration.mode,
         }
     return result
 

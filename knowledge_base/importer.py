@@ -10,6 +10,10 @@ columns ``question, answer`` and optionally ``id, category, lang``.
 
 The output is a normal FAQ source file; entries that miss a language are listed as warnings, and
 ``build`` reports them as validation errors until someone adds the missing phrasings.
+
+:func:`quality_report` then says how good the result will be, so the seller knows what to add: the
+entries too close to each other to tell apart (centroid cosine at or above 0.9) and the expected outcome
+for typical customer messages (the shipped generic set), under the thresholds a build would calibrate.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import yaml
 
 from bot.language import CHINESE_UNKNOWN_SCRIPT, ENGLISH, LANGUAGES, SIMPLIFIED, TRADITIONAL, detect
@@ -191,3 +196,86 @@ def write_yaml(entries: Sequence[Dict[str, object]], out: Path) -> None:
         header + yaml.safe_dump(list(entries), allow_unicode=True, sort_keys=False, width=120), encoding="utf-8"
     )
     tmp.replace(out)
+
+
+@dataclass
+class QualityReport:
+    """How well the imported knowledge base will answer, before anyone builds it."""
+
+    entries: int
+    questions: int
+    single_phrasing: int  # entries with one question (in every language together)
+    calibration: str  # "own" or "generic" (thin evidence: thresholds from the shipped generic sets)
+    close_pairs: List[Tuple[str, str, float]]  # entries too close to tell apart: (id, id, cosine)
+    #: on the shipped generic in-domain shopper messages: share answered directly, share with a
+    #: "did you mean", share refused
+    expected_answered: float
+    expected_clarify: float
+    expected_refused: float
+    generic_queries: int
+
+    def lines(self) -> List[str]:
+        out = [
+            f"quality: {self.entries} entries, {self.questions} questions, "
+            f"{self.single_phrasing} entries with a single phrasing; thresholds calibrated on "
+            + ("the entries' own phrasings" if self.calibration == "own" else "the generic customer messages"),
+            f"quality: expected on {self.generic_queries} typical customer messages: "
+            f"{self.expected_answered:.0%} answered, {self.expected_clarify:.0%} 'did you mean', "
+            f"{self.expected_refused:.0%} no answer",
+        ]
+        for a, b, cosine in self.close_pairs:
+            out.append(f"quality: too close to tell apart (cosine {cosine:.2f}): {a} / {b}: merge them or reword")
+        if self.single_phrasing:
+            out.append(
+                "quality: add 3 or more phrasings per entry and language (how customers really ask) for confident answers"
+            )
+        return out
+
+
+def quality_report(
+    entries: Sequence[Dict[str, object]], config: Optional[object] = None, close_similarity: float = 0.9
+) -> QualityReport:
+    """Build the imported entries in memory (nothing written) and measure: pairs of entries whose centroids
+    are at least ``close_similarity`` apart in cosine, and the outcomes for the shipped generic in-domain
+    customer messages (``knowledge_base/calibration_data/generic.yml``) under the calibrated thresholds."""
+    from knowledge_base.calibration import generic_queries
+    from knowledge_base.config import KBConfig, load_config
+    from knowledge_base.encoders import get_encoder, resolve_encoder_id
+    from knowledge_base.engine import Matcher, build_index, records_from_entries
+    from knowledge_base.matcher import ANSWER, CLARIFY
+
+    cfg: KBConfig = config if isinstance(config, KBConfig) else load_config()
+    parsed = []
+    for raw in entries:
+        entry, _problems = parse_entry(raw, "import", required_languages=())
+        if entry is not None and entry.all_questions():
+            parsed.append(entry)
+    data = records_from_entries(parsed)
+    flat = [q for group in data.questions for q in group]
+    single = sum(len(group) == 1 for group in data.questions)
+    if len(parsed) < 2:
+        return QualityReport(len(parsed), len(flat), single, "none", [], 0.0, 0.0, 0.0, 0)
+    encoder = get_encoder(resolve_encoder_id(cfg.encoder, flat))
+    built = build_index(data, encoder, cfg)
+    index = built.index
+    sims = index.centroids @ index.centroids.T
+    close: List[Tuple[str, str, float]] = []
+    for i, j in zip(*np.triu_indices(len(parsed), k=1), strict=True):
+        if sims[i, j] >= close_similarity:
+            close.append((index.entries[i].id, index.entries[j].id, float(sims[i, j])))
+    close.sort(key=lambda pair: -pair[2])
+    matcher = Matcher(index, built.encoder, cfg)
+    in_domain, _oos = generic_queries(flat)
+    outcomes = [matcher.match(q).outcome for q in in_domain]
+    n = max(len(outcomes), 1)
+    return QualityReport(
+        entries=len(parsed),
+        questions=len(flat),
+        single_phrasing=single,
+        calibration=built.calibration.mode if built.calibration is not None else "none",
+        close_pairs=close,
+        expected_answered=sum(o == ANSWER for o in outcomes) / n,
+        expected_clarify=sum(o == CLARIFY for o in outcomes) / n,
+        expected_refused=sum(o not in (ANSWER, CLARIFY) for o in outcomes) / n,
+        generic_queries=len(outcomes),
+    )

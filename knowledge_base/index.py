@@ -77,7 +77,8 @@ class Ranker:
             "d_top3": 2.0,
             "d_cent": 2.0,
             "l_max": 2.5,
-            "l_entry": 1.5,
+            "l_entry": 4.0,
+            "l_entry_gap": 2.0,
             "d_max_gap": 4.0,
             "l_max_gap": 2.0,
         }
@@ -207,11 +208,13 @@ def assemble(
     encoder_id: str,
     vocab: Optional[Vocabulary] = None,
     classifier: Optional[Classifier] = None,
+    entry_extra_tokens: Optional[Sequence[Sequence[str]]] = None,
 ) -> IndexData:
     """Build the in-memory index from already-encoded, already-tokenised questions (grouped by entry).
 
     ``classifier``: an entry classifier trained elsewhere (an adapted encoder's head); otherwise one is
-    trained here when the entries have enough questions."""
+    trained here when the entries have enough questions. ``entry_extra_tokens``: per entry, terms of its
+    answer text (and tags) that join the entry's whole-entry BM25 document only (``answer_terms``)."""
     counts = np.asarray([len(q) for q in questions], dtype=np.int64)
     if (counts == 0).any():
         raise ValueError("every entry needs at least one question")
@@ -219,7 +222,11 @@ def assemble(
     vectors = np.ascontiguousarray(np.vstack(vectors_per_entry), dtype=np.float32)
     flat_tokens = [t for group in tokens_per_entry for t in group]
     entry_docs = [[term for t in group for term in t] for group in tokens_per_entry]
-    vocab = vocab or Vocabulary.build(flat_tokens)
+    if entry_extra_tokens is not None:
+        if len(entry_extra_tokens) != len(entry_docs):
+            raise ValueError("entry_extra_tokens needs one term list per entry")
+        entry_docs = [doc + list(extra) for doc, extra in zip(entry_docs, entry_extra_tokens, strict=True)]
+    vocab = vocab or Vocabulary.build(flat_tokens + [list(extra) for extra in entry_extra_tokens or []])
     lex_q = BM25Index.build(flat_tokens, vocab=vocab)
     lex_e = BM25Index.build(entry_docs, vocab=vocab)
     centroids = np.vstack([v.mean(axis=0) for v in vectors_per_entry]).astype(np.float32)

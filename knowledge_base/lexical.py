@@ -121,6 +121,18 @@ def tokenize(text: str) -> List[str]:
     return terms
 
 
+def answer_terms(text: str) -> List[str]:
+    """Terms of an answer text (or tags) for the whole-entry BM25 document, at a lower weight than the
+    questions': each distinct word and Chinese bigram once (no term frequency), no Chinese single
+    characters (a long answer contains most of the common ones and would match any query)."""
+    seen: Dict[str, None] = {}
+    for term in tokenize(text):
+        if term.startswith("c:") and len(term) == 3:
+            continue
+        seen.setdefault(term, None)
+    return list(seen)
+
+
 @dataclass(slots=True)
 class QueryTerms:
     """The known terms of one query: unique term ids (ascending) and how often the query has each."""
