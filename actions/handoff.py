@@ -356,6 +356,35 @@ def needs_clarifying(decision: Decision) -> bool:
 
 
 # -- I/O at the edges ----------------------------------------------------------------------------------
+def with_current_identity(slots: Mapping[str, Any], identity_customer_id: Optional[str]) -> Dict[str, Any]:
+    """``slots`` with the verified fields replaced by the identity that holds *now*.
+
+    A verification that expired, belongs to another conversation or was replaced by another customer's
+    token must not reach the agent as "verified" (the agent would then read order details to whoever
+    is typing).
+    """
+    current = dict(slots)
+    if identity_customer_id:
+        current["verified_customer_id"] = identity_customer_id
+        return current
+    for key in VERIFIED_SLOTS:
+        current[key] = None
+    return current
+
+
+def current_identity(tracker: Tracker) -> Optional[str]:
+    """The customer id verified for this turn, or None (also when the store cannot be asked)."""
+    try:
+        from actions.identity import identity_for_tracker
+        from actions.store.factory import get_store
+
+        identity = identity_for_tracker(tracker, get_store())
+    except Exception as error:  # the store may be down: the ticket goes out as unverified
+        log.warning("identity check for handoff failed: %s", type(error).__name__)
+        return None
+    return identity.customer_id if identity else None
+
+
 def lookup_customer(profile: CustomerProfile) -> CustomerProfile:
     """Name (masked) and tier from the store, when a verified customer id is known."""
     if not profile.id or not profile.verified:
@@ -397,7 +426,7 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        slots = dict(tracker.current_slot_values())
+        slots = with_current_identity(tracker.current_slot_values(), current_identity(tracker))
         language = slots.get("language") or "zh-Hans"
         decision = decide_for(tracker.events, slots)
         customer = lookup_customer(customer_from_slots(slots))

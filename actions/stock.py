@@ -20,6 +20,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.identity import identity_for_tracker
 from actions.orders import log_store_failure, money, product_name, utter_store_down
 from actions.store import get_store
 from actions.store.types import (
@@ -858,16 +859,18 @@ class ActionRestockSubscribe(Action):
             dispatcher.utter_message(text=text("msg_restock_need_product", lang))
             return []
         city = tracker.get_slot("stock_city")
-        request = RestockRequest(
-            sku_code=sku_code,
-            channel=(tracker.get_latest_input_channel() or "rest")[:32],
-            sender_id=tracker.sender_id,
-            language=lang or "zh-Hans",
-            customer_id=tracker.get_slot("verified_customer_id"),
-            city=city if city in STORE_CITIES else None,
-        )
         try:
             store = get_store()
+            # only an identity that holds now (not an expired or replaced one) owns the subscription
+            identity = identity_for_tracker(tracker, store)
+            request = RestockRequest(
+                sku_code=sku_code,
+                channel=(tracker.get_latest_input_channel() or "rest")[:32],
+                sender_id=tracker.sender_id,
+                language=lang or "zh-Hans",
+                customer_id=identity.customer_id if identity else None,
+                city=city if city in STORE_CITIES else None,
+            )
             sub = store.add_restock_subscription(request)
             cat = CATALOGUE.get(store)
         except StoreInputError:

@@ -140,3 +140,14 @@ def test_rating_parsing() -> None:
     assert rating_from([{"entity": "rating", "value": 9}], "3 stars") == 3
     assert [rating_from([], t) for t in ("5", "給4分", "五星", "⭐⭐⭐", "1 star")] == [5, 4, 5, 3, 1]
     assert [rating_from([], t) for t in ("KF2026110100", "10", "1到5", "", None)] == [None] * 5
+
+
+def test_a_verification_that_no_longer_holds_reaches_the_agent_as_unverified() -> None:
+    from actions.handoff import customer_from_slots, with_current_identity
+
+    stale = {"verified_customer_id": "C0001", "verified_via": "phone", "verified": True, "customer_id": None}
+    assert customer_from_slots(stale).verified  # what the slots alone would have said
+    dropped = customer_from_slots(with_current_identity(stale, None))
+    assert not dropped.verified and dropped.id is None
+    held = customer_from_slots(with_current_identity(stale, "C0001"))
+    assert held.verified and held.id == "C0001"
