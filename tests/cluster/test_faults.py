@@ -225,7 +225,7 @@ def test_console_restart_during_live_handoff_loses_no_message(cluster: Cluster) 
     assert any((r.get("custom") or {}).get("kefu_event", {}).get("type") == "handoff_queued" for r in replies), replies
     admin = agents.login("admin")
     tickets = agents.wait_for(lambda: [t for t in admin.get("/api/tickets").json()["tickets"]
-                                       if t["sender_id"] == sender], timeout=60)
+                                       if t["sender_id"] == f"rest:{sender}"], timeout=60)
     assert tickets
     ticket_id = tickets[0]["id"]
     wang = agents.login("wang")
@@ -269,7 +269,7 @@ def test_logs_are_json_lines_with_the_conversation_and_no_personal_data(cluster:
             for line in text.splitlines():
                 if line.startswith("{") and sender in line:
                     record = json.loads(line)
-                    found = found or record.get("conversation_id") == sender
+                    found = found or record.get("conversation_id") == f"rest:{sender}"  # REST ids are scoped
     assert found, "no JSON log line of the action servers carries the conversation id"
 
 
@@ -338,4 +338,4 @@ def test_rasa_http_api_is_not_public(cluster: Cluster) -> None:
                           timeout=30)
     assert public.status_code == 404  # nginx's public server has no route to Rasa's API
     assert requests.get(f"{cluster.rasa_api_url}/conversations/{sender}/tracker", timeout=30).status_code == 401
-    assert cluster.tracker(sender)["sender_id"] == sender  # with the token, on the internal port
+    assert cluster.tracker(sender)["sender_id"] == f"rest:{sender}"  # with the token, on the internal port
