@@ -4,30 +4,46 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-APP_PY   := .venv/bin/python
+# KB_ENGLISH=1: the app environment with the knowledge base's optional English adaptation stack
+# (requirements/kb-english.lock, docs/operations.md), its own virtualenv .venv-english; default: the lean .venv.
+ifeq ($(KB_ENGLISH),1)
+APP_VENV := .venv-english
+else
+APP_VENV := .venv
+endif
+APP_PY   := $(APP_VENV)/bin/python
 RASA_BIN := .venv-rasa/bin
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup browser widget run test test-rasa-env test-app validate domain faq-nlu model kb db lint clean
+.PHONY: help setup setup-english test-english browser widget run test test-rasa-env test-app validate domain faq-nlu model kb db lint clean
 
 help:
 	@echo "make run    - set up, train if the data changed, start Kefu (Ctrl-C stops it)"
 	@echo "make test   - every test: ruff, rasa data validate, pytest (both environments, e2e stories, browser)"
 	@echo "make setup  - create .venv (Python 3.11) and .venv-rasa (Python 3.10) from the lock files"
+	@echo "               (KB_ENGLISH=1 on any target: .venv-english, with the optional English stack)"
 	@echo "make model  - train the Rasa model if its fingerprint changed"
 	@echo "make domain - regenerate bot/domain/responses.yml from bot/responses/*.yml"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and the import contracts (lint-imports)"
 
-setup: .venv/.kefu-ready .venv-rasa/.kefu-ready
+setup: $(APP_VENV)/.kefu-ready .venv-rasa/.kefu-ready
 
 .venv-rasa/.kefu-ready: requirements/rasa.lock scripts/ensure-venv
 	scripts/ensure-venv .venv-rasa 3.10 RASA_PYTHON requirements/rasa.lock
 	touch $@
 
 .venv/.kefu-ready: requirements/app.lock scripts/ensure-venv
-	scripts/ensure-venv .venv 3.11 APP_PYTHON requirements/app.lock torch==2.13.0
+	scripts/ensure-venv .venv 3.11 APP_PYTHON requirements/app.lock
 	touch $@
+
+# torch==2.13.0 goes in first so that pip takes the machine's local CPU build.
+.venv-english/.kefu-ready: requirements/app.lock requirements/kb-english.lock scripts/ensure-venv
+	KEFU_VENV_EXTRA_LOCKS=requirements/kb-english.lock \
+	  scripts/ensure-venv .venv-english 3.11 APP_PYTHON requirements/app.lock torch==2.13.0
+	touch $@
+
+setup-english: .venv-english/.kefu-ready
 
 # Browser tests drive Debian's chromium (never a browser a tool downloads itself), with CJK and
 # emoji fonts so that screenshots show Chinese text rather than boxes. The multi-process cluster
@@ -49,15 +65,15 @@ webchat/dist/kefu-widget.js: $(wildcard webchat/src/*.js) webchat/package-lock.j
 
 domain: bot/domain/responses.yml
 
-bot/domain/responses.yml: $(wildcard bot/responses/*.yml) bot/i18n.py | .venv/.kefu-ready
-	$(APP_PY) -m bot.i18n build
+bot/domain/responses.yml: $(wildcard bot/responses/*.yml) kernel/i18n.py | $(APP_VENV)/.kefu-ready
+	$(APP_PY) -m kernel.i18n build
 
-# ask_faq training examples taken from the knowledge base's phrasings (knowledge_base/nlu_export.py);
+# ask_faq training examples taken from the knowledge base's phrasings (knowledge_base/building/nlu_export.py);
 # the files are committed, this only rewrites them when the FAQ sources or the other NLU data changed.
 faq-nlu: bot/data/nlu/faq_kb.en.yml
 
-bot/data/nlu/faq_kb.en.yml: $(wildcard knowledge_base/faq/*.yml) knowledge_base/nlu_export.py \
-		$(filter-out $(wildcard bot/data/nlu/faq_kb.*.yml),$(wildcard bot/data/nlu/*.yml)) | .venv/.kefu-ready
+bot/data/nlu/faq_kb.en.yml: $(wildcard knowledge_base/faq/*.yml) knowledge_base/building/nlu_export.py \
+		$(filter-out $(wildcard bot/data/nlu/faq_kb.*.yml),$(wildcard bot/data/nlu/*.yml)) | $(APP_VENV)/.kefu-ready
 	$(APP_PY) -m knowledge_base nlu-export
 	@touch $@
 
@@ -77,24 +93,33 @@ run: setup widget domain model kb db
 validate: setup domain faq-nlu
 	$(RASA_BIN)/rasa data validate --config config.yml --domain bot/domain --data bot/data
 
+# Test files marked `pytestmark = pytest.mark.rasa_env` run here, the others in the app environment
+# (tests/conftest.py decides at collection).
 test-rasa-env: setup
-	$(RASA_BIN)/python -m pytest -q -p no:cacheprovider tests/rasa_env
+	$(RASA_BIN)/python -m pytest -q -p no:cacheprovider tests
 
 # Browser tests run in their own pytest process: Playwright's sync API keeps an event loop
 # running in the main thread for the whole session, which asyncio-based tests cannot share.
 test-app: setup
-	$(APP_PY) -m pytest -q -p no:cacheprovider --ignore=tests/rasa_env --ignore=tests/browser tests
+	$(APP_PY) -m pytest -q -p no:cacheprovider --ignore=tests/browser tests
 	$(APP_PY) -m pytest -q -p no:cacheprovider tests/browser
 
+# The optional English stack's own tests, in the environment that has it (skipped in the lean .venv).
+test-english: setup-english
+	.venv-english/bin/python -m pytest -q -p no:cacheprovider tests/knowledge_base/english
+
 test: setup browser widget domain model kb db
-	$(APP_PY) -m bot.i18n check
+	$(APP_PY) -m kernel.i18n check
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory test-rasa-env
 	$(MAKE) --no-print-directory test-app
+	$(MAKE) --no-print-directory test-english
 
+# ruff, and the import contracts between Kefu's packages (pyproject.toml [tool.importlinter]).
 lint: setup
 	$(APP_PY) -m ruff check .
+	$(APP_VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf models results .pytest_cache webchat/node_modules webchat/dist

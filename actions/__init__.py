@@ -1,5 +1,7 @@
-"""Kefu's custom actions, served by the rasa-sdk action server (.venv).
+"""Kefu's custom actions (one module or package per capability) for the rasa-sdk action server; imported only by it and by tests.
 
-One module per capability; rasa-sdk imports every submodule and registers the
-actions it finds.
+rasa-sdk imports every submodule (``python -m actions.server --actions actions``) and registers
+the actions it finds. Nothing outside ``actions`` imports it: the bot calls the action server over
+HTTP, the console and the launcher never import it (import contracts in pyproject.toml).
+Shared wording of the store-backed capabilities: :mod:`actions.store_replies`.
 """

@@ -13,11 +13,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.identity import identity_for_tracker, identity_slots
-from actions.orders import CHINA, local_date, log_store_failure, money, utter_store_down
 from actions.store import get_store
 from actions.store.types import Coupon, StoreError
-from bot.i18n import buttons, text, to_script
-from bot.language import normalise
+from actions.store_replies import CHINA, local_date, log_store_failure, money, utter_store_down
+from kernel.i18n import buttons, text, to_script
+from kernel.language import normalise
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class ActionCouponQuery(Action):
                 return []
             coupons = store.coupons_for_customer(identity.customer_id)
         except StoreError as exc:
-            log_store_failure("coupons", tracker, exc)
+            log_store_failure(log, "coupons", tracker, exc)
             utter_store_down(dispatcher, lang)
             return [SlotSet("human_offered", True)]
         scope = asked_scope((tracker.latest_message or {}).get("text"))

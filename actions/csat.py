@@ -4,66 +4,31 @@ The widget sends ``/csat_rating{"rating":4}``; WeChat customers type a digit
 ("4", "4分", "四星"). The rating goes to the console (``/internal/csat``) and into
 the ``csat_rating`` slot, which reaches the console through the event broker
 too, so a rating given while the console restarts is still stored.
+
+A rating is read only when one was asked for (the console sets ``csat_ticket`` when it
+closes a chat) or when the message is nothing but a rating. Otherwise NLU's
+``csat_rating`` is a misreading of a message with a number in it ("积分有啥用 多少分抵1块",
+"1箱几个": 5.5% of real buyer messages, docs/benchmarks.md) and the fallback ladder
+(the knowledge base) takes the turn.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import httpx
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import POST_TIMEOUT, console_url, service_token
-from bot.i18n import text as t
-from bot.language import normalise
+from actions.ratings import is_bare_rating, rating_from
+from kernel.i18n import text as t
 
 log = logging.getLogger(__name__)
 
-CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
-_DIGIT = re.compile(r"(?<![\d.])([1-5])(?![\d.])")
-_CHINESE = re.compile(r"([一二两三四五])\s*(?:分|星|颗星)")
-_STARS = re.compile(r"[⭐★]")
 LOW_RATING = 2
-
-
-def rating_from(entities: Sequence[Mapping[str, Any]], text: Optional[str]) -> Optional[int]:
-    """The rating from the ``rating`` entity, else from the text; None when there is no single 1-5 value."""
-    for entity in entities:
-        if entity.get("entity") == "rating":
-            value = _as_rating(entity.get("value"))
-            if value is not None:
-                return value
-    if not text:
-        return None
-    normalised = normalise(text)
-    digits = _DIGIT.findall(normalised)
-    if len(set(digits)) == 1 and not re.search(r"\d{2,}", normalised):
-        return int(digits[0])
-    match = _CHINESE.search(normalised)
-    if match:
-        return CHINESE_DIGITS[match.group(1)]
-    stars = len(_STARS.findall(text))
-    if 1 <= stars <= 5 and not digits:
-        return stars
-    return None
-
-
-def _as_rating(value: Any) -> Optional[int]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)) and float(value).is_integer() and 1 <= int(value) <= 5:
-        return int(value)
-    if isinstance(value, str):
-        value = normalise(value).strip()
-        if value in CHINESE_DIGITS:
-            return CHINESE_DIGITS[value]
-        if value.isdigit() and 1 <= int(value) <= 5:
-            return int(value)
-    return None
 
 
 async def post_csat(sender_id: str, rating: int, ticket_id: Optional[str]) -> Optional[int]:
@@ -89,7 +54,10 @@ class ActionRecordCsat(Action):
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         language = tracker.get_slot("language") or "zh-Hans"
         latest = tracker.latest_message or {}
-        rating = rating_from(latest.get("entities") or [], latest.get("text"))
+        entities = latest.get("entities") or []
+        if not tracker.get_slot("csat_ticket") and not is_bare_rating(entities, latest.get("text")):
+            return [FollowupAction("action_fallback_ladder")]  # nobody asked for a rating: a misreading
+        rating = rating_from(entities, latest.get("text"))
         if rating is None:
             dispatcher.utter_message(text=t("msg_csat_invalid", language))
             return []

@@ -15,12 +15,12 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 
 import yaml
 
-from actions.sentiment import TranscriptSentiment, score_transcript
+from actions.sentiment import TranscriptSentiment, score_message, score_transcript
 from actions.turns import count_misses, intent_of, turns
-from bot.language import normalise
+from kernel.handoff import REASONS
+from kernel.language import normalise
 
 CONFIG_FILE = Path(__file__).resolve().parent / "escalation.yml"
-REASONS = ("explicit_request", "complaint", "presales", "repeated_misses", "negative_sentiment", "identity")
 MODES = ("escalate", "offer")
 
 
@@ -59,6 +59,9 @@ def parse_config(raw: Mapping[str, Any]) -> EscalationConfig:
     sentiment = triggers.get("negative_sentiment", {})
     if sentiment and not -1.0 <= float(sentiment.get("threshold", -0.6)) <= 0.0:
         raise EscalationConfigError("negative_sentiment.threshold must be between -1 and 0")
+    evidence = triggers.get("complaint", {}).get("evidence", [])
+    if not isinstance(evidence, list) or not all(isinstance(w, str) and w.strip() for w in evidence):
+        raise EscalationConfigError("complaint.evidence must be a list of non-empty words")
     return EscalationConfig(triggers, dict(raw.get("categories") or {}))
 
 
@@ -164,6 +167,38 @@ def keyword_intent(text: Optional[str], config: EscalationConfig) -> Optional[st
             intents = sorted(config.intents(trigger))
             return intents[0] if intents else None
     return None
+
+
+def complaint_evidence(texts: Sequence[str], config: EscalationConfig) -> bool:
+    """Whether the customer's messages give something to complain about: a complaint keyword, a negative word
+    of the sentiment lexicon, or a problem word of the complaint trigger's ``evidence`` list."""
+    spec = config.triggers.get("complaint", {})
+    words = [normalise(str(w)) for w in [*(spec.get("keywords") or []), *(spec.get("evidence") or [])]]
+    for text in texts:
+        if not text or text.startswith("/"):
+            continue
+        normalised = normalise(text)
+        if any(w and w in normalised for w in words) or score_message(text).score < 0:
+            return True
+    return False
+
+
+def unfounded_complaint(events: Sequence[Mapping[str, Any]], config: Optional[EscalationConfig] = None) -> bool:
+    """Whether this turn is NLU's ``complain`` with nothing to complain about in the customer's last two messages
+    (and no button, no complaint keyword): a question misread, to be answered rather than handed over."""
+    config = config or load_config()
+    spec = config.triggers.get("complaint", {})
+    if not (config.enabled("complaint") and spec.get("require_evidence")):
+        return False
+    user_turns = turns(events)
+    if not user_turns:
+        return False
+    latest = user_turns[-1][0]
+    text = str(latest.get("text") or "")
+    if intent_of(latest) not in config.intents("complaint") or text.startswith("/"):
+        return False
+    recent = [str(t[0].get("text") or "") for t in user_turns[-2:]]
+    return not complaint_evidence(recent, config)
 
 
 def asks_for_a_person(text: Optional[str]) -> bool:

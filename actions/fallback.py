@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import asks_for_a_person, auto_escalation
 from actions.faq import ActionAnswerFaq, FaqReply, answer_turn
-from knowledge_base.matcher import ANSWER, CLARIFY, NO_ANSWER
+from knowledge_base.serving.scoring import ANSWER, CLARIFY, NO_ANSWER
 
 log = logging.getLogger(__name__)
 

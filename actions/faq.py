@@ -3,7 +3,9 @@
 The decision itself lives in ``knowledge_base`` (pure scoring over a loaded index). This module turns
 it into messages and slots:
 
-- ``answered``: the entry's answer in the customer's language and script;
+- ``answered``: the entry's answer in the customer's language and script; a message with two or three questions
+  ("几天能到？新疆发吗") gets one answer for each that the knowledge base answers with confidence, when there are
+  at least two;
 - ``clarify``: "did you mean…" with up to three buttons ``/faq_choose{"faq_id":"<id>"}`` and a
   "none of these" button to a person;
 - ``no_answer``: an honest "I don't know" with a ``/human_handoff`` button.
@@ -20,8 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -30,12 +33,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import asks_for_a_person
 from actions.metrics import record_faq_outcome
-from bot.i18n import buttons, text
-from bot.language import LANGUAGES, SIMPLIFIED
-from knowledge_base.engine import MatchResult, clean_query, has_content, reply_language
-from knowledge_base.matcher import ANSWER, CLARIFY, NO_ANSWER
-from knowledge_base.runtime import KnowledgeBase, KnowledgeBaseUnavailable, shared_knowledge_base
-from knowledge_base.unanswered import Record, UnansweredStore, mask
+from kernel.i18n import buttons, text
+from kernel.language import LANGUAGES, SIMPLIFIED
+from knowledge_base.learning.unanswered import Record, UnansweredStore, mask
+from knowledge_base.serving.matcher import MatchResult, clean_query, has_content, reply_language
+from knowledge_base.serving.runtime import KnowledgeBase, KnowledgeBaseUnavailable, shared_knowledge_base
+from knowledge_base.serving.scoring import ANSWER, CLARIFY, NO_ANSWER
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,42 @@ def answer_turn(
     if not has_content(query):
         lang = reply_language(query, previous)
         return FaqReply(NO_ANSWER, lang, [Message(text("msg_faq_empty", lang))], [])
-    return reply_for(matcher.match(query, previous))
+    whole = matcher.match(query, previous)
+    parts = question_parts(query)
+    if parts:
+        answers = distinct_answers([matcher.match(part, previous) for part in parts])
+        if len(answers) >= 2:  # "几天能到？新疆发吗": one answer each, in the order asked
+            return FaqReply(ANSWER, whole.language, [Message(r.answer) for r in answers],
+                            [r.candidate_payload()[0] for r in answers])
+        if len(answers) == 1 and whole.outcome != ANSWER:  # "你好！发票怎么开": the one question there is
+            return reply_for(replace(answers[0], language=whole.language))
+    return reply_for(whole)
+
+
+#: a message asks several questions when it splits here into 2-3 parts with words in each
+_QUESTION_BREAK = re.compile(r"[？?！!。；;\n]+|[，,]?\s*(?:另外|还有|順便|顺便问一下|顺便问下|順便問一下|以及|and also)\s*")
+MAX_QUESTIONS = 3
+
+
+def question_parts(query: str) -> List[str]:
+    """The questions of a message that asks two or three ("几天能到？新疆发吗"); [] for one question or for a
+    longer story, which is matched as a whole."""
+    parts = [p.strip(" ,，、") for p in _QUESTION_BREAK.split(query)]
+    parts = [p for p in parts if has_content(p) and len(p) >= 2]
+    return parts if 2 <= len(parts) <= MAX_QUESTIONS else []
+
+
+def distinct_answers(results: List[MatchResult]) -> List[MatchResult]:
+    """The confident answers among ``results``, one per entry, in order."""
+    seen: set = set()
+    out: List[MatchResult] = []
+    for result in results:
+        if result.outcome != ANSWER or not result.answer or not result.candidates:
+            continue
+        if result.candidates[0].id not in seen:
+            seen.add(result.candidates[0].id)
+            out.append(result)
+    return out
 
 
 _STORE: Optional[UnansweredStore] = None

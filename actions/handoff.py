@@ -29,15 +29,15 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import httpx
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.escalation import Decision, infer_category, load_config, signals_from_events
+from actions.escalation import Decision, infer_category, load_config, signals_from_events, unfounded_complaint
 from actions.escalation import decide as decide_escalation
 from actions.metrics import record_handoff
 from actions.sentiment import score_transcript
-from bot.i18n import text as t
-from launcher.settings import persisted_secret, var_dir_of
+from kernel.i18n import text as t
+from kernel.settings import persisted_secret, var_dir_of
 
 log = logging.getLogger(__name__)
 
@@ -252,9 +252,9 @@ def faq_titles(candidates: Sequence[Any]) -> List[Any]:
     question, not the entry id. Uses the knowledge base only when this process already loaded it (the
     FAQ action did, whenever there are candidates); without it the candidates go out as they are."""
     try:
-        from knowledge_base import runtime
+        from knowledge_base.serving.runtime import loaded_knowledge_base
 
-        kb = getattr(runtime, "_SHARED", None)
+        kb = loaded_knowledge_base()
         matcher = kb.matcher() if kb is not None else None
     except Exception as error:  # the ticket matters more than the titles
         log.warning("faq titles unavailable: %s", type(error).__name__)
@@ -426,6 +426,10 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        if unfounded_complaint(tracker.events):
+            log.info("handoff.unfounded_complaint conversation_id=%s: answered by the fallback ladder",
+                     tracker.sender_id)
+            return [FollowupAction("action_fallback_ladder")]
         slots = with_current_identity(tracker.current_slot_values(), current_identity(tracker))
         language = slots.get("language") or "zh-Hans"
         decision = decide_for(tracker.events, slots)

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.language import detect, resolve
+from kernel.language import detect, resolve
 
 
 def language_after(text: Optional[str], previous: Optional[str]) -> str:

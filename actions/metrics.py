@@ -20,6 +20,9 @@ from typing import Iterable, Tuple
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from kernel.handoff import REASONS
+from kernel.language import LANGUAGES
+
 log = logging.getLogger(__name__)
 
 REGISTRY = CollectorRegistry()
@@ -27,11 +30,8 @@ REGISTRY = CollectorRegistry()
 #: Action runs range from a slot check (milliseconds) to a knowledge-base query or a store call.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 FAQ_OUTCOMES = ("answered", "clarify", "no_answer")
-LANGUAGES = ("zh-Hans", "zh-Hant", "en")
-#: Reasons ``actions.escalation`` can give, plus ``explicit_request`` from ``actions.handoff``.
-HANDOFF_REASONS = (
-    "explicit_request", "complaint", "presales", "identity", "negative_sentiment", "repeated_misses",
-)
+#: Every handoff reason of the contract (``kernel.handoff``), so each series exists from the start.
+HANDOFF_REASONS = REASONS
 OTHER = "other"
 UNKNOWN_ACTION = "unknown"
 

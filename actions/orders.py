@@ -13,12 +13,13 @@ it holds only in its conversation and, for a phone check, only for ``KEFU_VERIFI
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -39,14 +40,24 @@ from actions.identity import (
     parse_phone_suffix,
     phone_suffix_matches,
 )
+from actions.notifier.ledger import LedgerUnavailable, shared_ledger
 from actions.store import get_store
 from actions.store.types import Order, StoreError, StoreInputError
+from actions.store_replies import (
+    CHINA,
+    local_date,
+    local_time,
+    log_store_failure,
+    money,
+    product_name,
+    utter_store_down,
+)
 from actions.verification_guard import GuardConfigError, GuardUnavailable, Subjects, get_guard
-from bot.i18n import buttons, text, to_script
+from kernel.i18n import buttons, text, to_script
+from kernel.logs import mask_id
 
 log = logging.getLogger(__name__)
 
-CHINA = timezone(timedelta(hours=8))
 #: Values of the ``order_check_blocked`` slot: why this lookup ends without a check.
 BLOCKED_LOCKED = "locked"  # the server-side lockout (order / customer / client IP) is on
 BLOCKED_UNAVAILABLE = "unavailable"  # the lockout store is down: fail closed
@@ -91,28 +102,8 @@ def parse_order_id(value: Any) -> OrderIdParse:
 CARRIER_KEYS = {"SF Express": "sf", "JD Logistics": "jd", "ZTO": "zto"}
 
 
-def money(cents: int) -> str:
-    return f"¥{cents / 100:,.2f}"
-
-
 def _money_json(cents: Optional[int]) -> Optional[Dict[str, Any]]:
     return None if cents is None else {"cents": cents, "text": money(cents)}
-
-
-def product_name(name_zh: str, name_en: str, language: Optional[str]) -> str:
-    """Product names in the customer's language: zh name, its Traditional form, or the en name."""
-    if language == "en":
-        return name_en or name_zh
-    return to_script(name_zh or name_en, language)
-
-
-def local_time(value: datetime, language: Optional[str]) -> str:
-    local = value.astimezone(CHINA)
-    return local.strftime("%b %d %H:%M") if language == "en" else local.strftime("%m-%d %H:%M")
-
-
-def local_date(value: date, language: Optional[str]) -> str:
-    return value.strftime("%b %d") if language == "en" else f"{value.month}月{value.day}日"
 
 
 def status_label(status: str, language: Optional[str]) -> str:
@@ -313,22 +304,6 @@ def _lang(tracker: Tracker) -> Optional[str]:
     return tracker.get_slot("language")
 
 
-def log_store_failure(where: str, tracker: Tracker, exc: BaseException) -> None:
-    """The one clear line the action server logs when the store fails."""
-    log.error("store unavailable in %s (conversation %s): %s", where, mask_sender(tracker.sender_id), exc)
-
-
-def mask_sender(sender_id: Optional[str]) -> str:
-    s = sender_id or "-"
-    return s if len(s) <= 8 else f"{s[:4]}…{s[-4:]}"
-
-
-def utter_store_down(dispatcher: CollectingDispatcher, language: Optional[str]) -> None:
-    dispatcher.utter_message(
-        text=text("msg_store_unavailable", language), buttons=buttons("msg_store_unavailable", language)
-    )
-
-
 def utter_locked(dispatcher: CollectingDispatcher, language: Optional[str]) -> None:
     dispatcher.utter_message(text=text("msg_order_locked", language), buttons=buttons("msg_order_locked", language))
 
@@ -397,7 +372,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         except StoreInputError:
             order = None
         except StoreError as exc:
-            log_store_failure("order lookup", tracker, exc)
+            log_store_failure(log, "order lookup", tracker, exc)
             return {"phone_suffix": None, "order_store_error": True}
         subjects = Subjects(order_id, order.customer_id if order is not None else None, client_ip(tracker))
         try:
@@ -406,7 +381,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         except (GuardUnavailable, GuardConfigError) as exc:
             log.error(
                 "verification lockout store unavailable, phone check refused (conversation %s): %s",
-                mask_sender(tracker.sender_id), exc,
+                mask_id(tracker.sender_id), exc,
             )
             return {"phone_suffix": None, "order_check_blocked": BLOCKED_UNAVAILABLE}
         if attempt.locked:
@@ -414,7 +389,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         if phone_suffix_matches(order, digits):
             assert order is not None
             guard.succeeded(attempt)
-            log.info("order lookup verified by phone (conversation %s)", mask_sender(tracker.sender_id))
+            log.info("order lookup verified by phone (conversation %s)", mask_id(tracker.sender_id))
             identity = VerifiedIdentity(order.customer_id, METHOD_PHONE, time.time(), tracker.sender_id)
             return {
                 "phone_suffix": digits,
@@ -425,7 +400,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         guard.failed(subjects, attempt)
         outcome = after_failed_check(tracker.get_slot("order_verify_failures"))
         log.info(
-            "order lookup check failed %d/%d (conversation %s)", outcome.failures, 3, mask_sender(tracker.sender_id)
+            "order lookup check failed %d/%d (conversation %s)", outcome.failures, 3, mask_id(tracker.sender_id)
         )
         if attempt.locks_if_failed and not outcome.locked:
             return {
@@ -466,7 +441,7 @@ class ValidateOrderLookupForm(FormValidationAction):
                     result["order_verified"] = order_id
                     return result
         except StoreError as exc:
-            log_store_failure("identity check", tracker, exc)
+            log_store_failure(log, "identity check", tracker, exc)
             result["order_store_error"] = True
             return result
         result["order_verified"] = None
@@ -511,6 +486,20 @@ def _reset_lookup() -> List[Dict[str, Any]]:
     ]
 
 
+async def watch_order(tracker: Tracker, order: Order, language: Optional[str]) -> bool:
+    """Watch a verified customer's order for status changes (the notifier tells this conversation); True when
+    the watch is new. Delivered and cancelled orders are not watched; a ledger failure never costs the answer."""
+    if order.status in ("delivered", "cancelled"):
+        return False
+    channel = (tracker.get_latest_input_channel() or "rest")[:32]
+    try:
+        return await asyncio.to_thread(lambda: shared_ledger().watch_order(
+            order.order_id, channel, tracker.sender_id, language or "zh-Hans", order.status))
+    except LedgerUnavailable as error:
+        log.warning("order watch not recorded: %s", error)
+        return False
+
+
 class ActionOrderStatus(Action):
     """Answer the order lookup once the form is done (or explain why not)."""
 
@@ -550,7 +539,7 @@ class ActionOrderStatus(Action):
                 else {}
             )
         except StoreError as exc:
-            log_store_failure("order status", tracker, exc)
+            log_store_failure(log, "order status", tracker, exc)
             utter_store_down(dispatcher, lang)
             return [*_reset_lookup(), SlotSet("human_offered", True)]
         if order is None:  # deleted between the check and now: say nothing about it
@@ -558,6 +547,8 @@ class ActionOrderStatus(Action):
             return _reset_lookup()
         body, card = render_order(order, lang, store_names)
         dispatcher.utter_message(text=body, json_message=card)
+        if await watch_order(tracker, order, lang):
+            dispatcher.utter_message(text=text("msg_order_watching", lang))
         return _reset_lookup()
 
 
@@ -579,7 +570,7 @@ class ActionRecentOrders(Action):
                 return updates
             orders = store.recent_orders(identity.customer_id, RECENT_LIMIT)
         except StoreError as exc:
-            log_store_failure("recent orders", tracker, exc)
+            log_store_failure(log, "recent orders", tracker, exc)
             utter_store_down(dispatcher, lang)
             return [SlotSet("human_offered", True)]
         body, card = render_recent(orders, lang)

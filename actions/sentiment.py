@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.language import is_cjk, normalise
+from kernel.language import is_cjk, normalise
 
 LEXICON_FILE = Path(__file__).resolve().parent / "sentiment_lexicon.yml"
 STRONGLY_NEGATIVE = -0.6

@@ -8,7 +8,7 @@ rasa-sdk's own server (same flags as ``python -m rasa_sdk``, same app from
   action errors, FAQ outcomes and handoffs by reason;
 - every action call runs with the tracker's ``sender_id`` as the log ``conversation_id``;
 - logs: ``KEFU_LOG_FORMAT=json`` for one JSON object a line, ``text`` (default) for rasa-sdk's
-  coloured lines; personal data masked in both (``bot.logging_json``).
+  coloured lines; personal data masked in both (``kernel.logs``).
 
 One process per replica: with ``ACTION_SERVER_SANIC_WORKERS`` > 1 each worker keeps its own
 metrics, so scale with replicas instead.
@@ -37,7 +37,7 @@ from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
 from actions import metrics
-from bot.logging_json import (
+from kernel.logs import (
     add_masking,
     adopt_loggers,
     bind_conversation,
@@ -219,7 +219,7 @@ def warm_up_knowledge_base() -> None:
     timed out action calls. ``/health`` answers only after this. A missing build is logged, not
     fatal: the FAQ action then says the knowledge base is unavailable.
     """
-    from knowledge_base.runtime import KnowledgeBaseUnavailable, shared_knowledge_base
+    from knowledge_base.serving.runtime import KnowledgeBaseUnavailable, shared_knowledge_base
 
     try:
         shared_knowledge_base().matcher().match("你好")

@@ -49,6 +49,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
+from kernel.logs import mask_id, mask_ip
+from kernel.state import sync_redis_client
+
 log = logging.getLogger(__name__)
 
 BACKEND_ENV = "KEFU_VERIFY_BACKEND"
@@ -66,8 +69,6 @@ DEFAULT_PER_IP = 20
 DEFAULT_WINDOW_SECONDS = 3600.0
 DB_FILE = "verification.db"
 REDIS_PREFIX = "kefu:verify"
-#: Redis answers in milliseconds on a LAN; a hung Redis must not hold a customer up.
-REDIS_TIMEOUT_SECONDS = 0.5
 #: The in-process backend forgets the oldest subjects beyond this many (bounded memory).
 MEMORY_MAX_SUBJECTS = 100_000
 #: How often (seconds) the SQL backend deletes attempts older than the window.
@@ -154,21 +155,6 @@ def normalise_ip(raw: Any) -> Optional[str]:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network(f"{address}/64", strict=False))
     return str(address)
-
-
-def mask_id(value: Optional[str]) -> str:
-    """For logs: ``KF20261120001`` → ``KF2…01``; short values are hidden whole."""
-    text = value or ""
-    return f"{text[:3]}…{text[-2:]}" if len(text) > 6 else "***"
-
-
-def mask_ip(ip: Optional[str]) -> str:
-    """For logs: ``203.0.113.7`` → ``203.0.113.x``; IPv6 keeps its first two groups."""
-    if not ip:
-        return "-"
-    if ":" in ip:
-        return ":".join(ip.split(":")[:2]) + ":…"
-    return ip.rsplit(".", 1)[0] + ".x"
 
 
 @dataclass(frozen=True)
@@ -313,9 +299,7 @@ class RedisBackend:
         import redis
 
         self._errors: Tuple[type, ...] = (redis.RedisError, OSError)
-        self.client = client or redis.Redis.from_url(
-            url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
-        )
+        self.client = client or sync_redis_client(url)
         self.prefix = prefix
         self._script = self.client.register_script(_RESERVE_LUA)
 
@@ -516,7 +500,7 @@ class VerificationGuard:
 
 def _var_dir(env: Mapping[str, str]) -> str:
     try:
-        from launcher.settings import var_dir_of
+        from kernel.settings import var_dir_of
 
         return str(var_dir_of(env))
     except ImportError:  # an action server deployed without the launcher package

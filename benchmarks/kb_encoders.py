@@ -27,11 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kb_latency import QUERIES  # noqa: E402
 
+from knowledge_base.building.indexing import build_index, records_from_entries  # noqa: E402
+from knowledge_base.building.source import load_entries  # noqa: E402
 from knowledge_base.config import load_config  # noqa: E402
-from knowledge_base.encoders import get_encoder  # noqa: E402
-from knowledge_base.engine import Matcher, build_index, records_from_entries  # noqa: E402
-from knowledge_base.evaluation import evaluate_matcher, read_examples  # noqa: E402
-from knowledge_base.source import load_entries  # noqa: E402
+from knowledge_base.learning.evaluation import evaluate_matcher, read_examples  # noqa: E402
+from knowledge_base.serving.encoders import get_encoder  # noqa: E402
+from knowledge_base.serving.matcher import Matcher  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:

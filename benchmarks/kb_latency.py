@@ -42,12 +42,13 @@ sys.path.insert(0, str(ROOT))
 
 import faiss  # noqa: E402
 
-from bot.language import normalise  # noqa: E402
+from kernel.language import normalise  # noqa: E402
+from knowledge_base.building.assemble import assemble  # noqa: E402
 from knowledge_base.config import load_config  # noqa: E402
-from knowledge_base.encoders import get_encoder  # noqa: E402
-from knowledge_base.index import EntryRecord, IndexData, assemble  # noqa: E402
-from knowledge_base.lexical import Vocabulary, tokenize  # noqa: E402
-from knowledge_base.matcher import score  # noqa: E402
+from knowledge_base.serving.encoders import get_encoder  # noqa: E402
+from knowledge_base.serving.index import EntryRecord, IndexData  # noqa: E402
+from knowledge_base.serving.lexical import Vocabulary, tokenize  # noqa: E402
+from knowledge_base.serving.scoring import score  # noqa: E402
 
 QUERIES = [
     "退款多久能到账",

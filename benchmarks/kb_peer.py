@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Dict, Sequence
 
@@ -35,11 +34,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from knowledge_base.building.indexing import build_index, records_from_entries  # noqa: E402
+from knowledge_base.building.source import load_entries  # noqa: E402
 from knowledge_base.config import load_config  # noqa: E402
-from knowledge_base.encoders import get_encoder, resolve_encoder_id  # noqa: E402
-from knowledge_base.engine import Matcher, build_index, records_from_entries  # noqa: E402
-from knowledge_base.evaluation import OOS, evaluate_matcher, read_examples  # noqa: E402
-from knowledge_base.source import load_entries  # noqa: E402
+from knowledge_base.learning.ablation import ABLATIONS, ablated_features, ablated_matcher  # noqa: E402
+from knowledge_base.learning.evaluation import OOS, evaluate_matcher, read_examples  # noqa: E402
+from knowledge_base.serving.encoders import get_encoder, resolve_encoder_id  # noqa: E402
+from knowledge_base.serving.matcher import Matcher  # noqa: E402
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
@@ -65,14 +66,21 @@ json.dump(out, open(sys.argv[3], "w"))
 
 
 def ours(variant: str, config, entries, test) -> Dict:
-    matching = replace(config.matching, ablation="none" if variant == "full" else variant)
-    cfg = replace(config, matching=matching)
+    """The product's matcher (``full``), or one of its evidence ablations (``knowledge_base.learning.ablation``):
+    calibration trains the ranker and thresholds of the ablated matcher, as the product's build does for its own."""
     data = records_from_entries(entries)
-    encoder = get_encoder(resolve_encoder_id(cfg.encoder, [q for g in data.questions for q in g]))
+    encoder = get_encoder(resolve_encoder_id(config.encoder, [q for g in data.questions for q in g]))
     t0 = time.perf_counter()
-    built = build_index(data, encoder, cfg)
+    if variant == "full":
+        built = build_index(data, encoder, config)
+    else:
+        built = build_index(data, encoder, config, features=ablated_features(variant))
     build_s = time.perf_counter() - t0
-    result = evaluate_matcher(Matcher(built.index, built.encoder, cfg), test)
+    if variant == "full":
+        matcher = Matcher(built.index, built.encoder, config)
+    else:
+        matcher = ablated_matcher(built.index, built.encoder, config, variant)
+    result = evaluate_matcher(matcher, test)
     result["build_seconds"] = round(build_s, 1)
     result["encoder"] = encoder.id
     return result
@@ -179,12 +187,16 @@ def rasa_response_selector(entries, test, threshold: float, epochs: int) -> Dict
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--test", type=Path, default=ROOT / "tests" / "data" / "faq_heldout.jsonl")
-    parser.add_argument("--variants", default="full,dense,lexical,nearest")
+    variants = ("full", *ABLATIONS)
+    parser.add_argument("--variants", default=",".join(variants), help=f"comma-separated, of: {', '.join(variants)}")
     parser.add_argument("--skip-rasa", action="store_true")
     parser.add_argument("--rasa-threshold", type=float, default=0.5)
     parser.add_argument("--rasa-epochs", type=int, default=100)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    unknown = [v for v in args.variants.split(",") if v not in variants]
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(variants)}")
     config = load_config()
     entries = load_entries(config.sources)
     test = read_examples(args.test)

@@ -1,5 +1,5 @@
-"""Kefu's Rasa project: domain, training data, custom NLU components and channels.
+"""Kefu's Rasa project: domain, training data, texts, custom NLU components, channels and server plugins; only the Rasa process (and its tests) imports it.
 
-Only :mod:`bot.language` and :mod:`bot.i18n` are imported outside the Rasa
-environment; they depend on the standard library and OpenCC alone.
+Language handling and the texts' loader live in :mod:`kernel` (``kernel.language``, ``kernel.i18n``), so the
+action server and the console never import this package.
 """

@@ -13,8 +13,12 @@ channel (``rest``, ``socketio``, ``wechat``, ``wecom``) a payload is honoured on
   WeChat menu entries (``/human_handoff``, ``/order_status``) and ``KEFU_ALLOWED_PAYLOADS``.
 
 ``/restart``, ``/session_start`` and ``/back`` are refused even when offered, unless the
-allow-list names them. A refused payload is treated as plain text: it goes through the NLU like
-anything else the customer types (the text is stored as typed). Non-public input (``rasa test``,
+allow-list names them. A refused payload is treated as plain text (the text is stored as typed):
+words after a slash (``/ 我的订单``) go through the NLU like anything else the customer types;
+machine syntax (``/session_start``, ``/inform{...}``: an identifier for an intent) means nothing a
+customer says, so it is read as not understood (``nlu_fallback``, no entities) rather than
+whatever the classifier guesses for it (one model read ``session_start`` as a complaint and
+handed the conversation to a person). Non-public input (``rasa test``,
 the HTTP API used by the console, the command line) is unaffected.
 
 It works at the processor (:meth:`rasa.core.processor.MessageProcessor._handle_message_with_tracker`,
@@ -189,6 +193,19 @@ def neutral_text(text: str) -> str:
     return stripped or text
 
 
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def not_understood(text: str) -> Optional[Dict[str, Any]]:
+    """The parse for a refused payload in machine syntax (an identifier as its intent): not understood,
+    nothing taken from it. None for anything else, which the NLU reads as text (:func:`neutral_text`)."""
+    match = _PAYLOAD.match(text.strip())
+    if not match or not _IDENTIFIER.match(match.group("intent").strip()):
+        return None
+    fallback = {"name": "nlu_fallback", "confidence": 1.0}
+    return {"text": text, "intent": fallback, "entities": [], "intent_ranking": [fallback]}
+
+
 def _mask(text: str) -> str:
     return text[:24] + ("…" if len(text) > 24 else "")
 
@@ -222,10 +239,12 @@ def install(environ: Optional[Mapping[str, str]] = None) -> None:
             if reason:
                 logger.warning("control_commands.refused channel=%s reason=%s payload=%s",
                                message.input_channel, reason, _mask(message.text))
-                probe = UserMessage(neutral_text(message.text), None, message.sender_id,
-                                    input_channel=message.input_channel, metadata=message.metadata)
-                parse_data: Dict[str, Any] = await self.parse_message(probe, tracker)
-                parse_data["text"] = message.text
+                parse_data = not_understood(message.text)
+                if parse_data is None:
+                    probe = UserMessage(neutral_text(message.text), None, message.sender_id,
+                                        input_channel=message.input_channel, metadata=message.metadata)
+                    parse_data = await self.parse_message(probe, tracker)
+                    parse_data["text"] = message.text
                 message.parse_data = parse_data
         await original(self, message, tracker)
 

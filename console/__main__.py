@@ -1,7 +1,8 @@
 """``python -m console``: run the handoff console (one process: the events tail and SSE hub live in it).
 
-``python -m console accounts`` prints the demo logins; ``python -m console users ...`` manages agent
-accounts (console/accounts.py).
+``python -m console accounts`` prints the demo logins when ``KEFU_CONSOLE_DEMO_ACCOUNTS`` is on (what
+``make run``'s banner shows; the launcher runs this command, it imports nothing of the console);
+``python -m console users ...`` manages agent accounts (console/accounts.py).
 """
 
 from __future__ import annotations
@@ -9,23 +10,30 @@ from __future__ import annotations
 import logging
 import sys
 
-from bot.logging_json import adopt_loggers, configure
-from console.app import create_app
-from console.settings import load_settings
-from kernel.secrets import enforce as enforce_secrets
 
+def demo_accounts() -> int:
+    """The demo logins, one line each, or why there are none."""
+    from console.demo import DemoDataError, load_demo_accounts
+    from console.settings import demo_accounts_enabled
 
-def main() -> int:
-    if sys.argv[1:2] == ["accounts"]:  # the demo logins, for `make run`'s banner
-        from console.seed import demo_account_lines
-        from console.settings import load_config
-
-        print("\n".join(demo_account_lines(load_config().get("demo_accounts") or [])))
+    if not demo_accounts_enabled():
+        print("  none: KEFU_CONSOLE_DEMO_ACCOUNTS is off (python -m console users create ... makes accounts)")
         return 0
-    if sys.argv[1:2] == ["users"]:  # account management (console/accounts.py)
-        from console.accounts import main as users_main
+    try:
+        accounts = load_demo_accounts()
+    except DemoDataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(account.line() for account in accounts))
+    return 0
 
-        return users_main(sys.argv[2:])
+
+def serve() -> int:
+    from console.app import create_app
+    from console.settings import load_settings
+    from kernel.logs import adopt_loggers, configure
+    from kernel.secrets import enforce as enforce_secrets
+
     enforce_secrets("console")  # placeholder or weak secrets: refuse to start (docs/security.md)
     configure(level=logging.INFO, service="console")  # KEFU_LOG_FORMAT: text (default) or json; masked
     settings = load_settings()
@@ -33,6 +41,16 @@ def main() -> int:
     adopt_loggers()  # Sanic's own lines through the same (masked, KEFU_LOG_FORMAT) handler, once
     app.run(host=settings.host, port=settings.port, single_process=True, access_log=False, motd=False)
     return 0
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["accounts"]:  # the demo logins, for `make run`'s banner
+        return demo_accounts()
+    if sys.argv[1:2] == ["users"]:  # account management (console/accounts.py)
+        from console.accounts import main as users_main
+
+        return users_main(sys.argv[2:])
+    return serve()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""``python -m console users ...``: manage the console's agent accounts from a shell.
+"""``python -m console users ...``: manage the console's agent accounts from a shell (and the account
+operations the demo seed shares: ``create_agent``, ``end_sessions``).
 
 Outside the demo there are no accounts until an operator creates them here. Passwords are read from
 a prompt (typed twice, not echoed) or, when standard input is not a terminal, from its first line:
@@ -19,14 +20,15 @@ import argparse
 import getpass
 import re
 import sys
+import time
 from datetime import datetime, timezone
 from typing import Callable, List, Optional, Sequence, TextIO
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from console.models import Agent, create_schema, make_engine
-from console.seed import ROLES, create_agent, end_sessions
+from console.auth import hash_password
+from console.models import ROLES, Agent, SessionRow, create_schema, make_engine
 from console.settings import Settings, SettingsError, load_settings
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -36,6 +38,23 @@ MAX_PASSWORD = 256
 
 class AccountError(Exception):
     """A refused account operation; the message is shown to the operator."""
+
+
+def create_agent(session: Session, username: str, display_name: str, role: str, teams: List[str], password: str) -> Agent:
+    """Add an active account (the caller commits)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    agent = Agent(username=username, display_name=display_name, role=role, teams=",".join(teams),
+                  password_hash=hash_password(password), active=True, created_at=time.time())
+    session.add(agent)
+    session.flush()
+    return agent
+
+
+def end_sessions(session: Session, agent_id: int) -> int:
+    """Delete every session of the agent (the caller commits); returns how many there were."""
+    result = session.execute(sa.delete(SessionRow).where(SessionRow.agent_id == agent_id))
+    return int(result.rowcount or 0)
 
 
 def _username(value: str) -> str:
@@ -134,8 +153,6 @@ def run(argv: Sequence[str], settings: Settings, stdin: TextIO, stdout: TextIO,
                 return 0
             agent = _agent(session, args.username)
             if args.command == "set-password":
-                from console.auth import hash_password
-
                 agent.password_hash = hash_password(read_password(stdin, prompt))
                 ended = end_sessions(session, agent.id)
                 session.commit()

@@ -1,4 +1,5 @@
-"""Passwords (scrypt), session ids and CSRF tokens. Pure functions; storage is in ``tickets``/``app``.
+"""Passwords (scrypt), session ids and CSRF tokens. Pure functions; storage is in console/web/auth.py (sessions)
+and console/accounts.py (accounts).
 
 scrypt is deliberately slow (about 50 ms): callers on the event loop run it in a thread executor.
 """

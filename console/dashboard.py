@@ -11,10 +11,10 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from console.context import REASONS
 from console.models import ConversationDay, Ticket
 from console.queueing import iso
 from console.states import State
+from kernel.handoff import REASONS
 
 
 def containment_rate(conversations: int, handed_off: int) -> Optional[float]:

@@ -1,7 +1,7 @@
 """Tail Rasa's SQL event broker table (``events``: id, sender_id, data) into the console.
 
 - customer and bot messages of conversations with an open ticket become ticket messages
-  (idempotent on the event's identity, see ``console.context.event_key``);
+  (idempotent on the event's identity, see ``kernel.handoff.event_key``);
 - the ``handoff_request`` slot the bot sets on escalation opens the ticket when the bot
   could not reach the console (no ticket lost while the console is down);
 - ``csat_rating`` slots and bare 1-5 replies after a close store the rating;
@@ -37,9 +37,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from console.context import ContextError, parse_context
 from console.models import ConversationDay, DeadLetter, Message, TailCursor, Ticket, make_engine
 from console.tickets import BadRequest, NotFound, TicketService
+from kernel.handoff import ContextError, parse_context
 
 log = logging.getLogger("kefu.console.tail")
 
@@ -293,7 +293,7 @@ class EventsTail:
         elif kind == "slot":
             self._slot(session, sender_id, event, batch)
             return
-        attached = self.service.attach_event(session, sender_id, event)
+        attached = self.service.ingest.attach_event(session, sender_id, event)
         if attached:
             batch.messages.append(attached)
 
@@ -328,14 +328,14 @@ class EventsTail:
             except ContextError as error:
                 log.warning("ignoring malformed handoff_request: %s", error)
                 return
-            ticket, created = self.service.create_in(session, ctx, via="events")
+            ticket, created = self.service.ingest.create_in(session, ctx, via="events")
             if created:
                 batch.created.append(ticket.id)
         elif name == "csat_rating" and isinstance(value, dict):
             try:
                 ticket_id = value.get("ticket_id")
-                ticket = self.service.csat_in(session, sender_id, value.get("rating"),
-                                              int(ticket_id) if str(ticket_id or "").isdigit() else None)
+                ticket = self.service.ingest.csat_in(session, sender_id, value.get("rating"),
+                                                     int(ticket_id) if str(ticket_id or "").isdigit() else None)
                 batch.updated.append(ticket.id)
             except (BadRequest, NotFound) as error:
                 log.info("csat slot not stored: %s", error)
@@ -344,14 +344,14 @@ class EventsTail:
         for ticket_id in batch.created:
             ticket = session.get(Ticket, ticket_id)
             if ticket is not None:
-                self.service.announce_created(self.service.ticket_json(session, ticket))
+                self.service.views.announce_created(self.service.views.ticket_json(session, ticket))
         for ticket, message in batch.messages:
             if ticket.id not in batch.created:
-                self.service.announce_message(session, ticket, message)
+                self.service.views.announce_message(session, ticket, message)
         for ticket_id in set(batch.updated):
             ticket = session.get(Ticket, ticket_id)
             if ticket is not None:
-                self.service.announce_ticket(session, ticket)
+                self.service.views.announce_ticket(session, ticket)
 
     async def run(self) -> None:
         self.status.running = True

@@ -11,6 +11,9 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+#: What an agent account may be (``Agent.role``).
+ROLES = ("agent", "supervisor")
+
 
 class Base(DeclarativeBase):
     pass

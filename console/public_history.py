@@ -24,18 +24,18 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Union
 from urllib.parse import quote
 
 import httpx
-from sanic import Sanic
+from sanic import Blueprint, Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
-from bot.channels.limits import SlidingWindowRateLimiter
 from kernel import session_ids
 from kernel.conversation_ids import web_id
+from kernel.ratelimit import SlidingWindowRateLimiter
 
 log = logging.getLogger("kefu.console.public_history")
 
@@ -140,12 +140,13 @@ def _error(status: int, code: str, message: str) -> HTTPResponse:
 
 
 def register(
-    app: Sanic,
+    app: Union[Sanic, Blueprint],
     settings: Any,
     limiter: Optional[SlidingWindowRateLimiter] = None,
     transport: Optional[httpx.AsyncBaseTransport] = None,
 ) -> None:
-    """Add ``GET /api/public/history`` to the console app (no login; CORS open, no credentials)."""
+    """Add ``GET /api/public/history`` to the console app or one of its blueprints (no login; CORS open,
+    no credentials)."""
     rasa_url = str(settings.rasa_url).rstrip("/")
     secret = getattr(settings, "session_secret", None) or session_ids.secret_from_env()
     rasa_token = getattr(settings, "rasa_token", "") or ""

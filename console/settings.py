@@ -10,8 +10,9 @@ Environment (dev defaults in brackets; docs/console.md):
 - ``KEFU_RASA_URL`` [http://127.0.0.1:5005], ``KEFU_RASA_TOKEN``: Rasa's HTTP API (never sent to browsers)
 - ``KEFU_CONSOLE_CONFIG``: another YAML instead of console/config.yml
 - ``KEFU_CONSOLE_SECURE_COOKIE`` [false]: mark the session cookie Secure (set behind HTTPS)
-- ``KEFU_CONSOLE_DEMO_ACCOUNTS`` [false]: seed the demo accounts at startup (``make run`` sets true); when
-  false, demo accounts still holding their published password are deactivated at startup
+- ``KEFU_CONSOLE_DEMO_ACCOUNTS`` [false]: seed the demo accounts (console/demo/accounts.yml) at startup
+  (``make run`` sets true); when false, demo accounts still holding their published password are deactivated
+  at startup
 - ``KEFU_CONSOLE_TAIL_INTERVAL`` [0.2]: seconds between polls of the events table when idle
 - ``KEFU_CONSOLE_TAIL_MAX_TRIES`` [3]: failed tries before an event goes to the dead-letter table
 - ``KEFU_CONSOLE_TAIL_LAG_SECONDS`` [60]: the tail counts as lagging (``/health`` degraded) when it has been
@@ -21,7 +22,7 @@ Environment (dev defaults in brackets; docs/console.md):
 - ``KEFU_CONSOLE_LOGIN_IP_LIMIT`` [30], ``KEFU_CONSOLE_LOGIN_USER_LIMIT`` [10],
   ``KEFU_CONSOLE_LOGIN_WINDOW`` [300]: login attempts per client IP and failed logins per username in a
   sliding window of that many seconds; more answer 429 with Retry-After
-- ``KEFU_CONSOLE_TRUSTED_PROXIES`` [empty]: comma-separated proxy IPs whose X-Forwarded-For is believed
+- ``KEFU_CONSOLE_TRUSTED_PROXIES`` [empty]: comma-separated proxy addresses or networks whose X-Forwarded-For is believed
 - ``KEFU_CONSOLE_STREAM_CHECK_SECONDS`` [5]: how often an open live stream re-checks its session
 """
 
@@ -30,11 +31,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
-from launcher.settings import persisted_secret
+from kernel.netaddr import parse_proxies
+from kernel.settings import persisted_secret
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_FILE = Path(__file__).resolve().parent / "config.yml"
@@ -66,7 +68,7 @@ class Settings:
     login_ip_limit: int = 30
     login_user_limit: int = 10
     login_window: float = 300.0
-    trusted_proxies: FrozenSet[str] = frozenset()
+    trusted_proxies: Tuple[Any, ...] = ()  # networks (kernel.netaddr.parse_proxies)
     stream_check_seconds: float = 5.0
 
     @property
@@ -94,6 +96,12 @@ def _flag(value: Optional[str], default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def demo_accounts_enabled(environ: Optional[Mapping[str, str]] = None) -> bool:
+    """``KEFU_CONSOLE_DEMO_ACCOUNTS``: the demo logins are seeded (``make run``), else deactivated."""
+    env = os.environ if environ is None else environ
+    return _flag(env.get("KEFU_CONSOLE_DEMO_ACCOUNTS"), False)
 
 
 def _positive(env: Mapping[str, str], name: str, default: Any, kind: type) -> Any:
@@ -158,7 +166,7 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         }
     except ValueError as error:
         raise SettingsError(f"bad number in the environment: {error}") from error
-    proxies = frozenset(p.strip() for p in (env.get("KEFU_CONSOLE_TRUSTED_PROXIES") or "").split(",") if p.strip())
+    proxies = tuple(parse_proxies(env.get("KEFU_CONSOLE_TRUSTED_PROXIES") or "", "KEFU_CONSOLE_TRUSTED_PROXIES"))
     return Settings(
         host=host,
         port=port,
@@ -169,7 +177,7 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         rasa_url=(env.get("KEFU_RASA_URL") or f"http://{host}:{env.get('KEFU_RASA_PORT') or 5005}").rstrip("/"),
         rasa_token=_rasa_token(var_dir, env),
         secure_cookie=_flag(env.get("KEFU_CONSOLE_SECURE_COOKIE"), False),
-        demo_accounts=_flag(env.get("KEFU_CONSOLE_DEMO_ACCOUNTS"), False),
+        demo_accounts=demo_accounts_enabled(env),
         tail_interval=tail_interval,
         config=load_config(Path(config_path) if config_path else None),
         redis_url=env.get("KEFU_CONSOLE_REDIS_URL") or env.get("KEFU_RATE_LIMIT_REDIS_URL") or "",
@@ -180,7 +188,7 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
 
 def load_canned(path: Path = CANNED_FILE) -> List[Dict[str, Any]]:
     """Canned responses with all three languages filled (Traditional from Simplified via OpenCC)."""
-    from bot.i18n import to_traditional
+    from kernel.i18n import to_traditional
 
     items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     out = []

@@ -1,7 +1,7 @@
 """Startup refuses placeholder or weak secrets, outside the embedded demo.
 
 Kefu ships values that are public on purpose: the development defaults of ``make run``
-(launcher/settings.py: ``kefu-dev-token``, the dev EncodingAESKeys), the ``change-me-...`` lines of
+(kernel/settings.py: ``kefu-dev-token``, the dev EncodingAESKeys), the ``change-me-...`` lines of
 deploy/env.example and the ``EXAMPLE-...`` values of deploy/k8s/secret.yaml. A deployment that
 forgets to replace one of them runs with a secret anybody can read on GitHub: forged WeChat
 signatures, decrypted WeChat messages, a Rasa HTTP API (every conversation, and the power to speak
@@ -20,7 +20,7 @@ channel is configured; the action server and the console: their own). A secret i
 - is the password inside a database or Redis URL and looks like a placeholder.
 
 Unset or empty variables are not this module's business: the shared secrets then fall back to a
-random value generated once in the var dir (launcher/settings.py), and the channels report their
+random value generated once in the var dir (kernel/settings.py), and the channels report their
 own missing credentials. Nothing is refused when ``KEFU_DEMO=true`` (the embedded demo: ``make
 run`` and the test stacks set it; docker-compose and Kubernetes never do); the process then prints
 one warning line instead. The message names every offending variable and why, never its value, and
@@ -56,7 +56,7 @@ EXTERNAL = "external"  # a token somebody else issues (format unknown): placehol
 URL = "url"  # a database or Redis URL: the placeholder rules on its password
 
 SECRET_KINDS: Dict[str, str] = {
-    # shared by Kefu's processes (launcher/settings.py SECRETS)
+    # shared by Kefu's processes (kernel/settings.py SECRETS)
     "KEFU_RASA_TOKEN": TOKEN,
     "KEFU_CONSOLE_SERVICE_TOKEN": TOKEN,
     "KEFU_CONSOLE_SECRET": TOKEN,
@@ -94,6 +94,7 @@ PROCESS_SECRETS: Dict[str, Tuple[str, ...]] = {
         "KEFU_CONSOLE_SERVICE_TOKEN", "KEFU_WEB_TOKEN_SECRET", "KEFU_STORE_HTTP_TOKEN",
         "KEFU_STORE_DB_URL", "KEFU_APP_DB_URL",
     ),
+    "notifier": ("KEFU_RASA_TOKEN", "KEFU_STORE_HTTP_TOKEN", "KEFU_STORE_DB_URL", "KEFU_APP_DB_URL"),
     "console": (
         "KEFU_CONSOLE_SECRET", "KEFU_CONSOLE_SERVICE_TOKEN", "KEFU_RASA_TOKEN", "KEFU_SESSION_SECRET",
         "KEFU_CONSOLE_DB_URL", "KEFU_EVENTS_DB_URL", "KEFU_APP_DB_URL",
@@ -102,8 +103,8 @@ PROCESS_SECRETS: Dict[str, Tuple[str, ...]] = {
 }
 PROCESSES: FrozenSet[str] = frozenset({*PROCESS_SECRETS, "launcher"})
 
-#: Values published with Kefu: launcher/settings.py DEFAULTS, deploy/env.example,
-#: deploy/k8s/secret.yaml (tests/foundation/test_secrets.py keeps this list complete).
+#: Values published with Kefu: kernel/settings.py DEFAULTS, deploy/env.example,
+#: deploy/k8s/secret.yaml (tests/kernel/test_secrets.py keeps this list complete).
 PUBLIC_VALUES: FrozenSet[str] = frozenset({
     "kefu-dev-token",
     "kefu-dev-appsecret",

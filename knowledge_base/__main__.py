@@ -27,7 +27,7 @@ def _config(args: argparse.Namespace) -> KBConfig:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from knowledge_base.builder import build
+    from knowledge_base.learning.curation import build  # the sources plus what supervisors taught in the console
 
     outcome = build(_config(args), force=args.force)
     m = outcome.manifest
@@ -42,7 +42,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from knowledge_base.source import load_entries
+    from knowledge_base.building.source import load_entries
 
     config = _config(args)
     entries = load_entries(config.sources)
@@ -51,7 +51,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from knowledge_base.importer import convert, write_yaml
+    from knowledge_base.building.importer import convert, write_yaml
 
     entries, report = convert(Path(args.file))
     for line in report.skipped:
@@ -64,7 +64,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     write_yaml(entries, Path(args.out))
     print(f"wrote {len(entries)} entries from {report.rows} rows to {args.out} ({len(report.skipped)} rows skipped)")
     if not args.no_report:
-        from knowledge_base.importer import quality_report
+        from knowledge_base.building.importer import quality_report
 
         quality = quality_report(entries, _config(args), args.close_similarity)
         for line in quality.lines():
@@ -73,7 +73,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from knowledge_base.runtime import KnowledgeBase
+    from knowledge_base.serving.runtime import KnowledgeBase
 
     kb = KnowledgeBase(_config(args))
     result = kb.matcher().match(args.text, args.language)
@@ -94,14 +94,14 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from knowledge_base.evaluation import evaluate_files, evaluate_project
+    from knowledge_base.learning.evaluation import evaluate_files, evaluate_project
 
     config = _config(args)
     if args.train:
         result = evaluate_files(Path(args.train), Path(args.test), config)
     else:
-        from knowledge_base.builder import build
-        from knowledge_base.runtime import KnowledgeBase
+        from knowledge_base.building.builder import build
+        from knowledge_base.serving.runtime import KnowledgeBase
 
         build(config)
         kb = KnowledgeBase(config)
@@ -111,8 +111,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_unanswered(args: argparse.Namespace) -> int:
-    from knowledge_base.encoders import get_encoder, resolve_encoder_id
-    from knowledge_base.unanswered import UnansweredStore, list_groups
+    from knowledge_base.learning.unanswered import UnansweredStore, list_groups
+    from knowledge_base.serving.encoders import get_encoder, resolve_encoder_id
 
     config = _config(args)
     store = UnansweredStore(args.db_url or config.db_url())
@@ -143,8 +143,8 @@ def cmd_unanswered(args: argparse.Namespace) -> int:
 
 
 def cmd_nlu_export(args: argparse.Namespace) -> int:
-    from knowledge_base.nlu_export import ExportSettings, export, stale, write
-    from knowledge_base.source import load_entries
+    from knowledge_base.building.nlu_export import ExportSettings, export, stale, write
+    from knowledge_base.building.source import load_entries
 
     config = _config(args)
     if args.per_entry < 1:
@@ -229,11 +229,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s"
     )
-    from knowledge_base.encoders import EncoderError
-    from knowledge_base.evaluation import DataError
-    from knowledge_base.importer import ImportError_
-    from knowledge_base.runtime import KnowledgeBaseUnavailable
-    from knowledge_base.source import ValidationError
+    from knowledge_base.building.importer import ImportError_
+    from knowledge_base.building.source import ValidationError
+    from knowledge_base.learning.evaluation import DataError
+    from knowledge_base.serving.encoders import EncoderError
+    from knowledge_base.serving.runtime import KnowledgeBaseUnavailable
 
     try:
         return int(args.func(args))

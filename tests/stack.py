@@ -1,10 +1,12 @@
-"""A real Kefu stack for integration tests: action server, Rasa server and console as processes.
+"""A real Kefu stack for integration tests: action server, Rasa server, notifier and console as processes.
 
 Every stack gets free ports and its own var/ directory (tracker database,
 token), so tests never touch a developer's ``make run``. The Rasa model is the
-one ``make model`` produced (``models/kefu.tar.gz``).
+one ``make model`` produced (``models/kefu.tar.gz``). The processes run on the
+process harness (tests/harness.py): a stack is a ``ProcessGroup`` of the
+commands of ``make run`` (launcher/processes.py).
 
-    stack = Stack.start(tmp_path)            # waits until both answer
+    stack = Stack.start(tmp_path)            # waits until all answer (or raises with the log tail)
     replies = stack.say("alice", "你好")     # REST channel round trip
     stack.restart("rasa")                    # same ports, same databases
     stack.stop()
@@ -12,30 +14,18 @@ one ``make model`` produced (``models/kefu.tar.gz``).
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import time
 import uuid
-from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import quote
 
 import requests
 
+from kernel.settings import ROOT, resolve
 from launcher.processes import ProcessSpec, process_env, specs
-from launcher.settings import ROOT, resolve
+from tests.harness import Command, HttpReady, ProcessGroup, ServerProcess, environ_without, free_port
 
 MODEL = ROOT / "models" / "kefu.tar.gz"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def model_missing_reason() -> Optional[str]:
@@ -44,59 +34,24 @@ def model_missing_reason() -> Optional[str]:
     return None
 
 
-class ProcessGroup(ABC):
-    """Processes started in their own sessions, with a health URL each and a log file in ``workdir``
-    (shared by :class:`Stack` and the multi-process cluster of tests/cluster)."""
-
-    workdir: Path
-    processes: Dict[str, subprocess.Popen]
-
-    @abstractmethod
-    def health_url(self, name: str) -> str:
-        """The URL that answers below 500 once process ``name`` is ready."""
-
-    def wait_ready(self, names: List[str], timeout: float = 240.0) -> None:
-        deadline = time.monotonic() + timeout
-        for name in names:
-            url = self.health_url(name)
-            while True:
-                proc = self.processes[name]
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {proc.returncode}:\n{self.log(name)[-4000:]}")
-                try:
-                    if requests.get(url, timeout=2).status_code < 500:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} not ready after {timeout}s:\n{self.log(name)[-4000:]}")
-                time.sleep(0.5)
-
-    def log(self, name: str) -> str:
-        path = self.workdir / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def kill(self, name: str, sig: int = signal.SIGTERM) -> None:
-        proc = self.processes.get(name)
-        if proc and proc.poll() is None:
-            os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-
-    def alive(self, name: str) -> bool:
-        proc = self.processes.get(name)
-        return bool(proc and proc.poll() is None)
-
-
-@dataclass
 class Stack(ProcessGroup):
-    env: Dict[str, str]
-    workdir: Path
-    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
-    specs: Dict[str, ProcessSpec] = field(default_factory=dict)
+    """The processes of ``make run`` (launcher/processes.py) in one test's ``workdir`` (tests/harness.py)."""
+
+    def __init__(self, workdir: Path, env: Dict[str, str]) -> None:
+        super().__init__(workdir)
+        self.env = env
+        self.specs: Dict[str, ProcessSpec] = specs(env)
+        for name in self.specs:
+            self.add(self._command(name))
+
+    def _command(self, name: str) -> Command:
+        spec = self.specs[name]
+        return Command(spec.name, spec.argv, process_env(self.env), HttpReady(spec.health_url), cwd=ROOT)
+
+    def spawn(self, name: str) -> ServerProcess:
+        """Start ``name`` with the stack's current ``env``: a test may change a setting before a restart."""
+        self.add(self._command(name))
+        return super().spawn(name)
 
     @classmethod
     def start(
@@ -107,52 +62,29 @@ class Stack(ProcessGroup):
         timeout: float = 240.0,
     ) -> Stack:
         workdir.mkdir(parents=True, exist_ok=True)
-        base = {
+        environ = environ_without()
+        environ.update({
             "KEFU_HOST": "127.0.0.1",
             "KEFU_RASA_PORT": str(free_port()),
             "KEFU_ACTION_PORT": str(free_port()),
             "KEFU_CONSOLE_PORT": str(free_port()),
+            "KEFU_NOTIFIER_PORT": str(free_port()),
+            "KEFU_APP_DB_URL": f"sqlite:///{workdir / 'kefu_app.db'}",
             "KEFU_CONSOLE_DB_URL": f"sqlite:///{workdir / 'console.db'}",
             "KEFU_VAR_DIR": str(workdir),
             "KEFU_TRACKER_DB": str(workdir / "tracker.db"),
             "KEFU_EVENTS_DB": str(workdir / "events.db"),
             "KEFU_MODEL": str(MODEL),
             "KEFU_RASA_TOKEN": uuid.uuid4().hex,
-        }
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
-        environ.update(base)
+        })
         environ.update(extra_env or {})
-        stack = cls(env=resolve(environ), workdir=workdir)
-        stack.specs = specs(stack.env)
-        for name in only or list(stack.specs):
-            stack._spawn(name)
-        stack.wait_ready(only or list(stack.specs), timeout)
+        stack = cls(workdir, resolve(environ))
+        try:
+            stack.launch(only or list(stack.specs), timeout)
+        except BaseException:
+            stack.stop()  # whatever did start
+            raise
         return stack
-
-    # -- processes ---------------------------------------------------------
-    def health_url(self, name: str) -> str:
-        return self.specs[name].health_url
-
-    def _spawn(self, name: str) -> None:
-        spec = self.specs[name]
-        log = open(self.workdir / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(
-            spec.argv,
-            cwd=str(ROOT),
-            env=process_env(self.env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def restart(self, name: str) -> None:
-        self.kill(name)
-        self._spawn(name)
-        self.wait_ready([name])
-
-    def stop(self) -> None:
-        for name in list(self.processes):
-            self.kill(name)
 
     # -- clients -----------------------------------------------------------
     @property

@@ -1,10 +1,12 @@
-"""Store backends: orders, customers, catalogue, stock and coupons behind one interface.
+"""The seller's store behind one interface (orders, customers, catalogue, locations, stock, coupons); imported by the actions and tests.
 
 - :mod:`actions.store.types`: the dataclasses and the ``StoreBackend`` protocol
 - :mod:`actions.store.sql`: SQLAlchemy backend (SQLite, PostgreSQL)
 - :mod:`actions.store.http`: REST adapter for a seller's order system (docs/store-api.md)
 - :mod:`actions.store.factory`: backend selection from the environment
-- :mod:`actions.store.seed`, :mod:`actions.store.server`: demo data and the reference REST server
+- :mod:`actions.store.demo_data` (files in ``actions/store/demo/``), :mod:`actions.store.seed`: the demo shop's data
+  and the seed that writes it (``python -m actions.store seed``)
+- :mod:`actions.store.server`: the reference REST server (``python -m actions.store serve``)
 """
 
 from actions.store.factory import create_store, get_store, set_store

@@ -1,4 +1,10 @@
-"""Command line: `python -m actions.store seed|serve`."""
+"""Command line: `python -m actions.store seed|serve|set-stock|set-order-status`.
+
+``set-stock SKU LOCATION QUANTITY`` records a delivery (or a count) in the SQL store, as the seller's
+inventory system would: the notifier (``python -m actions.notifier``) then tells the customers waiting for it.
+``set-order-status ORDER STATUS`` moves an order on (and adds the step to its events), as the seller's order
+system would: the notifier tells the conversations that looked the order up.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +34,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     p_serve.add_argument("--url", default=os.environ.get("KEFU_STORE_DB_URL", DEFAULT_DB_URL))
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8091)
-    p_serve.add_argument("--faults", action="store_true", help="enable POST /_faults (tests only)")
+    p_stock = sub.add_parser("set-stock", help="set one SKU's quantity at one location (a delivery, a count)")
+    p_stock.add_argument("sku")
+    p_stock.add_argument("location")
+    p_stock.add_argument("quantity", type=int)
+    p_stock.add_argument("--url", default=os.environ.get("KEFU_STORE_DB_URL", DEFAULT_DB_URL))
+    p_order = sub.add_parser("set-order-status", help="move an order to a new status (the seller's order system)")
+    p_order.add_argument("order_id")
+    p_order.add_argument("status")
+    p_order.add_argument("--url", default=os.environ.get("KEFU_STORE_DB_URL", DEFAULT_DB_URL))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -49,17 +63,29 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
         print("seeded " + ", ".join(f"{k}={v}" for k, v in counts.items()))
         return 0
-    from actions.store.server import serve
+    if args.command in ("set-order-status", "set-stock"):
+        from actions.store.types import StoreError
+
+        try:
+            if args.command == "set-stock":
+                store.set_stock(args.sku, args.location, args.quantity)
+                print(f"{args.sku} at {args.location}: {args.quantity}")
+            else:
+                store.set_order_status(args.order_id, args.status)
+                print(f"{args.order_id}: {args.status}")
+        except StoreError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    from actions.store.server import make_handler, serve
 
     if not store.has_data():
         print("error: the store database is empty; run `python -m actions.store seed` first", file=sys.stderr)
         return 1
     serve(
-        store,
+        make_handler(store, os.environ.get("KEFU_STORE_HTTP_TOKEN") or None),
         args.host,
         args.port,
-        os.environ.get("KEFU_STORE_HTTP_TOKEN") or None,
-        args.faults,
         ready=lambda port: print(f"listening on http://{args.host}:{port}/api/v1", flush=True),
     )
     return 0

@@ -36,6 +36,7 @@ from actions.store.validation import (
     check_customer_id,
     check_limit,
     check_order_id,
+    check_page,
     check_sender_id,
     check_sku_code,
 )
@@ -263,6 +264,13 @@ class HttpStore:
         check_sender_id(request.sender_id)
         data = self._request("POST", "/restock-subscriptions", body=to_json(request))
         return self._decode("restock subscription", lambda: from_json(RestockSubscription, data))
+
+    def list_restock_subscriptions(self, after_id: int = 0, limit: int = 500) -> Sequence[RestockSubscription]:
+        check_page(after_id, limit)
+        data = self._request("GET", f"/restock-subscriptions?after_id={after_id}&limit={limit}")
+        return self._decode(
+            "restock subscriptions", lambda: [from_json(RestockSubscription, x) for x in data["subscriptions"]]
+        )
 
     def health(self) -> bool:
         try:

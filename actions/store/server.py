@@ -1,9 +1,9 @@
 """Reference HTTP server for the store REST contract (docs/store-api.md), on top of the SQL backend.
 
 `python -m actions.store serve --port 8091` serves the demo database so the HTTP
-adapter can be run against a real process.  With ``--faults`` it also accepts
-``POST /_faults`` to make it slow, fail with 500, or send garbage: the tests use
-that to exercise the adapter's timeouts, retries and circuit breaker.
+adapter can be run against a real process. The request handler reads the request in
+``_dispatch`` and answers it in ``respond``; tests that need a slow or broken server wrap
+``respond`` (tests/actions/store/faulty_server.py), the product has no fault switches.
 """
 
 from __future__ import annotations
@@ -11,12 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
-import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Optional, Tuple
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any, Callable, Dict, Optional, Tuple, Type
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from actions.store.codec import from_json, to_json
 from actions.store.sql import SqlStore
@@ -25,13 +22,6 @@ from actions.store.types import RestockRequest, StoreInputError, StoreUnavailabl
 log = logging.getLogger("kefu.store.server")
 PREFIX = "/api/v1"
 MAX_BODY = 16 * 1024
-
-
-@dataclass
-class Faults:
-    mode: str = "none"  # none | slow | error | garbage
-    delay: float = 0.0
-    lock: threading.Lock = threading.Lock()
 
 
 class _Handled(Exception):
@@ -52,68 +42,62 @@ ROUTES: Tuple[Route, ...] = (
     ("GET", re.compile(r"^/locations$"), "locations"),
     ("GET", re.compile(r"^/stock/([^/]+)$"), "stock"),
     ("POST", re.compile(r"^/restock-subscriptions$"), "restock"),
+    ("GET", re.compile(r"^/restock-subscriptions$"), "restock_list"),
 )
 
 
-def make_handler(store: SqlStore, token: Optional[str], faults: Optional[Faults]) -> type:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "KefuStoreReference/1"
+class StoreRequestHandler(BaseHTTPRequestHandler):
+    """The HTTP plumbing: read the request (``_dispatch``), then :meth:`respond`; JSON replies."""
 
-        def log_message(self, fmt: str, *args: Any) -> None:  # quiet: one debug line per request
-            log.debug("%s %s", self.address_string(), fmt % args)
+    protocol_version = "HTTP/1.1"
+    server_version = "KefuStoreReference/1"
 
-        def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def log_message(self, fmt: str, *args: Any) -> None:  # quiet: one debug line per request
+        log.debug("%s %s", self.address_string(), fmt % args)
 
-        def _json(self, status: int, payload: Any) -> None:
-            self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+    def send_body(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802
-            self._dispatch("GET")
+    def send_json(self, status: int, payload: Any) -> None:
+        self.send_body(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"))
 
-        def do_POST(self) -> None:  # noqa: N802
-            self._dispatch("POST")
+    def do_GET(self) -> None:  # noqa: N802
+        self._dispatch("GET")
 
-        def _dispatch(self, method: str) -> None:
-            url = urlsplit(self.path)
-            body = b""
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._json(413, {"error": {"code": "too_large", "message": "request body too large"}})
-                return
-            if length:
-                body = self.rfile.read(length)
-            if faults is not None and url.path == "/_faults" and method == "POST":
-                cfg = json.loads(body or b"{}")
-                with faults.lock:
-                    faults.mode = str(cfg.get("mode", "none"))
-                    faults.delay = float(cfg.get("delay", 0.0))
-                self._json(200, {"mode": faults.mode, "delay": faults.delay})
-                return
-            if faults is not None and faults.mode != "none":
-                with faults.lock:
-                    mode, delay = faults.mode, faults.delay
-                if mode == "slow":
-                    time.sleep(delay)
-                elif mode == "error":
-                    self._json(500, {"error": {"code": "internal", "message": "injected failure"}})
-                    return
-                elif mode == "garbage":
-                    self._send(200, b"<html>\x00 not json {{{", "application/json")
-                    return
-                elif mode == "wrong_shape":
-                    self._json(200, {"order_id": 12345, "status": None})
-                    return
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        body = b""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self.send_json(413, {"error": {"code": "too_large", "message": "request body too large"}})
+            return
+        if length:
+            body = self.rfile.read(length)
+        self.respond(method, url, body)
+
+    def respond(self, method: str, url: SplitResult, body: bytes) -> None:
+        """Answer one request whose body has been read."""
+        raise NotImplementedError
+
+
+def make_handler(store: SqlStore, token: Optional[str]) -> Type[StoreRequestHandler]:
+    """The handler of the REST contract over ``store``; ``token``: the bearer token to require, if any."""
+
+    class Handler(StoreRequestHandler):
+        def respond(self, method: str, url: SplitResult, body: bytes) -> None:
+            """Authentication, then the routes."""
             if token and self.headers.get("Authorization") != f"Bearer {token}":
-                self._json(401, {"error": {"code": "unauthorized", "message": "missing or wrong bearer token"}})
+                self.send_json(401, {"error": {"code": "unauthorized", "message": "missing or wrong bearer token"}})
                 return
             if not url.path.startswith(PREFIX):
-                self._json(404, {"error": {"code": "no_route", "message": "unknown path"}})
+                self.send_json(404, {"error": {"code": "no_route", "message": "unknown path"}})
                 return
             path = url.path[len(PREFIX) :]
             query = parse_qs(url.query)
@@ -125,16 +109,16 @@ def make_handler(store: SqlStore, token: Optional[str], faults: Optional[Faults]
                             *(unquote(g) for g in m.groups()), query=query, body=body
                         )
                     except _Handled as exc:
-                        self._json(exc.status, {"error": {"code": exc.code, "message": exc.message}})
+                        self.send_json(exc.status, {"error": {"code": exc.code, "message": exc.message}})
                     except StoreInputError as exc:
-                        self._json(400, {"error": {"code": "bad_request", "message": str(exc)}})
+                        self.send_json(400, {"error": {"code": "bad_request", "message": str(exc)}})
                     except StoreUnavailable as exc:
                         log.warning("store backend failed: %s", exc)
-                        self._json(503, {"error": {"code": "unavailable", "message": "backend unavailable"}})
+                        self.send_json(503, {"error": {"code": "unavailable", "message": "backend unavailable"}})
                     else:
-                        self._json(status, payload)
+                        self.send_json(status, payload)
                     return
-            self._json(404 if method == "GET" else 405, {"error": {"code": "no_route", "message": "unknown path"}})
+            self.send_json(404 if method == "GET" else 405, {"error": {"code": "no_route", "message": "unknown path"}})
 
         @staticmethod
         def _found(value: Any, what: str) -> Tuple[int, Any]:
@@ -187,29 +171,34 @@ def make_handler(store: SqlStore, token: Optional[str], faults: Optional[Faults]
             sub = store.add_restock_subscription(request)
             return (201 if sub.created else 200), to_json(sub)
 
+        def r_restock_list(self, query: Dict[str, Any], **_: Any) -> Tuple[int, Any]:
+            try:
+                after_id = int((query.get("after_id") or ["0"])[0])
+                limit = int((query.get("limit") or ["500"])[0])
+            except ValueError as exc:
+                raise _Handled(400, "bad_request", "after_id and limit must be integers") from exc
+            return 200, {"subscriptions": to_json(list(store.list_restock_subscriptions(after_id, limit)))}
+
     return Handler
 
 
-def make_server(
-    store: SqlStore, host: str, port: int, token: Optional[str] = None, faults: bool = False
-) -> ThreadingHTTPServer:
-    handler = make_handler(store, token, Faults() if faults else None)
+def make_server(handler: Type[StoreRequestHandler], host: str, port: int) -> ThreadingHTTPServer:
+    """A threading server for ``handler`` (from :func:`make_handler`, or a test's wrapper of it)."""
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server
 
 
 def serve(
-    store: SqlStore,
+    handler: Type[StoreRequestHandler],
     host: str,
     port: int,
-    token: Optional[str],
-    faults: bool,
     ready: Optional[Callable[[int], None]] = None,
 ) -> None:
-    server = make_server(store, host, port, token, faults)
+    """Serve until interrupted; ``ready`` gets the bound port once the socket listens."""
+    server = make_server(handler, host, port)
     bound = server.server_address[1]
-    log.info("store reference server listening on http://%s:%s%s (faults=%s)", host, bound, PREFIX, faults)
+    log.info("store reference server listening on http://%s:%s%s", host, bound, PREFIX)
     if ready:
         ready(bound)
     try:

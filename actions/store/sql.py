@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timezone
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -40,6 +40,7 @@ from actions.store.validation import (
     check_customer_id,
     check_limit,
     check_order_id,
+    check_page,
     check_sender_id,
     check_sku_code,
 )
@@ -82,6 +83,9 @@ class LocationRow(Base):
     address_zh: Mapped[str] = mapped_column(sa.String(160))
     address_en: Mapped[str] = mapped_column(sa.String(200))
     hours: Mapped[str] = mapped_column(sa.String(32), default="")
+
+
+ORDER_STATUSES = frozenset({"pending_payment", "paid", "shipped", "delivered", "refund_in_progress", "cancelled"})
 
 
 class OrderRow(Base):
@@ -467,25 +471,55 @@ class SqlStore:
 
         return self._run("add_restock_subscription", q)
 
+    def set_stock(self, sku_code: str, location_id: str, quantity: int) -> None:
+        """Set one SKU's quantity at one location (the seller's inventory system; ``python -m actions.store
+        set-stock``). Not part of :class:`StoreBackend`: the bot never changes stock."""
+        check_sku_code(sku_code)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= 10_000_000:
+            raise StoreInputError("quantity must be between 0 and 10,000,000")
+
+        def q(s: Session) -> None:
+            if s.get(SkuRow, sku_code) is None:
+                raise StoreInputError("unknown SKU")
+            if s.get(LocationRow, location_id) is None:
+                raise StoreInputError("unknown location")
+            row = s.get(StockLevelRow, (sku_code, location_id))
+            if row is None:
+                s.add(StockLevelRow(sku_code=sku_code, location_id=location_id, quantity=quantity))
+            else:
+                row.quantity = quantity
+            s.commit()
+
+        self._run("set_stock", q)
+
+    def set_order_status(self, order_id: str, status: str, note_zh: str = "", note_en: str = "") -> None:
+        """Move an order to ``status`` and add it to the order's events (the seller's order system; ``python -m
+        actions.store set-order-status``). Not part of :class:`StoreBackend`: the bot never changes orders."""
+        check_order_id(order_id)
+        if status not in ORDER_STATUSES:
+            raise StoreInputError(f"status must be one of {', '.join(sorted(ORDER_STATUSES))}")
+
+        def q(s: Session) -> None:
+            row = s.get(OrderRow, order_id)
+            if row is None:
+                raise StoreInputError("unknown order")
+            seq = s.scalar(sa.select(sa.func.max(StatusEventRow.seq)).where(StatusEventRow.order_id == order_id)) or 0
+            row.status = status
+            s.add(StatusEventRow(order_id=order_id, seq=seq + 1, status=status, at=datetime.now(timezone.utc),
+                                 note_zh=note_zh[:160], note_en=note_en[:200]))
+            s.commit()
+
+        self._run("set_order_status", q)
+
     def restock_subscriptions(self, sku_code: str) -> List[RestockSubscription]:
         check_sku_code(sku_code)
+        where = RestockSubscriptionRow.sku_code == sku_code
+        return self._run("restock_subscriptions", lambda s: _subscriptions(s, where, None))
 
-        def q(s: Session) -> List[RestockSubscription]:
-            rows = s.scalars(
-                sa.select(RestockSubscriptionRow)
-                .where(RestockSubscriptionRow.sku_code == sku_code)
-                .order_by(RestockSubscriptionRow.id)
-            ).all()
-            return [
-                RestockSubscription(
-                    r.id,
-                    RestockRequest(r.sku_code, r.channel, r.sender_id, r.language, r.customer_id, r.city),
-                    created=False,
-                )
-                for r in rows
-            ]
-
-        return self._run("restock_subscriptions", q)
+    def list_restock_subscriptions(self, after_id: int = 0, limit: int = 500) -> List[RestockSubscription]:
+        check_page(after_id, limit)
+        where = RestockSubscriptionRow.id > after_id
+        return self._run("list_restock_subscriptions", lambda s: _subscriptions(s, where, limit))
 
     def health(self) -> bool:
         try:
@@ -494,3 +528,17 @@ class SqlStore:
             return True
         except sa_exc.SQLAlchemyError:
             return False
+
+
+def _subscriptions(s: Session, where: Any, limit: Optional[int]) -> List[RestockSubscription]:
+    query = sa.select(RestockSubscriptionRow).where(where).order_by(RestockSubscriptionRow.id)
+    rows = s.scalars(query if limit is None else query.limit(limit)).all()
+    return [
+        RestockSubscription(
+            r.id,
+            RestockRequest(r.sku_code, r.channel, r.sender_id, r.language, r.customer_id, r.city),
+            created=False,
+            created_at=_utc(r.created_at),
+        )
+        for r in rows
+    ]

@@ -128,7 +128,7 @@ class Sku:
 class Location:
     id: str
     kind: str  # "store" | "warehouse"
-    city: str  # "shanghai" | "beijing" | "shenzhen" | "guangzhou"
+    city: str  # a lower-case city key, e.g. "shanghai"; the cities with stores are those of kind "store"
     name_zh: str
     name_en: str
     address_zh: str
@@ -179,6 +179,7 @@ class RestockSubscription:
     id: int
     request: RestockRequest
     created: bool = field(default=True)  # False when the same request already existed
+    created_at: Optional[datetime] = None  # when the customer asked (listings carry it)
 
 
 @runtime_checkable
@@ -207,5 +208,10 @@ class StoreBackend(Protocol):
     def coupons_for_customer(self, customer_id: str) -> Sequence[Coupon]: ...
 
     def add_restock_subscription(self, request: RestockRequest) -> RestockSubscription: ...
+
+    def list_restock_subscriptions(self, after_id: int = 0, limit: int = 500) -> Sequence[RestockSubscription]:
+        """Stored restock requests with ``id > after_id``, by id, at most ``limit`` (1..1000): the notifier
+        pages through them; whether one was already notified is the notifier's own record."""
+        ...
 
     def health(self) -> bool: ...

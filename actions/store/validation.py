@@ -51,3 +51,11 @@ def check_sender_id(sender_id: str) -> str:
     if any(ord(c) < 32 for c in sender_id):
         raise StoreInputError("malformed sender id")
     return sender_id
+
+
+def check_page(after_id: int, limit: int) -> None:
+    """A page of a listing: ``after_id`` a non-negative id, ``limit`` 1..1000."""
+    if isinstance(after_id, bool) or not isinstance(after_id, int) or after_id < 0:
+        raise StoreInputError("after_id must be a non-negative integer")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise StoreInputError("limit must be between 1 and 1000")

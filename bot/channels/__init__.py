@@ -1,1 +1,1 @@
-"""Kefu's custom Rasa input channels (siblings of Rasa's own telegram.py)."""
+"""Kefu's Rasa input channels (REST, socket.io, WeChat/WeCom): for Rasa and tests, never for actions/ or console/."""

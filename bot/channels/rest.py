@@ -24,7 +24,7 @@ Same name (``rest``) and URL (``POST /webhooks/rest/webhook``), same request
 - **server-owned metadata**: client-supplied ``kefu_*`` keys are dropped (except
   ``kefu_user_token``) and ``kefu_client_ip`` is set (``X-Forwarded-For`` only from
   ``KEFU_TRUSTED_PROXIES``);
-- log lines of the turn carry the conversation id as ``conversation_id`` (``bot.logging_json``).
+- log lines of the turn carry the conversation id as ``conversation_id`` (``kernel.logs``).
 
 credentials.yml (replaces ``rest:``; every key is optional, environment variables win)::
 
@@ -53,20 +53,18 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.limits import (
-    RATE_LIMIT_REDIS_URL_ENV,
     BodyTooLarge,
-    RateLimiter,
-    client_ip,
-    float_setting,
-    int_setting,
-    rate_limiter,
+    limit_settings,
     read_body,
     server_metadata,
-    setting,
     trusted_proxies,
 )
-from bot.logging_json import conversation
+from kernel.config_values import int_setting, setting
 from kernel.conversation_ids import rest_id, split
+from kernel.logs import conversation, mask_id
+from kernel.netaddr import client_ip
+from kernel.ratelimit import RateLimiter, rate_limiter, shared_or
+from kernel.state import redis_client
 from kernel.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -190,13 +188,6 @@ def parse_rest_message(
     return RestMessage(sender_id=sender, text=text, metadata=metadata)
 
 
-def mask_sender(sender_id: Optional[str]) -> str:
-    """Sender ids may be session tokens or user ids: log a prefix only."""
-    if not sender_id:
-        return "-"
-    return sender_id[:6] + "…" if len(sender_id) > 6 else sender_id[:2] + "…"
-
-
 def error_response(error: RestError, headers: Optional[Dict[str, str]] = None) -> HTTPResponse:
     return response.json(error.body(), status=error.status, headers=headers)
 
@@ -217,25 +208,19 @@ class KefuRestInput(RestInput):
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         credentials = credentials or {}
         try:
+            limit, window = limit_settings(
+                credentials, "KEFU_REST_RATE_LIMIT", "KEFU_REST_RATE_WINDOW",
+                DEFAULT_RATE_LIMIT_MESSAGES, DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+            )
             return cls(
-                rate_limit_messages=int_setting(
-                    setting(credentials, "rate_limit_messages", "KEFU_REST_RATE_LIMIT", DEFAULT_RATE_LIMIT_MESSAGES),
-                    "KEFU_REST_RATE_LIMIT",
-                ),
-                rate_limit_window_seconds=float_setting(
-                    setting(
-                        credentials, "rate_limit_window_seconds", "KEFU_REST_RATE_WINDOW",
-                        DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
-                    ),
-                    "KEFU_REST_RATE_WINDOW",
-                    minimum=1.0,
-                ),
+                rate_limit_messages=limit,
+                rate_limit_window_seconds=window,
                 max_message_chars=int_setting(
                     setting(credentials, "max_message_chars", "KEFU_REST_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
                     "KEFU_REST_MAX_MESSAGE_CHARS",
                     minimum=1,
                 ),
-                redis_url=str(setting(credentials, "redis_url", RATE_LIMIT_REDIS_URL_ENV, "")).strip(),
+                redis_url=str(credentials.get("redis_url") or "").strip(),
             )
         except ValueError as error:
             raise RasaException(f"rest channel: {error}") from None
@@ -255,8 +240,9 @@ class KefuRestInput(RestInput):
         self.max_metadata_bytes = max_metadata_bytes
         self.max_body_bytes = max_body_bytes(max_message_chars, max_metadata_bytes)
         self.redis_url = redis_url
+        channel_redis = redis_client(redis_url) if redis_url else None
         self.rate_limiter: RateLimiter = limiter or rate_limiter(
-            rate_limit_messages, rate_limit_window_seconds, prefix="kefu:rest", redis_url=redis_url or None
+            rate_limit_messages, rate_limit_window_seconds, "kefu:rest", client=shared_or(channel_redis)
         )
         self.trusted_proxies = trusted_proxies()
 
@@ -294,7 +280,7 @@ class KefuRestInput(RestInput):
 
     async def _turn(self, request: Request, parsed: RestMessage, on_new_message: OnNewMessage, handle: OnNewMessage) -> Any:
         if not await self.rate_limiter.allow(parsed.sender_id):
-            logger.info("rest.rate_limited sender=%s", mask_sender(parsed.sender_id))
+            logger.info("rest.rate_limited sender=%s", mask_id(parsed.sender_id))
             retry = self.retry_after()
             return error_response(
                 RestError(
@@ -318,7 +304,7 @@ class KefuRestInput(RestInput):
         except CancelledError:
             raise
         except Exception:
-            logger.exception("rest.processing_failed sender=%s", mask_sender(parsed.sender_id))
+            logger.exception("rest.processing_failed sender=%s", mask_id(parsed.sender_id))
             return error_response(
                 RestError(
                     503, "processing_failed", "the message could not be processed; please resend it",

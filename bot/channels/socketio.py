@@ -36,8 +36,8 @@ What it adds:
 - optional **python-socketio Redis manager** (``redis_url``) so that any
   replica can reach any browser; de-duplication and rate limits then live in
   Redis too (rate limits in ``KEFU_RATE_LIMIT_REDIS_URL`` instead when that is
-  set; the limiters are shared with the other channels: ``bot.channels.limits``).
-  In-process by default.
+  set; settings, limiters and Redis clients are built as in every channel:
+  ``bot.channels.limits``, :mod:`kernel.ratelimit`, :mod:`kernel.state`). In-process by default.
 
 credentials.yml::
 
@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from collections import OrderedDict
@@ -69,24 +68,21 @@ from typing import (
 )
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.limits import (
-    RateLimiter,
-    RedisRateLimiter,
-    SlidingWindowRateLimiter,
-    client_ip,
-    redis_client,
-    server_metadata,
-    shared_redis_url,
-    trusted_proxies,
-)
-from bot.logging_json import conversation
+from bot.channels.limits import limit_settings, server_metadata, trusted_proxies
 from kernel import session_ids
+from kernel.config_values import int_setting, setting
 from kernel.conversation_ids import split, web_id
+from kernel.logs import conversation, mask_id
+from kernel.netaddr import client_ip
+from kernel.ratelimit import RateLimiter, shared_or
+from kernel.ratelimit import rate_limiter as make_rate_limiter
+from kernel.state import redis_client
 from kernel.text import clean_text
 
 logger = logging.getLogger(__name__)
@@ -238,13 +234,6 @@ def message_key(payload: Dict[str, Any]) -> str:
     client merging live messages with restored history can drop doubles.
     """
     return f"bot-{float(payload.get('timestamp', 0.0)):.6f}"
-
-
-def mask_id(value: Optional[str]) -> str:
-    """Session ids act as bearer secrets: log only a prefix."""
-    if not value:
-        return "-"
-    return value[:6] + "…"
 
 
 # --------------------------------------------------------------------------
@@ -427,14 +416,6 @@ class _SocketBlueprint(Blueprint):
         super().register(app, options)
 
 
-def _env_or(credentials: Dict[str, Any], key: str, env: str, default: Any = None) -> Any:
-    value = os.environ.get(env)
-    if value not in (None, ""):
-        return value
-    value = credentials.get(key)
-    return default if value in (None, "") else value
-
-
 class KefuSocketIOInput(InputChannel):
     """Kefu's socket.io input channel (see the module docstring)."""
 
@@ -445,18 +426,28 @@ class KefuSocketIOInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         credentials = credentials or {}
+        try:
+            limit, window = limit_settings(
+                credentials, "KEFU_SOCKETIO_RATE_LIMIT", "KEFU_SOCKETIO_RATE_WINDOW",
+                DEFAULT_RATE_LIMIT_MESSAGES, DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+            )
+            max_message_chars = int_setting(
+                setting(credentials, "max_message_chars", "KEFU_SOCKETIO_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS),
+                "KEFU_SOCKETIO_MAX_MESSAGE_CHARS",
+                minimum=1,
+            )
+        except ValueError as error:
+            raise RasaException(f"socketio channel: {error}") from None
         return cls(
             user_message_evt=credentials.get("user_message_evt", "user_uttered"),
             bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
             namespace=credentials.get("namespace"),
             socketio_path=credentials.get("socketio_path", "/socket.io"),
             metadata_key=credentials.get("metadata_key", "metadata"),
-            redis_url=_env_or(credentials, "redis_url", "KEFU_SOCKETIO_REDIS_URL"),
-            max_message_chars=int(_env_or(credentials, "max_message_chars", "KEFU_SOCKETIO_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS)),
-            rate_limit_messages=int(_env_or(credentials, "rate_limit_messages", "KEFU_SOCKETIO_RATE_LIMIT", DEFAULT_RATE_LIMIT_MESSAGES)),
-            rate_limit_window_seconds=float(
-                _env_or(credentials, "rate_limit_window_seconds", "KEFU_SOCKETIO_RATE_WINDOW", DEFAULT_RATE_LIMIT_WINDOW_SECONDS)
-            ),
+            redis_url=setting(credentials, "redis_url", "KEFU_SOCKETIO_REDIS_URL"),
+            max_message_chars=max_message_chars,
+            rate_limit_messages=limit,
+            rate_limit_window_seconds=window,
             cors_allowed_origins=credentials.get("cors_allowed_origins"),
         )
 
@@ -488,24 +479,13 @@ class KefuSocketIOInput(InputChannel):
         # None: CORS left to Sanic (`rasa run --cors`), as Rasa's own channel does.
         self.cors_allowed_origins = [] if cors_allowed_origins is None else cors_allowed_origins
         self.sio: Optional[AsyncServer] = None
-        channel_redis = self._redis_client(redis_url) if redis_url else None
+        channel_redis = redis_client(redis_url) if redis_url else None
         self.ledger: MessageLedger = ledger or (
             RedisMessageLedger(channel_redis) if channel_redis is not None else InMemoryMessageLedger()
         )
-        # KEFU_RATE_LIMIT_REDIS_URL, when set, is the Redis every channel's rate limits share.
-        limit_url = shared_redis_url()
-        limit_client = redis_client(limit_url) if limit_url else channel_redis
-        self.rate_limiter: RateLimiter = rate_limiter or (
-            RedisRateLimiter(limit_client, rate_limit_messages, rate_limit_window_seconds, prefix="kefu:sio")
-            if limit_client is not None
-            else SlidingWindowRateLimiter(rate_limit_messages, rate_limit_window_seconds)
+        self.rate_limiter: RateLimiter = rate_limiter or make_rate_limiter(
+            rate_limit_messages, rate_limit_window_seconds, "kefu:sio", client=shared_or(channel_redis)
         )
-
-    @staticmethod
-    def _redis_client(redis_url: str) -> Any:
-        import redis.asyncio as redis_asyncio
-
-        return redis_asyncio.from_url(redis_url)
 
     def _client_manager(self) -> Any:
         if not self.redis_url:

@@ -1,1 +1,1 @@
-"""Custom Rasa NLU components (loaded by the Rasa server from .venv-rasa)."""
+"""Custom Rasa NLU components (the normalising jieba tokenizer); only the Rasa process loads them (.venv-rasa)."""

@@ -1,6 +1,6 @@
 """Jieba tokenisation of normalised text, for Simplified, Traditional and English.
 
-Text is normalised first with :func:`bot.language.normalise` (full-width to
+Text is normalised first with :func:`kernel.language.normalise` (full-width to
 half-width, Traditional to Simplified, lower case). Normalisation keeps every
 character's position, so token offsets refer to the customer's original text
 while the token strings are the normalised ones: "請問發票" and "请问发票"
@@ -16,7 +16,7 @@ from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.language import normalise
+from kernel.language import normalise
 
 
 @DefaultV1Recipe.register(

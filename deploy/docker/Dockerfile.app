@@ -3,6 +3,7 @@
 # Kefu's Python 3.11 processes in one image, from requirements/app.lock:
 #   - the action server   python -m actions.server --actions actions --port 5055   (default command)
 #   - the console         python -m console                                      (:8080, ONE replica)
+#   - the notifier        python -m actions.notifier                             (:5056 /health, restock notices)
 #   - the demo-store seed python -m actions.store seed --if-empty                  (one-shot)
 #
 # Build from the project root (no model needed for this image):
@@ -13,8 +14,11 @@
 # so every action-server replica serves the same index. The web widget bundle is built by esbuild
 # in a Node stage (webchat/dist is never copied from the host). Runs as the user kefu (uid 10001).
 #
-# torch goes in first, as in scripts/ensure-venv: the lock pins the CPU build (torch==2.13.0+cpu),
-# which comes from PyTorch's CPU index. TORCH_INDEX_URL points elsewhere for a local mirror.
+# The optional English adaptation stack of the knowledge base (docs/operations.md, "Optional English
+# adaptation stack": PyTorch, sentence-transformers, MiniLM, bge-small-en) is left out unless asked for with
+# --build-arg KB_ENGLISH=1; then torch goes in first, as in scripts/ensure-venv: requirements/kb-english.lock
+# pins the CPU build (torch==2.13.0+cpu), which comes from PyTorch's CPU index. TORCH_INDEX_URL points
+# elsewhere for a local mirror.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG NODE_IMAGE=node:22-bookworm-slim
@@ -31,6 +35,7 @@ RUN npm run build
 # -- build: the virtualenv, exactly the lock file ----------------------------------------------
 FROM ${PYTHON_IMAGE} AS build
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ARG KB_ENGLISH=0
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN apt-get update \
@@ -38,13 +43,16 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 COPY requirements/app.lock /tmp/app.lock
+COPY requirements/kb-english.lock /tmp/kb-english.lock
 RUN /opt/venv/bin/python -m pip install --upgrade pip \
- && /opt/venv/bin/python -m pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0 \
- && /opt/venv/bin/python -m pip install --extra-index-url "${TORCH_INDEX_URL}" -r /tmp/app.lock \
+ && if [ "${KB_ENGLISH}" = 1 ]; then /opt/venv/bin/python -m pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0; fi \
+ && /opt/venv/bin/python -m pip install -r /tmp/app.lock \
+ && if [ "${KB_ENGLISH}" = 1 ]; then /opt/venv/bin/python -m pip install --extra-index-url "${TORCH_INDEX_URL}" -r /tmp/kb-english.lock; fi \
  && /opt/venv/bin/python -m pip check
 
 # -- runtime ------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+ARG KB_ENGLISH=0
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
@@ -61,7 +69,7 @@ COPY actions/ actions/
 COPY console/ console/
 COPY knowledge_base/ knowledge_base/
 COPY launcher/ launcher/
-# bot.i18n (texts for the actions) and bot.language; the Rasa-only parts are unused here.
+# bot/responses: the texts kernel.i18n serves to the actions; the Rasa-only parts are unused here.
 COPY bot/ bot/
 COPY kernel/ kernel/
 COPY webchat/demo/ webchat/demo/
@@ -69,10 +77,10 @@ COPY --from=widget /src/webchat/dist/kefu-widget.js webchat/dist/kefu-widget.js
 COPY deploy/docker/healthcheck.py deploy/docker/healthcheck.py
 # The FAQ index, built once here (encoders ship inside their packages: nothing is downloaded).
 # var/kb stays owned by root, read-only for the processes; var/ itself is the user's.
-# bge-small-en (English knowledge bases) is converted from its packaged ONNX export once, here, into
-# $KEFU_CACHE/encoders: the containers' root filesystem is read-only.
+# With the English stack (KB_ENGLISH=1), bge-small-en (English knowledge bases) is converted from its packaged
+# ONNX export once, here, into $KEFU_CACHE/encoders: the containers' root filesystem is read-only.
 RUN python -m knowledge_base build \
- && python -m knowledge_base.onnx_import \
+ && if [ "${KB_ENGLISH}" = 1 ]; then python -m knowledge_base.english.onnx_import; fi \
  && chown kefu:kefu var
 USER 10001:10001
 EXPOSE 5055 8080

@@ -15,7 +15,8 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.stock import CATALOGUE
+from actions.notifier.ledger import Ledger, set_shared_ledger
+from actions.stock.actions import CATALOGUE
 from actions.store.factory import set_store
 from actions.store.seed import seed
 from actions.store.sql import SqlStore
@@ -35,13 +36,15 @@ def seeded_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture()
-def store(seeded_url: str) -> Iterator[SqlStore]:
+def store(seeded_url: str, tmp_path: Path) -> Iterator[SqlStore]:
     s = SqlStore(seeded_url)
     set_store(s)
+    set_shared_ledger(Ledger(f"sqlite:///{tmp_path / 'app.db'}", "test"))  # order watches and opt-outs
     set_guard(VerificationGuard(MemoryBackend()))  # a fresh server-side lockout per test
     CATALOGUE.clear()
     yield s
     set_store(None)
+    set_shared_ledger(None)
     set_guard(None)
     CATALOGUE.clear()
     s.dispose()

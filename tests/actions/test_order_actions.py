@@ -10,9 +10,11 @@ import re
 import pytest
 
 from actions.identity import sign_web_token
+from actions.notifier.ledger import shared_ledger
 from actions.orders import ActionOrderStatus, ActionRecentOrders, ValidateOrderLookupForm, parse_order_id
 from actions.store.factory import set_store
 from actions.store.http import HttpSettings, HttpStore
+from kernel.i18n import text
 from tests.actions.orders_harness import Conversation, cards, payloads, seeded_url, store, texts  # noqa: F401
 
 FORM, VALIDATE, SUBMIT = "order_lookup_form", ValidateOrderLookupForm(), ActionOrderStatus()
@@ -42,8 +44,14 @@ def test_happy_path(store, lang: str, needle: str) -> None:  # type: ignore[no-u
     first = turn(conv, "我的订单 KF20261120001 到哪了", order_id="KF20261120001")
     assert texts(first) == ["utter_ask_phone_suffix"]  # nothing revealed before the check
     answer = turn(conv, "5678", phone_suffix="5678")
-    body = texts(answer)[-1]
+    body, watching = texts(answer)[-2:]
     assert needle in body and "KF20261120001" in body
+    assert watching == text("msg_order_watching", lang), "the order is watched: status changes reach this chat"
+    [watch] = shared_ledger().active_watches()
+    assert (watch.order_id, watch.status, watch.sender_id, watch.channel) == ("KF20261120001", "shipped", "test-user",
+                                                                            "rest")
+    again = turn(conv, "我的订单 KF20261120001 到哪了", order_id="KF20261120001")
+    assert text("msg_order_watching", lang) not in texts(again), "said once per order and conversation"
     assert "138****5678" in body and "13812345678" not in body
     assert "张杨路" not in body  # street masked
     assert "SF" in body  # tracking number
@@ -116,7 +124,7 @@ def test_enumeration_reveals_nothing(store) -> None:  # type: ignore[no-untyped-
 def test_bound_wechat_openid_skips_the_phone_check(store) -> None:  # type: ignore[no-untyped-def]
     conv = Conversation(channel="wechat", sender="wechat:oKefuDemoOpenid0000000000001")
     out = turn(conv, "KF20261115001 退款到哪了", order_id="KF20261115001")
-    assert "退款处理中" in texts(out)[-1] and conv.slots["verified_via"] == "wechat"
+    assert "退款处理中" in texts(out)[-2] and conv.slots["verified_via"] == "wechat"
     # someone else's order still needs the phone digits, like an unknown one
     out = turn(conv, "KF20261118001", order_id="KF20261118001")
     assert texts(out) == ["utter_ask_phone_suffix"]
@@ -141,7 +149,7 @@ def test_signed_web_token(store, monkeypatch: pytest.MonkeyPatch) -> None:  # ty
     monkeypatch.setenv("KEFU_WEB_TOKEN_SECRET", "test-secret")
     conv = Conversation(channel="socketio", metadata={"kefu_user_token": sign_web_token("C0004", "test-secret")})
     out = turn(conv, "KF20261119001", order_id="KF20261119001")
-    assert "已付款" in texts(out)[-1]
+    assert "已付款" in texts(out)[-2]
     forged = Conversation(channel="socketio", metadata={"kefu_user_token": sign_web_token("C0004", "wrong")})
     assert texts(turn(forged, "KF20261119001", order_id="KF20261119001")) == ["utter_ask_phone_suffix"]
 

@@ -22,11 +22,11 @@ from actions.verification_guard import (
     VerificationGuard,
     set_guard,
 )
-from bot.i18n import text
+from kernel.i18n import text
 from tests.actions.orders_harness import Conversation, cards, payloads, seeded_url, store, texts  # noqa: F401
 
 FORM, VALIDATE, SUBMIT = "order_lookup_form", ValidateOrderLookupForm(), ActionOrderStatus()
-ORDER, SUFFIX = "KF20261120001", "5678"  # C0001's shipped order (actions/store/seed.py)
+ORDER, SUFFIX = "KF20261120001", "5678"  # C0001's shipped order (actions/store/demo/orders.yml)
 LOCKED = text("msg_order_locked", "zh-Hans")
 
 

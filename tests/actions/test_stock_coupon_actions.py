@@ -9,16 +9,15 @@ import pytest
 
 from actions.coupons import ActionCouponQuery, asked_scope, render_coupons
 from actions.orders import ActionOrderStatus, ValidateOrderLookupForm
-from actions.stock import (
+from actions.stock.actions import (
+    CATALOGUE,
     ActionAskStockProduct,
     ActionAskStockVariant,
     ActionCheckStock,
     ActionRestockSubscribe,
     ValidateStockForm,
-    extract_variant_hints,
-    parse_city,
-    resolve_product,
 )
+from actions.stock.matching import extract_variant_hints, filter_skus, parse_city, resolve_product
 from actions.store.factory import set_store
 from actions.store.http import HttpSettings, HttpStore
 from tests.actions.orders_harness import Conversation, cards, payloads, seeded_url, store, texts  # noqa: F401
@@ -42,8 +41,6 @@ def stock_turn(conv: Conversation, text: str, **slots):  # type: ignore[no-untyp
     ],
 )
 def test_fuzzy_product_matching(store, query: str, product: str, skus: int) -> None:  # type: ignore[no-untyped-def]
-    from actions.stock import filter_skus
-
     cat = store.catalogue()
     res = resolve_product(query, cat)
     assert res.product is not None and res.product.id == product
@@ -129,8 +126,6 @@ def test_stock_backend_down() -> None:
             HttpSettings(base_url="http://127.0.0.1:9/api/v1", retries=0, connect_timeout=0.2), sleep=lambda _s: None
         )
     )
-    from actions.stock import CATALOGUE
-
     CATALOGUE.clear()
     try:
         conv = Conversation(language="en")

@@ -25,11 +25,10 @@ from actions.verification_guard import (
     Subjects,
     VerificationGuard,
     guard_from_env,
-    mask_id,
-    mask_ip,
     normalise_ip,
     subject_digest,
 )
+from kernel.logs import mask_id, mask_ip
 
 SETTINGS = GuardSettings(per_order=5, per_customer=10, per_ip=20, window_seconds=3600)
 

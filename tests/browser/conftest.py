@@ -1,9 +1,10 @@
 """Fixtures for the web widget's browser tests: the real Kefu stack and headless Debian Chromium.
 
-One stack per test session: Rasa (with Kefu's socket.io channel), the action server
-(on a freshly seeded store database), and the console (serving the widget bundle, the
-demo shop and the public history). Each test gets a new browser context, that is a new
-shopper with empty storage. Never downloads a browser: /usr/bin/chromium only.
+One stack per test session (tests/stack.py, on the process harness tests/harness.py): Rasa (with
+Kefu's socket.io channel), the action server (on a freshly seeded store database), and the console
+(serving the widget bundle, the demo shop and the public history). Each test gets a new browser
+context, that is a new shopper with empty storage. Never downloads a browser: /usr/bin/chromium only.
+A failed test shows the tail of the stack's process logs.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterable, Iterator
 
 import pytest
 import requests
 
+from kernel.settings import ROOT
 from launcher.processes import process_env
-from launcher.settings import ROOT
-from tests.stack import Stack, free_port, model_missing_reason
+from tests.harness import log_sections
+from tests.stack import Stack, model_missing_reason
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -65,15 +67,17 @@ def widget_bundle() -> Path:
 class WidgetStack:
     """The running processes and clients for them."""
 
-    def __init__(self, stack: Stack, console_url: str, console: subprocess.Popen, web_secret: str) -> None:
+    def __init__(self, stack: Stack, web_secret: str) -> None:
         self.stack = stack
-        self.console_url = console_url
-        self.console = console
         self.web_secret = web_secret
 
     @property
     def rasa_url(self) -> str:
         return self.stack.rasa_url
+
+    @property
+    def console_url(self) -> str:
+        return self.stack.env["KEFU_CONSOLE_URL"]
 
     def demo_url(self, lang: str = "auto", **params: str) -> str:
         query = {"server": self.rasa_url, "console": self.console_url, "lang": lang, **params}
@@ -132,43 +136,40 @@ def widget_stack(tmp_path_factory: pytest.TempPathFactory, widget_bundle: Path) 
         cwd=str(ROOT), env=process_env(dict(os.environ)), capture_output=True, text=True, timeout=300,
     )
     assert seeded.returncode == 0, seeded.stderr[-3000:]
-    console_port = free_port()
     web_secret = uuid.uuid4().hex
     extra = {
         "KEFU_CREDENTIALS": str(credentials),
         "KEFU_STORE_DB_URL": store_url,
-        "KEFU_CONSOLE_PORT": str(console_port),
         "KEFU_CONSOLE_SERVICE_TOKEN": uuid.uuid4().hex,
         "KEFU_CONSOLE_DB_URL": f"sqlite:///{workdir / 'console.db'}",
         "KEFU_WEB_TOKEN_SECRET": web_secret,
+        "KEFU_NOTIFIER_INTERVAL": "1",  # the notifier's pass: a restock reaches the widget within a second
     }
-    stack = Stack.start(workdir, extra_env=extra)
-    console_log = open(workdir / "console.log", "ab")
-    console = subprocess.Popen(
-        [str(ROOT / ".venv/bin/python"), "-m", "tests.browser.console_server"],
-        cwd=str(ROOT), env=process_env(stack.env), stdout=console_log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    console_url = f"http://127.0.0.1:{console_port}"
-    deadline = time.monotonic() + 120
-    while True:
-        if console.poll() is not None:
-            stack.stop()
-            raise RuntimeError(f"console exited:\n{(workdir / 'console.log').read_text()[-4000:]}")
-        try:
-            if requests.get(f"{console_url}/health", timeout=2).status_code < 500:
-                break
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError("console not ready")
-        time.sleep(0.5)
+    stack = Stack.start(workdir, extra_env=extra)  # the console serves the widget, the demo shop and the history
     try:
-        yield WidgetStack(stack, console_url, console, web_secret)
+        yield WidgetStack(stack, web_secret)
     finally:
-        if console.poll() is None:
-            os.killpg(console.pid, 15)
-            console.wait(timeout=30)
         stack.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failed browser test shows the tail of every process log of the stacks it used."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        report.sections.extend(log_sections(_process_holders(getattr(item, "funcargs", {}).values())))
+
+
+def _process_holders(values: Iterable[Any]) -> Iterator[Any]:
+    """The fixture values, with the stacks inside a WidgetStack or a fixture's dict brought out."""
+    for value in values:
+        if isinstance(value, WidgetStack):
+            yield value.stack
+        elif isinstance(value, dict):
+            yield from value.values()
+        else:
+            yield value
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ screenshots into docs/screenshots/, and the wiring of a console process to a rea
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -190,10 +189,6 @@ def seed_store(directory: Path) -> str:
     store = SqlStore(url)
     seed(store)
     return url
-
-
-def environ_without_kefu() -> Dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
 
 
 def handoff_model_missing_reason(model: Path) -> Optional[str]:

@@ -12,7 +12,7 @@ from typing import Any, Callable, List
 
 import pytest
 
-from bot.language import detect
+from kernel.language import detect
 from tests.browser.conftest import SCREENSHOTS, WidgetStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.browser]

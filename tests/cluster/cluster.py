@@ -14,6 +14,7 @@ Used by the fault tests (tests/cluster/) and the load harness (benchmarks/load.p
     cluster.say("alice", "你好")            # through nginx (REST)
     cluster.say("alice", "hi", via="rasa-2")  # one replica directly
     cluster.kill("rasa-1", signal.SIGKILL); cluster.spawn("rasa-1"); cluster.wait_ready(["rasa-1"])
+    cluster.restart("console")              # the process harness (tests/harness.py) runs them all
     cluster.pg.restart(down_seconds=3)
     cluster.stop()
 """
@@ -24,21 +25,21 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import urlparse
 
 import requests
 
+from kernel.settings import ROOT, resolve
 from launcher.processes import process_env
-from launcher.settings import ROOT, resolve
-from tests.stack import MODEL, ProcessGroup, free_port
+from tests.harness import Command, HttpReady, ProcessGroup, environ_without, free_port
+from tests.stack import MODEL
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TEMPLATE = ROOT / "deploy" / "nginx" / "kefu.conf.template"
@@ -79,7 +80,10 @@ def render_nginx(values: Mapping[str, str], template: Path = TEMPLATE) -> str:
 
 @dataclass
 class PrivatePostgres:
-    """A throw-away PostgreSQL server (trust auth, user postgres) that tests may stop and restart."""
+    """A throw-away PostgreSQL server (trust auth, user postgres) that tests may stop and restart.
+
+    Started and stopped with ``pg_ctl -w`` rather than tests/harness.py: pg_ctl knows when the server
+    accepts queries (an open port is not enough during recovery) and restarts it on the same data."""
 
     directory: Path
     port: int
@@ -152,22 +156,16 @@ class PrivatePostgres:
         return path.read_text(errors="replace") if path.exists() else ""
 
 
-@dataclass
-class ProcessPlan:
-    argv: List[str]
-    env: Dict[str, str]
-    health_url: str
-
-
-@dataclass
 class Cluster(ProcessGroup):
-    workdir: Path
-    pg: PrivatePostgres
-    env: Dict[str, str]
-    ports: Dict[str, int]
-    replicas: int
-    processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
-    plans: Dict[str, ProcessPlan] = field(default_factory=dict)
+    """The processes (tests/harness.py) plus the private PostgreSQL they share."""
+
+    def __init__(self, workdir: Path, pg: PrivatePostgres, env: Dict[str, str], ports: Dict[str, int],
+                 replicas: int) -> None:
+        super().__init__(workdir)
+        self.pg = pg
+        self.env = env
+        self.ports = ports
+        self.replicas = replicas
 
     # -- start -----------------------------------------------------------------------------------
     @classmethod
@@ -200,7 +198,7 @@ class Cluster(ProcessGroup):
             ports[f"actions-{i}"] = free_port()
         from tests.console.process import config_file
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+        env = environ_without()
         env.update({
             "KEFU_HOST": "127.0.0.1",
             "KEFU_VAR_DIR": str(workdir),
@@ -244,18 +242,19 @@ class Cluster(ProcessGroup):
         env, ports = self.env, self.ports
         for i in range(1, self.replicas + 1):
             port = ports[f"rasa-{i}"]
-            self.plans[f"rasa-{i}"] = ProcessPlan(
+            self.add(Command(
+                f"rasa-{i}",
                 [str(ROOT / ".venv-rasa/bin/python"), "-m", "bot.server", "run", "--model", env["KEFU_MODEL"],
                  "--enable-api", "--auth-token", env["KEFU_RASA_TOKEN"], "--interface", "127.0.0.1",
                  "--port", str(port), "--endpoints", "endpoints.prod.yml", "--credentials", "credentials.yml"],
-                env, f"http://127.0.0.1:{port}/")
+                env, HttpReady(f"http://127.0.0.1:{port}/")))
             port = ports[f"actions-{i}"]
-            self.plans[f"actions-{i}"] = ProcessPlan(
-                [str(ROOT / ".venv/bin/python"), "-m", "actions.server", "--actions", "actions",
-                 "--port", str(port)],
-                env, f"http://127.0.0.1:{port}/health")
-        self.plans["console"] = ProcessPlan([str(ROOT / ".venv/bin/python"), "-m", "console"], env,
-                                            f"http://127.0.0.1:{ports['console']}/health")
+            self.add(Command(
+                f"actions-{i}",
+                [str(ROOT / ".venv/bin/python"), "-m", "actions.server", "--actions", "actions", "--port", str(port)],
+                env, HttpReady(f"http://127.0.0.1:{port}/health")))
+        self.add(Command("console", [str(ROOT / ".venv/bin/python"), "-m", "console"], env,
+                         HttpReady(f"http://127.0.0.1:{ports['console']}/health")))
         runtime = self.workdir / "nginx"
         runtime.mkdir(parents=True, exist_ok=True)
         servers = lambda kind: " ".join(  # noqa: E731
@@ -273,9 +272,8 @@ class Cluster(ProcessGroup):
         if os.geteuid() == 0:
             conf = "user root;\n" + conf
         (runtime / "nginx.conf").write_text(conf, encoding="utf-8")
-        self.plans["nginx"] = ProcessPlan(
-            [NGINX, "-c", str(runtime / "nginx.conf"), "-p", str(runtime), "-g", "daemon off;"], env,
-            f"http://127.0.0.1:{ports['public']}/health")
+        self.add(Command("nginx", [NGINX, "-c", str(runtime / "nginx.conf"), "-p", str(runtime), "-g", "daemon off;"],
+                         env, HttpReady(f"http://127.0.0.1:{ports['public']}/health")))
 
     def _seed_store(self) -> None:
         result = subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "actions.store", "seed", "--if-empty"],
@@ -286,34 +284,13 @@ class Cluster(ProcessGroup):
     def _start_all(self, timeout: float) -> None:
         # The first replica of each kind creates the tables; the second starts once they exist
         # (two processes racing on CREATE TABLE would make one of them fail).
-        self.spawn("nginx")
-        self.spawn("console")
-        self.spawn("rasa-1")
-        self.spawn("actions-1")
-        self.wait_ready(["nginx", "console", "actions-1", "rasa-1"], timeout)
-        rest = [f"{kind}-{i}" for i in range(2, self.replicas + 1) for kind in ("rasa", "actions")]
-        for name in rest:
-            self.spawn(name)
-        self.wait_ready(rest, timeout)
+        self.launch(["nginx", "console", "rasa-1", "actions-1"], timeout)
+        self.launch([f"{kind}-{i}" for i in range(2, self.replicas + 1) for kind in ("rasa", "actions")], timeout)
 
     # -- processes ---------------------------------------------------------------------------------
-    def health_url(self, name: str) -> str:
-        return self.plans[name].health_url
-
-    def spawn(self, name: str) -> None:
-        plan = self.plans[name]
-        log = open(self.workdir / f"{name}.log", "ab")
-        self.processes[name] = subprocess.Popen(plan.argv, cwd=str(ROOT), env=plan.env, stdout=log,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
-
-    def restart(self, name: str, sig: int = signal.SIGTERM) -> None:
-        self.kill(name, sig)
-        self.spawn(name)
-        self.wait_ready([name])
-
     def stop(self) -> None:
-        for name in list(self.processes):
-            self.kill(name)
+        """Every process (tests/harness.py), then the private database."""
+        super().stop()
         self.pg.destroy()
 
     # -- clients -----------------------------------------------------------------------------------

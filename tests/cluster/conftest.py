@@ -8,6 +8,7 @@ import pytest
 
 from tests.cluster.cluster import Cluster, unavailable_reason
 from tests.conftest import _skip_or_fail
+from tests.harness import log_sections
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +30,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     report = outcome.get_result()
     started = getattr(item, "funcargs", {}).get("cluster")
     if report.when == "call" and report.failed and isinstance(started, Cluster):
-        for name in sorted(started.processes):
-            try:
-                text = started.log(name)
-            except OSError as error:
-                text = f"(log unreadable: {error})"
-            report.sections.append((f"log of {name} (last 3000 characters)", text[-3000:]))
+        report.sections.extend(log_sections([started]))

@@ -22,7 +22,7 @@ import pytest
 import redis as redis_lib
 import requests
 
-from bot.i18n import text as bot_text
+from kernel.i18n import text as bot_text
 from tests.cluster.cluster import REDIS_DBS, Cluster
 from tests.console.process import Console
 

@@ -1,12 +1,10 @@
-"""The console as a real process for tests, plus a writer for Rasa's event-broker table
-and a small recording HTTP server standing in for Rasa's HTTP API."""
+"""The console as a real process for tests (started and stopped through tests/harness.py), plus a writer
+for Rasa's event-broker table and a small recording HTTP server standing in for Rasa's HTTP API (in a
+thread of the test process, on a port the kernel picks)."""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -19,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import sqlalchemy as sa
 
-from tests.stack import free_port
+from tests.harness import Command, HttpReady, ServerProcess, environ_without, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORDS = {"wang": "wang-demo-2026", "li": "li-demo-2026", "admin": "admin-demo-2026"}
@@ -141,7 +139,7 @@ class FakeRasa:
 class Console:
     workdir: Path
     env: Dict[str, str]
-    proc: Optional[subprocess.Popen] = None
+    process: Optional[ServerProcess] = None
     clients: Dict[str, httpx.Client] = field(default_factory=dict)
     csrf: Dict[str, str] = field(default_factory=dict)
 
@@ -157,7 +155,7 @@ class Console:
     def create(cls, workdir: Path, rasa_url: str, db_url: Optional[str] = None,
                staffed: str = ALWAYS_STAFFED, extra: Optional[Dict[str, str]] = None) -> Console:
         workdir.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+        env = environ_without()
         env.update({
             "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
             "KEFU_HOST": "127.0.0.1", "KEFU_CONSOLE_PORT": str(free_port()), "KEFU_VAR_DIR": str(workdir),
@@ -176,37 +174,32 @@ class Console:
         return cls(workdir, env)
 
     def start(self, timeout: float = 60.0) -> Console:
-        log = open(self.workdir / "console.log", "ab")
-        self.proc = subprocess.Popen([str(ROOT / ".venv/bin/python"), "-m", "console"], cwd=str(ROOT), env=self.env,
-                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"console exited {self.proc.returncode}:\n{self.log()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"console not ready:\n{self.log()[-3000:]}")
-            time.sleep(0.2)
+        """Start ``python -m console`` with :attr:`env` as it is now (tests change it before starting) and
+        wait until /health answers; a console that exits or never answers raises with its log tail."""
+        command = Command("console", [str(ROOT / ".venv/bin/python"), "-m", "console"], dict(self.env),
+                          HttpReady(f"{self.url}/health", below=300), cwd=ROOT)
+        self.process = ServerProcess.start(command, self.log_path)
+        try:
+            self.process.wait_ready(timeout)
+        except BaseException:
+            self.process.stop(grace=20)
+            raise
+        return self
 
     def stop(self) -> None:
         for client in self.clients.values():
             client.close()
         self.clients.clear()
         self.csrf.clear()
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
+        if self.process is not None:
+            self.process.stop(grace=20)
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "console.log"
 
     def log(self) -> str:
-        path = self.workdir / "console.log"
+        path = self.log_path
         return path.read_text(errors="replace") if path.exists() else ""
 
     # -- clients ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from console import auth
-from console.context import ContextError, event_key, parse_context
+from kernel.handoff import ContextError, event_key, parse_context
 from tests.console.process import context
 
 

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from console.rasa_client import DeliveryRefused, RasaClient, RasaUnavailable, refusal_in
+from kernel.rasa_client import DeliveryRefused, RasaClient, RasaUnavailable, refusal_in
 from tests.console.process import Console, FakeRasa
 
 

@@ -19,13 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from console.context import parse_context
+from console.accounts import create_agent
 from console.live import Hub
 from console.models import Agent, Message, Ticket, create_schema, make_engine
-from console.rasa_client import RasaClient
-from console.seed import create_agent
 from console.settings import load_settings
 from console.tickets import TicketService
+from kernel.handoff import parse_context
+from kernel.rasa_client import RasaClient
 from tests.console.process import FakeRasa, context
 
 
@@ -45,7 +45,7 @@ def pg_service(tmp_path: Path, fake_rasa: FakeRasa, pg_schema_url: str) -> Itera
 
 
 def _open_ticket(service: TicketService, sender: str) -> int:
-    payload, created, _status = service.create(parse_context(context(sender)))
+    payload, created, _status = service.ingest.create(parse_context(context(sender)))
     assert created
     return int(payload["id"])
 
@@ -78,7 +78,7 @@ def test_the_tail_locks_the_ticket_before_it_adds_a_message(pg_service: Tuple[Ti
     sender = "lock-tail"
     ticket_id = _open_ticket(service, sender)
     with service.sessions() as tail, service.engine.connect() as other:
-        assert service.attach_event(tail, sender, _echo("您好", time.time())) is not None
+        assert service.ingest.attach_event(tail, sender, _echo("您好", time.time())) is not None
         # nothing flushed yet, and still the ticket is taken: no writer can slip in between
         with pytest.raises(OperationalError, match="could not obtain lock"):
             other.execute(sa.select(Ticket.id).where(Ticket.id == ticket_id).with_for_update(nowait=True))
@@ -91,7 +91,7 @@ def test_an_agent_action_waits_for_the_tails_echo_instead_of_deadlocking(
     service, agent = pg_service
     sender = "lock-reply"
     ticket_id = _open_ticket(service, sender)
-    asyncio.run(service.claim(agent, ticket_id))
+    asyncio.run(service.lifecycle.claim(agent, ticket_id))
     tail = service.sessions()
     echoed: List[Dict[str, Any]] = []
     original = service.rasa.append_events
@@ -99,7 +99,7 @@ def test_an_agent_action_waits_for_the_tails_echo_instead_of_deadlocking(
     async def deliver_then_echo(sender_id: str, events: List[Dict[str, Any]], channel: Any = None) -> None:
         await original(sender_id, events, channel)
         for event in events:  # what the broker hands the tail as soon as Rasa stored it
-            service.attach_event(tail, sender_id, event)  # not flushed: the lock must not wait for that
+            service.ingest.attach_event(tail, sender_id, event)  # not flushed: the lock must not wait for that
             echoed.append(event)
 
     service.rasa.append_events = deliver_then_echo  # type: ignore[method-assign]
@@ -107,7 +107,7 @@ def test_an_agent_action_waits_for_the_tails_echo_instead_of_deadlocking(
 
     def reply() -> None:
         try:
-            result["ok"] = asyncio.run(service.reply(agent, ticket_id, "收到，马上为您补发"))
+            result["ok"] = asyncio.run(service.lifecycle.reply(agent, ticket_id, "收到，马上为您补发"))
         except Exception as error:  # noqa: BLE001 - the assertion below shows it
             result["error"] = error
 
@@ -154,7 +154,7 @@ def test_a_deadlock_victim_is_retried(pg_service: Tuple[TicketService, Agent]) -
         return lambda s: "done"
 
     try:
-        assert service._commit(apply) == "done"
+        assert service.lifecycle._commit(apply) == "done"
     finally:
         other.close()
     assert attempts == [1, 2]

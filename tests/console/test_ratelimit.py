@@ -8,7 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from console.ratelimit import FailOpenLimiter, LoginLimits, MemoryLimiter, RedisLimiter, make_limiter
+from console.ratelimit import LoginLimits
+from kernel.ratelimit import FailOpenLimiter
+from kernel.ratelimit import RedisSlidingWindow as RedisLimiter
+from kernel.ratelimit import SlidingWindowRateLimiter as MemoryLimiter
+from kernel.ratelimit import attempt_limiter as make_limiter
 from tests.console.process import PASSWORDS, Console, FakeRasa
 
 

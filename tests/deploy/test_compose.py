@@ -4,16 +4,23 @@ compose-spec schema), secrets only through .env, and the stack wired as issue 8 
 from __future__ import annotations
 
 import subprocess
+import urllib.parse
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 import yaml
 
-from launcher.settings import SECRETS
+from kernel.settings import SECRETS
 from tests.deploy import assets
 
-EXPECTED_SERVICES = {"postgres", "redis", "seed", "rasa-1", "rasa-2", "actions-1", "actions-2", "console", "nginx"}
+EXPECTED_SERVICES = {
+    "postgres", "redis", "seed", "rasa-1", "rasa-2", "actions-1", "actions-2", "notifier-1", "notifier-2", "console",
+    "nginx",
+}
+#: The module each long-running Kefu service runs, and its process name in kernel/secrets.py.
+PROCESSES = (("bot.server", "rasa"), ("actions.server", "actions"), ("actions.notifier", "notifier"),
+             ("console", "console"))
 
 
 def _check(tool: str, path: Path) -> subprocess.CompletedProcess[str]:
@@ -57,9 +64,29 @@ def test_the_whole_stack_is_there(compose: Dict[str, Any]) -> None:
     rasa = [n for n, s in services.items() if assets.runs_module(assets.command_of(s), "bot.server")]
     actions = [n for n, s in services.items() if assets.runs_module(assets.command_of(s), "actions.server")]
     consoles = [n for n, s in services.items() if assets.runs_module(assets.command_of(s), "console")]
+    notifiers = [n for n, s in services.items() if assets.runs_module(assets.command_of(s), "actions.notifier")]
     assert sorted(rasa) == ["rasa-1", "rasa-2"]
     assert sorted(actions) == ["actions-1", "actions-2"]
     assert consoles == ["console"], "the console runs as exactly one process"
+    assert sorted(notifiers) == ["notifier-1", "notifier-2"], "two notifiers: their claims make replicas safe"
+
+
+def test_notifiers_wait_for_the_store_and_reach_rasa_as_the_console_does(compose: Dict[str, Any]) -> None:
+    services = compose["services"]
+    console_env = assets.service_environment(services["console"])
+    for name in ("notifier-1", "notifier-2"):
+        notifier = services[name]
+        assert assets.command_of(notifier) == ["python", "-m", "actions.notifier"]
+        assert notifier["image"] == services["console"]["image"], "the app image, as the console and action servers"
+        env = assets.service_environment(notifier)
+        assert env["KEFU_RASA_URL"] == console_env["KEFU_RASA_URL"], "Rasa's HTTP API, the console's way"
+        depends = notifier["depends_on"]
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["seed"]["condition"] == "service_completed_successfully"
+        # Rasa's API, directly or through the proxy named in KEFU_RASA_URL, is up before the first pass
+        rasa_host = urllib.parse.urlsplit(env["KEFU_RASA_URL"]).hostname
+        assert depends[rasa_host]["condition"] == "service_healthy", name
+        assert not notifier.get("ports") and not notifier.get("volumes"), "nothing connects to it; it writes nothing"
 
 
 def test_seed_is_a_one_shot_that_the_action_servers_wait_for(compose: Dict[str, Any]) -> None:
@@ -170,9 +197,12 @@ def test_env_example_values_stop_every_process(compose: Dict[str, Any]) -> None:
     """Started as they are, the values of deploy/env.example are refused (the operator must replace them)."""
     from kernel.secrets import problems
 
+    checked = set()
     for name, service in assets.kefu_services(compose).items():
         command = assets.command_of(service)
-        for module, process in (("bot.server", "rasa"), ("actions.server", "actions"), ("console", "console")):
+        for module, process in PROCESSES:
             if assets.runs_module(command, module):
                 found = problems(process, assets.service_environment(service), command[3:], assets.ROOT)
                 assert found, f"{name} would start with the example secrets"
+                checked.add(name)
+    assert sorted(set(assets.kefu_services(compose)) - checked) == ["seed"], "a Kefu process this test does not know"

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import re
 import urllib.parse
@@ -21,8 +22,10 @@ from typing import Any, Dict, Iterable, List, Set
 import pytest
 import sqlalchemy as sa
 
+from actions.notifier import __main__ as notifier_main
+from kernel.settings import DEFAULTS as LAUNCHER_DEFAULTS
+from kernel.settings import SECRETS
 from launcher.processes import specs as launcher_specs
-from launcher.settings import SECRETS
 from tests.deploy import assets, dockerfiles
 from tests.deploy.env_reads import all_names, reads_in_tree, without_fallback
 
@@ -39,7 +42,6 @@ OPTIONAL: Dict[str, str] = {
     "KEFU_KB_ADAPTATION": "unset: knowledge_base/config.yml",
     "KEFU_STORE_HTTP_BASE": "only with KEFU_STORE_BACKEND=http; the deployment uses the SQL store",
     "KEFU_STORE_HTTP_TOKEN": "only with KEFU_STORE_BACKEND=http; the deployment uses the SQL store",
-    "KEFU_WECHAT_TEST_BOT_DELAY": "test-only slow-bot switch of the WeChat channel",
     "KEFU_ALLOWED_PAYLOADS": "unset: customers may send only the buttons the bot offered them",
 }
 
@@ -221,7 +223,44 @@ def _action_routes() -> Set[str]:
 
 
 def _console_routes() -> Set[str]:
-    return _routes(*sorted((assets.ROOT / "console").glob("*.py")))
+    """Routes of the console app and of its blueprints (console/web/)."""
+    return _routes(*sorted((assets.ROOT / "console").rglob("*.py")))
+
+
+def _notifier_status(path: str) -> int:
+    """The status the notifier's real health responder (actions.notifier.__main__.Health) answers to
+    ``GET path``, over a real socket."""
+
+    async def run() -> int:
+        server = await asyncio.start_server(notifier_main.Health({"passes": 0}).handle, "127.0.0.1", 0)
+        try:
+            port = server.sockets[0].getsockname()[1]
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: probe\r\n\r\n".encode())
+            await writer.drain()
+            status_line = await asyncio.wait_for(reader.readline(), timeout=10)
+            writer.close()
+            return int(status_line.split()[1])
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    return asyncio.run(run())
+
+
+def _notifier_routes(paths: Iterable[str]) -> Set[str]:
+    """The notifier serves no Sanic app: which of ``paths`` its health responder answers with 200."""
+    return {path for path in paths if _notifier_status(path) == 200}
+
+
+def _notifier_port(env: Dict[str, str]) -> int:
+    return int(env.get("KEFU_NOTIFIER_PORT") or notifier_main.DEFAULT_PORT)
+
+
+def test_notifier_routes_are_read_from_the_real_responder() -> None:
+    assert _notifier_routes(["/health", "/health?probe=1", "/healthz", "/", "/metrics"]) == {"/health", "/health?probe=1"}
+    # the launcher's default port (make run) is the one the deployments' probes use
+    assert int(LAUNCHER_DEFAULTS["KEFU_NOTIFIER_PORT"]) == notifier_main.DEFAULT_PORT
 
 
 def _probe_paths(container: Dict[str, Any]) -> Set[str]:
@@ -233,19 +272,25 @@ def _probe_paths(container: Dict[str, Any]) -> Set[str]:
     return paths
 
 
-@pytest.mark.parametrize("name", ["rasa", "actions", "console"])
+@pytest.mark.parametrize("name", ["rasa", "actions", "console", "notifier"])
 def test_k8s_probes_use_real_routes(name: str) -> None:
-    routes = {"rasa": _rasa_routes, "actions": _action_routes, "console": _console_routes}[name]()
     deployment = DEPLOYMENTS[name]
     container = assets.containers(deployment)[0]
     paths = _probe_paths(container)
     assert paths, f"{name} has no HTTP probe"
+    if name == "notifier":
+        routes = _notifier_routes(paths)
+    else:
+        routes = {"rasa": _rasa_routes, "actions": _action_routes, "console": _console_routes}[name]()
     assert paths <= routes, f"{name}: probe paths {sorted(paths - routes)} are not routes of the process"
     annotations = deployment["spec"]["template"]["metadata"].get("annotations") or {}
     if "prometheus.io/path" in annotations:
         assert annotations["prometheus.io/path"] in routes
     command = assets.command_of(container)
-    port = int(command[command.index("--port") + 1]) if "--port" in command else 8080
+    if name == "notifier":
+        port = _notifier_port({**K8S_CONFIG, **K8S_SECRET})
+    else:
+        port = int(command[command.index("--port") + 1]) if "--port" in command else 8080
     assert [p["containerPort"] for p in container["ports"]] == [port], f"{name} listens on {port}"
 
 
@@ -255,18 +300,26 @@ def test_probe_check_notices_a_wrong_path() -> None:
     assert not _probe_paths(container) <= _console_routes()
 
 
-def _healthcheck_path(service: Dict[str, Any]) -> str:
+def _healthcheck_url(service: Dict[str, Any]) -> urllib.parse.SplitResult:
     urls = [part for part in service["healthcheck"]["test"] if str(part).startswith("http://")]
     assert len(urls) == 1, service["healthcheck"]["test"]
-    return urllib.parse.urlsplit(urls[0]).path
+    return urllib.parse.urlsplit(urls[0])
 
 
-@pytest.mark.parametrize("module", ["bot.server", "actions.server", "console"])
+def _healthcheck_path(service: Dict[str, Any]) -> str:
+    return _healthcheck_url(service).path
+
+
+@pytest.mark.parametrize("module", ["bot.server", "actions.server", "console", "actions.notifier"])
 def test_compose_healthchecks_use_real_routes(compose: Dict[str, Any], module: str) -> None:
-    routes = {"bot.server": _rasa_routes, "actions.server": _action_routes, "console": _console_routes}[module]()
     services = [s for s in compose["services"].values() if assets.runs_module(assets.command_of(s), module)]
     assert services
     for service in services:
+        if module == "actions.notifier":
+            assert _notifier_routes([_healthcheck_path(service)]) == {_healthcheck_path(service)}
+            assert _healthcheck_url(service).port == _notifier_port(assets.service_environment(service))
+            continue
+        routes = {"bot.server": _rasa_routes, "actions.server": _action_routes, "console": _console_routes}[module]()
         assert _healthcheck_path(service) in routes
 
 
@@ -288,6 +341,7 @@ def _launcher_rasa_options() -> Set[str]:
         "KEFU_RASA_PORT": "5005",
         "KEFU_ACTION_PORT": "5055",
         "KEFU_CONSOLE_PORT": "8080",
+        "KEFU_NOTIFIER_PORT": "5056",
         "KEFU_MODEL": "models/kefu.tar.gz",
         "KEFU_RASA_TOKEN": "t",
     }

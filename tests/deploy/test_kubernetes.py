@@ -105,9 +105,12 @@ SERVICES = assets.of_kind(DOCUMENTS, "Service")
 
 
 def test_replicas_and_strategies() -> None:
-    assert set(DEPLOYMENTS) == {"rasa", "actions", "console"}
+    assert set(DEPLOYMENTS) == {"rasa", "actions", "console", "notifier"}
     assert DEPLOYMENTS["rasa"]["spec"]["replicas"] == 2
     assert DEPLOYMENTS["actions"]["spec"]["replicas"] == 2
+    notifier = DEPLOYMENTS["notifier"]["spec"]
+    assert notifier["replicas"] == 2, "two notifiers: each notice is claimed in the shared database first"
+    assert notifier["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     console = DEPLOYMENTS["console"]["spec"]
     assert console["replicas"] == 1, "the console keeps its event tail and live hub in memory: one replica"
     assert console["strategy"]["type"] == "Recreate", "a rolling update would run two consoles at once"
@@ -121,7 +124,7 @@ def _mebibytes(quantity: str) -> float:
     return float(quantity) / 2**20
 
 
-@pytest.mark.parametrize("name", ["rasa", "actions", "console"])
+@pytest.mark.parametrize("name", ["rasa", "actions", "console", "notifier"])
 def test_containers_have_resources_probes_and_run_unprivileged(name: str) -> None:
     spec = DEPLOYMENTS[name]["spec"]["template"]["spec"]
     assert spec["securityContext"]["runAsNonRoot"] is True
@@ -138,6 +141,18 @@ def test_rasa_gets_the_memory_it_needs() -> None:
     resources = assets.containers(DEPLOYMENTS["rasa"])[0]["resources"]
     assert _mebibytes(resources["requests"]["memory"]) >= 1536
     assert _mebibytes(resources["limits"]["memory"]) >= _mebibytes(resources["requests"]["memory"])
+
+
+def test_notifier_runs_the_app_image_read_only() -> None:
+    [container] = assets.containers(DEPLOYMENTS["notifier"])
+    [console] = assets.containers(DEPLOYMENTS["console"])
+    assert assets.command_of(container) == ["python", "-m", "actions.notifier"]
+    assert container["image"] == console["image"], "the app image, as the console and the action servers"
+    assert container["envFrom"] == console["envFrom"], "the same settings as every other process"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert [m["mountPath"] for m in container.get("volumeMounts") or []] == ["/tmp"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["port"] == "http", f"{probe} on the named port"
 
 
 def test_autoscalers_cover_the_stateless_parts_only() -> None:
@@ -158,7 +173,7 @@ def _selects(selector: Dict[str, str], deployment: Dict[str, Any]) -> bool:
 
 def test_disruption_budgets_select_their_deployments() -> None:
     pdbs = assets.of_kind(DOCUMENTS, "PodDisruptionBudget")
-    assert set(pdbs) == {"rasa", "actions"}
+    assert set(pdbs) == {"rasa", "actions", "notifier"}
     for name, pdb in pdbs.items():
         assert _selects(pdb["spec"]["selector"]["matchLabels"], DEPLOYMENTS[name])
         assert pdb["spec"]["minAvailable"] < DEPLOYMENTS[name]["spec"]["replicas"], "a budget that blocks every drain"
@@ -172,6 +187,11 @@ def test_services_are_internal_and_reach_a_named_port() -> None:
         port_names = {p["name"] for c in assets.containers(DEPLOYMENTS[name]) for p in c.get("ports") or []}
         for port in service["spec"]["ports"]:
             assert port["targetPort"] in port_names, (name, port)
+
+
+def test_nothing_addresses_the_notifier() -> None:
+    """It serves only its probes' /health: no Service and no Ingress lead to it."""
+    assert not [name for name, s in SERVICES.items() if _selects(s["spec"]["selector"], DEPLOYMENTS["notifier"])]
 
 
 def test_ingress_backends_exist() -> None:
@@ -254,6 +274,14 @@ def _service_port(name: str) -> int:
     return _container_ports(name)[SERVICES[name]["spec"]["ports"][0]["targetPort"]]
 
 
+def _listening_port(name: str) -> int:
+    """The port a connection to ``name`` would use: its Service's, else (the notifier) its one port."""
+    if name in SERVICES:
+        return _service_port(name)
+    [port] = _container_ports(name).values()
+    return port
+
+
 def test_network_policies_are_in_the_namespace_and_deny_by_default() -> None:
     assert "default-deny-ingress" in POLICIES
     deny = POLICIES["default-deny-ingress"]["spec"]
@@ -296,23 +324,35 @@ EXPECTED_REACH = {
     ("stranger", "rasa"): False,
     ("rasa", "console"): False,
     ("stranger", "console"): False,
+    # the notifier calls Rasa's HTTP API (KEFU_RASA_URL) and nothing else of Kefu
+    ("notifier", "rasa"): True,
+    ("notifier", "actions"): False,
+    ("notifier", "console"): False,
+    # nothing reaches the notifier (its only callers are the kubelet's probes)
+    ("rasa", "notifier"): False,
+    ("actions", "notifier"): False,
+    ("console", "notifier"): False,
+    ("notifier", "notifier"): False,
+    ("ingress", "notifier"): False,
+    ("stranger", "notifier"): False,
 }
 
 
 @pytest.mark.parametrize(("source", "target"), list(EXPECTED_REACH), ids=lambda x: str(x))
 def test_who_reaches_whom(source: str, target: str) -> None:
     peer = {"ingress": INGRESS_CONTROLLER, "stranger": STRANGER}.get(source) or _pod(source)
-    assert allowed(peer, target, _service_port(target)) is EXPECTED_REACH[(source, target)]
+    assert allowed(peer, target, _listening_port(target)) is EXPECTED_REACH[(source, target)]
 
 
 def test_only_the_service_port_is_open() -> None:
     assert not allowed(_pod("rasa"), "actions", 22)
     assert not allowed(_pod("console"), "rasa", 5055)
+    assert not allowed(_pod("notifier"), "rasa", 5055)
 
 
 def test_the_connections_the_configuration_makes_are_allowed() -> None:
     """Each internal URL of the ConfigMap is reachable from the processes that use it."""
-    users = {"KEFU_ACTION_URL": ["rasa"], "KEFU_RASA_URL": ["console"], "KEFU_CONSOLE_URL": ["actions"]}
+    users = {"KEFU_ACTION_URL": ["rasa"], "KEFU_RASA_URL": ["console", "notifier"], "KEFU_CONSOLE_URL": ["actions"]}
     for variable, sources in users.items():
         url = urllib.parse.urlsplit(CONFIG[variable])
         service = url.hostname.split(".")[0]
@@ -338,6 +378,12 @@ def test_the_evaluator_notices_a_missing_policy() -> None:
     finally:
         POLICIES["console-from-actions-and-ingress"] = saved
     assert allowed(_pod("actions"), "console", 8080)
+    saved = POLICIES.pop("rasa-from-console-notifier-and-ingress")
+    try:
+        assert not allowed(_pod("notifier"), "rasa", 5005)
+    finally:
+        POLICIES["rasa-from-console-notifier-and-ingress"] = saved
+    assert allowed(_pod("notifier"), "rasa", 5005)
 
 
 def test_deployments_never_run_as_the_demo() -> None:

@@ -5,6 +5,7 @@ services that really run Rasa, the action servers and the console."""
 from __future__ import annotations
 
 import http.server
+import os
 import subprocess
 import threading
 import time
@@ -15,7 +16,7 @@ import pytest
 import requests
 
 from tests.deploy import assets
-from tests.stack import free_port
+from tests.harness import Command, HttpReady, ServerProcess, free_port
 
 #: Variables the nginx:1.27 image itself defines: envsubst would replace them in the template too.
 IMAGE_ENVIRONMENT = {
@@ -178,24 +179,16 @@ def running_nginx(nginx_binary: str, compose: Dict[str, Any], tmp_path: Path) ->
         env[key] = f"server 127.0.0.1:{port};"
     config = assets.envsubst(assets.NGINX_TEMPLATE.read_text(encoding="utf-8"), env)
     (tmp_path / "nginx.conf").write_text(config, encoding="utf-8")
-    process = subprocess.Popen(
-        [nginx_binary, "-c", str(tmp_path / "nginx.conf"), "-p", f"{tmp_path}/", "-g", "daemon off;"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    public = f"http://127.0.0.1:{listen['PUBLIC_LISTEN']}"
+    nginx = Command("nginx", [nginx_binary, "-c", str(tmp_path / "nginx.conf"), "-p", f"{tmp_path}/", "-g", "daemon off;"],
+                    dict(os.environ), HttpReady(f"{public}/health", below=300))
+    process = ServerProcess.start(nginx, tmp_path / "nginx-output.log")
     try:
-        public = f"http://127.0.0.1:{listen['PUBLIC_LISTEN']}"
-        for _ in range(200):
-            assert process.poll() is None, process.stdout.read().decode() if process.stdout else ""
-            try:
-                if requests.get(f"{public}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        process.wait_ready(timeout=60)
         yield {"public": public, "rasa_api": f"http://127.0.0.1:{listen['RASA_API_LISTEN']}",
                "log": tmp_path / "access.log", "upstream_seen": _Upstream.seen}
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        process.stop()
         upstream.shutdown()
         upstream.server_close()
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from kernel.settings import ROOT
 from launcher.processes import process_env
-from launcher.settings import ROOT
-from tests.stack import MODEL, Stack, free_port, model_missing_reason
+from tests.harness import free_port
+from tests.stack import MODEL, Stack, model_missing_reason
 
 pytestmark = pytest.mark.stack
 

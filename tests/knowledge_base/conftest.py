@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from knowledge_base.builder import build
+from knowledge_base.building.builder import build
 from knowledge_base.config import KBConfig, ThresholdOverrides, load_config
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq, choice_payload
-from knowledge_base.runtime import KnowledgeBase
+from knowledge_base.serving.runtime import KnowledgeBase
 
 from .conftest import with_thresholds
 
@@ -157,3 +157,73 @@ def test_no_build_yet_offers_a_human(tmp_path) -> None:
     messages, slots = run(ActionAnswerFaq(kb), tracker("退款多久到账"))
     assert slots["faq_outcome"] == "no_answer"
     assert messages[0]["buttons"][0]["payload"] == "/human_handoff"
+
+
+# -- action_while_waiting (bot/waiting.py runs it while a handoff waits for an agent) ------------------
+
+
+def test_while_waiting_a_confident_answer_comes_with_the_queue_note(db_config, monkeypatch) -> None:
+    from actions.waiting import ActionWhileWaiting
+
+    monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
+    messages, slots = run(ActionWhileWaiting(KnowledgeBase(db_config)), tracker("退款要幾天才會到帳", language="zh-Hant"))
+    assert [m["text"] for m in messages] == ["退款在審核通過後1到3個工作天原路退回。",
+                                             "（您的真人服務請求仍在排隊，客服接入後也會看到這則訊息。）"]
+    assert slots == {}, "the conversation belongs to the handoff: no slot changes"
+    assert not _has_table(db_config.db_url()) or _rows(db_config.db_url()) == []
+
+
+def test_while_waiting_anything_else_is_acknowledged(db_config, monkeypatch) -> None:
+    from actions.waiting import ActionWhileWaiting
+
+    monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
+    action = ActionWhileWaiting(KnowledgeBase(db_config))
+    for text, expected in (("你们卖汽车吗", "收到，您的消息已转给客服"), ("what is the weather like on mars", "Got it"),
+                           ("/human_handoff", "收到"), ("", "收到")):
+        messages, slots = run(action, tracker(text))
+        assert len(messages) == 1 and messages[0]["text"].startswith(expected), (text, messages)
+        assert slots == {}
+
+
+def test_while_waiting_a_broken_knowledge_base_still_acknowledges(monkeypatch) -> None:
+    from actions.waiting import ActionWhileWaiting
+
+    class Broken:
+        def matcher(self):  # noqa: ANN202
+            raise RuntimeError("index corrupt")
+
+    messages, _ = run(ActionWhileWaiting(Broken()), tracker("退款要几天", language="zh-Hans"))  # type: ignore[arg-type]
+    assert [m["text"] for m in messages] == ["收到，您的消息已转给客服，客服接入后会看到并在这里回复您。"]
+
+
+def _has_table(url: str) -> bool:
+    engine = sa.create_engine(url)
+    try:
+        return sa.inspect(engine).has_table("kb_unanswered")
+    finally:
+        engine.dispose()
+
+
+# -- several questions in one message (issue 25) ----------------------------------------------------------------
+def test_question_parts() -> None:
+    from actions.faq import question_parts
+
+    assert question_parts("几天能到？新疆发吗") == ["几天能到", "新疆发吗"]
+    assert question_parts("退款几天到账，另外可以开发票吗") == ["退款几天到账", "可以开发票吗"]
+    assert question_parts("how long is shipping? do you ship to hong kong?") == [
+        "how long is shipping", "do you ship to hong kong"]
+    assert question_parts("退款多久到账") == [], "one question"
+    assert question_parts("我买的杯子昨天到了。盖子拧不紧，一直漏水。怎么办？能换吗？") == [], "a story is matched whole"
+    assert question_parts("？？？！！") == [] and question_parts("") == []
+
+
+def test_two_questions_get_two_answers_in_the_order_asked(db_config, monkeypatch) -> None:
+    monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
+    action = ActionAnswerFaq(KnowledgeBase(db_config))
+    messages, slots = run(action, tracker("退款要几天？能用微信支付吗？", language="zh-Hans"))
+    assert [m["text"] for m in messages] == ["退款在审核通过后1到3个工作日原路退回。",
+                                             "我们支持微信支付、支付宝、银联卡和门店现金支付。"]
+    assert slots["faq_outcome"] == "answered"
+    assert [c["id"] for c in slots["faq_candidates"]] == ["refunds.how_long", "payment.methods"]
+    messages, _ = run(action, tracker("能用微信支付吗？支持支付宝吗？", language="zh-Hans"))
+    assert len(messages) == 1, "two phrasings of one question: one answer"

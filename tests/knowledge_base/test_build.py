@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base import index as index_files
 from knowledge_base.__main__ import main
-from knowledge_base.builder import build, current_dir, current_manifest
+from knowledge_base.building.builder import build, current_manifest
+from knowledge_base.building.source import ValidationError, source_hash
 from knowledge_base.config import IndexConfig
-from knowledge_base.runtime import KnowledgeBase, KnowledgeBaseUnavailable
-from knowledge_base.source import ValidationError, source_hash
+from knowledge_base.serving import index as index_files
+from knowledge_base.serving.runtime import KnowledgeBase, KnowledgeBaseUnavailable, current_dir
 
 from .conftest import ENCODER, make_config
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge_base.__main__ import main
-from knowledge_base.evaluation import OOS, DataError, read_examples
+from knowledge_base.learning.evaluation import OOS, DataError, read_examples
 
 TRAIN = {
     "card_lost": [

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import ActionFallbackLadder
-from knowledge_base.runtime import KnowledgeBase
+from knowledge_base.serving.runtime import KnowledgeBase
 
 
 def fallback_tracker(text: str, language: str = "zh-Hans") -> Tracker:

@@ -21,11 +21,13 @@ from typing import List, Sequence, Tuple
 import numpy as np
 import pytest
 
+from knowledge_base.building.assemble import assemble
 from knowledge_base.config import IndexConfig, MatchingConfig
-from knowledge_base.index import FEATURES, EntryRecord, IndexData, Ranker, assemble
-from knowledge_base.lexical import _EN_STOP, _TOKEN, Vocabulary, _jieba, _segment, tokenize
-from knowledge_base.matcher import candidate_features, score
-from knowledge_base.runtime import KnowledgeBase
+from knowledge_base.learning.ablation import ablated_features
+from knowledge_base.serving.index import FEATURES, EntryRecord, IndexData, Ranker
+from knowledge_base.serving.lexical import _EN_STOP, _TOKEN, Vocabulary, _jieba, _segment, tokenize
+from knowledge_base.serving.runtime import KnowledgeBase
+from knowledge_base.serving.scoring import candidate_features, score
 
 from .conftest import FIXTURE_FAQ
 
@@ -76,7 +78,7 @@ def _ref_ablate(feats: np.ndarray, ablation: str) -> np.ndarray:
 
 
 def _reference_candidate_features(
-    index: IndexData, vector: np.ndarray, terms: Sequence[str], config: MatchingConfig
+    index: IndexData, vector: np.ndarray, terms: Sequence[str], config: MatchingConfig, ablation: str = "none"
 ) -> Tuple[np.ndarray, np.ndarray]:
     vector = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
     sims, ids = index.dense.search(vector, min(config.dense_top_k, index.n_questions))
@@ -89,7 +91,6 @@ def _reference_candidate_features(
     lex_e = index.lex_entries.scores_for(term_ids, term_counts, index.lex_entries.upper_bound(terms))
 
     qe = index.question_entry
-    ablation = config.ablation
     cand = [qe[ids]] if ablation != "lexical" else []
     lex_top = _ref_top_positive(lex_q, config.lexical_top_k)
     if ablation in ("none", "lexical"):
@@ -151,8 +152,10 @@ def _reference_predict(ranker: Ranker, matrix: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
-def _reference_ranked(index: IndexData, vector: np.ndarray, terms: Sequence[str], config: MatchingConfig):
-    entries, feats = _reference_candidate_features(index, vector, terms, config)
+def _reference_ranked(
+    index: IndexData, vector: np.ndarray, terms: Sequence[str], config: MatchingConfig, ablation: str = "none"
+):
+    entries, feats = _reference_candidate_features(index, vector, terms, config, ablation)
     scores = _reference_predict(index.ranker, feats) if entries.size else np.zeros(0, dtype=np.float32)
     scores = np.asarray(scores, dtype=np.float32)
     order = np.argsort(-scores, kind="stable")
@@ -235,24 +238,29 @@ def synthetic(request):
     return _synthetic(**SYNTHETIC[request.param])
 
 
-def _assert_same(index: IndexData, vector: np.ndarray, terms: Sequence[str], config: MatchingConfig) -> None:
-    ref_entries, ref_feats = _reference_candidate_features(index, vector, terms, config)
-    entries, feats, _ = candidate_features(index, vector, terms, config)
+def _assert_same(
+    index: IndexData, vector: np.ndarray, terms: Sequence[str], config: MatchingConfig, ablation: str = "none"
+) -> None:
+    """The product's candidate features (``ablation="none"``) or a benchmark ablation's
+    (``knowledge_base.learning.ablation``) against the reference."""
+    features = candidate_features if ablation == "none" else ablated_features(ablation)
+    ref_entries, ref_feats = _reference_candidate_features(index, vector, terms, config, ablation)
+    entries, feats, _ = features(index, vector, terms, config)
     assert entries.dtype == np.int64 and feats.dtype == np.float32 and feats.flags.c_contiguous
     np.testing.assert_array_equal(entries, ref_entries)
     assert feats.shape == ref_feats.shape
     assert np.array_equal(feats, ref_feats), np.abs(feats - ref_feats).max()
-    ranked = [(c.entry, c.score) for c in score(index, vector, terms, config).ranked()]
-    assert ranked == _reference_ranked(index, vector, terms, config)
+    ranked = [(c.entry, c.score) for c in score(index, vector, terms, config, features).ranked()]
+    assert ranked == _reference_ranked(index, vector, terms, config, ablation)
 
 
 @pytest.mark.parametrize("ablation", ["none", "dense", "lexical", "nearest"])
 @pytest.mark.parametrize("max_candidates", [20, 4, 500])
 def test_candidates_features_and_scores_are_unchanged(synthetic, ablation: str, max_candidates: int) -> None:
     index, vectors, terms = synthetic
-    config = replace(MatchingConfig(), ablation=ablation, max_candidates=max_candidates)
+    config = replace(MatchingConfig(), max_candidates=max_candidates)
     for vector, query_terms in zip(vectors, terms, strict=True):
-        _assert_same(index, vector, query_terms, config)
+        _assert_same(index, vector, query_terms, config, ablation)
 
 
 def test_synthetic_sets_reach_every_branch() -> None:
@@ -297,7 +305,7 @@ def test_ranker_predict_is_unchanged() -> None:
 
 
 def _cjk_chunks(texts: Sequence[str]) -> List[str]:
-    from bot.language import normalise
+    from kernel.language import normalise
 
     return [m.group(0) for t in texts for m in _TOKEN.finditer(normalise(t)) if "\u3400" <= m.group(0)[0]]
 
@@ -325,7 +333,7 @@ def test_tokenize_terms_are_unchanged_for_real_questions() -> None:
     jieba = _jieba()
 
     def reference(text: str) -> List[str]:
-        from bot.language import is_cjk, normalise
+        from kernel.language import is_cjk, normalise
 
         terms: List[str] = []
         for match in _TOKEN.finditer(normalise(text[:2000])):
@@ -361,7 +369,7 @@ def test_fixture_kb_ranks_real_queries_as_before(built_kb) -> None:
     queries = ["退款多久到账", "可以用支付宝付钱吗", "what time do stores open", "你们卖汽车吗", "退貨", "refund"]
     if HELDOUT.exists():
         queries += [json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line]
-    from bot.language import normalise
+    from kernel.language import normalise
 
     checked = 0
     for text in queries:
@@ -369,7 +377,6 @@ def test_fixture_kb_ranks_real_queries_as_before(built_kb) -> None:
         vector = matcher.encoder.encode_queries([normalised])[0]
         terms = tokenize(normalised)
         for ablation in ("none", "lexical"):
-            config = replace(matcher.config.matching, ablation=ablation)
-            _assert_same(matcher.index, vector, terms, config)
+            _assert_same(matcher.index, vector, terms, matcher.config.matching, ablation)
         checked += 1
     assert checked >= 6

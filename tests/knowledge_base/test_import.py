@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from knowledge_base.__main__ import main
-from knowledge_base.importer import ImportError_, convert
-from knowledge_base.source import parse_documents
+from knowledge_base.building.importer import ImportError_, convert
+from knowledge_base.building.source import parse_documents
 
 
 def test_csv_grouped_by_id_and_languages_detected(tmp_path: Path) -> None:

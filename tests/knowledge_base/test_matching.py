@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from knowledge_base.config import load_config
-from knowledge_base.index import Thresholds
-from knowledge_base.matcher import ANSWER, CLARIFY, NO_ANSWER, Candidate, decide
-from knowledge_base.runtime import KnowledgeBase
+from knowledge_base.serving.index import Thresholds
+from knowledge_base.serving.runtime import KnowledgeBase
+from knowledge_base.serving.scoring import ANSWER, CLARIFY, NO_ANSWER, Candidate, decide
 
 from .conftest import with_thresholds
 
@@ -126,15 +126,15 @@ def test_hostile_input_never_raises(matcher, text: str) -> None:
 @pytest.mark.parametrize("ablation", ["dense", "lexical", "nearest"])
 def test_ablations_rank_without_errors(built_kb, ablation) -> None:
     """Benchmark ablations: candidates from one side only, even when more candidates than max_candidates."""
-    from knowledge_base.matcher import score
+    from knowledge_base.learning.ablation import ablated_features
+    from knowledge_base.serving.lexical import tokenize
+    from knowledge_base.serving.scoring import score
 
     matcher = KnowledgeBase(built_kb).matcher()
-    config = replace(built_kb.matching, ablation=ablation, max_candidates=2)
-    from knowledge_base.lexical import tokenize
-
+    config = replace(built_kb.matching, max_candidates=2)
     text = "退款多久到账 refund how long"
     vector = matcher.encoder.encode_queries([text])[0]
-    ranked = score(matcher.index, vector, tokenize(text), config).ranked()
+    ranked = score(matcher.index, vector, tokenize(text), config, ablated_features(ablation)).ranked()
     assert 1 <= len(ranked) <= 2
 
 
@@ -142,13 +142,42 @@ def test_entry_classifier_with_two_entries_tells_them_apart() -> None:
     """sklearn keeps one row of weights for two classes; both entries must still get their own logit."""
     import numpy as np
 
-    from knowledge_base.index import Classifier
+    from knowledge_base.building.assemble import train_classifier
 
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=8), rng.normal(size=8)
     vectors = np.vstack(
         [a + 0.1 * rng.normal(size=8) for _ in range(5)] + [b + 0.1 * rng.normal(size=8) for _ in range(5)]
     )
-    clf = Classifier.train(vectors.astype(np.float32), np.repeat([0, 1], 5), 2)
+    clf = train_classifier(vectors.astype(np.float32), np.repeat([0, 1], 5), 2)
     assert clf.probabilities(a.astype(np.float32)).argmax() == 0
     assert clf.probabilities(b.astype(np.float32)).argmax() == 1
+
+
+def test_an_ablated_build_calibrates_and_answers_with_its_own_features(built_kb) -> None:
+    """A benchmark's ablation goes through its own code path: the build calibrates with the ablated features and
+    the ablated matcher scores with them; the product's matcher is untouched."""
+    import numpy as np
+
+    from knowledge_base.building.indexing import build_index, records_from_entries
+    from knowledge_base.building.source import load_entries
+    from knowledge_base.learning.ablation import ablated_features, ablated_matcher
+    from knowledge_base.serving.encoders import get_encoder
+    from knowledge_base.serving.index import FEATURES
+    from knowledge_base.serving.lexical import tokenize
+    from knowledge_base.serving.matcher import Matcher
+    from knowledge_base.serving.scoring import candidate_features
+
+    data = records_from_entries(load_entries(built_kb.sources))
+    built = build_index(data, get_encoder(built_kb.encoder), built_kb, features=ablated_features("nearest"))
+    matcher = ablated_matcher(built.index, built.encoder, built_kb, "nearest")
+    text = "退款多久到账"
+    vector = matcher.encoder.encode_queries([text])[0]
+    _entries, feats, _ = matcher.candidate_features(matcher.index, vector, tokenize(text), built_kb.matching)
+    used = {FEATURES[i] for i in np.flatnonzero(np.abs(feats).sum(axis=0))}
+    assert used and used <= {"d_max", "d_max_gap"}
+    assert matcher.match(text).outcome in (ANSWER, CLARIFY, NO_ANSWER)
+    assert Matcher.candidate_features is candidate_features
+    assert KnowledgeBase(built_kb).matcher().candidate_features is candidate_features
+    with pytest.raises(ValueError, match="ablation must be one of"):
+        ablated_features("none")

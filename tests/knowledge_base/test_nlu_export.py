@@ -1,4 +1,4 @@
-"""The knowledge base's phrasings as ask_faq training examples (knowledge_base/nlu_export.py)."""
+"""The knowledge base's phrasings as ask_faq training examples (knowledge_base/building/nlu_export.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from knowledge_base.__main__ import main
-from knowledge_base.nlu_export import ExportSettings, export, select, stale, write
-from knowledge_base.source import FaqEntry, load_entries
+from knowledge_base.building.nlu_export import ExportSettings, export, select, stale, write
+from knowledge_base.building.source import FaqEntry, load_entries
 
 ROOT = Path(__file__).resolve().parents[2]
 NLU = ROOT / "bot" / "data" / "nlu"

@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.language import ENGLISH, SIMPLIFIED
+from kernel.language import ENGLISH, SIMPLIFIED
 from knowledge_base.__main__ import main
-from knowledge_base.calibration import generic_queries, thin_thresholds
+from knowledge_base.building.calibration import generic_queries, thin_thresholds
+from knowledge_base.building.importer import convert, quality_report
+from knowledge_base.building.indexing import BuildInput, build_index
 from knowledge_base.config import CalibrationConfig
-from knowledge_base.encoders import get_encoder
-from knowledge_base.engine import BuildInput, Matcher, build_index
-from knowledge_base.importer import convert, quality_report
-from knowledge_base.index import EntryRecord
-from knowledge_base.matcher import NO_ANSWER
+from knowledge_base.serving.encoders import get_encoder
+from knowledge_base.serving.index import EntryRecord
+from knowledge_base.serving.matcher import Matcher
+from knowledge_base.serving.scoring import NO_ANSWER
 
 from .conftest import ENCODER, make_config
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base.source import ValidationError, load_entries, parse_documents, source_hash
+from knowledge_base.building.source import ValidationError, load_entries, parse_documents, source_hash
 
 GOOD = """
 - id: shipping.time

@@ -117,7 +117,7 @@ def settled_tracker(stack: Stack, candidates: List[str], users: int) -> Dict[str
 
 
 def seeded_store(workdir: Any) -> Dict[str, str]:
-    """A demo order store (actions/store/seed.py: orders, stock, C0001's bound WeChat openid) for a stack."""
+    """A demo order store (actions/store/demo/*.yml: orders, stock, C0001's bound WeChat openid) for a stack."""
     from actions.store.seed import seed
     from actions.store.sql import SqlStore
 

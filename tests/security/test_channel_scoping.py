@@ -26,11 +26,11 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from tests.bot.channels.wechat.conftest import ENV, StandInProcess
 from tests.security.channel_clients import WidgetClient, events_of, history, raw_tracker, rest_say, seeded_store
 from tests.stack import Stack, model_missing_reason
-from tests.wechat.conftest import ENV, StandInProcess
 
-#: C0001 王芳's bound WeChat openid in the demo store (actions/store/seed.py SHOWCASE_CUSTOMERS).
+#: C0001 王芳's bound WeChat openid in the demo store (actions/store/demo/customers.yml).
 VICTIM_OPENID = "oKefuDemoOpenid0000000000001"
 ORDER_NUMBER = re.compile(r"KF\d{11}")
 PROMPT_EXAMPLE = "KF20261120001"  # utter_ask_order_id's example

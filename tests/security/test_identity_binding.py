@@ -27,7 +27,7 @@ from tests.stack import Stack, model_missing_reason
 
 pytestmark = pytest.mark.skipif(bool(model_missing_reason()), reason=model_missing_reason() or "ok")
 
-ORDER, SUFFIX = "KF20261120001", "5678"  # C0001's (actions/store/seed.py)
+ORDER, SUFFIX = "KF20261120001", "5678"  # C0001's (actions/store/demo/orders.yml, customers.yml)
 TTL_SECONDS = 20
 
 

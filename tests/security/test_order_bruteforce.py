@@ -24,17 +24,18 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import requests
 
-from actions.orders import carrier_label, money, status_label
+from actions.orders import carrier_label, status_label
 from actions.store.seed import seed
 from actions.store.sql import SqlStore
 from actions.store.types import Order
+from actions.store_replies import money
 from actions.verification_guard import GuardSettings, SqlBackend, VerificationGuard
-from bot.i18n import text
+from kernel.i18n import text
 from tests.stack import Stack, model_missing_reason
 
 pytestmark = pytest.mark.skipif(bool(model_missing_reason()), reason=model_missing_reason() or "ok")
 
-ORDER, CUSTOMER, SUFFIX = "KF20261120001", "C0001", "5678"  # actions/store/seed.py
+ORDER, CUSTOMER, SUFFIX = "KF20261120001", "C0001", "5678"  # actions/store/demo/orders.yml, customers.yml
 LANGUAGES = ("zh-Hans", "zh-Hant", "en")
 LIMIT_PER_ORDER = 5
 

@@ -10,21 +10,19 @@ the value; with real secrets, or as the embedded demo (``KEFU_DEMO=true``), it s
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
 import pytest
-import requests
 
+from kernel.settings import DEFAULTS, ROOT, resolve
 from launcher.processes import process_env, specs
-from launcher.settings import DEFAULTS, ROOT, resolve
-from tests.stack import MODEL, free_port, model_missing_reason
+from tests.harness import Command, HttpReady, ProcessExited, ProcessNotReady, ServerProcess, environ_without, free_port
+from tests.stack import MODEL, model_missing_reason
 
 STRONG_AES = "Zq" + secrets.token_hex(20) + "x"  # 43 letters and digits
 assert len(STRONG_AES) == 43
@@ -37,12 +35,13 @@ def _environment(workdir: Path, **overrides: str) -> Dict[str, str]:
     """The environment ``make run`` gives its processes, then real secrets, then ``overrides``;
     ``KEFU_DEMO`` removed unless an override sets it (production never sets it)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+    base = environ_without()
     base.update({
         "KEFU_HOST": "127.0.0.1",
         "KEFU_RASA_PORT": str(free_port()),
         "KEFU_ACTION_PORT": str(free_port()),
         "KEFU_CONSOLE_PORT": str(free_port()),
+        "KEFU_NOTIFIER_PORT": str(free_port()),
         "KEFU_VAR_DIR": str(workdir),
         "KEFU_TRACKER_DB": str(workdir / "tracker.db"),
         "KEFU_EVENTS_DB": str(workdir / "events.db"),
@@ -77,33 +76,17 @@ def _run_until_decided(argv: List[str], env: Mapping[str, str], health_url: str,
                        log: Path) -> Tuple[Optional[int], str]:
     """Start the process; return (exit status, output) once it exited, or (None, output) once it
     serves ``health_url``. The process is stopped before returning."""
-    with open(log, "wb") as out:
-        process = subprocess.Popen(argv, cwd=str(ROOT), env=dict(env), stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        try:
-            deadline = time.monotonic() + DECISION_TIMEOUT
-            status: Optional[int] = None
-            while True:
-                status = process.poll()
-                if status is not None:
-                    break
-                try:
-                    if requests.get(health_url, timeout=2).status_code < 500:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{argv[2]} neither refused nor served within {DECISION_TIMEOUT} s:\n"
-                                f"{log.read_text(errors='replace')[-3000:]}")
-                time.sleep(0.5)
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, 15)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, 9)
-                    process.wait()
+    log.unlink(missing_ok=True)
+    process = ServerProcess.start(Command(argv[2], argv, env, HttpReady(health_url), cwd=ROOT), log)
+    status: Optional[int] = None
+    try:
+        process.wait_ready(DECISION_TIMEOUT)
+    except ProcessExited as exited:
+        status = exited.returncode
+    except ProcessNotReady as undecided:
+        pytest.fail(f"neither refused nor served: {undecided}")
+    finally:
+        process.stop()
     return status, log.read_text(encoding="utf-8", errors="replace")
 
 
@@ -160,11 +143,26 @@ def test_action_server_starts_as_the_demo_with_the_same_secrets(tmp_path: Path) 
     assert "EXAMPLE-change-me-console-service-token" not in output
 
 
+# -- the notifier ----------------------------------------------------------------------------------
+
+
+def test_notifier_refuses_a_placeholder_rasa_token_and_starts_with_real_secrets(tmp_path: Path) -> None:
+    env = _environment(tmp_path, KEFU_RASA_TOKEN="change-me-rasa-api-token")
+    status, output = _run_until_decided(_argv("notifier", env), env, specs(env)["notifier"].health_url,
+                                        tmp_path / "notifier.log")
+    _assert_refused(status, output, ["KEFU_RASA_TOKEN"], ["change-me-rasa-api-token"])
+    env = _environment(tmp_path)
+    status, output = _run_until_decided(_argv("notifier", env), env, specs(env)["notifier"].health_url,
+                                        tmp_path / "notifier.log")
+    assert status is None, output[-3000:]
+    assert "refusing to start" not in output
+
+
 # -- the Rasa server -------------------------------------------------------------------------------
 
 
 def test_rasa_refuses_the_dev_aes_key_and_a_placeholder_token(tmp_path: Path) -> None:
-    dev_key = DEFAULTS["WECHAT_AES_KEY"]  # launcher/settings.py: published with Kefu
+    dev_key = DEFAULTS["WECHAT_AES_KEY"]  # kernel/settings.py: published with Kefu
     env = _environment(tmp_path, WECHAT_AES_KEY=dev_key, KEFU_RASA_TOKEN="change-me")
     status, output = _run_until_decided(_argv("rasa", env), env, specs(env)["rasa"].health_url, tmp_path / "rasa.log")
     _assert_refused(status, output, ["WECHAT_AES_KEY", "KEFU_RASA_TOKEN"], [dev_key])
@@ -187,9 +185,10 @@ def test_rasa_starts_with_real_secrets(tmp_path: Path) -> None:
 def test_launcher_outside_the_demo_refuses_the_development_defaults(tmp_path: Path) -> None:
     """``make run`` is the demo; told it is not (KEFU_DEMO=false), it refuses its own public defaults
     up front and starts nothing."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEFU_", "WECHAT_", "WECOM_"))}
+    env = environ_without(("KEFU_", "WECHAT_", "WECOM_"))
     env.update({"KEFU_DEMO": "false", "KEFU_VAR_DIR": str(tmp_path), "KEFU_RASA_PORT": str(free_port()),
                 "KEFU_ACTION_PORT": str(free_port()), "KEFU_CONSOLE_PORT": str(free_port()),
+                "KEFU_NOTIFIER_PORT": str(free_port()),
                 "PYTHONPATH": str(ROOT)})
     result = subprocess.run([sys.executable, "-m", "launcher"], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=DECISION_TIMEOUT)

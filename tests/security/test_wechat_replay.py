@@ -31,8 +31,8 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from tests.bot.channels.wechat.conftest import CREDENTIALS, ENV, StandInProcess
 from tests.stack import Stack, model_missing_reason
-from tests.wechat.conftest import CREDENTIALS, ENV, StandInProcess
 
 TOKEN = ENV["WECHAT_TOKEN"]
 APPID = ENV["WECHAT_APPID"]
@@ -213,7 +213,7 @@ def test_late_reply_survives_api_failures_and_a_restart_and_is_sent_once(
     assert any((c.get("body") or {}).get("touser") == user for c in standin.calls(OA_SEND)), "no send attempt"
     stack.kill("rasa")
     requests.post(f"{standin.url}/_standin/reset", timeout=5).raise_for_status()  # the API works again
-    stack._spawn("rasa")
+    stack.spawn("rasa")
     stack.wait_ready(["rasa"])
     sent = standin.wait_sent(user, timeout=120)
     assert len(sent) == 1 and sent[0]["content"].strip(), sent

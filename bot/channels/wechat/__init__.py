@@ -1,4 +1,4 @@
-"""WeChat Official Account and WeCom connectors (Rasa input/output channels).
+"""WeChat Official Account and WeCom channels (Rasa input/output): for Rasa and tests, never for actions/ or console/.
 
 ``credentials.yml`` names them ``bot.channels.wechat.WeChatInput`` and
 ``bot.channels.wechat.WeComInput``; docs/wechat.md explains the setup.

@@ -29,8 +29,8 @@ import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple, Type
 from urllib.parse import unquote
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -39,19 +39,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import i18n
-from bot.channels.limits import (
-    BodyTooLarge,
-    RateLimiter,
-    Unlimited,
-    float_setting,
-    int_setting,
-    rate_limiter,
-    read_body,
-    redis_client,
-    setting,
-    shared_redis_url,
-)
+from bot.channels.limits import BodyTooLarge, limit_settings, read_body
 from bot.channels.wechat.client import (
     ApiError,
     CustomerServiceClient,
@@ -107,8 +95,11 @@ from bot.channels.wechat.turns import (
     Decision,
     decide,
 )
-from bot.logging_json import conversation
+from kernel import i18n
 from kernel.conversation_ids import WECHAT, WECOM, split, wechat_id, wecom_id
+from kernel.logs import conversation, mask_id
+from kernel.ratelimit import RateLimiter, Unlimited, rate_limiter, shared_or
+from kernel.state import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -121,24 +112,10 @@ RATE_LIMITED_KEY = "msg_wechat_rate_limited"
 DEFAULT_LANGUAGE = "zh-Hans"
 WECHAT_API_BASE = "https://api.weixin.qq.com"
 WECOM_API_BASE = "https://qyapi.weixin.qq.com"
-#: Test-only: seconds every bot turn is delayed by, to exercise the 5-second rule.
-TEST_BOT_DELAY_ENV = "KEFU_WECHAT_TEST_BOT_DELAY"
-#: Test-only, optional: delay only senders whose id starts with this prefix.
-TEST_BOT_DELAY_FOR_ENV = "KEFU_WECHAT_TEST_BOT_DELAY_FOR"
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 #: (sender id) -> (conversation language or None, paused by a human handoff)
 ConversationProbe = Callable[[str], Awaitable[Tuple[Optional[str], bool]]]
-
-
-def mask_user(user: Optional[str]) -> str:
-    """openids and UserIDs are personal data: keep a short prefix and suffix (of the id part)."""
-    if not user:
-        return "-"
-    prefix, rest = split(user)
-    if prefix is not None:
-        return f"{prefix}:{mask_user(rest)}"
-    return f"{user[:3]}…{user[-3:]}" if len(user) > 8 else user[:2] + "…"
 
 
 def query_params(query_string: str) -> Dict[str, str]:
@@ -209,7 +186,7 @@ class WeChatOutput(OutputChannel):
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         rendered = render_bot_message(message)
         if rendered is None:
-            logger.debug("%s.nothing_to_send user=%s keys=%s", self.name(), mask_user(recipient_id), sorted(message))
+            logger.debug("%s.nothing_to_send user=%s keys=%s", self.name(), mask_id(recipient_id), sorted(message))
             return
         await self.deliver(recipient_id, rendered)
 
@@ -235,7 +212,7 @@ class WeChatOutput(OutputChannel):
     async def push(self, user: str, texts: List[str]) -> None:
         """Send now (agent replies): refusals are recorded or raised, passing failures go to the outbox."""
         if await self.memory.unsubscribed_at(user) is not None:
-            logger.warning("%s.skip_unsubscribed user=%s", self.name(), mask_user(user))
+            logger.warning("%s.skip_unsubscribed user=%s", self.name(), mask_id(user))
             record_refusal(DeliveryRefused(43004, "the user has unsubscribed", self.name()))
             return
         for index, piece in enumerate(texts):
@@ -244,7 +221,7 @@ class WeChatOutput(OutputChannel):
             except ApiError as error:
                 logger.error(
                     "%s.send_failed user=%s errcode=%s errmsg=%s",
-                    self.name(), mask_user(user), error.errcode, error.errmsg,
+                    self.name(), mask_id(user), error.errcode, error.errmsg,
                 )
                 if error.errcode in REFUSED_ERRCODES:
                     record_refusal(DeliveryRefused(error.errcode, error.errmsg, self.name()))
@@ -252,7 +229,7 @@ class WeChatOutput(OutputChannel):
                 if self.outbox is None:
                     raise
                 await self.outbox.put(user, texts[index:])
-                logger.warning("%s.send_deferred user=%s to the outbox", self.name(), mask_user(user))
+                logger.warning("%s.send_deferred user=%s to the outbox", self.name(), mask_id(user))
                 return
 
     async def queue(self, user: str, texts: List[str]) -> None:
@@ -276,9 +253,9 @@ class WeChatOutput(OutputChannel):
             try:
                 await self.client.send_text(user, piece)
             except ApiError:
-                logger.error("%s.direct_send_failed user=%s", self.name(), mask_user(user))
+                logger.error("%s.direct_send_failed user=%s", self.name(), mask_id(user))
             except Exception:
-                logger.exception("%s.direct_send_crashed user=%s", self.name(), mask_user(user))
+                logger.exception("%s.direct_send_crashed user=%s", self.name(), mask_id(user))
 
 
 class WeComOutput(WeChatOutput):
@@ -370,8 +347,6 @@ class WeChatEndpoint:
         click_intents: Mapping[str, str] = DEFAULT_CLICK_INTENTS,
         reply_budget: float = DEFAULT_REPLY_BUDGET,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        bot_delay: float = 0.0,
-        bot_delay_for: str = "",
         rate_limiter: Optional[RateLimiter] = None,
         notice_limiter: Optional[RateLimiter] = None,
         replay_guard: Optional[ReplayGuard] = None,
@@ -385,8 +360,6 @@ class WeChatEndpoint:
         self.click_intents = dict(click_intents)
         self.reply_budget = reply_budget
         self.max_body_bytes = max_body_bytes
-        self.bot_delay = bot_delay
-        self.bot_delay_for = bot_delay_for
         #: messages per user and window; ``notice_limiter`` (1 per window) paces the polite notice
         self.rate_limiter: RateLimiter = rate_limiter or Unlimited()
         self.notice_limiter: RateLimiter = notice_limiter or Unlimited()
@@ -497,7 +470,7 @@ class WeChatEndpoint:
             return HttpReply(400, "bad request")
 
         if not await self.first_use(query):
-            logger.warning("%s.refused reason=replayed request user=%s", self.product, mask_user(message.from_user))
+            logger.warning("%s.refused reason=replayed request user=%s", self.product, mask_id(message.from_user))
             return HttpReply(403, "forbidden: replayed request")
         with conversation(self.conversation_id(message.from_user)):
             return await self._receive_message(message, encrypted, started, on_new_message, probe)
@@ -518,14 +491,14 @@ class WeChatEndpoint:
             first = True
         if not first:
             outcome = await self._outcome_of_first(key, started)
-            logger.info("%s.retry_deduplicated user=%s key=%s", self.product, mask_user(message.from_user), message.dedup_key())
+            logger.info("%s.retry_deduplicated user=%s key=%s", self.product, mask_id(message.from_user), message.dedup_key())
             return self.seal(outcome.reply_xml if outcome else None, encrypted)
 
         reply_xml: Optional[str] = None
         try:
             reply_xml = await self.handle(message, started, on_new_message, probe)
         except Exception:
-            logger.exception("%s.handling_failed user=%s", self.product, mask_user(message.from_user))
+            logger.exception("%s.handling_failed user=%s", self.product, mask_id(message.from_user))
         try:
             await self.ledger.settle(key, Outcome(reply_xml))
         except Exception as error:
@@ -559,13 +532,13 @@ class WeChatEndpoint:
         user = message.from_user
         decision = decide(message, self.click_intents)
         logger.info(
-            "%s.received user=%s type=%s decision=%s", self.product, mask_user(user), message.msg_type, decision.kind
+            "%s.received user=%s type=%s decision=%s", self.product, mask_id(user), message.msg_type, decision.kind
         )
         if decision.kind == IGNORE:
             return None
         if decision.kind == UNSUBSCRIBE:
             await self.memory.record_unsubscribe(user, time.time())
-            logger.info("%s.unsubscribed user=%s at=%s", self.product, mask_user(user), message.create_time)
+            logger.info("%s.unsubscribed user=%s at=%s", self.product, mask_id(user), message.create_time)
             return None
         if decision.kind == SUBSCRIBE:
             await self.memory.clear_unsubscribe(user)
@@ -593,7 +566,7 @@ class WeChatEndpoint:
         reply (free: no customer-service API call); the rest get ``success``, which WeChat never retries."""
         user = message.from_user
         notify = await self.notice_limiter.allow(self._rate_key(user))
-        logger.info("%s.rate_limited user=%s notice=%s", self.product, mask_user(user), notify)
+        logger.info("%s.rate_limited user=%s notice=%s", self.product, mask_id(user), notify)
         if not notify:
             return None
         language, _ = await self._probe(probe, user)
@@ -643,8 +616,7 @@ class WeChatEndpoint:
             message_id=f"{self.product}-{message.msg_id}" if message.msg_id else None,
             metadata=self.metadata(message),
         )
-        delay = self.bot_delay if self.bot_delay > 0 and user.startswith(self.bot_delay_for) else 0.0
-        task = asyncio.create_task(self._run(user_message, on_new_message, delay))
+        task = asyncio.create_task(self._run(user_message, on_new_message))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
         remaining = self.reply_budget - (time.monotonic() - started)
@@ -652,18 +624,16 @@ class WeChatEndpoint:
         if task in done:
             return await self._passive_then_api(message, turn_output.collected)
         # too late for a passive reply: answer `success`, deliver through the API
-        logger.info("%s.reply_async user=%s", self.product, mask_user(user))
+        logger.info("%s.reply_async user=%s", self.product, mask_id(user))
         await turn_output.release(user)
         return None
 
-    async def _run(self, user_message: UserMessage, on_new_message: OnNewMessage, delay: float = 0.0) -> None:
+    async def _run(self, user_message: UserMessage, on_new_message: OnNewMessage) -> None:
         try:
-            if delay > 0:
-                await asyncio.sleep(delay)
             with conversation(user_message.sender_id):
                 await on_new_message(user_message)
         except Exception:
-            logger.exception("%s.bot_turn_failed user=%s", self.product, mask_user(user_message.sender_id))
+            logger.exception("%s.bot_turn_failed user=%s", self.product, mask_id(user_message.sender_id))
 
     async def close(self) -> None:
         for task in list(self.background):
@@ -712,80 +682,125 @@ class WeComEndpoint(WeChatEndpoint):
         return query.get("msg_signature") or ""
 
 
-# -- Rasa input channels ----------------------------------------------------------
-def _redis(url: str) -> Any:
-    import redis.asyncio
+# -- Rasa input channels: one factory, parametrised by the kind of account -------------
+@dataclass(frozen=True)
+class Kind:
+    """What tells an Official Account from a WeCom app. Everything else (stores, limits, outbox,
+    endpoint, blueprint) is built the same way for both by :class:`WeChatInput`."""
 
-    return redis.asyncio.from_url(url, decode_responses=True)
-
-
-def _bot_delay() -> Dict[str, Any]:
-    """Endpoint arguments for the test-only bot delay; empty unless the variable is set."""
-    raw = os.environ.get(TEST_BOT_DELAY_ENV)
-    if not raw:
-        return {}
-    delay, prefix = float(raw), os.environ.get(TEST_BOT_DELAY_FOR_ENV, "")
-    logger.warning(
-        "wechat.test_bot_delay seconds=%s for=%r (%s is a test-only setting)", delay, prefix, TEST_BOT_DELAY_ENV
-    )
-    return {"bot_delay": delay, "bot_delay_for": prefix}
+    name: str  # "wechat" | "wecom": the webhook URL, ``input_channel``, log lines
+    required: Tuple[str, ...]  # credentials.yml keys that must be set, passed to the constructor
+    optional: Tuple[str, ...]  # credentials.yml keys passed as "" when absent
+    api_base: str
+    output: Type[WeChatOutput]
+    endpoint: Type[WeChatEndpoint]
+    encrypted_only: bool  # WeCom: every message is encrypted, so the EncodingAESKey is required
 
 
-def rate_limit_settings(credentials: Optional[Mapping[str, Any]]) -> Tuple[int, float]:
+OFFICIAL_ACCOUNT = Kind(
+    "wechat", ("token", "appid", "appsecret"), ("aes_key",), WECHAT_API_BASE, WeChatOutput, WeChatEndpoint, False
+)
+WECOM_APP = Kind(
+    "wecom", ("corp_id", "agent_id", "secret", "token", "aes_key"), (), WECOM_API_BASE, WeComOutput, WeComEndpoint,
+    True,
+)
+
+
+@dataclass(frozen=True)
+class ChannelOptions:
+    """The options both kinds share (credentials.yml keys of the same names)."""
+
+    #: the channel's Redis (stores and, unless ``KEFU_RATE_LIMIT_REDIS_URL`` is set, limits); empty:
+    #: ``KEFU_WECHAT_REDIS_URL``, and when that is empty too, in-process
+    redis_url: str = ""
+    click_intents: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CLICK_INTENTS))
+    reply_budget: float = DEFAULT_REPLY_BUDGET
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    #: (messages, window seconds) per user; None: :func:`rate_limit_settings` of the environment
+    rate_limit: Optional[Tuple[int, float]] = None
+    #: the outbox's database; None: ``KEFU_WECHAT_OUTBOX_URL`` and its fallbacks
+    outbox_url: Optional[str] = None
+
+
+def rate_limit_settings(credentials: Optional[Mapping[str, Any]], channel: str = "wechat") -> Tuple[int, float]:
     """(messages, window seconds) per user: ``KEFU_WECHAT_RATE_LIMIT`` / ``KEFU_WECHAT_RATE_WINDOW``,
     else ``rate_limit_messages`` / ``rate_limit_window_seconds`` in credentials.yml, else 20 per 60 s."""
     try:
-        limit = int_setting(
-            setting(credentials, "rate_limit_messages", "KEFU_WECHAT_RATE_LIMIT", DEFAULT_RATE_LIMIT_MESSAGES),
-            "KEFU_WECHAT_RATE_LIMIT",
-        )
-        window = float_setting(
-            setting(
-                credentials, "rate_limit_window_seconds", "KEFU_WECHAT_RATE_WINDOW", DEFAULT_RATE_LIMIT_WINDOW_SECONDS
-            ),
-            "KEFU_WECHAT_RATE_WINDOW",
-            minimum=1.0,
+        return limit_settings(
+            credentials, "KEFU_WECHAT_RATE_LIMIT", "KEFU_WECHAT_RATE_WINDOW",
+            DEFAULT_RATE_LIMIT_MESSAGES, DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
         )
     except ValueError as error:
-        raise RasaException(f"wechat channel: {error}") from None
-    return limit, window
+        raise RasaException(f"{channel} channel: {error}") from None
 
 
-def _rate_limiters(channel_redis: Any, limit: Optional[int], window: Optional[float]) -> Dict[str, RateLimiter]:
-    """The per-user limiter and the notice pacer of an endpoint. Redis: ``KEFU_RATE_LIMIT_REDIS_URL``
-    when set, else the channel's own ``redis_url``, else in-process."""
-    default_limit, default_window = rate_limit_settings(None)
-    limit = default_limit if limit is None else limit
-    window = default_window if window is None else window
-    shared = shared_redis_url()
-    client = redis_client(shared) if shared else channel_redis
+def options_from_credentials(credentials: Mapping[str, Any], channel: str) -> ChannelOptions:
+    """The shared options. The rate limits' environment variables win over credentials.yml; the Redis is
+    ``redis_url`` in credentials.yml, else ``KEFU_WECHAT_REDIS_URL`` (:func:`channel_redis_url`)."""
+    return ChannelOptions(
+        redis_url=str(credentials.get("redis_url") or "").strip(),
+        click_intents=credentials.get("click_intents") or DEFAULT_CLICK_INTENTS,
+        reply_budget=float(credentials.get("reply_budget") or DEFAULT_REPLY_BUDGET),
+        max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
+        rate_limit=rate_limit_settings(credentials, channel),
+    )
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The channel's state between requests: in Redis (all replicas) or in this process."""
+
+    redis: Any  # the channel's Redis client, or None
+    token_cache: TokenCache
+    ledger: ReplyLedger
+    memory: UserMemory
+    replay: ReplayGuard
+
+
+def channel_redis_url(redis_url: str, environ: Optional[Mapping[str, str]] = None) -> str:
+    """The channel's Redis: ``redis_url`` (credentials.yml), else ``KEFU_WECHAT_REDIS_URL``; empty: none."""
+    return redis_url or (environ if environ is not None else os.environ).get(REDIS_URL_ENV, "").strip()
+
+
+def open_stores(redis_url: str) -> Stores:
+    """Redis at ``redis_url`` (a client from :mod:`kernel.state`), or in-process when it is empty."""
+    if redis_url:
+        client = redis_client(redis_url, decode_responses=True)
+        return Stores(client, RedisTokenCache(client), RedisReplyLedger(client), RedisUserMemory(client),
+                      RedisReplayGuard(client))
+    return Stores(None, InProcessTokenCache(), InProcessReplyLedger(), InProcessUserMemory(), InProcessReplayGuard())
+
+
+def _rate_limiters(channel_redis: Any, rate_limit: Optional[Tuple[int, float]], channel: str) -> Dict[str, RateLimiter]:
+    """The per-user limiter and the notice pacer (1 per window) of an endpoint. Redis:
+    ``KEFU_RATE_LIMIT_REDIS_URL`` when set, else the channel's own Redis, else in-process."""
+    limit, window = rate_limit if rate_limit is not None else rate_limit_settings(None, channel)
+    client = shared_or(channel_redis)
     return {
         "rate_limiter": rate_limiter(limit, window, prefix="kefu:wechat", client=client),
         "notice_limiter": rate_limiter(1, window, prefix="kefu:wechat:notice", client=client),
     }
 
 
-def _stores(redis_url: str) -> Tuple[Any, TokenCache, ReplyLedger, UserMemory, ReplayGuard]:
-    """Redis (``redis_url`` in credentials.yml, else ``KEFU_WECHAT_REDIS_URL``) or in-process."""
-    redis_url = redis_url or os.environ.get(REDIS_URL_ENV, "").strip()
-    if redis_url:
-        client = _redis(redis_url)
-        return client, RedisTokenCache(client), RedisReplyLedger(client), RedisUserMemory(client), RedisReplayGuard(client)
-    return None, InProcessTokenCache(), InProcessReplyLedger(), InProcessUserMemory(), InProcessReplayGuard()
-
-
-def _outbox(url: Optional[str]) -> Any:
+def _outbox(url: Optional[str], channel: str) -> Any:
     try:
         settings = OutboxSettings.from_env()
         if url:
             settings = replace(settings, url=url)
         return open_outbox(settings)
     except ValueError as error:
-        raise RasaException(f"wechat channel: {error}") from None
+        raise RasaException(f"{channel} channel: {error}") from None
     except Exception as error:  # the URL is wrong or the database unreachable: say which, not the URL
         raise RasaException(
-            f"wechat channel: the outbox database ({OUTBOX_URL_ENV}) cannot be opened: {type(error).__name__}"
+            f"{channel} channel: the outbox database ({OUTBOX_URL_ENV}) cannot be opened: {type(error).__name__}"
         ) from None
+
+
+def _crypto(product: str, token: str, aes_key: str, receive_id: str) -> MessageCrypto:
+    try:
+        return MessageCrypto(token, aes_key, receive_id)
+    except ValueError as error:  # never echo the key itself
+        raise RasaException(f"{product} channel: invalid EncodingAESKey: {error}") from None
 
 
 async def tracker_probe(request: Request, sender_id: str) -> Tuple[Optional[str], bool]:
@@ -799,57 +814,61 @@ async def tracker_probe(request: Request, sender_id: str) -> Tuple[Optional[str]
 
 
 class WeChatInput(InputChannel):
-    """WeChat Official Account (公众号) at ``/webhooks/wechat/webhook``."""
+    """WeChat Official Account (公众号) at ``/webhooks/wechat/webhook``; the factory of both kinds.
+
+    A subclass names its :class:`Kind` and says in ``__init__`` how to build its API client
+    (:meth:`assemble`); credentials, stores, limits, outbox, endpoint and blueprint are shared.
+    """
+
+    kind: Kind = OFFICIAL_ACCOUNT
 
     @classmethod
     def name(cls) -> str:
-        return "wechat"
+        return cls.kind.name
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
-        missing = [k for k in ("token", "appid", "appsecret") if not str(credentials.get(k) or "")]
+        kind = cls.kind
+        missing = [k for k in kind.required if not str(credentials.get(k) or "")]
         if missing:
-            raise RasaException(f"wechat channel: credentials missing {missing}")
-        return cls(
-            token=str(credentials["token"]),
-            appid=str(credentials["appid"]),
-            appsecret=str(credentials["appsecret"]),
-            aes_key=str(credentials.get("aes_key") or ""),
-            api_base=str(credentials.get("api_base") or WECHAT_API_BASE),
-            redis_url=str(credentials.get("redis_url") or ""),
-            click_intents=credentials.get("click_intents") or DEFAULT_CLICK_INTENTS,
-            reply_budget=float(credentials.get("reply_budget") or DEFAULT_REPLY_BUDGET),
-            max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
-            rate_limit=rate_limit_settings(credentials),
+            raise RasaException(f"{kind.name} channel: credentials missing {missing}")
+        account = {k: str(credentials.get(k) or "") for k in (*kind.required, *kind.optional)}
+        options = options_from_credentials(credentials, kind.name)
+        return cls(**account, api_base=str(credentials.get("api_base") or kind.api_base), **vars(options))
+
+    def __init__(self, token: str, appid: str, appsecret: str, aes_key: str, api_base: str, **options: Any) -> None:
+        """``options``: the fields of :class:`ChannelOptions`."""
+        self.assemble(
+            token, aes_key, appid, appid,
+            lambda cache: WeChatClient(api_base, appid, appsecret, cache), ChannelOptions(**options),
         )
 
-    def __init__(
+    def assemble(
         self,
         token: str,
-        appid: str,
-        appsecret: str,
         aes_key: str,
-        api_base: str,
-        redis_url: str = "",
-        click_intents: Mapping[str, str] = DEFAULT_CLICK_INTENTS,
-        reply_budget: float = DEFAULT_REPLY_BUDGET,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        rate_limit: Optional[Tuple[int, float]] = None,
-        outbox_url: Optional[str] = None,
+        receive_id: str,
+        account: str,
+        make_client: Callable[[TokenCache], CustomerServiceClient],
+        options: ChannelOptions,
     ) -> None:
-        self._redis, cache, ledger, memory, replay = _stores(redis_url)
-        limit, window = rate_limit if rate_limit is not None else (None, None)
-        limiters = _rate_limiters(self._redis, limit, window)
-        crypto = _crypto(self.name(), token, aes_key, appid) if aes_key else None
-        client = WeChatClient(api_base, appid, appsecret, cache)
-        sender = OutboxSender(_outbox(outbox_url), self.name(), appid, client.send_text)
-        output = WeChatOutput(client, memory, sender)
-        self.endpoint = WeChatEndpoint(
-            token, appid, crypto, output, ledger, memory,
-            click_intents=click_intents, reply_budget=reply_budget,
-            max_body_bytes=max_body_bytes, replay_guard=replay, **limiters, **_bot_delay(),
+        """Build this account's endpoint: ``receive_id`` is the AppID/CorpID encrypted messages must
+        name, ``account`` the outbox's name of the sending account, ``make_client`` the API client
+        on the token cache."""
+        kind = self.kind
+        stores = open_stores(channel_redis_url(options.redis_url))
+        self._redis = stores.redis
+        crypto = _crypto(kind.name, token, aes_key, receive_id) if (aes_key or kind.encrypted_only) else None
+        client = make_client(stores.token_cache)
+        sender = OutboxSender(_outbox(options.outbox_url, kind.name), kind.name, account, client.send_text)
+        output = kind.output(client, stores.memory, sender)
+        self.endpoint = kind.endpoint(
+            token, receive_id, crypto, output, stores.ledger, stores.memory,
+            click_intents=options.click_intents, reply_budget=options.reply_budget,
+            max_body_bytes=options.max_body_bytes, replay_guard=stores.replay,
+            **_rate_limiters(stores.redis, options.rate_limit, kind.name),
         )
 
     def get_output_channel(self) -> Optional[OutputChannel]:
@@ -896,67 +915,16 @@ class WeChatInput(InputChannel):
         return blueprint
 
 
-def _crypto(product: str, token: str, aes_key: str, receive_id: str) -> MessageCrypto:
-    try:
-        return MessageCrypto(token, aes_key, receive_id)
-    except ValueError as error:  # never echo the key itself
-        raise RasaException(f"{product} channel: invalid EncodingAESKey: {error}") from None
-
-
 class WeComInput(WeChatInput):
     """WeCom (企业微信) self-built app at ``/webhooks/wecom/webhook``."""
 
-    @classmethod
-    def name(cls) -> str:
-        return "wecom"
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        if not credentials:
-            cls.raise_missing_credentials_exception()
-        missing = [
-            k for k in ("corp_id", "agent_id", "secret", "token", "aes_key") if not str(credentials.get(k) or "")
-        ]
-        if missing:
-            raise RasaException(f"wecom channel: credentials missing {missing}")
-        return cls(
-            corp_id=str(credentials["corp_id"]),
-            agent_id=str(credentials["agent_id"]),
-            secret=str(credentials["secret"]),
-            token=str(credentials["token"]),
-            aes_key=str(credentials["aes_key"]),
-            api_base=str(credentials.get("api_base") or WECOM_API_BASE),
-            redis_url=str(credentials.get("redis_url") or ""),
-            click_intents=credentials.get("click_intents") or DEFAULT_CLICK_INTENTS,
-            reply_budget=float(credentials.get("reply_budget") or DEFAULT_REPLY_BUDGET),
-            max_body_bytes=int(credentials.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
-            rate_limit=rate_limit_settings(credentials),
-        )
+    kind = WECOM_APP
 
     def __init__(  # type: ignore[override]
-        self,
-        corp_id: str,
-        agent_id: str,
-        secret: str,
-        token: str,
-        aes_key: str,
-        api_base: str,
-        redis_url: str = "",
-        click_intents: Mapping[str, str] = DEFAULT_CLICK_INTENTS,
-        reply_budget: float = DEFAULT_REPLY_BUDGET,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        rate_limit: Optional[Tuple[int, float]] = None,
-        outbox_url: Optional[str] = None,
+        self, corp_id: str, agent_id: str, secret: str, token: str, aes_key: str, api_base: str, **options: Any
     ) -> None:
-        self._redis, cache, ledger, memory, replay = _stores(redis_url)
-        limit, window = rate_limit if rate_limit is not None else (None, None)
-        limiters = _rate_limiters(self._redis, limit, window)
-        crypto = _crypto(self.name(), token, aes_key, corp_id)
-        client = WeComClient(api_base, corp_id, agent_id, secret, cache)
-        sender = OutboxSender(_outbox(outbox_url), self.name(), f"{corp_id}:{agent_id}", client.send_text)
-        output = WeComOutput(client, memory, sender)
-        self.endpoint = WeComEndpoint(
-            token, corp_id, crypto, output, ledger, memory,
-            click_intents=click_intents, reply_budget=reply_budget,
-            max_body_bytes=max_body_bytes, replay_guard=replay, **limiters, **_bot_delay(),
+        """``options``: the fields of :class:`ChannelOptions`."""
+        self.assemble(
+            token, aes_key, corp_id, f"{corp_id}:{agent_id}",
+            lambda cache: WeComClient(api_base, corp_id, agent_id, secret, cache), ChannelOptions(**options),
         )

@@ -38,6 +38,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequ
 
 import sqlalchemy as sa
 
+from kernel.state import redis_client, sync_redis_client
+
 logger = logging.getLogger(__name__)
 
 OUTBOX_URL_ENV = "KEFU_WECHAT_OUTBOX_URL"
@@ -321,11 +323,9 @@ class RedisOutbox:
     Use a Redis with persistence (AOF) if a Redis restart must not lose pending rows."""
 
     def __init__(self, settings: OutboxSettings, prefix: str = "kefu:wechat:outbox") -> None:
-        import redis.asyncio
-
         self.settings = settings
         self.prefix = prefix
-        self.redis = redis.asyncio.from_url(settings.url, decode_responses=True)
+        self.redis = redis_client(settings.url, decode_responses=True)
 
     def __repr__(self) -> str:
         return "RedisOutbox()"
@@ -392,9 +392,7 @@ class RedisOutbox:
 
     def rows(self, recipient: Optional[str] = None) -> List[Dict[str, Any]]:
         """Every row still kept (tests and operators); synchronous, like :meth:`SqlOutbox.rows`."""
-        import redis as redis_sync
-
-        client = redis_sync.from_url(self.settings.url, decode_responses=True)
+        client = sync_redis_client(self.settings.url, decode_responses=True)
         try:
             found = []
             for key in client.scan_iter(f"{self.prefix}:row:*"):

@@ -57,6 +57,13 @@ export const api = {
   canned: (lang) => request("GET", `/api/canned?${new URLSearchParams(lang ? { lang } : {})}`),
   agents: () => request("GET", "/api/agents"),
   dashboard: (days) => request("GET", `/api/metrics/dashboard?days=${encodeURIComponent(days)}`),
+  kbEntries: () => request("GET", "/api/kb/entries"),
+  kbLearned: () => request("GET", "/api/kb/learned?limit=50"),
+  kbLink: (rowIds, entryId) => request("POST", "/api/kb/unanswered/link", { row_ids: rowIds, entry_id: entryId }),
+  kbDraft: (rowIds, answer, entryId) => request("POST", "/api/kb/unanswered/draft", entryId ? { row_ids: rowIds, answer, entry_id: entryId } : { row_ids: rowIds, answer }),
+  kbDismiss: (rowIds) => request("POST", "/api/kb/unanswered/dismiss", { row_ids: rowIds }),
+  kbRemovePhrasing: (id) => request("DELETE", `/api/kb/learned/phrasings/${encodeURIComponent(id)}`),
+  kbRemoveEntry: (id) => request("DELETE", `/api/kb/learned/entries/${encodeURIComponent(id)}`),
 };
 
 /** Who is logged in (and the CSRF token), or a redirect to /login. */

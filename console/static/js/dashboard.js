@@ -1,9 +1,9 @@
 // Supervisor dashboard: GET /api/metrics/dashboard and /api/agents, drawn as SVG.
-import { api, requireSession } from "./api.js";
+import { ApiError, api, requireSession } from "./api.js";
 import { el, replaceChildren } from "./dom.js";
 import { clock, duration, percent } from "./format.js";
 import { daily, donut, hbar, stacked, vbar } from "./charts.js";
-import { getLang, hasKey, t } from "./i18n.js";
+import { LANGUAGE_NAMES, LANGUAGES, getLang, hasKey, t } from "./i18n.js";
 import { errorText, initShell, toast } from "./shell.js";
 
 const REASONS = ["complaint", "explicit_request", "presales", "repeated_misses", "negative_sentiment", "identity"];
@@ -12,6 +12,10 @@ const CSAT_COLORS = { 1: "#f04438", 2: "#f79009", 3: "#fdb022", 4: "#66c61c", 5:
 
 let last = null;
 let agents = null;
+let kbEntries = null; // GET /api/kb/entries: what a group can be linked to
+let learned = null; // GET /api/kb/learned: recent phrasings and drafted entries, and the rebuild's state
+let rebuild = null;
+const drafting = new Set(); // groups whose "new entry" form is open: the periodic reload waits for them
 
 function card(span, title, id, ...body) {
   return el("section", { class: `card span-${span}`, "aria-labelledby": `h-${id}`, dataset: { card: id } },
@@ -101,28 +105,119 @@ function render(m) {
 function unansweredTable(u) {
   if (!u.available) return el("p", { class: "notice" }, t("unanswered_unavailable", { m: u.reason || "" }));
   const groups = u.groups || [];
-  if (!groups.length) return el("p", { class: "muted" }, t("unanswered_none"));
-  return el("table", { class: "data" },
+  const status = el("p", { id: "kb-status", class: "muted", role: "status", "aria-live": "polite" });
+  showRebuild(status, rebuild);
+  const list = el("datalist", { id: "kb-entries" }, (kbEntries || []).map((e) =>
+    el("option", { value: e.id }, `${e.id} · ${e.title[getLang()] || e.title["zh-Hans"] || Object.values(e.title)[0] || ""}`)));
+  const table = groups.length ? el("table", { class: "data" },
     el("thead", {}, el("tr", {},
       el("th", { scope: "col" }, t("question")), el("th", { scope: "col" }, t("count")),
-      el("th", { scope: "col" }, t("examples")), el("th", { scope: "col" }, t("last_seen")))),
-    el("tbody", {}, groups.map((g) => el("tr", {},
+      el("th", { scope: "col" }, t("examples")), el("th", { scope: "col" }, t("last_seen")),
+      el("th", { scope: "col" }, t("review")))),
+    el("tbody", {}, groups.map((g, i) => el("tr", { dataset: { group: i } },
       el("td", {}, String(g.question ?? "")),
       el("td", { class: "num" }, String(g.count ?? 0)),
       el("td", {}, el("ul", { class: "examples" }, (g.examples || []).slice(0, 4).map((x) => el("li", {}, String(x))))),
-      el("td", {}, clock(g.last_seen, getLang(), 0))))));
+      el("td", {}, clock(g.last_seen, getLang(), 0)),
+      el("td", { class: "review" }, reviewControls(g, i))))))
+    : el("p", { class: "muted" }, t("unanswered_none"));
+  return [status, list, table, learnedList()];
+}
+
+/** Link to an entry (the bot's first candidate proposed), draft a new entry, or dismiss: one group's row ids. */
+function reviewControls(g, i) {
+  const ids = g.row_ids || [];
+  const entry = el("input", { type: "text", list: "kb-entries", value: (g.candidates || [])[0] || "", "aria-label": t("link_to_entry"), dataset: { role: "entry" }, autocomplete: "off" });
+  const answer = el("textarea", { rows: 3, maxlength: 4000, "aria-label": t("answer_text"), dataset: { role: "answer" } });
+  const lang = el("select", { "aria-label": t("answer_language"), dataset: { role: "answer-lang" } },
+    LANGUAGES.map((l) => el("option", { value: l, selected: l === getLang() }, LANGUAGE_NAMES[l])));
+  const newId = el("input", { type: "text", maxlength: 128, placeholder: t("entry_id_optional"), "aria-label": t("entry_id_optional"), dataset: { role: "new-id" } });
+  const form = el("div", { class: "draft", hidden: true, dataset: { role: "draft" } }, answer, lang, newId,
+    el("button", { type: "button", class: "primary", dataset: { action: "create" }, onclick: () => act(() => {
+      if (!answer.value.trim()) throw new Error(t("write_answer"));
+      return api.kbDraft(ids, { [lang.value]: answer.value }, newId.value.trim() || null);
+    }, (r) => t("learn_drafted", { id: r.entry_id })) }, t("create_entry")),
+    el("button", { type: "button", onclick: () => { form.hidden = true; drafting.delete(i); } }, t("cancel")));
+  return el("div", { class: "review-controls" },
+    entry,
+    el("button", { type: "button", class: "primary", dataset: { action: "link" }, onclick: () => act(() => {
+      if (!entry.value.trim()) throw new Error(t("choose_entry"));
+      return api.kbLink(ids, entry.value.trim());
+    }, (r) => t("learn_linked", { id: r.entry_id, n: r.phrasings_added })) }, t("link")),
+    el("button", { type: "button", dataset: { action: "new" }, onclick: () => { form.hidden = false; drafting.add(i); answer.focus(); } }, t("new_entry")),
+    el("button", { type: "button", dataset: { action: "dismiss" }, onclick: () => act(() => api.kbDismiss(ids), (r) => t("learn_dismissed", { n: r.dismissed })) }, t("dismiss")),
+    form);
+}
+
+function learnedList() {
+  const items = [
+    ...(learned?.entries || []).map((e) => el("li", {}, `${e.entry_id} · ${Object.values(e.questions || {}).flat()[0] || ""} `,
+      el("button", { type: "button", class: "link", onclick: () => act(() => api.kbRemoveEntry(e.entry_id), () => t("learn_removed")) }, t("undo")))),
+    ...(learned?.phrasings || []).map((p) => el("li", {}, `${p.text} → ${p.entry_id} `,
+      el("button", { type: "button", class: "link", onclick: () => act(() => api.kbRemovePhrasing(p.id), () => t("learn_removed")) }, t("undo")))),
+  ];
+  return el("details", { class: "learned" }, el("summary", {}, t("learned_recent")),
+    items.length ? el("ul", { class: "history" }, items) : el("p", { class: "muted" }, t("learned_none")));
+}
+
+function showRebuild(node, r) {
+  if (!node || !r) return;
+  if (r.state === "building") node.textContent = t("kb_building");
+  else if (r.state === "failed") node.textContent = t("kb_failed", { m: r.error || "" });
+  else if (r.version) node.textContent = t("kb_updated", { t: clock(r.finished_at, getLang(), 0), n: r.entries ?? "?" });
+  else node.textContent = "";
+  node.dataset.state = r.state || "idle";
+}
+
+/** Run a review action, say what it did, reload the list and follow the rebuild until it is done. */
+async function act(call, message) {
+  let result;
+  try {
+    result = await call();
+  } catch (err) {
+    toast(err instanceof ApiError ? errorText(err) : String(err.message || err), "error");
+    return;
+  }
+  drafting.clear();
+  toast(message(result));
+  if (result && result.rebuild) rebuild = result.rebuild;
+  await load();
+  followRebuild();
+}
+
+let following = false;
+async function followRebuild() {
+  if (following) return;
+  following = true;
+  try {
+    while (rebuild && rebuild.state === "building") {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      try {
+        learned = await api.kbLearned();
+        rebuild = learned.rebuild;
+      } catch (_) { break; }
+      showRebuild(document.getElementById("kb-status"), rebuild);
+    }
+    if (last) render(last);
+  } finally {
+    following = false;
+  }
 }
 
 function $window() { return document.getElementById("window"); }
 
-async function load() {
+async function load(periodic = false) {
+  if (periodic && (drafting.size || document.activeElement?.closest?.("[data-card='unanswered']"))) return; // never wipe a review in progress
   const days = Number(document.getElementById("days").value) || 7;
   const error = document.getElementById("dash-error");
   error.hidden = true;
   try {
-    const [metrics, agentList] = await Promise.all([api.dashboard(days), api.agents().catch(() => null)]);
+    const [metrics, agentList, entryList, learnedNow] = await Promise.all([api.dashboard(days), api.agents().catch(() => null),
+      api.kbEntries().catch(() => null), api.kbLearned().catch(() => null)]);
     last = metrics;
     agents = agentList ? agentList.agents : null;
+    kbEntries = entryList ? entryList.entries : kbEntries;
+    if (learnedNow) { learned = learnedNow; rebuild = learned.rebuild; }
     render(metrics);
     document.body.dataset.ready = "1";
   } catch (err) {
@@ -138,14 +233,15 @@ async function init() {
   document.getElementById("nav-dashboard").hidden = false;
   const days = document.getElementById("days");
   for (const option of days.options) option.textContent = t("days_n", { n: option.value });
-  days.addEventListener("change", load);
-  document.getElementById("refresh").addEventListener("click", load);
+  days.addEventListener("change", () => load());
+  document.getElementById("refresh").addEventListener("click", () => load());
   document.addEventListener("kefu:lang", () => {
     for (const option of days.options) option.textContent = t("days_n", { n: option.value });
     if (last) render(last);
   });
   await load();
-  setInterval(load, 30000);
+  setInterval(() => load(true), 30000);
+  followRebuild();
 }
 
 init().catch((err) => toast(errorText(err), "error"));

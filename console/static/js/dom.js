@@ -7,7 +7,7 @@ const SAFE_ATTRS = new Set([
   "selected", "checked", "required", "viewBox", "width", "height", "x", "y", "x1", "x2", "y1", "y2",
   "cx", "cy", "r", "d", "fill", "stroke", "stroke-width", "text-anchor", "dominant-baseline", "rx",
   "points", "transform", "stroke-dasharray", "font-size", "focusable", "colspan", "scope", "method", "action", "novalidate",
-  "inputmode", "spellcheck", "autofocus", "open", "style",
+  "inputmode", "spellcheck", "autofocus", "open", "style", "list",
 ]);
 
 const SVG_NS = "http://www.w3.org/2000/svg";

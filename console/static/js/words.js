@@ -39,13 +39,13 @@ const SLOT_NAMES = {
 };
 
 const VALUES = {
-  // cities (actions/stock.py CITY_WORDS)
+  // cities (actions/stock/matching.py CITY_WORDS)
   shanghai: ["上海", "上海", "Shanghai"],
   beijing: ["北京", "北京", "Beijing"],
   shenzhen: ["深圳", "深圳", "Shenzhen"],
   guangzhou: ["广州", "廣州", "Guangzhou"],
   online: ["网上", "網路", "Online"],
-  // colours (actions/stock.py COLOR_WORDS)
+  // colours (actions/stock/matching.py COLOR_WORDS)
   black: ["黑色", "黑色", "black"],
   white: ["白色", "白色", "white"],
   blue: ["蓝色", "藍色", "blue"],

@@ -1,0 +1,390 @@
+"""The stock form and actions (rasa-sdk): ask for product, variant and city, answer, and take restock requests.
+
+Thin on purpose: the decisions are in :mod:`actions.stock.matching`, the words in
+:mod:`actions.stock.rendering`; this module reads the tracker, calls the store and sets slots.
+The catalogue is cached for a few minutes (:data:`CATALOGUE`); stock levels and locations are
+read fresh for every answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.identity import identity_for_tracker
+from actions.notifier.ledger import LedgerUnavailable, shared_ledger
+from actions.stock.matching import (
+    MAX_QUERY,
+    extract_variant_hints,
+    filter_skus,
+    find_product,
+    find_sku,
+    parse_city,
+    product_skus,
+    resolve_product,
+    stock_view,
+    store_cities,
+)
+from actions.stock.rendering import (
+    MAX_PRODUCT_BUTTONS,
+    render_product_choice,
+    render_stock,
+    render_variant_question,
+    render_variant_unavailable,
+    sku_label,
+)
+from actions.store import get_store
+from actions.store.types import Catalogue, RestockRequest, Sku, StoreBackend, StoreError, StoreInputError
+from actions.store_replies import log_store_failure, utter_store_down
+from kernel.i18n import buttons, text
+
+log = logging.getLogger(__name__)
+
+CATALOGUE_TTL = 300.0
+
+
+# ---------------------------------------------------------------------------
+# Catalogue cache
+# ---------------------------------------------------------------------------
+class CatalogueCache:
+    def __init__(self, ttl: float = CATALOGUE_TTL) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._value: Optional[Tuple[int, float, Catalogue]] = None
+
+    def get(self, store: StoreBackend) -> Catalogue:
+        now = time.monotonic()
+        with self._lock:
+            if self._value and self._value[0] == id(store) and now - self._value[1] < self.ttl:
+                return self._value[2]
+        cat = store.catalogue()
+        with self._lock:
+            self._value = (id(store), now, cat)
+        return cat
+
+    def clear(self) -> None:
+        with self._lock:
+            self._value = None
+
+
+CATALOGUE = CatalogueCache()
+
+
+# ---------------------------------------------------------------------------
+# Rasa side
+# ---------------------------------------------------------------------------
+def _lang(tracker: Tracker) -> Optional[str]:
+    return tracker.get_slot("language")
+
+
+def _latest_text(tracker: Tracker) -> str:
+    raw = (tracker.latest_message or {}).get("text")
+    return raw if isinstance(raw, str) else ""
+
+
+class ValidateStockForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_stock_form"
+
+    async def required_slots(
+        self, domain_slots: List[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[str]:
+        if tracker.get_slot("stock_outcome"):
+            return []
+        slots = ["stock_product"]
+        if not tracker.get_slot("stock_sku"):
+            slots.append("stock_variant")
+        slots.append("stock_city")
+        return slots
+
+    async def extract_stock_product(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        """When NLU found no product entity, try the whole first message."""
+        if tracker.get_slot("stock_product") is not None or tracker.get_slot("requested_slot"):
+            return {}
+        raw = _latest_text(tracker)
+        if not raw or len(raw) > MAX_QUERY:
+            return {}
+        try:
+            res = resolve_product(raw, CATALOGUE.get(get_store()))
+        except StoreError:
+            return {}
+        return {"stock_product": raw} if (res.product or res.candidates) else {}
+
+    async def extract_stock_city(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        if tracker.get_slot("stock_city") is not None or tracker.get_slot("requested_slot") == "stock_city":
+            return {}
+        city = parse_city(_latest_text(tracker)) if len(_latest_text(tracker)) <= MAX_QUERY else None
+        return {"stock_city": city} if city and city != "online" else {}
+
+    def validate_stock_product(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        lang = _lang(tracker)
+        if not isinstance(slot_value, str) or len(slot_value) > MAX_QUERY or len(_latest_text(tracker)) > 2000:
+            dispatcher.utter_message(text=text("msg_stock_query_invalid", lang))
+            return {"stock_product": None}
+        try:
+            store = get_store()
+            cat = CATALOGUE.get(store)
+            res = resolve_product(slot_value, cat)
+            if res.product is None and not res.candidates and slot_value != _latest_text(tracker):
+                res = resolve_product(_latest_text(tracker), cat)
+            if res.candidates:
+                return {"stock_product": None, "stock_candidates": [p.id for p in res.candidates]}
+            if res.product is None:
+                return {"stock_product": None, "stock_outcome": "not_found", "stock_query": slot_value[:60]}
+            skus = product_skus(cat, res.product.id)
+            hints_text = f"{slot_value} {_latest_text(tracker)}"
+            remaining = [res.sku] if res.sku else filter_skus(skus, extract_variant_hints(hints_text))
+            result: Dict[str, Any] = {"stock_product": res.product.id, "stock_candidates": None}
+            if not remaining:
+                dispatcher.utter_message(text=render_variant_unavailable(skus, lang))
+                result["stock_hints"] = None
+                return result
+            if len(remaining) == 1:
+                result.update(self._chosen(remaining[0], store, tracker))
+            else:
+                result["stock_hints"] = hints_text[:MAX_QUERY]
+            return result
+        except StoreError as exc:
+            log_store_failure(log, "stock check", tracker, exc)
+            return {"stock_outcome": "store_error"}
+
+    def _chosen(self, sku: Sku, store: StoreBackend, tracker: Tracker) -> Dict[str, Any]:
+        result: Dict[str, Any] = {"stock_sku": sku.code, "stock_variant": sku.code, "stock_hints": None}
+        if tracker.get_slot("stock_city") is None:
+            levels = store.stock_for_sku(sku.code)
+            if not any(lv.quantity > 0 for lv in levels):
+                result["stock_city"] = "online"  # nothing anywhere: no need to ask where
+        return result
+
+    def validate_stock_variant(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        lang = _lang(tracker)
+        if tracker.get_slot("stock_sku"):
+            return {"stock_variant": tracker.get_slot("stock_sku")}
+        product_id = tracker.get_slot("stock_product")
+        if not isinstance(slot_value, str) or len(slot_value) > MAX_QUERY or not product_id:
+            return {"stock_variant": None}
+        try:
+            store = get_store()
+            cat = CATALOGUE.get(store)
+            skus = product_skus(cat, product_id)
+            previous = tracker.get_slot("stock_hints") or ""
+            new_hints = extract_variant_hints(slot_value)
+            exact = next((s for s in skus if new_hints.sku_code and s.code == new_hints.sku_code), None)
+            if exact is not None:  # a tapped button (or a typed SKU code) names exactly one variant
+                return self._chosen(exact, store, tracker)
+            if new_hints.is_empty():
+                dispatcher.utter_message(text=text("msg_stock_variant_not_understood", lang))
+                return {"stock_variant": None}
+            remaining = filter_skus(skus, extract_variant_hints(f"{previous} {slot_value}"))
+            if not remaining:
+                remaining = filter_skus(skus, new_hints)  # the customer changed their mind
+                previous = ""
+            if not remaining:
+                dispatcher.utter_message(text=render_variant_unavailable(skus, lang))
+                return {"stock_variant": None}
+            if len(remaining) == 1:
+                return self._chosen(remaining[0], store, tracker)
+            return {"stock_variant": None, "stock_hints": f"{previous} {slot_value}"[:MAX_QUERY]}
+        except StoreError as exc:
+            log_store_failure(log, "stock check", tracker, exc)
+            return {"stock_outcome": "store_error"}
+
+    def validate_stock_city(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        city = parse_city(slot_value)
+        if city is None:
+            dispatcher.utter_message(text=text("msg_stock_city_invalid", _lang(tracker)))
+            return {"stock_city": None}
+        return {"stock_city": city}
+
+
+class ActionAskStockProduct(Action):
+    """Ask for the product, with buttons when the last answer matched several."""
+
+    def name(self) -> str:
+        return "action_ask_stock_product"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        lang = _lang(tracker)
+        candidates = tracker.get_slot("stock_candidates") or []
+        if candidates:
+            try:
+                cat = CATALOGUE.get(get_store())
+            except StoreError as exc:
+                log_store_failure(log, "stock check", tracker, exc)
+                utter_store_down(dispatcher, lang)
+                return []
+            products = [p for p in (find_product(cat, pid) for pid in candidates[:MAX_PRODUCT_BUTTONS]) if p]
+            body, btns = render_product_choice(products, lang)
+            dispatcher.utter_message(text=body, buttons=btns)
+            return [SlotSet("stock_candidates", None)]
+        dispatcher.utter_message(text=text("msg_stock_ask_product", lang))
+        return []
+
+
+class ActionAskStockVariant(Action):
+    """Ask which colour / capacity / size, listing only what is still possible."""
+
+    def name(self) -> str:
+        return "action_ask_stock_variant"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        lang = _lang(tracker)
+        try:
+            cat = CATALOGUE.get(get_store())
+        except StoreError as exc:
+            log_store_failure(log, "stock check", tracker, exc)
+            utter_store_down(dispatcher, lang)
+            return []
+        product = find_product(cat, tracker.get_slot("stock_product"))
+        if product is None:
+            dispatcher.utter_message(text=text("msg_stock_ask_product", lang))
+            return []
+        skus = product_skus(cat, product.id)
+        remaining = filter_skus(skus, extract_variant_hints(tracker.get_slot("stock_hints") or "")) or skus
+        body, btns = render_variant_question(product, remaining, lang)
+        dispatcher.utter_message(text=body, buttons=btns)
+        return []
+
+
+def _reset_stock() -> List[Dict[str, Any]]:
+    return [
+        SlotSet(s, None)
+        for s in (
+            "stock_product",
+            "stock_variant",
+            "stock_sku",
+            "stock_hints",
+            "stock_candidates",
+            "stock_outcome",
+            "stock_query",
+            "requested_slot",
+        )
+    ]
+
+
+class ActionCheckStock(Action):
+    def name(self) -> str:
+        return "action_check_stock"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        lang = _lang(tracker)
+        outcome = tracker.get_slot("stock_outcome")
+        if outcome == "store_error":
+            utter_store_down(dispatcher, lang)
+            return [*_reset_stock(), SlotSet("human_offered", True)]
+        if outcome == "not_found":
+            dispatcher.utter_message(
+                text=text("msg_stock_not_found", lang), buttons=buttons("msg_stock_not_found", lang)
+            )
+            return [*_reset_stock(), SlotSet("human_offered", True)]
+        sku_code = tracker.get_slot("stock_sku")
+        city = tracker.get_slot("stock_city") or "online"
+        if not sku_code:
+            dispatcher.utter_message(text=text("msg_stock_ask_product", lang))
+            return _reset_stock()
+        try:
+            store = get_store()
+            cat = CATALOGUE.get(store)
+            sku = find_sku(cat, sku_code)
+            product = find_product(cat, sku.product_id) if sku else None
+            if sku is None or product is None:
+                dispatcher.utter_message(
+                    text=text("msg_stock_not_found", lang), buttons=buttons("msg_stock_not_found", lang)
+                )
+                return _reset_stock()
+            levels = store.stock_for_sku(sku.code)
+            locations = store.locations()
+        except StoreInputError:
+            dispatcher.utter_message(text=text("msg_stock_query_invalid", lang))
+            return _reset_stock()
+        except StoreError as exc:
+            log_store_failure(log, "stock check", tracker, exc)
+            utter_store_down(dispatcher, lang)
+            return [*_reset_stock(), SlotSet("human_offered", True)]
+        view = stock_view(product, sku, levels, locations, city)
+        body, card, btns = render_stock(view, lang)
+        dispatcher.utter_message(text=body, buttons=btns, json_message=card)
+        events = [*_reset_stock(), SlotSet("stock_last_sku", sku.code)]
+        if view.case == "out_everywhere":
+            events.append(SlotSet("human_offered", True))
+        return events
+
+
+class ActionRestockSubscribe(Action):
+    """Store a "tell me when it is back" request for the last SKU the customer checked."""
+
+    def name(self) -> str:
+        return "action_restock_subscribe"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        lang = _lang(tracker)
+        sku_code = tracker.get_slot("stock_last_sku")
+        if not sku_code:
+            dispatcher.utter_message(text=text("msg_restock_need_product", lang))
+            return []
+        city = tracker.get_slot("stock_city")
+        try:
+            store = get_store()
+            # only an identity that holds now (not an expired or replaced one) owns the subscription
+            identity = identity_for_tracker(tracker, store)
+            # a city is kept with the request only where the store has shops (its locations say which)
+            cities = store_cities(store.locations()) if isinstance(city, str) and city else frozenset()
+            request = RestockRequest(
+                sku_code=sku_code,
+                channel=(tracker.get_latest_input_channel() or "rest")[:32],
+                sender_id=tracker.sender_id,
+                language=lang or "zh-Hans",
+                customer_id=identity.customer_id if identity else None,
+                city=city if isinstance(city, str) and city in cities else None,
+            )
+            sub = store.add_restock_subscription(request)
+            cat = CATALOGUE.get(store)
+        except StoreInputError:
+            dispatcher.utter_message(text=text("msg_restock_need_product", lang))
+            return []
+        except StoreError as exc:
+            log_store_failure(log, "restock subscription", tracker, exc)
+            utter_store_down(dispatcher, lang)
+            return [SlotSet("human_offered", True)]
+        sku = find_sku(cat, sku_code)
+        label = sku_label(find_product(cat, sku.product_id) if sku else None, sku, sku_code, lang)
+        key = "msg_restock_done" if sub.created else "msg_restock_already"
+        dispatcher.utter_message(text=text(key, lang, product=label))
+        return []
+
+
+class ActionRestockUnsubscribe(Action):
+    """"别再通知我": no restock notice for this conversation's requests made until now (docs/notices.md)."""
+
+    def name(self) -> str:
+        return "action_restock_unsubscribe"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        lang = _lang(tracker)
+        channel = (tracker.get_latest_input_channel() or "rest")[:32]
+        try:
+            await asyncio.to_thread(lambda: shared_ledger().opt_out(channel, tracker.sender_id))
+        except LedgerUnavailable as error:
+            log.warning("restock opt-out not recorded: %s", error)
+            dispatcher.utter_message(text=text("msg_restock_unsubscribe_failed", lang))
+            return []
+        dispatcher.utter_message(text=text("msg_restock_unsubscribed", lang))
+        return []

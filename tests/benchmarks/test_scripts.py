@@ -1,0 +1,127 @@
+"""The benchmark scripts: each answers ``--help``, none reads data from outside the repository, and those that need
+the public evaluation sets refuse clearly when they are not told where the sets are (docs/benchmarks.md,
+"Evaluation data")."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+SCRIPTS = sorted(p for p in BENCHMARKS.glob("*.py") if '__name__ == "__main__"' in p.read_text(encoding="utf-8"))
+
+
+def _load_eval_data():
+    spec = importlib.util.spec_from_file_location("kefu_benchmarks_eval_data", BENCHMARKS / "eval_data.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+eval_data = _load_eval_data()
+
+
+def _run(script: str, *args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a benchmark script with none of the data variables set (whatever the caller's environment holds)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KEFU_EVAL_DIR", "KEFU_CIC_DIR")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_the_scripts_are_found():
+    names = {p.name for p in SCRIPTS}
+    assert {"kb_eval.py", "kb_cic.py", "kb_latency.py", "load.py", "nlu_cv.py"} <= names, names
+    assert "eval_data.py" not in names
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_help_works(script: Path):
+    result = _run(script.name, "--help")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("usage:"), result.stdout[:500]
+
+
+@pytest.mark.parametrize("script", sorted(BENCHMARKS.glob("*.py")), ids=lambda p: p.name)
+def test_no_data_outside_the_repository(script: Path):
+    text = script.read_text(encoding="utf-8")
+    for pattern in (r"shared/eval", r"/work/", r"parent\.parent\.parent", r"parents\[[2-9]\]", r"ROOT\.parent\b"):
+        assert not re.search(pattern, text), f"{script.name} reaches outside the repository: {pattern}"
+
+
+def test_locate_order_of_precedence(tmp_path: Path):
+    env = {"KEFU_EVAL_DIR": str(tmp_path / "all"), "KEFU_CIC_DIR": str(tmp_path / "cic-own")}
+    assert eval_data.locate(tmp_path / "given", env, own_env="KEFU_CIC_DIR", subdir="cic") == tmp_path / "given"
+    assert eval_data.locate(None, env, own_env="KEFU_CIC_DIR", subdir="cic") == tmp_path / "cic-own"
+    assert eval_data.locate(None, {"KEFU_EVAL_DIR": str(tmp_path / "all")}, subdir="cic") == tmp_path / "all" / "cic"
+    assert eval_data.locate(None, {"KEFU_EVAL_DIR": str(tmp_path / "all")}) == tmp_path / "all"
+    assert eval_data.locate(None, {"KEFU_EVAL_DIR": "", "KEFU_CIC_DIR": ""}, own_env="KEFU_CIC_DIR") is None
+    assert eval_data.locate(None, {}) is None
+
+
+def test_require_names_what_is_missing(tmp_path: Path):
+    (tmp_path / "banking77").mkdir()
+    (tmp_path / "banking77" / "train.csv").write_text("text,category\n", encoding="utf-8")
+    assert eval_data.require(tmp_path, ["banking77/train.csv"], "--data") == tmp_path
+    with pytest.raises(eval_data.EvalDataMissing, match=r"lacks clinc150/train_val\.json \(give"):
+        eval_data.require(tmp_path, ["banking77/train.csv", "clinc150/train_val.json"], "--data")
+    with pytest.raises(eval_data.EvalDataMissing, match="does not exist"):
+        eval_data.require(tmp_path / "nowhere", ["banking77/train.csv"], "--data")
+    with pytest.raises(eval_data.EvalDataMissing, match="no evaluation data folder given: name it with --data"):
+        eval_data.require(None, ["banking77/train.csv"], "--data")
+    (tmp_path / "clinc150").mkdir()
+    (tmp_path / "clinc150" / "train_val.json").mkdir()  # a folder where a file belongs
+    with pytest.raises(eval_data.EvalDataMissing, match="clinc150/train_val.json"):
+        eval_data.require(tmp_path, ["clinc150/train_val.json"], "--data")
+
+
+def test_kb_eval_refuses_without_a_data_folder():
+    """Even on a machine where the sets lie next to the repository, nothing is read unless named."""
+    result = _run("kb_eval.py")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "no evaluation data folder given" in result.stderr
+    assert "--data DIR or $KEFU_EVAL_DIR" in result.stderr
+    assert "banking77/train.csv" in result.stderr
+
+
+def test_kb_eval_names_the_missing_files(tmp_path: Path):
+    (tmp_path / "banking77").mkdir()
+    (tmp_path / "banking77" / "train.csv").write_text("text,category\nhi,greet\n", encoding="utf-8")
+    result = _run("kb_eval.py", env_extra={"KEFU_EVAL_DIR": str(tmp_path)})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "clinc150/train_val.json" in result.stderr and "hint3/curekart_train.csv" in result.stderr
+    assert "banking77/train.csv" not in result.stderr.split("lacks", 1)[1]
+
+
+def test_kb_eval_refuses_an_unknown_set(tmp_path: Path):
+    result = _run("kb_eval.py", "--data", str(tmp_path), "--sets", "banking77_10shot,<script>alert(1)</script>")
+    assert result.returncode == 2
+    assert "unknown set(s) <script>alert(1)</script>" in result.stderr
+
+
+def test_kb_cic_refuses_without_a_data_folder(tmp_path: Path):
+    result = _run("kb_cic.py")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "$KEFU_CIC_DIR or $KEFU_EVAL_DIR" in result.stderr and "train.json, dev.json" in result.stderr
+    (tmp_path / "cic").mkdir()
+    (tmp_path / "cic" / "train.json").write_text("", encoding="utf-8")
+    result = _run("kb_cic.py", env_extra={"KEFU_EVAL_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert f"{tmp_path / 'cic'} lacks dev.json" in result.stderr
+
+
+def test_kb_cic_refuses_bad_choices_before_loading_anything(tmp_path: Path):
+    result = _run("kb_cic.py", "--data", str(tmp_path), "--kbs", "desc,everything")
+    assert result.returncode == 2 and "unknown knowledge base(s) everything" in result.stderr
+    result = _run("kb_cic.py", "--data", str(tmp_path), "--split", "test")
+    assert result.returncode == 2 and "--split must be dev or tune" in result.stderr
