@@ -96,13 +96,13 @@ validate: setup domain faq-nlu
 # Test files marked `pytestmark = pytest.mark.rasa_env` run here, the others in the app environment
 # (tests/conftest.py decides at collection).
 test-rasa-env: setup
-	$(RASA_BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(RASA_BIN)/python -m pytest -q -p no:cacheprovider --timeout=300 --durations=10 tests
 
 # Browser tests run in their own pytest process: Playwright's sync API keeps an event loop
 # running in the main thread for the whole session, which asyncio-based tests cannot share.
 test-app: setup
-	$(APP_PY) -m pytest -q -p no:cacheprovider --ignore=tests/browser tests
-	$(APP_PY) -m pytest -q -p no:cacheprovider tests/browser
+	$(APP_PY) -m pytest -q -p no:cacheprovider --durations=25 --ignore=tests/browser tests
+	$(APP_PY) -m pytest -q -p no:cacheprovider --durations=10 tests/browser
 
 # The optional English stack's own tests, in the environment that has it (skipped in the lean .venv).
 test-english: setup-english
