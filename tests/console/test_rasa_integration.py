@@ -47,7 +47,9 @@ def test_agent_round_trip_through_rasa(system: tuple) -> None:
                   json=[{"event": "pause"}], timeout=30).raise_for_status()
     ticket_id = console.handoff(conversation, transcript=[])["ticket_id"]
 
-    assert stack.say(sender, "有人在吗？<script>alert(1)</script>") == []  # paused: the bot is silent
+    # paused and no agent yet: the bot only acknowledges (bot/waiting.py), it does not carry on the conversation
+    waiting = stack.say(sender, "有人在吗？<script>alert(1)</script>")
+    assert len(waiting) == 1 and "客服" in waiting[0]["text"], waiting
     customer = lambda: [m["text"] for m in console.ticket(ticket_id)["messages"] if m["author"] == "customer"]  # noqa: E731
     assert console.wait_for(lambda: "有人在吗？<script>alert(1)</script>" in customer()), console.log()[-2000:]
 
@@ -58,7 +60,7 @@ def test_agent_round_trip_through_rasa(system: tuple) -> None:
     assert sent["text"] == "您好，我是小王"
     assert sent["data"]["custom"]["kefu_event"] == {"type": "agent_message", "agent": "小王"}
     # Rasa's broker echoes the agent's message; the console does not store it twice
-    stack.say(sender, "marker")
+    assert stack.say(sender, "marker") == []  # an agent is present: the bot is silent
     assert console.wait_for(lambda: "marker" in customer())
     agent_texts = [m["text"] for m in console.ticket(ticket_id)["messages"] if m["author"] == "agent"]
     assert agent_texts == ["您好，我是小王"]
