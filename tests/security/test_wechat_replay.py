@@ -18,7 +18,6 @@ Signing and encryption come from wechatpy (an independent implementation).
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -27,10 +26,12 @@ from urllib.parse import quote
 
 import pytest
 import requests
+import sqlalchemy
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from bot.channels.wechat.outbox import default_url as outbox_url
 from tests.bot.channels.wechat.conftest import CREDENTIALS, ENV, StandInProcess
 from tests.stack import Stack, model_missing_reason
 
@@ -217,9 +218,10 @@ def test_late_reply_survives_api_failures_and_a_restart_and_is_sent_once(
     stack.wait_ready(["rasa"])
     sent = standin.wait_sent(user, timeout=120)
     assert len(sent) == 1 and sent[0]["content"].strip(), sent
-    database = Path(stack.env["KEFU_VAR_DIR"]) / "wechat_outbox.db"
-    with sqlite3.connect(database) as conn:
-        rows = conn.execute("SELECT status, attempts FROM kefu_wechat_outbox WHERE recipient = ?", (user,)).fetchall()
+    with sqlalchemy.create_engine(outbox_url(stack.env)).connect() as conn:  # the outbox the stack really uses
+        rows = conn.execute(
+            sqlalchemy.text("SELECT status, attempts FROM kefu_wechat_outbox WHERE recipient = :user"), {"user": user}
+        ).fetchall()
     assert [status for status, _ in rows] == ["sent"] and rows[0][1] >= 2, rows
     assert len(standin.sent(user)) == 1
 
