@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Dict, Iterator, Tuple
+from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from console import queueing
 from console.models import Ticket
 from console.states import State
 
@@ -36,13 +37,23 @@ class HandoffCounts:
 
 
 class ConsoleMetrics:
-    def __init__(self, teams: list) -> None:
+    def __init__(self, teams: list, config: Optional[Mapping[str, Any]] = None) -> None:
         self.registry = CollectorRegistry()
         self.teams = teams
+        sla = dict((config or {}).get("sla") or {})
+        self.first_response_seconds = float(sla.get("first_response_seconds", 60))
+        self.first_response_clock = str(sla.get("first_response_clock", queueing.STAFFED_HOURS))
+        staffed = (config or {}).get("staffed_hours")
+        self.hours = queueing.StaffedHours.from_config(staffed) if staffed else None
         self.queue_length = Gauge("kefu_console_queue_length", "Tickets waiting in the queue", ["team"],
                                   registry=self.registry)
         self.oldest_wait = Gauge("kefu_console_oldest_waiting_seconds", "Wait of the oldest queued ticket", ["team"],
                                  registry=self.registry)
+        self.first_overdue = Gauge(
+            "kefu_console_first_response_overdue",
+            "Queued tickets past their first-response target (on the SLA clock: staffed hours by default)", ["team"],
+            registry=self.registry)
+        self.staffed = Gauge("kefu_console_staffed", "1 inside staffed hours, else 0", registry=self.registry)
         self.tickets = Gauge("kefu_console_tickets", "Tickets by state", ["state"], registry=self.registry)
         self.handoffs = HandoffCounts()
         self.registry.register(self.handoffs)
@@ -62,6 +73,15 @@ class ConsoleMetrics:
         for team in self.teams:
             self.queue_length.labels(team).set(0)
             self.oldest_wait.labels(team).set(0)
+            self.first_overdue.labels(team).set(0)
+        self.staffed.set(1 if self.hours is None or self.hours.is_staffed(now) else 0)
+        overdue: Dict[str, int] = {}
+        for team, created in session.execute(sa.select(Ticket.team, Ticket.created_at).where(
+                Ticket.state == State.QUEUED.value, Ticket.first_response_at.is_(None))):
+            if queueing.due(created, self.first_response_seconds, self.first_response_clock, self.hours) < now:
+                overdue[team] = overdue.get(team, 0) + 1
+        for team, count in overdue.items():
+            self.first_overdue.labels(team).set(count)
         rows = session.execute(sa.select(Ticket.team, sa.func.count(), sa.func.min(Ticket.created_at))
                                .where(Ticket.state == State.QUEUED.value).group_by(Ticket.team))
         for team, count, oldest in rows:

@@ -108,6 +108,30 @@ class StaffedHours:
         return None
 
 
+    def staffed_deadline(self, start: float, seconds: float) -> Optional[float]:
+        """The moment ``seconds`` of staffed time have passed since ``start``: an SLA clock that stops outside
+        staffed hours (a ticket queued at 23:00 with a 60 s target is due at 09:01, not at 23:01). None when the
+        hours have no staffed period at all."""
+        if not any(self.weekly.values()):
+            return None
+        zone = ZoneInfo(self.tz)
+        left = max(0.0, float(seconds))
+        day = datetime.fromtimestamp(start, zone).date() - timedelta(days=1)  # a period may span midnight
+        for _ in range(0, 366 * 20):
+            midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
+            for first, last in self.weekly[DAYS[day.weekday()]]:
+                opens = (midnight + timedelta(minutes=first)).timestamp()
+                closes = (midnight + timedelta(minutes=last)).timestamp()
+                begin = max(opens, start)
+                if closes <= begin:
+                    continue
+                if begin + left <= closes:
+                    return begin + left
+                left -= closes - begin
+            day += timedelta(days=1)
+        return None
+
+
 def _minutes(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")
     value = int(hours) * 60 + int(minutes)
@@ -117,6 +141,22 @@ def _minutes(hhmm: str) -> int:
 
 
 # -- SLA --------------------------------------------------------------------------------------------
+CALENDAR = "calendar"
+STAFFED_HOURS = "staffed_hours"
+CLOCKS = (CALENDAR, STAFFED_HOURS)
+
+
+def due(start: float, seconds: float, clock: str, hours: Optional[StaffedHours]) -> float:
+    """When a target of ``seconds`` started at ``start`` is due on ``clock`` (see :func:`sla_status`)."""
+    if clock not in CLOCKS:
+        raise ValueError(f"unknown SLA clock {clock!r}: use one of {', '.join(CLOCKS)}")
+    if clock == STAFFED_HOURS and hours is not None:
+        deadline = hours.staffed_deadline(start, seconds)
+        if deadline is not None:
+            return deadline
+    return start + seconds  # calendar time, and the fallback when nobody is ever staffed
+
+
 @dataclass(frozen=True)
 class Sla:
     waiting_seconds: int
@@ -134,13 +174,21 @@ def sla_status(
     now: float,
     first_response_seconds: float,
     complaint_resolve_seconds: float,
+    *,
+    hours: Optional[StaffedHours] = None,
+    first_response_clock: str = CALENDAR,
+    resolve_clock: str = CALENDAR,
 ) -> Sla:
-    """First-response and (complaints) resolution targets, measured from the moment the ticket was queued."""
-    first_due = created_at + first_response_seconds
+    """First-response and (complaints) resolution targets, measured from the moment the ticket was queued.
+
+    Each target runs on its own clock (``sla.first_response_clock`` / ``sla.complaint_resolve_clock``):
+    ``calendar`` counts every second, ``staffed_hours`` only the seconds inside ``hours``, so a ticket queued
+    overnight is not overdue before anybody was due to work."""
+    first_due = due(created_at, first_response_seconds, first_response_clock, hours)
     responded = first_response_at if first_response_at is not None else None
     first_overdue = (responded or (closed_at or now)) > first_due
     waiting = 0 if responded is not None or closed_at is not None else int(max(0.0, now - created_at))
-    resolve_due = created_at + complaint_resolve_seconds if category == "complaint" else None
+    resolve_due = due(created_at, complaint_resolve_seconds, resolve_clock, hours) if category == "complaint" else None
     resolve_overdue = resolve_due is not None and (closed_at or now) > resolve_due
     return Sla(waiting, first_due, first_overdue, resolve_due, resolve_overdue)
 

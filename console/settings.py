@@ -35,6 +35,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
+from console.queueing import CLOCKS
 from kernel.netaddr import parse_proxies
 from kernel.settings import persisted_secret
 
@@ -125,6 +126,10 @@ def load_config(path: Optional[Path] = None) -> Dict[str, Any]:
     for key in ("sla", "staffed_hours", "eta", "routing", "priority", "teams", "resolutions"):
         if key not in data:
             raise SettingsError(f"{path}: missing section {key!r}")
+    for clock in ("first_response_clock", "complaint_resolve_clock"):
+        value = (data["sla"] or {}).get(clock, CLOCKS[0])
+        if value not in CLOCKS:
+            raise SettingsError(f"{path}: sla.{clock} is {value!r}; use one of {', '.join(CLOCKS)}")
     teams = {t["id"] for t in data["teams"]}
     for category, team in data["routing"].items():
         if team not in teams:

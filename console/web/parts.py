@@ -46,7 +46,7 @@ def build(settings: Settings) -> Parts:
     hub = Hub()
     rasa = RasaClient(settings.rasa_url, settings.rasa_token)
     service = TicketService(settings, engine, rasa, hub)
-    metrics = ConsoleMetrics(settings.teams)
+    metrics = ConsoleMetrics(settings.teams, settings.config)
     tail = EventsTail(settings.events_db_url, service, settings.tail_interval,
                       on_batch=lambda n: metrics.tailed.inc(n), max_tries=settings.tail_max_tries,
                       lag_seconds=settings.tail_lag_seconds, dead_letter_window=settings.dead_letter_window,

@@ -333,6 +333,53 @@ def test_sla_overdue_tickets_are_highlighted(tmp_path: Path, rasa_standin: FakeR
         console.stop()
 
 
+def closed_now_hours() -> str:
+    """Staffed hours that are certainly closed for the next few hours: one hour a day, six hours from now."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = (datetime.now(ZoneInfo("Asia/Shanghai")).hour + 6) % 24
+    span = f'["{start:02d}:00-{start + 1:02d}:00"]'
+    days = ", ".join(f"{day}: {span}" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    return f"staffed_hours:\n  timezone: Asia/Shanghai\n  weekly: {{{days}}}\n"
+
+
+def test_off_hours_tickets_are_not_overdue_before_the_team_is_back(
+    tmp_path: Path, rasa_standin: FakeRasa, browser: Any
+) -> None:
+    """Issue 27 defect 5: off hours every card turned red ("首次响应 · 已超时") although the customer was promised the
+    next opening. The first-response clock runs in staffed hours: the same 2 s target as the test above, and the
+    card stays calm after the 2 s are long gone, with the time left counted to the opening."""
+    from datetime import datetime
+
+    config = closed_now_hours() + "sla: {first_response_seconds: 2, complaint_resolve_seconds: 86400}\n"
+    console = Console.create(tmp_path / "offhours", rasa_standin.url, staffed=config).start()
+    page = new_page(browser)
+    try:
+        ticket = post_handoff(console, rich_context(f"night-{uuid.uuid4().hex[:8]}"))
+        body = console.ticket(ticket)
+
+        def moment(text: str) -> float:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+        # due when the team is back (five to six hours from now), not two seconds after queueing
+        assert moment(body["sla"]["first_response_due"]) - moment(body["created_at"]) > 4 * 3600, body["sla"]
+        login(page, console.url, "wang")
+        item = queue_item(page, ticket)
+        item.wait_for(timeout=LIVE_MS)
+        time.sleep(3)  # well past the 2 s target on the calendar clock (the test above is red by now)
+        page.reload()
+        item = queue_item(page, ticket)
+        item.wait_for(timeout=LIVE_MS)
+        chip = item.locator("[data-sla='first']").inner_text()
+        assert "已超时" not in chip and "剩余" in chip, chip
+        assert "overdue" not in (item.get_attribute("class") or "")
+        assert not page.kefu_errors
+    finally:
+        page.context.close()
+        console.stop()
+
+
 # ------------------------------------------------------------------------------------------------ security
 def test_customer_html_is_shown_as_text_and_never_runs(ui: Console, page: Any) -> None:
     sender = f"xss-{uuid.uuid4().hex[:8]}"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from console import queueing
-from console.settings import load_config
+from console.settings import ROOT, SettingsError, load_config
 
 CFG = load_config()
 
@@ -87,3 +87,52 @@ def test_sla_first_response_and_complaint_resolution() -> None:
     assert old_complaint.resolve_overdue
     closed_in_time = queueing.sla_status("complaint", created, created + 10, created + 3600, created + 90000, 60, 86400)
     assert not closed_in_time.resolve_overdue
+
+
+def test_sla_clock_stops_outside_staffed_hours() -> None:
+    """Issue 27 defect 5: off hours every card turned red although the customer was promised the morning."""
+    hours = queueing.StaffedHours.from_config(CFG["staffed_hours"])  # mon-fri 09-21, sat-sun 10-18, Shanghai
+    late = ts("2026-11-23T22:30:00")  # Monday night, closed
+    assert hours.staffed_deadline(late, 60) == ts("2026-11-24T09:01:00")
+    night = queueing.sla_status("other", late, None, None, ts("2026-11-24T08:59:00"), 60, 86400,
+                                hours=hours, first_response_clock=queueing.STAFFED_HOURS)
+    assert not night.first_response_overdue and night.first_response_due == ts("2026-11-24T09:01:00")
+    morning = queueing.sla_status("other", late, None, None, ts("2026-11-24T09:01:30"), 60, 86400,
+                                  hours=hours, first_response_clock=queueing.STAFFED_HOURS)
+    assert morning.first_response_overdue
+    # the calendar clock (the 24 h complaint promise) keeps running at night
+    complaint = queueing.sla_status("complaint", late, None, None, late + 3600, 60, 86400,
+                                    hours=hours, first_response_clock=queueing.STAFFED_HOURS)
+    assert complaint.resolve_due == late + 86400
+    staffed_complaint = queueing.sla_status("complaint", late, None, None, late, 60, 12 * 3600 + 600,
+                                            hours=hours, resolve_clock=queueing.STAFFED_HOURS)
+    assert staffed_complaint.resolve_due == ts("2026-11-25T09:10:00")  # 12 h on Tuesday, 10 min on Wednesday
+    assert staffed_complaint.first_response_due == late + 60  # first response left on the calendar clock
+
+
+def test_sla_clock_inside_a_period_across_days_and_when_never_staffed() -> None:
+    hours = queueing.StaffedHours.from_config(CFG["staffed_hours"])
+    assert hours.staffed_deadline(ts("2026-11-23T12:00:00"), 60) == ts("2026-11-23T12:01:00")
+    # Friday 20:59:30 + 60 s: 30 s on Friday, the rest when the weekend hours open (Saturday 10:00)
+    assert hours.staffed_deadline(ts("2026-11-27T20:59:30"), 60) == ts("2026-11-28T10:00:30")
+    overnight = queueing.StaffedHours.from_config({"timezone": "Asia/Shanghai", "weekly": {
+        day: ["00:00-02:00", "22:00-24:00"] for day in queueing.DAYS}})
+    assert overnight.staffed_deadline(ts("2026-11-23T23:30:00"), 3600) == ts("2026-11-24T00:30:00")
+    never = queueing.StaffedHours.from_config({"timezone": "UTC", "weekly": {}})
+    assert never.staffed_deadline(1000.0, 60) is None
+    assert queueing.due(1000.0, 60, queueing.STAFFED_HOURS, never) == 1060.0  # nobody ever works: calendar time
+    with pytest.raises(ValueError, match="unknown SLA clock"):
+        queueing.due(1000.0, 60, "lunar", hours)
+
+
+def test_a_misspelt_sla_clock_fails_at_start(tmp_path) -> None:
+    import yaml
+
+    base = yaml.safe_load((ROOT / "console" / "config.yml").read_text(encoding="utf-8"))
+    assert base["sla"]["first_response_clock"] == queueing.STAFFED_HOURS
+    assert load_config()["sla"]["complaint_resolve_clock"] == queueing.CALENDAR
+    base["sla"]["first_response_clock"] = "business"
+    path = tmp_path / "console.yml"
+    path.write_text(yaml.safe_dump(base, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(SettingsError, match="first_response_clock"):
+        load_config(path)
