@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from tests.console.process import Console, EventsTable, FakeRasa, context
+from tests.console.process import ROOT, Console, EventsTable, FakeRasa, context
 
 XSS = ['<script>alert("x")</script>', '<img src=x onerror="alert(1)">', "'; DROP TABLE console_tickets; --"]
 
@@ -263,6 +263,23 @@ def test_config_canned_health_metrics_and_pages(console: Console) -> None:
     assert login_page.status_code == 302 and login_page.headers["location"] == "/login"
     assert httpx.get(console.url + "/static/../../console/settings.py").status_code == 404
     assert console.env["KEFU_RASA_TOKEN"] not in wang.get("/api/config").text
+
+
+def test_every_asset_the_demo_shop_page_links_is_served(console: Console) -> None:
+    """Issue 27 defect 11: the demo page's favicon was a 404. Every same-origin stylesheet, script and icon the page
+    links must be there (the widget bundle only once it is built)."""
+    import re
+
+    page = httpx.get(console.url + "/demo")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    links = re.findall(r'<(?:link|script)[^>]*?(?:href|src)="(/[^"]+)"', page.text)
+    assert any("icon" in tag for tag in re.findall(r"<link[^>]*>", page.text)), "no icon: browsers ask /favicon.ico"
+    assert "/demo/favicon.svg" in links and "/demo/demo.css" in links, links
+    for link in links:
+        if link.startswith("/widget/") and not (ROOT / "webchat" / "dist").is_dir():
+            continue
+        response = httpx.get(console.url + link)
+        assert response.status_code == 200, (link, response.status_code)
 
 
 def test_dashboard_metrics(console: Console, events: EventsTable) -> None:
