@@ -28,11 +28,11 @@ from actions.notifier.ledger import Ledger
 from actions.store.sql import SqlStore
 from actions.store.types import RestockRequest
 from launcher.processes import process_env
-from tests.bot.channels.wechat.conftest import ENV, StandInProcess
+from tests.bot.channels.wechat.conftest import StandInProcess, running_standin, running_wechat_stack
 from tests.harness import ROOT, Command, HttpReady, ServerProcess, free_port
 from tests.security.channel_clients import WidgetClient, seeded_store
 from tests.security.test_wechat_replay import events, openid, post, safe_request, text_xml
-from tests.stack import Stack, model_missing_reason
+from tests.stack import Stack
 
 OUT = "P010-PK-750ML"
 ASK = "粉色保温杯 750ml 有货吗"
@@ -52,23 +52,14 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float = WAIT) -> An
 
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInProcess]:
-    server = StandInProcess(tmp_path_factory.mktemp("standin_notices"))
-    yield server
-    server.stop()
+    yield from running_standin(tmp_path_factory, "standin_notices")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, standin: StandInProcess) -> Iterator[Stack]:
-    reason = model_missing_reason()
-    if reason:
-        pytest.skip(reason)
     workdir = tmp_path_factory.mktemp("notices")
-    env = {**ENV, "WECHAT_API_BASE": standin.url, **seeded_store(workdir)}
-    running = Stack.start(workdir, extra_env=env, only=["actions", "rasa"])
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from running_wechat_stack(workdir, standin, seeded_store(workdir), only=["actions", "rasa"],
+                                    credentials=False)
 
 
 def start_notifier(stack: Stack, name: str) -> ServerProcess:

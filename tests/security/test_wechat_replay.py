@@ -30,9 +30,8 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from bot.channels.wechat.outbox import default_url as outbox_url
-from tests.bot.channels.wechat.conftest import CREDENTIALS, ENV, StandInProcess
-from tests.stack import Stack, model_missing_reason
+from tests.bot.channels.wechat.conftest import ENV, StandInProcess, running_standin, running_wechat_stack
+from tests.stack import Stack
 
 TOKEN = ENV["WECHAT_TOKEN"]
 APPID = ENV["WECHAT_APPID"]
@@ -42,31 +41,14 @@ OA_SEND = "/cgi-bin/message/custom/send"
 
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInProcess]:
-    server = StandInProcess(tmp_path_factory.mktemp("standin_security"))
-    yield server
-    server.stop()
+    yield from running_standin(tmp_path_factory, "standin_security")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, standin: StandInProcess) -> Iterator[Stack]:
-    reason = model_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    workdir = tmp_path_factory.mktemp("wechat_security")
-    credentials = workdir / "credentials.yml"
-    credentials.write_text(CREDENTIALS, encoding="utf-8")
-    env = {
-        **ENV,
-        "WECHAT_API_BASE": standin.url,
-        "KEFU_CREDENTIALS": str(credentials),
-        "KEFU_WECHAT_OUTBOX_RETRY_SECONDS": "2",
-        "KEFU_WECHAT_OUTBOX_MAX_ATTEMPTS": "20",
-    }
-    stack = Stack.start(workdir, extra_env=env, only=["actions", "rasa"])
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    quick_retries = {"KEFU_WECHAT_OUTBOX_RETRY_SECONDS": "2", "KEFU_WECHAT_OUTBOX_MAX_ATTEMPTS": "20"}
+    yield from running_wechat_stack(tmp_path_factory.mktemp("wechat_security"), standin, quick_retries,
+                                    only=["actions", "rasa"])
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -217,7 +199,9 @@ def test_late_reply_survives_api_failures_and_a_restart_and_is_sent_once(
     stack.wait_ready(["rasa"])
     sent = standin.wait_sent(user, timeout=120)
     assert len(sent) == 1 and sent[0]["content"].strip(), sent
-    with sqlalchemy.create_engine(outbox_url(stack.env)).connect() as conn:  # the outbox the stack really uses
+    # the outbox the stack really uses (bot/channels/wechat/outbox.py default_url: the app database here)
+    outbox_url = stack.env.get("KEFU_WECHAT_OUTBOX_URL") or stack.env["KEFU_APP_DB_URL"]
+    with sqlalchemy.create_engine(outbox_url).connect() as conn:
         rows = conn.execute(
             sqlalchemy.text("SELECT status, attempts FROM kefu_wechat_outbox WHERE recipient = :user"), {"user": user}
         ).fetchall()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, List, Optional
 
 import pytest
 import requests
@@ -95,25 +95,37 @@ class StandInProcess:
         self.process.stop(grace=10)
 
 
-@pytest.fixture(scope="session")
-def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInProcess]:
-    server = StandInProcess(tmp_path_factory.mktemp("standin"))
+def running_standin(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[StandInProcess]:
+    """The stand-in API as a process, for a fixture of any scope: ``yield from running_standin(...)``."""
+    server = StandInProcess(tmp_path_factory.mktemp(name))
     yield server
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def wechat_stack(tmp_path_factory: pytest.TempPathFactory, standin: StandInProcess) -> Iterator[Stack]:
+def running_wechat_stack(workdir: Path, standin: StandInProcess, extra_env: Optional[Dict[str, str]] = None,
+                         only: Optional[List[str]] = None, credentials: bool = True) -> Iterator[Stack]:
+    """Rasa (+ the action server) with the WeChat/WeCom settings of :data:`ENV` talking to ``standin``; with
+    ``credentials`` the channels of :data:`CREDENTIALS`. Skips when there is no trained model."""
     reason = model_missing_reason()
     if reason:
         pytest.skip(reason)
-    workdir = tmp_path_factory.mktemp("wechat_stack")
-    credentials = workdir / "credentials.yml"
-    credentials.write_text(CREDENTIALS, encoding="utf-8")
-    stack = Stack.start(
-        workdir, extra_env={**ENV, "WECHAT_API_BASE": standin.url, "KEFU_CREDENTIALS": str(credentials)}
-    )
+    env = {**ENV, "WECHAT_API_BASE": standin.url}
+    if credentials:
+        path = workdir / "credentials.yml"
+        path.write_text(CREDENTIALS, encoding="utf-8")
+        env["KEFU_CREDENTIALS"] = str(path)
+    stack = Stack.start(workdir, extra_env={**env, **(extra_env or {})}, only=only)
     try:
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInProcess]:
+    yield from running_standin(tmp_path_factory, "standin")
+
+
+@pytest.fixture(scope="session")
+def wechat_stack(tmp_path_factory: pytest.TempPathFactory, standin: StandInProcess) -> Iterator[Stack]:
+    yield from running_wechat_stack(tmp_path_factory.mktemp("wechat_stack"), standin)
