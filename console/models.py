@@ -129,6 +129,15 @@ class DeadLetter(Base):
     created_at: Mapped[float] = mapped_column(sa.Float, index=True)
 
 
+class ReadMark(Base):
+    """How far an agent has read a ticket: customer messages after ``seen_at`` are unread for that agent."""
+
+    __tablename__ = "console_read_marks"
+    agent_id: Mapped[int] = mapped_column(sa.ForeignKey("console_agents.id"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("console_tickets.id"), primary_key=True)
+    seen_at: Mapped[float] = mapped_column(sa.Float)
+
+
 class ConversationDay(Base):
     """Per conversation and UTC day: customer messages and FAQ outcomes (for containment and FAQ rates)."""
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from console.models import Agent, Message, Note, Ticket
+from console.models import Agent, Message, Note, ReadMark, Ticket
 from console.states import Action, State, next_state
 from console.tickets.core import LOGGER, BadRequest, Forbidden, TicketStore, clean_text, dumps
 from console.tickets.views import TicketViews, message_json, note_json
@@ -201,6 +201,24 @@ class TicketLifecycle:
             payload = {"ticket_id": ticket.id, "note": note_json(note, {agent.id: agent})}
             store.hub.publish("note.created", payload, ticket.team, ticket.assignee_id)
             return {"note": payload["note"]}
+
+    def mark_seen(self, agent: Agent, ticket_id: int) -> Dict[str, Any]:
+        """The agent has read the ticket up to now: its customer messages stop counting as unread for them."""
+        store = self.store
+        with store.sessions() as session:
+            ticket = store.get(session, ticket_id)
+            store.check_scope(agent, ticket)
+            now = store.clock()
+            mark = session.get(ReadMark, (agent.id, ticket.id))
+            if mark is None:
+                session.add(ReadMark(agent_id=agent.id, ticket_id=ticket.id, seen_at=now))
+            else:
+                mark.seen_at = max(mark.seen_at, now)
+            try:
+                session.commit()
+            except IntegrityError:  # the same agent's other tab marked it at the same moment: theirs stands
+                session.rollback()
+            return {"ticket_id": ticket.id, "unread": 0}
 
     async def transfer(self, agent: Agent, ticket_id: int, team: str, note: Optional[str]) -> Dict[str, Any]:
         store, views = self.store, self.views

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from console import queueing
-from console.models import Agent, Message, Note, Ticket, Transition
+from console.models import Agent, Message, Note, ReadMark, Ticket, Transition
 from console.states import State
 from console.tickets.core import LOGGER, BadRequest, TicketStore, loads
 
@@ -160,11 +160,33 @@ class TicketViews:
                 query = query.where(sa.or_(Ticket.team.in_(teams), Ticket.assignee_id == agent.id))
             query = query.order_by(Ticket.id.desc()).limit(max(1, min(500, limit)))
             agents = self.store.agents(session)
-            items = [self.ticket_json(session, t, agents) for t in session.scalars(query)]
+            rows = list(session.scalars(query))
+            items = [self.ticket_json(session, t, agents) for t in rows]
+            unread = self.unread_counts(session, agent, rows)
+            for item in items:
+                item["unread"] = unread.get(item["id"], 0)
         rank = {State.QUEUED.value: 0, State.ASSIGNED.value: 1}
         items.sort(key=lambda t: (rank.get(t["state"], 2), -t["effective_priority"] if t["state"] == "queued" else 0,
                                   t["created_at"] if t["state"] in rank else "", -t["id"] if t["state"] not in rank else 0))
         return items
+
+    @staticmethod
+    def unread_counts(session: Session, agent: Agent, tickets: List[Ticket]) -> Dict[int, int]:
+        """Customer messages on the agent's own open tickets that arrived after the agent last read the ticket
+        (and after they took it: what came before, they read when they claimed). Per agent: the live events that
+        every agent receives carry no unread count, the browser adds to this one."""
+        own = {t.id: t for t in tickets if t.assignee_id == agent.id and t.state == State.ASSIGNED.value}
+        if not own:
+            return {}
+        seen = dict(session.execute(sa.select(ReadMark.ticket_id, ReadMark.seen_at).where(
+            ReadMark.agent_id == agent.id, ReadMark.ticket_id.in_(own))).all())
+        counts: Dict[int, int] = {}
+        for ticket_id, created_at in session.execute(sa.select(Message.ticket_id, Message.created_at).where(
+                Message.ticket_id.in_(own), Message.author == "customer")):
+            since = max(seen.get(ticket_id) or 0.0, own[ticket_id].assigned_at or 0.0)
+            if created_at > since:
+                counts[ticket_id] = counts.get(ticket_id, 0) + 1
+        return counts
 
     def get_detail(self, agent: Agent, ticket_id: int) -> Dict[str, Any]:
         with self.store.sessions() as session:

@@ -65,6 +65,12 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
     async def ticket(request: Request, ticket_id: int) -> HTTPResponse:
         return ok(views.get_detail(request.ctx.agent, ticket_id))
 
+    @bp.post("/api/tickets/<ticket_id:int>/seen")
+    @guards.agent()
+    async def seen(request: Request, ticket_id: int) -> HTTPResponse:
+        body_json(request)
+        return ok(lifecycle.mark_seen(request.ctx.agent, ticket_id))
+
     @bp.post("/api/tickets/<ticket_id:int>/claim")
     @guards.agent()
     async def claim(request: Request, ticket_id: int) -> HTTPResponse:

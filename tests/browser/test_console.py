@@ -380,6 +380,75 @@ def test_off_hours_tickets_are_not_overdue_before_the_team_is_back(
         console.stop()
 
 
+RECORD_NOTIFICATIONS = """
+window.__kefuNotifications = [];
+if (window.Notification) {
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options) { super(title, options); window.__kefuNotifications.push({title, body: options && options.body}); }
+  };
+}
+"""
+
+
+def test_my_tickets_are_pinned_with_unread_counts_and_a_desktop_notification(ui: Console, browser: Any) -> None:
+    """Issue 27 defect 6: an agent lost their own ticket under the queue, and a customer reply on it showed no
+    unread marker, no notification and no tab-title change. Own tickets are pinned on top; a customer message on
+    one that is not open counts as unread (badge, tab title), and with alerts switched on (opt-in; the browser's
+    permission granted here) a desktop notification is shown; opening the ticket clears it, also after a reload."""
+    sender = f"pin-{uuid.uuid4().hex[:8]}"
+    mine = post_handoff(ui, rich_context(sender, customer={"id": "C0002", "name": "赵*", "tier": "", "verified": True},
+                                         category="after_sales", reason="explicit_request"))
+    for n in range(2):  # more urgent tickets that the queue order puts above it
+        post_handoff(ui, rich_context(f"pin-urgent-{n}-{uuid.uuid4().hex[:6]}"))
+    ui.login("wang").post(f"/api/tickets/{mine}/claim", json={}).raise_for_status()
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    context.grant_permissions(["notifications"], origin=ui.url)
+    context.add_init_script(RECORD_NOTIFICATIONS)
+    page = context.new_page()
+    page.kefu_errors = []
+    page.on("pageerror", lambda error: page.kefu_errors.append(str(error)))
+    try:
+        login(page, ui.url, "wang")
+        first = page.locator("#queue-list .queue-item").first
+        first.wait_for(timeout=LIVE_MS)
+        assert first.get_attribute("data-ticket-id") == str(mine), "my ticket is not pinned on top"
+        assert "我的" in first.locator(".qi-pin").inner_text()
+        toggle = page.locator("#btn-notify")
+        assert toggle.inner_text() == "提醒：关" and toggle.get_attribute("aria-pressed") == "false"
+        toggle.click()
+        page.locator("#btn-notify[aria-pressed='true']").wait_for(timeout=LIVE_MS)
+        assert toggle.inner_text() == "提醒：开"
+
+        events = EventsTable(Path(ui.env["KEFU_EVENTS_DB"]))
+        events.user(sender, "还在吗？急", channel="socketio")
+        badge = queue_item(page, mine).locator(".qi-unread")
+        badge.wait_for(timeout=LIVE_MS)
+        assert badge.inner_text() == "1"
+        assert page.title().startswith("1 条新消息"), page.title()
+        notes = page.evaluate("window.__kefuNotifications")
+        assert notes == [{"title": "赵* 发来新消息", "body": "还在吗？急"}], notes
+        events.user(sender, "订单号 KF20261120001", channel="socketio")
+        page.wait_for_function("id => document.querySelector(`[data-ticket-id='${id}'] .qi-unread`)?.textContent === '2'",
+                               arg=mine, timeout=LIVE_MS)
+
+        open_ticket(page, mine)
+        assert badge.count() == 0 and "新消息" not in page.title()
+        ui.wait_for(lambda: next(t for t in ui.login("wang").get("/api/tickets").json()["tickets"]
+                                 if t["id"] == mine)["unread"] == 0)
+        events.user(sender, "好的谢谢", channel="socketio")  # while the ticket is open and visible: read at once
+        page.locator("#transcript .msg-text", has_text="好的谢谢").wait_for(timeout=LIVE_MS)
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']", timeout=LIVE_MS)
+        queue_item(page, mine).wait_for(timeout=LIVE_MS)
+        assert queue_item(page, mine).locator(".qi-unread").count() == 0
+        assert len(page.evaluate("window.__kefuNotifications")) == 0  # a new page; and none for a message read at once
+        assert page.locator("#btn-notify").get_attribute("aria-pressed") == "true"  # the opt-in is remembered
+        assert not page.kefu_errors, page.kefu_errors
+    finally:
+        context.close()
+
+
 # ------------------------------------------------------------------------------------------------ security
 def test_customer_html_is_shown_as_text_and_never_runs(ui: Console, page: Any) -> None:
     sender = f"xss-{uuid.uuid4().hex[:8]}"

@@ -178,3 +178,34 @@ def test_console_on_postgresql(tmp_path: Path, fake_rasa: FakeRasa, pg_schema_ur
         assert console.login("admin").get("/api/metrics/dashboard").json()["handed_off"] == 1
     finally:
         console.stop()
+
+
+def test_customer_replies_on_my_ticket_are_unread_until_i_open_it(console: Console, events: EventsTable) -> None:
+    """Issue 27 defect 6: a customer reply on the agent's own ticket showed no unread marker. The list tells each
+    agent how many customer messages on their own tickets they have not read; opening the ticket (POST .../seen)
+    clears it for that agent only."""
+    ticket_id = console.handoff("unread-1")["ticket_id"]
+    wang = console.login("wang")
+
+    def unread(client) -> int:  # type: ignore[no-untyped-def]
+        items = client.get("/api/tickets").json()["tickets"]
+        return next(t for t in items if t["id"] == ticket_id)["unread"]
+
+    assert unread(wang) == 0  # queued: nobody's own ticket yet
+    wang.post(f"/api/tickets/{ticket_id}/claim", json={}).raise_for_status()
+    assert unread(wang) == 0  # the transcript before the claim was read when claiming
+    events.user("unread-1", "还在吗？")
+    events.user("unread-1", "订单号 KF20261101001")
+    assert console.wait_for(lambda: unread(wang) == 2)
+    assert unread(console.login("admin")) == 0  # a supervisor sees the ticket, it is not theirs to read
+    seen = wang.post(f"/api/tickets/{ticket_id}/seen", json={})
+    assert seen.status_code == 200 and seen.json() == {"ticket_id": ticket_id, "unread": 0}
+    assert unread(wang) == 0
+    wang.post(f"/api/tickets/{ticket_id}/messages", json={"text": "在的，请稍等"}).raise_for_status()
+    assert unread(wang) == 0  # the agent's own reply is never unread
+    events.user("unread-1", "好的")
+    assert console.wait_for(lambda: unread(wang) == 1)
+    # scope and errors: another team's agent cannot mark it, an unknown ticket is a 404, CSRF is required
+    assert console.login("li").post(f"/api/tickets/{ticket_id}/seen", json={}).status_code == 403
+    assert wang.post("/api/tickets/999999/seen", json={}).status_code == 404
+    assert wang.post(f"/api/tickets/{ticket_id}/seen", json={}, headers={"X-CSRF-Token": "forged"}).status_code == 403

@@ -49,6 +49,7 @@ export const api = {
   tickets: (params = {}) => request("GET", `/api/tickets?${new URLSearchParams(params)}`),
   ticket: (id) => request("GET", `/api/tickets/${encodeURIComponent(id)}`),
   claim: (id) => request("POST", `/api/tickets/${encodeURIComponent(id)}/claim`, {}),
+  seen: (id) => request("POST", `/api/tickets/${encodeURIComponent(id)}/seen`, {}),
   reply: (id, text) => request("POST", `/api/tickets/${encodeURIComponent(id)}/messages`, { text }),
   note: (id, text) => request("POST", `/api/tickets/${encodeURIComponent(id)}/notes`, { text }),
   transfer: (id, team, note) => request("POST", `/api/tickets/${encodeURIComponent(id)}/transfer`, note ? { team, note } : { team }),

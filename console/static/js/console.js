@@ -20,7 +20,9 @@ const state = {
   detail: null, // TicketDetail of the selected ticket
   mode: "reply",
   busy: false,
+  notify: false, // opt-in desktop notification + sound on a customer message on my tickets
 };
+const NOTIFY_KEY = "kefu.console.notify";
 
 const $ = (id) => document.getElementById(id);
 
@@ -55,6 +57,10 @@ function canAct(ticket) {
   return state.agent.role === "supervisor" || Boolean(ticket.assignee && ticket.assignee.id === state.agent.id);
 }
 
+function isMine(ticket) {
+  return ticket.state === "assigned" && Boolean(ticket.assignee && ticket.assignee.id === state.agent.id);
+}
+
 function isOpen(ticket) {
   return ticket.state === "queued" || ticket.state === "assigned";
 }
@@ -81,7 +87,7 @@ function slaChip(part, kind) {
 function visibleTickets() {
   return [...state.tickets.values()]
     .filter((tk) => matchesFilter(tk, state.filter, state.agent.id))
-    .sort(compareTickets);
+    .sort((a, b) => (Number(isMine(b)) - Number(isMine(a))) || compareTickets(a, b)); // my tickets pinned on top
 }
 
 function queueItem(ticket, now) {
@@ -90,15 +96,19 @@ function queueItem(ticket, now) {
   const waitedFrom = parseTime(ticket.created_at);
   const waiting = ticket.state === "queued" && waitedFrom !== null ? (now - waitedFrom) / 1000 : null;
   const last = ticket.last_message;
+  const mine = isMine(ticket);
+  const unread = mine ? ticket.unread || 0 : 0;
   const button = el("button", {
     type: "button",
-    class: `queue-item state-${ticket.state} cat-${ticket.category}${sla.overdue ? " overdue" : ""}${selected ? " selected" : ""}`,
+    class: `queue-item state-${ticket.state} cat-${ticket.category}${sla.overdue ? " overdue" : ""}${selected ? " selected" : ""}${mine ? " mine" : ""}${unread ? " unread" : ""}`,
     "aria-current": selected ? "true" : null,
     dataset: { ticketId: ticket.id },
     onclick: () => selectTicket(ticket.id, true),
   },
   el("span", { class: "qi-top" },
+    mine ? el("span", { class: "qi-pin" }, t("mine_pinned")) : null,
     el("span", { class: "qi-name" }, customerName(ticket)),
+    unread ? el("span", { class: "qi-unread", "aria-label": t("unread_count", { n: unread }) }, String(unread)) : null,
     el("span", { class: `badge badge-state-${ticket.state}` }, label("state", ticket.state))),
   el("span", { class: "qi-mid" },
     el("span", { class: `badge badge-cat-${ticket.category}` }, label("category", ticket.category)),
@@ -124,7 +134,8 @@ function renderQueue() {
   const waiting = [...state.tickets.values()].filter((tk) => tk.state === "queued").length;
   $("queue-count").textContent = String(items.length);
   $("queue-count").setAttribute("aria-label", t("queue_count", { n: items.length }));
-  document.title = `${waiting ? `(${waiting}) ` : ""}Kefu · ${t("app_name")}`;
+  const unread = [...state.tickets.values()].filter(isMine).reduce((n, tk) => n + (tk.unread || 0), 0);
+  document.title = `${unread ? `${t("unread_title", { n: unread })} · ` : ""}${waiting ? `(${waiting}) ` : ""}Kefu · ${t("app_name")}`;
   if (focusedId) list.querySelector(`[data-ticket-id="${CSS.escape(focusedId)}"]`)?.focus();
 }
 
@@ -171,6 +182,8 @@ function upsertTicket(ticket) {
   const previous = state.tickets.get(ticket.id);
   // events may arrive out of order with a fetch: keep the newest
   if (previous && parseTime(previous.updated_at) > parseTime(ticket.updated_at)) return true;
+  // the live events every agent receives carry no per-agent unread count: keep ours
+  if (ticket.unread === undefined) ticket.unread = previous ? previous.unread || 0 : 0;
   state.tickets.set(ticket.id, ticket);
   if (state.detail && state.detail.id === ticket.id) {
     Object.assign(state.detail, ticket);
@@ -201,6 +214,7 @@ async function selectTicket(id, focusPane = false) {
   }
   if (state.selectedId !== id) return;
   upsertTicket(state.detail);
+  if (!document.hidden) markSeen(id);
   renderTicket(true);
   renderQueue();
   if (focusPane) $("ticket-title").focus();
@@ -534,6 +548,75 @@ function bindActions() {
   });
 }
 
+// ---------------------------------------------------------------------------------------------- unread, alerts
+/** The agent has read ticket `id` now: clear its unread count here and on the server (other tabs refetch). */
+function markSeen(id) {
+  const ticket = state.tickets.get(id);
+  if (!ticket || !isMine(ticket) || !ticket.unread) return;
+  ticket.unread = 0;
+  renderQueue();
+  api.seen(id).catch(() => { /* best effort: the next list fetch counts again */ });
+}
+
+/** A customer wrote on one of the tickets: unread + alert when it is mine and I am not looking at it. */
+function onCustomerMessage(ticketId, message) {
+  const ticket = state.tickets.get(ticketId);
+  if (!ticket || !isMine(ticket)) return;
+  if (state.selectedId === ticketId && !document.hidden) {
+    api.seen(ticketId).catch(() => {});
+    return;
+  }
+  ticket.unread = (ticket.unread || 0) + 1;
+  alertAgent(ticket, message);
+}
+
+function alertAgent(ticket, message) {
+  if (!state.notify) return;
+  if ("Notification" in window && Notification.permission === "granted") {
+    const note = new Notification(t("notify_title", { name: customerName(ticket) }), {
+      body: String(message?.text || "").slice(0, 140), tag: `kefu-ticket-${ticket.id}`,
+    });
+    note.onclick = () => { window.focus(); selectTicket(ticket.id, true); note.close(); };
+  }
+  try { // a short two-tone chime, no sound file to load
+    const audio = new (window.AudioContext || window.webkitAudioContext)();
+    for (const [i, freq] of [[0, 880], [1, 660]]) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.frequency.value = freq;
+      gain.gain.value = 0.08;
+      osc.connect(gain).connect(audio.destination);
+      osc.start(audio.currentTime + i * 0.15);
+      osc.stop(audio.currentTime + i * 0.15 + 0.12);
+    }
+    setTimeout(() => audio.close(), 600);
+  } catch (_) { /* no audio here: the notification and the badge remain */ }
+}
+
+function renderNotifyToggle() {
+  const button = $("btn-notify");
+  button.setAttribute("aria-pressed", String(state.notify));
+  button.dataset.i18n = state.notify ? "notify_on" : "notify_off";
+  button.textContent = t(button.dataset.i18n);
+}
+
+function bindNotifyToggle() {
+  try { state.notify = localStorage.getItem(NOTIFY_KEY) === "1"; } catch (_) { state.notify = false; }
+  if (state.notify && (!("Notification" in window) || Notification.permission !== "granted")) state.notify = false;
+  renderNotifyToggle();
+  $("btn-notify").addEventListener("click", async () => {
+    let on = !state.notify;
+    if (on) {
+      const permission = "Notification" in window ? await Notification.requestPermission() : "denied";
+      if (permission !== "granted") { toast(t("notify_denied"), "error"); on = false; }
+    }
+    state.notify = on;
+    try { localStorage.setItem(NOTIFY_KEY, on ? "1" : "0"); } catch (_) { /* storage blocked */ }
+    renderNotifyToggle();
+  });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && state.selectedId) markSeen(state.selectedId); });
+}
+
 // ---------------------------------------------------------------------------------------------- live events
 function onLiveEvent(type, data) {
   switch (type) {
@@ -557,10 +640,12 @@ function onLiveEvent(type, data) {
     }
     case "message.created": {
       if (data.ticket) upsertTicket(data.ticket);
-      if (state.detail && state.detail.id === data.ticket_id && appendToDetail("message", data.message)) {
-        renderTranscript(false);
-        renderSla();
+      let fresh = true; // the open ticket's transcript tells a repeated event; other tickets get each event once
+      if (state.detail && state.detail.id === data.ticket_id) {
+        fresh = appendToDetail("message", data.message);
+        if (fresh) { renderTranscript(false); renderSla(); }
       }
+      if (fresh && data.message?.author === "customer") onCustomerMessage(data.ticket_id, data.message);
       renderQueue();
       break;
     }
@@ -604,6 +689,7 @@ async function init() {
   state.canned = canned.canned || [];
   $("composer-text").maxLength = config.max_message_chars || 4000;
   bindActions();
+  bindNotifyToggle();
   document.addEventListener("kefu:lang", () => {
     renderQueue();
     if (state.detail) renderTicket();
