@@ -96,7 +96,7 @@ validate: setup domain faq-nlu
 # Test files marked `pytestmark = pytest.mark.rasa_env` run here, the others in the app environment
 # (tests/conftest.py decides at collection).
 test-rasa-env: setup
-	$(RASA_BIN)/python -m pytest -q -p no:cacheprovider --timeout=300 --durations=10 tests
+	$(RASA_BIN)/python -m pytest -q -p no:cacheprovider --timeout=300 --timeout-method=thread --durations=10 tests
 
 # Browser tests run in their own pytest process: Playwright's sync API keeps an event loop
 # running in the main thread for the whole session, which asyncio-based tests cannot share.

@@ -476,10 +476,14 @@ class OutboxSender:
             except Exception as error:  # the database is down: try again later, never die
                 logger.error("%s.outbox_unavailable error=%s", self.channel, type(error).__name__)
                 wait = POLL_SECONDS
+            # Not asyncio.wait_for(self._wake.wait()): on Python 3.10 it swallows a cancellation that arrives
+            # when the wake-up is already set (a put() during the drain), and this loop then runs forever; that
+            # hung `asyncio.run` in CI (stops 31 and 33: py-spy showed runners._cancel_all_tasks waiting on it).
+            waiter = asyncio.ensure_future(self._wake.wait())
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except asyncio.TimeoutError:
-                pass
+                await asyncio.wait({waiter}, timeout=wait)
+            finally:
+                waiter.cancel()
             self._wake.clear()
 
     async def drain_once(self) -> int:
