@@ -35,7 +35,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
-from console.queueing import CLOCKS
+from console.queueing import CALENDAR, CLOCKS, STAFFED_HOURS
 from kernel.netaddr import parse_proxies
 from kernel.settings import persisted_secret
 
@@ -126,8 +126,11 @@ def load_config(path: Optional[Path] = None) -> Dict[str, Any]:
     for key in ("sla", "staffed_hours", "eta", "routing", "priority", "teams", "resolutions"):
         if key not in data:
             raise SettingsError(f"{path}: missing section {key!r}")
+    sla = data["sla"] = dict(data["sla"] or {})
+    sla.setdefault("first_response_clock", STAFFED_HOURS)  # the defaults live here, once
+    sla.setdefault("complaint_resolve_clock", CALENDAR)
     for clock in ("first_response_clock", "complaint_resolve_clock"):
-        value = (data["sla"] or {}).get(clock, CLOCKS[0])
+        value = sla[clock]
         if value not in CLOCKS:
             raise SettingsError(f"{path}: sla.{clock} is {value!r}; use one of {', '.join(CLOCKS)}")
     teams = {t["id"] for t in data["teams"]}

@@ -95,8 +95,8 @@ class TicketViews:
         sla = queueing.sla_status(ticket.category, ticket.created_at, ticket.first_response_at, ticket.closed_at, now,
                                   sla_cfg["first_response_seconds"], sla_cfg["complaint_resolve_seconds"],
                                   hours=self.staffed,
-                                  first_response_clock=sla_cfg.get("first_response_clock", queueing.STAFFED_HOURS),
-                                  resolve_clock=sla_cfg.get("complaint_resolve_clock", queueing.CALENDAR))
+                                  first_response_clock=sla_cfg["first_response_clock"],
+                                  resolve_clock=sla_cfg["complaint_resolve_clock"])
         last = session.scalars(
             sa.select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
         ).first()
