@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
 from kernel.language import DEFAULT_LANGUAGE, LANGUAGES
+from kernel.leads import Lead, LeadError, parse_lead
 
 REASONS = ("explicit_request", "complaint", "presales", "repeated_misses", "negative_sentiment", "identity")
 CATEGORIES = ("presales", "complaint", "after_sales", "other")
@@ -60,6 +61,7 @@ class HandoffContext:
     facts: List[Dict[str, Any]] = field(default_factory=list)
     faq_candidates: List[Any] = field(default_factory=list)
     requested_at: Optional[float] = None
+    lead: Optional[Lead] = None  # a presales intake's result (kernel.leads)
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -143,7 +145,14 @@ def parse_context(raw: Any) -> HandoffContext:
     priority = raw.get("priority")
     if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
         raise ContextError("priority must be an integer")
+    lead = None
+    if raw.get("lead") is not None:
+        try:
+            lead = parse_lead(raw.get("lead"))
+        except LeadError as error:
+            raise ContextError(f"lead: {error}") from None
     return HandoffContext(
+        lead=lead,
         handoff_id=_str(raw, "handoff_id", 64),
         sender_id=_str(raw, "sender_id", 255),
         channel=_str(raw, "channel", 64, required=False, default="rest"),

@@ -15,7 +15,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator
+from typing import Any, Dict, Iterable, Iterator, List
 
 import pytest
 import requests
@@ -118,6 +118,19 @@ class ConsoleAgent:
 
     def ticket(self, ticket_id: int) -> Dict[str, Any]:
         return self.http.get(f"{self.base}/api/tickets/{ticket_id}", timeout=10).json()
+
+    def messages_with(self, ticket_id: int, wanted: Iterable[str], timeout: float = 60.0) -> List[Dict[str, Any]]:
+        """The ticket's messages once every wanted text is on it: the console learns of messages asynchronously."""
+        wanted = list(wanted)
+        deadline = time.monotonic() + timeout
+        while True:
+            messages = self.ticket(ticket_id)["messages"]
+            missing = [w for w in wanted if not any(w in (m.get("text") or "") for m in messages)]
+            if not missing:
+                return messages
+            if time.monotonic() > deadline:
+                raise AssertionError(f"ticket {ticket_id} lacks {missing} after {timeout}s: {messages}")
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")
