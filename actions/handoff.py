@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import httpx
 from rasa_sdk import Action, Tracker
@@ -420,6 +420,79 @@ async def post_handoff(context: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         return None
 
 
+async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, *, decision: Optional[Decision] = None,
+                    lead: Optional[Dict[str, Any]] = None, announce: bool = True,
+                    ) -> Tuple[List[Dict[str, Any]], Optional[Dict[str, Any]], str]:
+    """Open the ticket (with ``lead`` for a presales intake), tell the customer, and pause.
+
+    Returns the events (the ``handoff_request`` slot, the ticket, the pause), the console's answer (None when it was
+    down: the slot event still carries the ticket) and the language. ``announce=False`` leaves the queue message to
+    the caller (the presales desk words it its own way).
+    """
+    slots = with_current_identity(tracker.current_slot_values(), current_identity(tracker))
+    language = slots.get("language") or "zh-Hans"
+    decision = decision or decide_for(tracker.events, slots)
+    customer = lookup_customer(customer_from_slots(slots))
+    context = build_context(handoff_id=uuid.uuid4().hex, sender_id=tracker.sender_id,
+                            channel=tracker.get_latest_input_channel(), events=tracker.events, slots=slots,
+                            decision=decision, customer=customer, now=time.time())
+    if lead is not None:
+        context["lead"] = lead
+    answer = await post_handoff(context)
+    log.info("handoff %s reason=%s category=%s console=%s lead=%s", context["handoff_id"], decision.reason,
+             decision.category, "ok" if answer else "down", bool(lead))
+    record_handoff(decision.reason, answer is not None)
+    if announce:
+        reason_key = REASON_MESSAGE.get(decision.reason)
+        if answer is None:
+            dispatcher.utter_message(text=t("msg_handoff_console_down", language), json_message=pending_event())
+        else:
+            if reason_key and answer.get("created", True):
+                dispatcher.utter_message(text=t(reason_key, language))
+            queue_message(dispatcher, answer, language)
+        if needs_clarifying(decision) and (answer is None or answer.get("created", True)):
+            dispatcher.utter_message(text=t("msg_handoff_clarify", language))
+    events: List[Dict[str, Any]] = [SlotSet("handoff_request", context), SlotSet("human_offered", False)]
+    if answer is not None:
+        events.append(SlotSet("handoff_ticket", str(answer.get("ticket_id"))))
+    events.append(ConversationPaused())
+    return events, answer, language
+
+
+def pending_event() -> Dict[str, Any]:
+    """The widget's banner when the console could not be reached (the ticket follows through the event broker)."""
+    return {"kefu_event": {"type": "handoff_queued", "position": None, "eta_seconds": None, "staffed": None,
+                           "opens_at": None, "pending": True}}
+
+
+def queue_event(answer: Mapping[str, Any], language: str, now: Optional[float] = None
+                ) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """The queue notice (``queue_notice``) and the widget's ``handoff_queued`` event for the console's answer."""
+    queue = queue_notice(answer, language, time.time() if now is None else now)
+    kefu_event = {"type": "handoff_queued", "position": int(answer.get("position") or 0),
+                  "eta_seconds": int(answer.get("eta_seconds") or 0),
+                  "staffed": queue["staffed"], "opens_at": answer.get("opens_at"),
+                  "opens_at_local": answer.get("opens_at_local"), "opens_text": queue["opens"],
+                  "ticket_id": answer.get("ticket_id")}
+    if answer.get("state") != "assigned":
+        kefu_event["notice"] = queue["notice"]  # the widget's banner: the same words and number
+    return queue, kefu_event
+
+
+def queue_message(dispatcher: CollectingDispatcher, answer: Mapping[str, Any], language: str,
+                  now: Optional[float] = None) -> None:
+    queue, kefu_event = queue_event(answer, language, now)
+    if answer.get("state") == "assigned":
+        message = t("msg_handoff_already_assigned", language)
+    else:
+        if not answer.get("created", True):
+            key = "msg_handoff_already_queued" if queue["staffed"] else "msg_handoff_already_queued_offhours"
+        else:
+            key = "msg_handoff_queued" if queue["staffed"] else "msg_handoff_offhours"
+        message = t(key, language, notice=queue["notice"])
+    dispatcher.utter_message(text=message, json_message={"kefu_event": kefu_event})
+
+
 class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
@@ -430,52 +503,5 @@ class ActionHandoff(Action):
             log.info("handoff.unfounded_complaint conversation_id=%s: answered by the fallback ladder",
                      tracker.sender_id)
             return [FollowupAction("action_fallback_ladder")]
-        slots = with_current_identity(tracker.current_slot_values(), current_identity(tracker))
-        language = slots.get("language") or "zh-Hans"
-        decision = decide_for(tracker.events, slots)
-        customer = lookup_customer(customer_from_slots(slots))
-        context = build_context(handoff_id=uuid.uuid4().hex, sender_id=tracker.sender_id,
-                                channel=tracker.get_latest_input_channel(), events=tracker.events, slots=slots,
-                                decision=decision, customer=customer, now=time.time())
-        answer = await post_handoff(context)
-        log.info("handoff %s reason=%s category=%s console=%s", context["handoff_id"], decision.reason,
-                 decision.category, "ok" if answer else "down")
-        record_handoff(decision.reason, answer is not None)
-        reason_key = REASON_MESSAGE.get(decision.reason)
-        if answer is None:
-            dispatcher.utter_message(text=t("msg_handoff_console_down", language),
-                                     json_message={"kefu_event": {"type": "handoff_queued", "position": None,
-                                                                  "eta_seconds": None, "staffed": None,
-                                                                  "opens_at": None, "pending": True}})
-        else:
-            if reason_key and answer.get("created", True):
-                dispatcher.utter_message(text=t(reason_key, language))
-            self._queue_message(dispatcher, answer, language)
-        if needs_clarifying(decision) and (answer is None or answer.get("created", True)):
-            dispatcher.utter_message(text=t("msg_handoff_clarify", language))
-        events: List[Dict[str, Any]] = [SlotSet("handoff_request", context), SlotSet("human_offered", False)]
-        if answer is not None:
-            events.append(SlotSet("handoff_ticket", str(answer.get("ticket_id"))))
-        events.append(ConversationPaused())
+        events, _, _ = await hand_over(dispatcher, tracker)
         return events
-
-    @staticmethod
-    def _queue_message(dispatcher: CollectingDispatcher, answer: Mapping[str, Any], language: str,
-                       now: Optional[float] = None) -> None:
-        position = int(answer.get("position") or 0)
-        eta = int(answer.get("eta_seconds") or 0)
-        queue = queue_notice(answer, language, time.time() if now is None else now)
-        kefu_event = {"type": "handoff_queued", "position": position, "eta_seconds": eta,
-                      "staffed": queue["staffed"], "opens_at": answer.get("opens_at"),
-                      "opens_at_local": answer.get("opens_at_local"), "opens_text": queue["opens"],
-                      "ticket_id": answer.get("ticket_id")}
-        if answer.get("state") == "assigned":
-            message = t("msg_handoff_already_assigned", language)
-        else:
-            kefu_event["notice"] = queue["notice"]  # the widget's banner: the same words and number
-            if not answer.get("created", True):
-                key = "msg_handoff_already_queued" if queue["staffed"] else "msg_handoff_already_queued_offhours"
-            else:
-                key = "msg_handoff_queued" if queue["staffed"] else "msg_handoff_offhours"
-            message = t(key, language, notice=queue["notice"])
-        dispatcher.utter_message(text=message, json_message={"kefu_event": kefu_event})

@@ -52,6 +52,14 @@ HANDOFFS = Counter(
     "kefu_handoffs_requested", "Handoffs to a person requested by the bot, by reason and console reachability",
     ["reason", "console"], registry=REGISTRY,
 )
+#: where a presales turn went: answered from the knowledge base, an intake started, pointed to checkout (below the
+#: bulk threshold), a lead handed to sales, an intake the customer cancelled. Qualification rate = lead / (lead +
+#: checkout); docs/presales.md.
+PRESALES_OUTCOMES = ("knowledge_base", "intake", "checkout", "lead", "cancelled")
+PRESALES = Counter(
+    "kefu_presales_outcomes", "Presales desk turns by outcome: knowledge_base, intake, checkout, lead, cancelled",
+    ["outcome", "priority"], registry=REGISTRY,
+)
 
 for _outcome in FAQ_OUTCOMES:
     for _language in LANGUAGES:
@@ -77,6 +85,13 @@ def record_handoff(reason: str, console_reached: bool) -> None:
         HANDOFFS.labels(_bounded(reason, HANDOFF_REASONS), "ok" if console_reached else "down").inc()
     except Exception:  # pragma: no cover
         log.exception("metrics.record_failed metric=handoffs_requested")
+
+
+def record_presales(outcome: str, priority: str = "") -> None:
+    try:
+        PRESALES.labels(_bounded(outcome, PRESALES_OUTCOMES), _bounded(priority, ("hot", "warm")) if priority else "").inc()
+    except Exception:  # pragma: no cover
+        log.exception("metrics.record_failed metric=presales_outcomes")
 
 
 def render() -> Tuple[bytes, str]:

@@ -3,7 +3,8 @@
 Rasa runs it (bot/waiting.py) for a paused conversation that no agent has taken up yet: in the queue, or outside
 staffed hours while the ticket waits for the morning. A question the knowledge base answers with confidence gets the
 answer, and a note that the request still waits for a person; anything else gets an acknowledgement that the
-message is with the team. It sets no slots (the conversation belongs to the handoff) and never hands over again.
+message is with the team; "where is my quote" gets the lead's status from the console (actions/presales/). It sets
+no slots (the conversation belongs to the handoff) and never hands over again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq, answer_turn
+from actions.presales.actions import asks_quote_status, say_quote_status
 from kernel.i18n import text
 from kernel.language import LANGUAGES, SIMPLIFIED
 from knowledge_base.serving.scoring import ANSWER
@@ -44,6 +46,12 @@ class ActionWhileWaiting(ActionAnswerFaq):
     ) -> List[Dict[str, Any]]:
         message_text = tracker.latest_message.get("text") or ""
         language_slot = tracker.get_slot("language")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "quote_status" or asks_quote_status(message_text):  # "我的报价到哪一步了" while sales has it
+            lang = language_slot if language_slot in LANGUAGES else SIMPLIFIED
+            await say_quote_status(dispatcher, tracker.sender_id, lang)
+            log.info("waiting.turn conversation_id=%s outcome=quote_status language=%s", tracker.sender_id, lang)
+            return []
         answer, detected = self._answer(message_text, language_slot)
         lang = detected or (language_slot if language_slot in LANGUAGES else SIMPLIFIED)
         for line in answer or []:
