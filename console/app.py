@@ -1,7 +1,7 @@
 """The console's Sanic app: the parts of one console process and the blueprints of console/web mounted on them.
 
-API contract: docs/console-api.md; the routes, by job, are in console/web/ (auth, tickets, internal, public,
-ops, pages).
+API contract: docs/console-api.md; the routes, by job, are in console/web/ (auth, tickets, leads, internal,
+public, ops, pages).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from sanic import Sanic
 
 from console.settings import Settings
-from console.web import auth, internal, learning, ops, pages, parts, protocol, public, tickets
+from console.web import auth, internal, leads, learning, ops, pages, parts, protocol, public, tickets
 from console.web.guards import Guards
 
 
@@ -28,6 +28,8 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     async def _start(app_: Sanic) -> None:
         parts.start(held)
         app_.add_task(held.tail.run(), name="events_tail")
+        if held.lead_sender is not None:
+            app_.add_task(held.lead_sender.run(), name="lead_webhook")
 
     @app.before_server_stop
     async def _stop(_app: Sanic) -> None:
@@ -37,6 +39,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     app.blueprint(auth.blueprint(held, guards))
     app.blueprint(tickets.blueprint(held, guards))
     app.blueprint(internal.blueprint(held, guards))
+    app.blueprint(leads.blueprint(held, guards))
     app.blueprint(public.blueprint(held))
     app.blueprint(ops.blueprint(held, guards))
     app.blueprint(learning.blueprint(guards))

@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from console.leads.metrics import presales_summary
 from console.models import ConversationDay, Ticket
 from console.queueing import iso
 from console.states import State
@@ -103,6 +104,7 @@ def dashboard(session: Session, now: float, days: int, unanswered: Dict[str, Any
             for d in days_list
         ],
         "unanswered": unanswered,
+        "presales": presales_summary(session, window.start),
     }
 
 

@@ -11,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from console import queueing
+from console.leads.metrics import lead_counts, outbox_counts
 from console.models import Ticket
 from console.states import State
 
@@ -65,6 +66,11 @@ class ConsoleMetrics:
                                     registry=self.registry)
         self.tail_degraded = Gauge("kefu_console_events_tail_degraded", "1 while /health says the tail is degraded",
                                    registry=self.registry)
+        self.leads = Gauge("kefu_console_leads", "Presales leads by product line, channel and quote status",
+                           ["product_line", "channel", "status"], registry=self.registry)
+        self.lead_events = Gauge("kefu_console_lead_webhook_events",
+                                 "Lead webhook events by delivery state (pending, delivered, dead)", ["state"],
+                                 registry=self.registry)
         self.logins = Counter("kefu_console_logins", "Login attempts by outcome (ok, failed, rate_limited)",
                               ["outcome"], registry=self.registry)
 
@@ -95,5 +101,10 @@ class ConsoleMetrics:
             str(reason): float(count)
             for reason, count in session.execute(sa.select(Ticket.reason, sa.func.count()).group_by(Ticket.reason))
         }
+        self.leads.clear()
+        for product_line, channel, status, count in lead_counts(session):
+            self.leads.labels(product_line or "", channel or "", status).set(count)
+        for state, count in outbox_counts(session).items():
+            self.lead_events.labels(state).set(count)
         self.tail_lag.set(max(0.0, now - last_event_at) if last_event_at else 0)
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -24,6 +24,10 @@ Environment (dev defaults in brackets; docs/console.md):
   sliding window of that many seconds; more answer 429 with Retry-After
 - ``KEFU_CONSOLE_TRUSTED_PROXIES`` [empty]: comma-separated proxy addresses or networks whose X-Forwarded-For is believed
 - ``KEFU_CONSOLE_STREAM_CHECK_SECONDS`` [5]: how often an open live stream re-checks its session
+- ``KEFU_LEAD_WEBHOOK_URL`` [``presales.webhook.url``]: where lead events are POSTed (docs/presales.md); unset and
+  no URL in the config: the events are kept in the outbox, not sent
+- ``KEFU_LEAD_WEBHOOK_SECRET`` (the variable ``presales.webhook.secret_env`` names): the webhook's HMAC key,
+  required when a URL is set
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ class Settings:
     login_window: float = 300.0
     trusted_proxies: Tuple[Any, ...] = ()  # networks (kernel.netaddr.parse_proxies)
     stream_check_seconds: float = 5.0
+    lead_webhook_url: str = ""
+    lead_webhook_secret: str = ""
 
     @property
     def teams(self) -> List[str]:
@@ -137,7 +143,83 @@ def load_config(path: Optional[Path] = None) -> Dict[str, Any]:
     for category, team in data["routing"].items():
         if team not in teams:
             raise SettingsError(f"{path}: routing {category} -> unknown team {team!r}")
+    data["presales"] = _presales(path, data.get("presales"), teams)
     return data
+
+
+PRESALES_WEBHOOK_DEFAULTS: Dict[str, Any] = {
+    "url": None, "secret_env": "KEFU_LEAD_WEBHOOK_SECRET", "max_attempts": 12,
+    "backoff_seconds": [5, 30, 120, 600, 3600], "timeout_seconds": 10, "lease_seconds": 60, "poll_seconds": 1,
+}
+
+
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0
+
+
+def _presales(path: Path, raw: Any, teams: set) -> Dict[str, Any]:
+    """The ``presales`` section (lead routing and webhook), checked, with the defaults filled."""
+    where = f"{path}: presales"
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{where} must be a mapping")
+    unknown = sorted(set(raw) - {"routing", "webhook"})
+    if unknown:
+        raise SettingsError(f"{where}: unknown key(s) {', '.join(unknown)}; use routing, webhook")
+    rules = raw.get("routing") or []
+    if not isinstance(rules, list):
+        raise SettingsError(f"{where}.routing must be a list of rules like {{product_line: drinkware, team: presales}}")
+    for n, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            raise SettingsError(f"{where}.routing[{n}] must be a mapping")
+        extra = sorted(set(rule) - {"product_line", "region", "team"})
+        if extra:
+            raise SettingsError(f"{where}.routing[{n}]: unknown key(s) {', '.join(extra)}; "
+                                "a rule has product_line and/or region, and team")
+        if not any(k in rule for k in ("product_line", "region")):
+            raise SettingsError(f"{where}.routing[{n}] needs product_line or region")
+        if any(k in rule and not (isinstance(rule[k], str) and rule[k]) for k in ("product_line", "region")):
+            raise SettingsError(f"{where}.routing[{n}]: product_line and region must be non-empty strings")
+        if rule.get("team") not in teams:
+            raise SettingsError(f"{where}.routing[{n}] -> unknown team {rule.get('team')!r}; "
+                                f"teams: {', '.join(sorted(teams))}")
+    webhook = raw.get("webhook") or {}
+    if not isinstance(webhook, dict):
+        raise SettingsError(f"{where}.webhook must be a mapping")
+    extra = sorted(set(webhook) - set(PRESALES_WEBHOOK_DEFAULTS))
+    if extra:
+        raise SettingsError(f"{where}.webhook: unknown key(s) {', '.join(extra)}")
+    webhook = {**PRESALES_WEBHOOK_DEFAULTS, **webhook}
+    url = webhook["url"]
+    if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        raise SettingsError(f"{where}.webhook.url must be null or an http(s) URL, not {url!r}")
+    if not (isinstance(webhook["secret_env"], str) and webhook["secret_env"]):
+        raise SettingsError(f"{where}.webhook.secret_env must name an environment variable")
+    attempts = webhook["max_attempts"]
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise SettingsError(f"{where}.webhook.max_attempts must be a whole number of at least 1")
+    backoff = webhook["backoff_seconds"]
+    if not isinstance(backoff, list) or not backoff or not all(_number(v) for v in backoff):
+        raise SettingsError(f"{where}.webhook.backoff_seconds must be a non-empty list of positive numbers")
+    for key in ("timeout_seconds", "lease_seconds", "poll_seconds"):
+        if not _number(webhook[key]):
+            raise SettingsError(f"{where}.webhook.{key} must be a positive number")
+    if webhook["lease_seconds"] <= webhook["timeout_seconds"]:
+        raise SettingsError(f"{where}.webhook.lease_seconds must be longer than timeout_seconds "
+                            "(a lease must outlive the request it covers)")
+    return {"routing": rules, "webhook": webhook}
+
+
+def _lead_webhook(config: Dict[str, Any], env: Mapping[str, str]) -> Tuple[str, str]:
+    webhook = config["presales"]["webhook"]
+    url = (env.get("KEFU_LEAD_WEBHOOK_URL") or webhook["url"] or "").strip()
+    secret = env.get(webhook["secret_env"]) or ""
+    if url and not url.startswith(("http://", "https://")):
+        raise SettingsError(f"KEFU_LEAD_WEBHOOK_URL={url!r} is not an http(s) URL")
+    if url and not secret:
+        raise SettingsError(f"the lead webhook URL is set but {webhook['secret_env']} is empty: "
+                            "the events must be signed (docs/presales.md)")
+    return url, secret
 
 
 def _secret(var_dir: Path, environ: Mapping[str, str]) -> str:
@@ -174,6 +256,8 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         }
     except ValueError as error:
         raise SettingsError(f"bad number in the environment: {error}") from error
+    config = load_config(Path(config_path) if config_path else None)
+    webhook_url, webhook_secret = _lead_webhook(config, env)
     proxies = tuple(parse_proxies(env.get("KEFU_CONSOLE_TRUSTED_PROXIES") or "", "KEFU_CONSOLE_TRUSTED_PROXIES"))
     return Settings(
         host=host,
@@ -187,7 +271,9 @@ def load_settings(environ: Optional[Mapping[str, str]] = None) -> Settings:
         secure_cookie=_flag(env.get("KEFU_CONSOLE_SECURE_COOKIE"), False),
         demo_accounts=demo_accounts_enabled(env),
         tail_interval=tail_interval,
-        config=load_config(Path(config_path) if config_path else None),
+        config=config,
+        lead_webhook_url=webhook_url,
+        lead_webhook_secret=webhook_secret,
         redis_url=env.get("KEFU_CONSOLE_REDIS_URL") or env.get("KEFU_RATE_LIMIT_REDIS_URL") or "",
         trusted_proxies=proxies,
         **numbers,

@@ -16,7 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from console import queueing
-from console.models import Message, Ticket
+from console.leads import LeadStore
+from console.leads.routing import owner_team, route_lead
+from console.models import Agent, Message, Ticket
 from console.states import Action, State, next_state
 from console.tickets.core import BadRequest, NotFound, TicketStore, dumps
 from console.tickets.views import QueueStatus, TicketViews
@@ -35,13 +37,25 @@ def parse_rating(text: Optional[str]) -> Optional[int]:
 
 
 class TicketIngest:
-    def __init__(self, store: TicketStore, views: TicketViews) -> None:
+    def __init__(self, store: TicketStore, views: TicketViews, leads: LeadStore) -> None:
         self.store = store
         self.views = views
+        self.leads = leads
 
     def team_for(self, category: str) -> str:
         routing = self.store.config["routing"]
         return routing.get(category) or routing["other"]
+
+    def _route(self, session: Session, ctx: HandoffContext) -> Tuple[str, Optional[Agent]]:
+        """The ticket's team: a lead's routing rule, else the category's team; a lead whose customer had an
+        earlier lead with an owner goes to that owner's team (the owner is returned as the preferred agent)."""
+        team = route_lead(ctx.lead, self.store.config["presales"]["routing"]) or self.team_for(ctx.category)
+        owner = None
+        if ctx.lead is not None:
+            owner = self.leads.previous_owner(session, ctx.sender_id, ctx.customer.id)
+            if owner is not None:
+                team = owner_team(team, [t for t in owner.teams.split(",") if t], self.store.settings.teams)
+        return team, owner
 
     # -- handoffs (bot -> queued) ----------------------------------------------------------------------
     def create(self, ctx: HandoffContext, via: str = "api") -> Tuple[Dict[str, Any], bool, QueueStatus]:
@@ -50,10 +64,10 @@ class TicketIngest:
             try:
                 ticket, created = self.create_in(session, ctx, via)
                 session.commit()
-            except IntegrityError:
+            except IntegrityError:  # the events tail stored the same handoff (or lead) at the same moment
                 session.rollback()
-                ticket = session.scalars(sa.select(Ticket).where(Ticket.handoff_id == ctx.handoff_id)).one()
-                created = False
+                ticket, created = self.create_in(session, ctx, via)
+                session.commit()
             status = self.views.queue_status_of(session, ticket)
             payload = self.views.ticket_json(session, ticket)
         if created:
@@ -61,18 +75,23 @@ class TicketIngest:
         return payload, created, status
 
     def create_in(self, session: Session, ctx: HandoffContext, via: str) -> Tuple[Ticket, bool]:
-        """Add the ticket to ``session`` (the caller commits, then calls ``views.announce_created``)."""
+        """Add the ticket to ``session`` (the caller commits, then calls ``views.announce_created``). A lead in
+        the context is stored with it, in the same transaction (once per ``lead_id``), also when the customer's
+        open ticket is returned instead of a new one."""
         existing = session.scalars(sa.select(Ticket).where(Ticket.handoff_id == ctx.handoff_id)).first() \
             or self.store.open_ticket(session, ctx.sender_id)
         if existing is not None:
+            if ctx.lead is not None:
+                self.leads.create_in(session, ctx.lead, existing, ctx.customer.id)
             return existing, False
+        team, owner = self._route(session, ctx)
         now = self.store.clock()
         sentiment_label = (ctx.sentiment or {}).get("label")
         priority = ctx.priority if ctx.priority is not None else queueing.ticket_priority(
             ctx.category, ctx.customer.tier, sentiment_label, ctx.reason, self.store.config["priority"])
         ticket = Ticket(
             handoff_id=ctx.handoff_id, sender_id=ctx.sender_id, channel=ctx.channel, state=State.QUEUED.value,
-            team=self.team_for(ctx.category), category=ctx.category, reason=ctx.reason, trigger=ctx.trigger,
+            team=team, category=ctx.category, reason=ctx.reason, trigger=ctx.trigger,
             priority=priority, language=ctx.language,
             customer_json=dumps({"id": ctx.customer.id, "name": ctx.customer.name, "tier": ctx.customer.tier,
                                  "verified": ctx.customer.verified}),
@@ -97,6 +116,8 @@ class TicketIngest:
                                 data_json=dumps(data) if data else None, source="transcript",
                                 event_key=key, created_at=entry.timestamp))
         session.flush()
+        if ctx.lead is not None:
+            self.leads.create_in(session, ctx.lead, ticket, ctx.customer.id, owner)
         return ticket, True
 
     # -- events from Rasa (customer and bot messages) ---------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from console.leads import LeadStore
 from console.live import Hub
 from console.settings import Settings
 from console.tickets.core import TicketStore
@@ -18,12 +19,14 @@ from kernel.rasa_client import RasaClient
 
 class TicketService:
     """``views`` (what the API and the live stream show), ``ingest`` (handoffs, messages and ratings from the
-    bot's side) and ``lifecycle`` (what agents do), sharing one ``store``."""
+    bot's side) and ``lifecycle`` (what agents do), sharing one ``store``; ``leads`` (console.leads) holds the
+    presales leads that come with handoffs."""
 
     def __init__(self, settings: Settings, engine: sa.Engine, rasa: RasaClient, hub: Hub,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = TicketStore(settings, engine, hub, clock)
-        self.views = TicketViews(self.store)
-        self.ingest = TicketIngest(self.store, self.views)
+        self.leads = LeadStore(self.store.sessions, clock)
+        self.views = TicketViews(self.store, self.leads)
+        self.ingest = TicketIngest(self.store, self.views, self.leads)
         self.lifecycle = TicketLifecycle(self.store, self.views, rasa)
         self.settings, self.engine, self.sessions, self.rasa, self.hub = settings, engine, self.store.sessions, rasa, hub

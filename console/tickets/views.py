@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from console import queueing
+from console.leads import LeadStore
+from console.leads.store import lead_summary
 from console.models import Agent, Message, Note, ReadMark, Ticket, Transition
 from console.states import State
 from console.tickets.core import LOGGER, BadRequest, TicketStore, loads
@@ -82,13 +84,18 @@ def transition_json(row: Transition) -> Dict[str, Any]:
 
 
 class TicketViews:
-    def __init__(self, store: TicketStore) -> None:
+    def __init__(self, store: TicketStore, leads: LeadStore) -> None:
         self.store = store
+        self.leads = leads
         self.staffed = queueing.StaffedHours.from_config(store.config["staffed_hours"])
 
     # -- one ticket ----------------------------------------------------------------------------------
     def ticket_json(self, session: Session, ticket: Ticket, agents: Optional[Dict[int, Agent]] = None) -> Dict[str, Any]:
+        """The ticket, with ``lead`` (status, priority, quantity, product; or None) and ``preferred_agent`` (the
+        owner of the ticket's lead, who the customer dealt with before; None when there is none)."""
         agents = agents if agents is not None else self.store.agents(session)
+        lead = self.leads.for_ticket(session, ticket.id)
+        preferred = agents.get(lead.owner_id) if lead is not None and lead.owner_id else None
         cfg = self.store.config
         now = self.store.clock()
         sla_cfg = cfg["sla"]
@@ -122,6 +129,9 @@ class TicketViews:
             "last_message": ({"author": last.author, "text": last.text, "created_at": queueing.iso(last.created_at)}
                              if last else None),
             "message_count": int(count or 0),
+            "lead": lead_summary(lead) if lead is not None else None,
+            "preferred_agent": ({"id": preferred.id, "username": preferred.username,
+                                 "display_name": preferred.display_name} if preferred else None),
             "sla": {
                 "waiting_seconds": sla.waiting_seconds,
                 "first_response_due": queueing.iso(sla.first_response_due),
@@ -135,6 +145,8 @@ class TicketViews:
         agents = self.store.agents(session)
         out = self.ticket_json(session, ticket, agents)
         out["context"] = loads(ticket.context_json, {})
+        lead = self.leads.for_ticket(session, ticket.id)
+        out["lead"] = self.leads.detail(session, lead) if lead is not None else None
         out["messages"] = [message_json(m, agents) for m in session.scalars(
             sa.select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at, Message.id))]
         out["notes"] = [note_json(n, agents) for n in session.scalars(

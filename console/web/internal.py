@@ -28,6 +28,8 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
             raise ApiError(400, "bad_request", str(error)) from None
         bind_conversation(ctx.sender_id)
         payload, created, status = ingest.create(ctx, via="api")
+        if ctx.lead is not None and parts.lead_sender is not None:
+            parts.lead_sender.wake()  # its lead.created event is in the outbox
         return ok({**status.to_json(), "ticket_id": payload["id"], "created": created, "state": payload["state"],
                    "team": payload["team"]}, status=201 if created else 200)
 

@@ -13,6 +13,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, raw
 
 from console.dashboard import dashboard
+from console.leads.metrics import outbox_counts
 from console.models import DeadLetter
 from console.unanswered import unanswered_groups
 from console.web.guards import Guards
@@ -37,11 +38,16 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
         metrics.tail_degraded.set(1 if tail_state != "ok" else 0)
         if db != "ok":
             reasons = [f"console database: {db}", *reasons]
+        webhook = None
+        if db == "ok":
+            with service.sessions() as session:
+                webhook = {**outbox_counts(session), "configured": parts.lead_sender is not None}
         body = {"status": "ok" if not reasons else "degraded", "reasons": reasons, "db": db,
                 "events_tail": {"status": tail_state, "cursor": st.cursor, "running": st.running, "error": st.error,
                                 "behind_seconds": round(time.time() - st.behind_since, 1) if st.behind_since else 0,
                                 "dead_letters": st.dead_letters, "last_dead_letter": st.last_dead_letter,
-                                "lag_seconds": round(time.time() - st.last_event_at, 1) if st.last_event_at else None}}
+                                "lag_seconds": round(time.time() - st.last_event_at, 1) if st.last_event_at else None},
+                "lead_webhook": webhook}
         # 503 only when the console cannot serve at all (its database); a lagging tail keeps it in rotation
         return ok(body, status=200 if db == "ok" else 503)
 

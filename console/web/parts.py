@@ -1,5 +1,5 @@
 """The parts one console process holds (database, ticket service, live hub, events tail, Rasa client, metrics,
-login limits), built from the settings; what starts with the server and what stops with it."""
+login limits, the lead webhook sender), built from the settings; what starts with the server and what stops with it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
 from console import auth
 from console.demo import load_demo_accounts
 from console.events_tail import EventsTail
+from console.leads.sender import LeadWebhookSender, WebhookConfig
 from console.live import Hub
 from console.models import create_schema, make_engine
 from console.prometheus import ConsoleMetrics
@@ -39,6 +40,8 @@ class Parts:
     #: scrypt runs here, off the event loop; two workers: a login flood queues here instead of taking every core
     hasher: ThreadPoolExecutor
     canned: List[Dict[str, Any]]
+    #: the lead webhook's sender; None when no URL is configured (the outbox keeps the events)
+    lead_sender: Optional[LeadWebhookSender] = None
 
 
 def build(settings: Settings) -> Parts:
@@ -54,7 +57,11 @@ def build(settings: Settings) -> Parts:
     limits = LoginLimits(settings.login_ip_limit, settings.login_user_limit, settings.login_window,
                          settings.redis_url)
     hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kefu-scrypt")
-    return Parts(settings, engine, hub, rasa, service, metrics, tail, limits, hasher, load_canned())
+    sender = None
+    if settings.lead_webhook_url:
+        sender = LeadWebhookSender(service.sessions, WebhookConfig.from_config(
+            settings.config["presales"]["webhook"], settings.lead_webhook_url, settings.lead_webhook_secret))
+    return Parts(settings, engine, hub, rasa, service, metrics, tail, limits, hasher, load_canned(), sender)
 
 
 def start(parts: Parts) -> None:
@@ -70,5 +77,7 @@ def start(parts: Parts) -> None:
 
 async def stop(parts: Parts) -> None:
     parts.tail.stop()
+    if parts.lead_sender is not None:
+        parts.lead_sender.stop()
     await parts.rasa.close()
     parts.hasher.shutdown(wait=False, cancel_futures=True)

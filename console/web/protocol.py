@@ -14,8 +14,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
+from console.leads.store import LeadConflict, LeadForbidden, LeadNotFound
 from console.states import InvalidTransition
 from console.tickets import BadRequest, Forbidden, NotFound
+from kernel.leads import LeadError
 from kernel.logs import bind_conversation
 from kernel.rasa_client import RasaUnavailable
 
@@ -90,6 +92,22 @@ def install(app: Sanic) -> None:
     @app.exception(BadRequest)
     async def _bad(_request: Request, error: BadRequest) -> HTTPResponse:
         return error_json(400, "bad_request", str(error))
+
+    @app.exception(LeadError)
+    async def _lead_error(_request: Request, error: LeadError) -> HTTPResponse:
+        return error_json(400, "bad_request", str(error))
+
+    @app.exception(LeadNotFound)
+    async def _lead_missing(_request: Request, error: LeadNotFound) -> HTTPResponse:
+        return error_json(404, "not_found", str(error))
+
+    @app.exception(LeadConflict)
+    async def _lead_conflict(_request: Request, error: LeadConflict) -> HTTPResponse:
+        return error_json(409, "invalid_transition", str(error))
+
+    @app.exception(LeadForbidden)
+    async def _lead_forbidden(_request: Request, error: LeadForbidden) -> HTTPResponse:
+        return error_json(403, "forbidden", str(error))
 
     @app.exception(RasaUnavailable)
     async def _rasa(_request: Request, error: RasaUnavailable) -> HTTPResponse:

@@ -218,6 +218,9 @@ class Console:
         return httpx.post(f"{self.url}{path}", json=body, timeout=20,
                           headers={"Authorization": f"Bearer {token or self.token}"})
 
+    def internal_get(self, path: str, token: Optional[str] = None) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", timeout=20, headers={"Authorization": f"Bearer {token or self.token}"})
+
     def handoff(self, sender_id: str, **fields: Any) -> Dict[str, Any]:
         body = context(sender_id, **fields)
         response = self.internal("/internal/handoffs", body)

@@ -57,6 +57,8 @@ export const api = {
   handBack: (id, note) => request("POST", `/api/tickets/${encodeURIComponent(id)}/return`, note ? { note } : {}),
   canned: (lang) => request("GET", `/api/canned?${new URLSearchParams(lang ? { lang } : {})}`),
   agents: () => request("GET", "/api/agents"),
+  editLead: (leadId, edit) => request("PATCH", `/api/leads/${encodeURIComponent(leadId)}`, edit),
+  moveLead: (leadId, status) => request("POST", `/api/leads/${encodeURIComponent(leadId)}/status`, { status }),
   dashboard: (days) => request("GET", `/api/metrics/dashboard?days=${encodeURIComponent(days)}`),
   kbEntries: () => request("GET", "/api/kb/entries"),
   kbLearned: () => request("GET", "/api/kb/learned?limit=50"),

@@ -235,13 +235,30 @@ function renderTicket(scrollToEnd = false) {
     el("span", { class: "badge", title: t("ui_language") }, d.language),
     el("span", { class: "badge" }, d.channel),
     d.assignee ? el("span", { class: "badge badge-assignee" }, t("claimed_by", { name: d.assignee.display_name })) : null,
+    !d.assignee && d.preferred_agent ? el("span", { class: "badge badge-preferred", dataset: { testid: "preferred-agent" } },
+      t("preferred_agent", { name: d.preferred_agent.display_name })) : null,
     d.resolution ? el("span", { class: "badge" }, resolutionName(d.resolution)) : null,
     d.csat ? el("span", { class: "badge badge-csat" }, `${t("csat")} ${"★".repeat(d.csat.rating)}${"☆".repeat(5 - d.csat.rating)}`) : null);
   renderSla();
   renderActions();
   renderTranscript(scrollToEnd);
   renderComposer();
-  replaceChildren($("context"), renderContext(d, { label, teamName, t, lang: getLang() }));
+  replaceChildren($("context"), renderContext(d, { label, teamName, t, lang: getLang(), onLead, rerender: () => renderTicket() }));
+}
+
+/** A lead the agent just edited or moved (the server's answer): the card shows it at once. */
+function onLead(lead) {
+  if (!state.detail || !state.detail.lead || state.detail.lead.lead_id !== lead.lead_id) return;
+  state.detail.lead = lead;
+  renderTicket();
+}
+
+/** The lead summary of a live ticket event differs from the open card: someone else changed it. */
+function leadChanged(summary, lead) {
+  if (!summary && !lead) return false;
+  if (!summary || !lead) return true;
+  return summary.lead_id !== lead.lead_id || summary.status !== lead.status || summary.quantity !== lead.quantity
+    || summary.priority !== lead.priority || summary.product !== lead.product;
 }
 
 function renderSla() {
@@ -632,6 +649,12 @@ function onLiveEvent(type, data) {
       if (state.detail && state.detail.id === data.ticket.id) {
         if (data.transition && !(state.detail.transitions || []).some((x) => x.id === data.transition.id)) {
           state.detail.transitions = [...(state.detail.transitions || []), data.transition];
+        }
+        if ("lead" in data.ticket && leadChanged(data.ticket.lead, state.detail.lead)) {
+          const id = state.detail.id;
+          api.ticket(id).then((fresh) => {
+            if (state.detail && state.detail.id === id) { state.detail.lead = fresh.lead; renderTicket(); }
+          }).catch(() => {});
         }
         renderTicket();
       }

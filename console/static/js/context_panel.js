@@ -2,6 +2,7 @@
 // Built with dom.el only: every value is text.
 import { el } from "./dom.js";
 import { clock } from "./format.js";
+import { renderLeadCard } from "./lead_card.js";
 import { actionWord, actorWord, channelName, faqTitle, languageName, slotName, tierWord, valueWord } from "./words.js";
 
 /** "web-4f1c9a0b7d2e" -> "web-4f1c…7d2e": enough to tell conversations apart, not a full identifier. */
@@ -107,7 +108,10 @@ export function renderContext(detail, ctx) {
   const faqs = c.faq_candidates || [];
   const transitions = detail.transitions || [];
 
+  const leadCard = ctx.onLead ? renderLeadCard(detail, ctx) : null;
+
   return el("div", { class: "ctx" },
+    leadCard ? section(t("lead_card"), "lead", leadCard) : null,
     section(t("summary"), "summary", detail.summary || c.summary ? el("p", { class: "summary" }, detail.summary || c.summary) : null),
     section(t("customer"), "customer", dl([
       [t("name"), customer.name || t("unknown_customer")],

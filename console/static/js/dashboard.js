@@ -5,6 +5,7 @@ import { clock, duration, percent } from "./format.js";
 import { daily, donut, hbar, stacked, vbar } from "./charts.js";
 import { LANGUAGE_NAMES, LANGUAGES, getLang, hasKey, t } from "./i18n.js";
 import { errorText, initShell, toast } from "./shell.js";
+import { channelName, productLineWord } from "./words.js";
 
 const REASONS = ["complaint", "explicit_request", "presales", "repeated_misses", "negative_sentiment", "identity"];
 const REASON_COLORS = { complaint: "#f04438", explicit_request: "#1f6feb", presales: "#7a5af8", repeated_misses: "#f79009", negative_sentiment: "#c11574", identity: "#0ba5ec" };
@@ -39,6 +40,25 @@ export function fillDays(daily, window) {
   }
   for (const d of daily || []) if (!out.some((x) => x.date === d.date)) out.push(d);
   return out.sort((a, b) => (a.date < b.date ? -1 : 1));
+}
+
+/** Presales leads (console/leads/metrics.py): how many, where from, how fast they were contacted and quoted. */
+function presalesCards(p, lang) {
+  if (!p) return [];
+  const bars = (counts, word) => Object.entries(counts || {}).map(([k, v]) => ({ label: word(k, lang), value: v, display: String(v), color: "#7a5af8" }));
+  const lines = bars(p.by_product_line, productLineWord);
+  const channels = bars(p.by_channel, channelName);
+  const fc = p.first_contact_seconds || {};
+  const qs = p.quote_seconds || {};
+  return [
+    kpi(3, t("presales_leads"), "presales_leads", String(p.leads ?? 0),
+      t("presales_with_lead", { n: p.presales_tickets_with_lead ?? 0, m: p.presales_tickets ?? 0 })),
+    kpi(3, t("median_first_contact"), "first_contact", duration(fc.median), t("samples_n", { n: fc.count || 0 })),
+    kpi(3, t("median_time_to_quote"), "time_to_quote", duration(qs.median), t("samples_n", { n: qs.count || 0 })),
+    kpi(3, t("leads_won_lost"), "won_lost", `${p.won ?? 0} / ${p.lost ?? 0}`, t("leads_won_lost_help")),
+    card(6, t("leads_by_product_line"), "leads_by_line", lines.length ? hbar(lines, { ariaLabel: lines.map((r) => `${r.label} ${r.value}`).join(", ") }) : el("p", { class: "muted" }, t("no_data"))),
+    card(6, t("leads_by_channel"), "leads_by_channel", channels.length ? hbar(channels, { ariaLabel: channels.map((r) => `${r.label} ${r.value}`).join(", ") }) : el("p", { class: "muted" }, t("no_data"))),
+  ];
 }
 
 function reasonLabel(r) { return hasKey(`reason_${r}`) ? t(`reason_${r}`) : r; }
@@ -97,6 +117,7 @@ function render(m) {
           el("span", {}, el("i", { style: "background:#1f6feb" }), t("conversations")),
           el("span", {}, el("i", { style: "background:#f04438" }), t("handed_off"))),
       ] : el("p", { class: "muted" }, t("no_data"))),
+    ...presalesCards(m.presales, lang),
     card(12, t("unanswered"), "unanswered", unansweredTable(unanswered)),
   ];
   replaceChildren(document.getElementById("dash"), cards);

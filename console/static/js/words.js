@@ -5,6 +5,22 @@ import { getLang } from "./i18n.js";
 
 const INDEX = { "zh-Hans": 0, "zh-Hant": 1, en: 2 };
 
+const PRODUCT_LINES = {
+  drinkware: ["杯壶", "杯壺", "Drinkware"],
+  electronics: ["数码电子", "數碼電子", "Electronics"],
+  apparel: ["服饰", "服飾", "Apparel"],
+  bags: ["箱包", "箱包", "Bags"],
+  stationery: ["文具", "文具", "Stationery"],
+  home: ["家居", "家居", "Home"],
+  "": ["未分类", "未分類", "Unclassified"],
+};
+
+/** A presales lead's product line (the catalogue category) in words. */
+export function productLineWord(code, lang = getLang()) {
+  const row = PRODUCT_LINES[code ?? ""];
+  return row ? row[INDEX[lang] ?? 0] : String(code);
+}
+
 const SLOT_NAMES = {
   order_id: ["订单号", "訂單號", "Order"],
   order_number: ["订单号", "訂單號", "Order"],

@@ -1,0 +1,63 @@
+"""Presales numbers: for the supervisor dashboard (``presales`` in /api/metrics/dashboard) and /metrics.
+
+Pure functions over rows; ``presales_summary`` gathers them for a window. Qualification (how many intakes the bot
+completed) is the bot's number; the console counts presales tickets that came with a lead.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from typing import Any, Dict, List, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from console.leads.models import LeadOutbox, LeadRow
+from console.models import Ticket
+from kernel.leads import STATUSES
+
+
+def median_seconds(values: Sequence[Optional[float]]) -> Optional[float]:
+    clean = [v for v in values if v is not None and v >= 0]
+    return round(statistics.median(clean), 1) if clean else None
+
+
+def presales_summary(session: Session, start: float) -> Dict[str, Any]:
+    rows = list(session.execute(sa.select(LeadRow.product_line, LeadRow.channel, LeadRow.status, LeadRow.created_at,
+                                          LeadRow.contacted_at, LeadRow.quoted_at, LeadRow.ticket_id)
+                                .where(LeadRow.created_at >= start)))
+    presales_tickets = [t for t, in session.execute(sa.select(Ticket.id).where(
+        Ticket.category == "presales", Ticket.created_at >= start))]
+    with_lead = {r.ticket_id for r in rows if r.ticket_id is not None} & set(presales_tickets)
+    statuses = Counter(r.status for r in rows)
+    return {
+        "leads": len(rows),
+        "by_product_line": dict(Counter(r.product_line or "" for r in rows).most_common()),
+        "by_channel": dict(Counter(r.channel or "" for r in rows).most_common()),
+        "by_status": {s: statuses.get(s, 0) for s in STATUSES},
+        "presales_tickets": len(presales_tickets),
+        "presales_tickets_with_lead": len(with_lead),
+        "first_contact_seconds": {"median": median_seconds([r.contacted_at - r.created_at for r in rows
+                                                            if r.contacted_at]),
+                                  "count": sum(1 for r in rows if r.contacted_at)},
+        "quote_seconds": {"median": median_seconds([r.quoted_at - r.created_at for r in rows if r.quoted_at]),
+                          "count": sum(1 for r in rows if r.quoted_at)},
+        "won": statuses.get("won", 0),
+        "lost": statuses.get("lost", 0),
+    }
+
+
+def lead_counts(session: Session) -> List[Any]:
+    """(product_line, channel, status, count) over every lead, for /metrics."""
+    return list(session.execute(sa.select(LeadRow.product_line, LeadRow.channel, LeadRow.status, sa.func.count())
+                                .group_by(LeadRow.product_line, LeadRow.channel, LeadRow.status)))
+
+
+def outbox_counts(session: Session) -> Dict[str, int]:
+    """Webhook events by delivery state: pending, delivered, dead."""
+    row = session.execute(sa.select(
+        sa.func.count().filter(LeadOutbox.delivered_at.is_(None), LeadOutbox.dead_at.is_(None)),
+        sa.func.count().filter(LeadOutbox.delivered_at.is_not(None)),
+        sa.func.count().filter(LeadOutbox.dead_at.is_not(None)))).one()
+    return {"pending": int(row[0] or 0), "delivered": int(row[1] or 0), "dead": int(row[2] or 0)}
