@@ -168,7 +168,7 @@ def _presales(path: Path, raw: Any, teams: set) -> Dict[str, Any]:
         raise SettingsError(f"{where}: unknown key(s) {', '.join(unknown)}; use routing, webhook")
     rules = raw.get("routing") or []
     if not isinstance(rules, list):
-        raise SettingsError(f"{where}.routing must be a list of rules like {{product_line: drinkware, team: presales}}")
+        raise SettingsError(f"{where}.routing must be a list of rules like {{product_line: cups_bottles, team: presales}}")
     for n, rule in enumerate(rules):
         if not isinstance(rule, dict):
             raise SettingsError(f"{where}.routing[{n}] must be a mapping")

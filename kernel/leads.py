@@ -44,7 +44,7 @@ class Lead:
     product: str = ""  # the product as named: the catalogue's name when resolved, else the customer's words
     product_id: Optional[str] = None
     sku: Optional[str] = None
-    product_line: Optional[str] = None  # the catalogue category ("drinkware", "electronics", ...)
+    product_line: Optional[str] = None  # the catalogue category ("cups_bottles", "electronics", ...)
     quantity: Optional[int] = None
     customisation: str = ""
     cities: List[str] = field(default_factory=list)

@@ -87,7 +87,7 @@ def test_an_agent_works_a_lead_on_its_card(browser: Any, hooked: tuple) -> None:
             assert words in text, (words, text)
         assert card.locator("[data-testid='lead-priority']").inner_text() == "热"
         assert card.locator("[data-testid='lead-status']").inner_text() == "新线索"
-        assert "drinkware" not in text and "hot" not in text  # words, never codes
+        assert "cups_bottles" not in text and "hot" not in text  # words, never codes
         notes = card.locator("[data-testid='lead-notes']")
         assert not notes.locator("li").first.is_visible()  # the customer's words are folded away
         notes.locator("summary").click()

@@ -26,7 +26,7 @@ teams:
 presales:
   routing:
     - {region: 华南, team: presales_south}
-    - {product_line: drinkware, team: presales}
+    - {product_line: cups_bottles, team: presales}
 """
 
 
@@ -43,7 +43,7 @@ presales:
 def lead(**fields: Any) -> Dict[str, Any]:
     body: Dict[str, Any] = {
         "lead_id": uuid.uuid4().hex, "type": "quote", "product": "保温杯 500ml", "product_id": "P-CUP-500",
-        "sku": "CUP-500-BLK", "product_line": "drinkware", "quantity": 200, "customisation": "杯身印公司 logo",
+        "sku": "CUP-500-BLK", "product_line": "cups_bottles", "quantity": 200, "customisation": "杯身印公司 logo",
         "cities": ["深圳", "广州"], "region": "华东", "needed_by": "2027-03-01", "company": "深圳市某某科技有限公司",
         "contact_name": "陈先生", "phone": "13800001234", "email": "chen@example.com", "wechat": "",
         "priority": "hot", "unit_price_cents": 8900, "value_cents": 1780000, "stock_available": 1200,

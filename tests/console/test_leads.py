@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -192,7 +193,7 @@ def test_routing_by_region_and_product_line_and_the_previous_owner(lead_console:
     assert south["team"] == "presales_south"
     cups = handoff(console, presales_context("route-2", {"region": "华东"}))
     assert cups["team"] == "presales"
-    other = handoff(console, presales_context("route-3", {"region": None, "product_line": "apparel"}))
+    other = handoff(console, presales_context("route-3", {"region": None, "product_line": "clothing"}))
     assert other["team"] == "presales"  # no rule: the category's team
     # li works the lead of route-2 and closes the conversation; the customer comes back from the south
     li = console.login("li")
@@ -224,14 +225,14 @@ def test_presales_metrics_on_the_dashboard_and_metrics(console: Console) -> None
     li.post(f"/api/leads/{a['lead']['lead_id']}/status", json={"status": "won"}).raise_for_status()
     li.post(f"/api/leads/{b['lead']['lead_id']}/status", json={"status": "lost"}).raise_for_status()
     presales = console.login("admin").get("/api/metrics/dashboard").json()["presales"]
-    assert presales["leads"] == 2 and presales["by_product_line"] == {"drinkware": 1, "electronics": 1}
+    assert presales["leads"] == 2 and presales["by_product_line"] == {"cups_bottles": 1, "electronics": 1}
     assert presales["by_channel"] == {"rest": 2}
     assert presales["presales_tickets"] == 3 and presales["presales_tickets_with_lead"] == 2
     assert presales["won"] == 1 and presales["lost"] == 1
     assert presales["first_contact_seconds"]["count"] == 1 and presales["first_contact_seconds"]["median"] >= 0
     assert presales["quote_seconds"]["count"] == 1
     text = httpx.get(f"{console.url}/metrics").text
-    assert 'kefu_console_leads{channel="rest",product_line="drinkware",status="won"} 1.0' in text
+    assert 'kefu_console_leads{channel="rest",product_line="cups_bottles",status="won"} 1.0' in text
     assert 'kefu_console_leads{channel="rest",product_line="electronics",status="lost"} 1.0' in text
     # no webhook URL: every event is kept for later, none sent
     assert 'kefu_console_lead_webhook_events{state="pending"} 6.0' in text
@@ -245,7 +246,7 @@ def _config(tmp_path: Path, presales: str) -> Path:
 
 @pytest.mark.parametrize(("presales", "message"), [
     ("presales: [1]", "presales must be a mapping"),
-    ("presales: {routing: {drinkware: presales}}", "presales.routing must be a list"),
+    ("presales: {routing: {cups_bottles: presales}}", "presales.routing must be a list"),
     ("presales: {routing: [{team: presales}]}", "needs product_line or region"),
     ("presales: {routing: [{region: 华南, team: nobody}]}", "unknown team 'nobody'"),
     ("presales: {routing: [{city: 深圳, team: presales}]}", "unknown key(s) city"),
@@ -271,3 +272,14 @@ def test_a_webhook_url_needs_its_secret(tmp_path: Path) -> None:
     assert settings.lead_webhook_url == "https://crm.example.com/hook" and settings.lead_webhook_secret == "s3cret"
     assert load_settings({"KEFU_VAR_DIR": str(tmp_path)}).lead_webhook_url == ""
     assert load_config()["presales"]["webhook"]["backoff_seconds"] == [5, 30, 120, 600, 3600]
+
+
+def test_every_catalogue_category_has_words_on_the_card() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    catalogue = yaml.safe_load((root / "actions/store/demo/catalogue.yml").read_text(encoding="utf-8"))
+    words = (root / "console/static/js/words.js").read_text(encoding="utf-8")
+    block = words[words.index("const PRODUCT_LINES"):words.index("};", words.index("const PRODUCT_LINES"))]
+    missing = sorted({p["category"] for p in catalogue["products"]} - set(re.findall(r"^\s+(\w+):", block, re.M)))
+    assert missing == [], f"product lines shown as codes on the lead card: {missing}"

@@ -5,13 +5,12 @@ import { getLang } from "./i18n.js";
 
 const INDEX = { "zh-Hans": 0, "zh-Hant": 1, en: 2 };
 
-const PRODUCT_LINES = {
-  drinkware: ["杯壶", "杯壺", "Drinkware"],
+const PRODUCT_LINES = {  // the demo catalogue's categories (actions/store/demo/catalogue.yml)
+  cups_bottles: ["杯壶", "杯壺", "Cups & bottles"],
   electronics: ["数码电子", "數碼電子", "Electronics"],
-  apparel: ["服饰", "服飾", "Apparel"],
-  bags: ["箱包", "箱包", "Bags"],
-  stationery: ["文具", "文具", "Stationery"],
+  clothing: ["服饰", "服飾", "Clothing"],
   home: ["家居", "家居", "Home"],
+  small_appliances: ["小家电", "小家電", "Small appliances"],
   "": ["未分类", "未分類", "Unclassified"],
 };
 
