@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import asks_for_a_person, auto_escalation
 from actions.faq import ActionAnswerFaq, FaqReply, answer_turn
+from actions.presales.signals import asks_for_a_quote
 from knowledge_base.serving.scoring import ANSWER, CLARIFY, NO_ANSWER
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class ActionFallbackLadder(ActionAnswerFaq):
     ) -> List[Dict[str, Any]]:
         if asks_for_a_person(tracker.latest_message.get("text")):
             return [FollowupAction("action_handoff")]
+        if asks_for_a_quote(tracker.latest_message.get("text") or ""):  # a quote request NLU was unsure of
+            return [FollowupAction("action_presales_route")]
         decision = auto_escalation(tracker.events, tracker.current_slot_values())
         if decision is not None and decision.mode == "escalate" and decision.reason == "negative_sentiment":
             # An angry customer gets a person, not a "did you mean…".

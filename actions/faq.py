@@ -33,6 +33,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import asks_for_a_person
 from actions.metrics import record_faq_outcome
+from actions.presales.signals import asks_for_a_quote
 from kernel.i18n import buttons, text
 from kernel.language import LANGUAGES, SIMPLIFIED
 from knowledge_base.learning.unanswered import Record, UnansweredStore, mask
@@ -217,6 +218,8 @@ class ActionAnswerFaq(Action):
         message_text = tracker.latest_message.get("text") or ""
         if asks_for_a_person(message_text):  # "我要投诉…" misread as a question still reaches a person
             return [FollowupAction("action_handoff")]
+        if asks_for_a_quote(message_text):  # "Please quote 500 bottles" read as a question still reaches the desk
+            return [FollowupAction("action_presales_route")]
         language_slot = tracker.get_slot("language")
         chosen = _chosen_entry(tracker)
         try:

@@ -16,7 +16,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq, answer_turn
-from actions.presales.actions import asks_quote_status, say_quote_status
+from actions.presales.actions import say_quote_status
+from actions.presales.signals import asks_quote_status
 from kernel.i18n import text
 from kernel.language import LANGUAGES, SIMPLIFIED
 from knowledge_base.serving.scoring import ANSWER

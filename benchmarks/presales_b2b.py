@@ -99,6 +99,7 @@ def summarise(results: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 
 def main() -> None:
+    from tests.security.channel_clients import seeded_store
     from tests.stack import Stack, model_missing_reason
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -111,7 +112,7 @@ def main() -> None:
     rows = heldout(Path(args.data))
     started = time.time()
     with tempfile.TemporaryDirectory() as workdir:
-        stack = Stack.start(Path(workdir), only=["actions", "rasa", "console"])
+        stack = Stack.start(Path(workdir), extra_env=seeded_store(Path(workdir)), only=["actions", "rasa", "console"])
         try:
             report = measure(stack, rows)
         finally:

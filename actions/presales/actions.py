@@ -35,6 +35,7 @@ from actions.faq import ActionAnswerFaq, answer_turn
 from actions.handoff import console_url, hand_over, pending_event, queue_event, service_token
 from actions.metrics import record_presales
 from actions.presales import intake, qualify, render
+from actions.presales.signals import asks_for_a_quote, is_a_deal, looks_like_a_question
 from actions.store.types import StoreError
 from kernel.i18n import buttons, text, to_script
 from kernel.language import LANGUAGES, SIMPLIFIED, normalise
@@ -66,26 +67,10 @@ MAX_NOTES = 30
 MAX_MESSAGE = 2000
 LOOKUP_TIMEOUT = 3.0
 
-_QUOTE_WORDS = re.compile(
-    r"报价|报个价|出个价|询价|批发价|底价|最低价|优惠价|团购价|便宜|砍价|议价|谈谈价|价格.{0,4}商量|商量.{0,4}价|拿货|"
-    r"\bquote\b|quotation|best price|wholesale price|bulk price|discount|cheaper|negotiat|price for \d", re.IGNORECASE)
-#: asking for a quote (not asking about quotes): "麻烦给个报价", "能报个价吗", "we'd like a quotation"
-_QUOTE_REQUEST = re.compile(
-    r"报个价|出个价|给个价|报一下价|报价一下|请报价|需要报价|要报价|想要报价|求报价|询个价|给个报价|出个报价|做个报价|"
-    r"出一份报价|(?:发|给|出|要|开)(?:个|一个|一份|份|张|一张)报价单|"
-    r"quote me|give (?:me|us) a quote|send (?:me|us) a quot|need a quot|(?:like|want) a quot|request a quot|"
-    r"get a quot|quotation for|quote for \d", re.IGNORECASE)
-_QUESTION = re.compile(
-    r"[?？]|吗|嘛|呢|么|多少|几|怎么|怎样|如何|能否|可否|是否|有没有|能不能|可不可以|可以.{0,8}[吗不]|哪|啥|什么|"
-    r"^\s*(?:can|could|do|does|is|are|how|what|when|which|will|would|should|may)\b|"
-    r"\b(?:what's|what is|how much|how many|how long|is there|are there|do you|can you|can i|can we|could you|"
-    r"will you|would you)\b", re.IGNORECASE)
 _CANCEL = re.compile(r"^(?:算了|不要了|不用了吧|不买了|不需要报价了|取消|取消吧|先不了|先不要了|不用报价了|"
                      r"cancel|never ?mind|forget it|no thanks|stop)[\s!！。.]*$", re.IGNORECASE)
 _NO_CUSTOMISATION = re.compile(r"^(?:不需要|不用|不要|没有|无|不定制|不需要定制|不用定制|标准款|普通款|就要原样的|"
                                r"no|none|nope|no customi[sz]ation|not needed|standard)[\s!！。.]*$", re.IGNORECASE)
-_QUOTE_STATUS = re.compile(r"报价.{0,6}(?:进度|到哪|怎么样|好了|出来|结果|有进展)|询价.{0,6}(?:结果|进度|到哪)|"
-                           r"(?:status|update).{0,20}quot|quot\w*.{0,20}(?:status|ready|update)", re.IGNORECASE)
 
 
 # -- the intake's reading of one message (pure) ---------------------------------------------------------------------
@@ -119,27 +104,6 @@ def slot_values(state: Mapping[str, Any]) -> Dict[str, Optional[str]]:
         else:
             values[slot] = None
     return values
-
-
-def looks_like_a_question(message: str) -> bool:
-    return bool(_QUESTION.search(message))
-
-
-def is_a_deal(message: str, quantity: Any) -> bool:
-    """A concrete request the desk takes whatever the knowledge base knows: the "get a quote" button, asking for a
-    quote ("麻烦给个报价"), or a quantity with price words ("100 件能给个批发价吗") or stated plainly ("我们要采购 200 个
-    保温杯"). Quote words alone are not enough: "你们给的报价单有效期是几天" asks *about* quotes, and the knowledge
-    base answers it."""
-    plain = normalise(message)
-    if message.startswith("/presales_quote") or _QUOTE_REQUEST.search(plain):
-        return True
-    if not quantity:
-        return False
-    return bool(_QUOTE_WORDS.search(plain)) or not looks_like_a_question(plain)
-
-
-def asks_quote_status(message: str) -> bool:
-    return bool(_QUOTE_STATUS.search(normalise(message or "")))
 
 
 def _note(state: Dict[str, Any], message: str) -> None:
@@ -480,5 +444,7 @@ class ActionQuoteStatus(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
+        if asks_for_a_quote(tracker.latest_message.get("text") or ""):  # "Please quote 100 mugs" read as a lookup
+            return [FollowupAction("action_presales_route")]
         await say_quote_status(dispatcher, tracker.sender_id, _language(tracker))
         return []

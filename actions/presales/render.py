@@ -110,7 +110,7 @@ def checkout_text(quantity: int, bulk_quantity: int, bulk_value_yuan: int, langu
 def sla_text(hours: int, language: str) -> str:
     """The quote SLA as the shop words it: whole days of 24 hours are working days ("1 个工作日")."""
     if hours % 24 == 0:
-        return t("msg_presales_sla_days", language, days=hours // 24)
+        return t("msg_presales_sla_days", language, days=hours // 24, plural="" if hours == 24 else "s")
     return t("msg_presales_sla_hours", language, hours=hours)
 
 

@@ -15,7 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.presales import actions as desk
-from actions.presales import render
+from actions.presales import render, signals
 from actions.presales.intake import parse_need
 from kernel.leads import parse_lead
 from tests.actions.handoff.events import user
@@ -77,7 +77,7 @@ def test_held_out_b2b_policy_questions_are_not_taken_as_deals() -> None:
     rows = [json.loads(line) for line in (ROOT / "tests/data/faq_heldout.jsonl").read_text("utf-8").splitlines()]
     policy = [r for r in rows if r["label"].startswith(("b2b.", "custom_orders.")) and r["label"] != "b2b.request_quote"]
     deals = [r["text"] for r in policy
-             if desk.is_a_deal(r["text"], parse_need(r["text"], today=TODAY, catalogue=CATALOGUE).quantity)]
+             if signals.is_a_deal(r["text"], parse_need(r["text"], today=TODAY, catalogue=CATALOGUE).quantity)]
     assert deals == []
 
 
@@ -85,7 +85,39 @@ def test_held_out_b2b_policy_questions_are_not_taken_as_deals() -> None:
                                      "we'd like a quotation for 300 insulated bottles", "我要1000件 给个最低价",
                                      "/presales_quote"])
 def test_quote_requests_are_deals(message: str) -> None:
-    assert desk.is_a_deal(message, parse_need(message, today=TODAY, catalogue=CATALOGUE).quantity)
+    assert signals.is_a_deal(message, parse_need(message, today=TODAY, catalogue=CATALOGUE).quantity)
+
+
+@pytest.mark.parametrize("message", ["Please quote 500 insulated bottles for our company", "能再便宜点吗，买得多",
+                                     "Please quote 100 ceramic mugs for us", "麻烦出个报价"])
+def test_a_quote_request_read_as_another_intent_still_reaches_the_desk(message: str) -> None:
+    from actions.fallback import ActionFallbackLadder
+    from actions.faq import ActionAnswerFaq
+
+    for action in (ActionAnswerFaq(), ActionFallbackLadder(), desk.ActionQuoteStatus()):
+        _, result = run(action, tracker("redirect", [user(message, "ask_faq")], {}))
+        assert result == [{"event": "followup", "timestamp": None, "name": "action_presales_route"}], action
+
+
+@pytest.mark.parametrize("message", ["报价单有效期几天？", "how long is a quote valid?", "我的报价到哪一步了",
+                                     "企业采购能签采购合同吗"])
+def test_questions_about_quotes_are_not_quote_requests(message: str) -> None:
+    assert not signals.asks_for_a_quote(message)
+
+
+def test_a_policy_question_routed_to_the_desk_gets_the_answer_and_a_quote_button(store) -> None:  # noqa: F811
+    from knowledge_base.serving.runtime import KnowledgeBaseUnavailable, shared_knowledge_base
+
+    try:
+        shared_knowledge_base().matcher()
+    except KnowledgeBaseUnavailable:
+        pytest.skip("no built knowledge-base index: run `make kb` (make test does)")
+    dispatcher = CollectingDispatcher()
+    tr = tracker("desk-kb", [user("企业采购能签采购合同吗？我们法务有自己的模板", "presales_quote")], {})
+    result = asyncio.run(desk.ActionPresalesRoute().run(dispatcher, tr, {}))
+    assert "标准采购合同" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[-1]["buttons"][0]["payload"] == "/presales_quote"
+    assert not any(e.get("event") == "followup" for e in result)
 
 
 # -- words ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""What a buyer's message asks for, read from its words: a quote, a price, the quote's status, or a question.
+
+Pure and shared: the presales desk decides with these, and the FAQ action and the fallback ladder use them as a safety
+net, so that "Please quote 500 insulated bottles" reaches the desk even when NLU read it as a shop question.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kernel.language import normalise
+
+_QUOTE_WORDS = re.compile(
+    r"报价|报个价|出个价|询价|批发价|底价|最低价|优惠价|团购价|便宜|砍价|议价|谈谈价|价格.{0,4}商量|商量.{0,4}价|拿货|"
+    r"\bquote\b|quotation|best price|wholesale price|bulk price|discount|cheaper|negotiat|price for \d", re.IGNORECASE)
+#: asking for a quote (not asking about quotes): "麻烦给个报价", "能报个价吗", "we'd like a quotation"
+_QUOTE_REQUEST = re.compile(
+    r"报个价|出个价|给个价|报一下价|报价一下|请报价|需要报价|要报价|想要报价|求报价|询个价|给个报价|出个报价|做个报价|"
+    r"出一份报价|(?:发|给|出|要|开)(?:个|一个|一份|份|张|一张)报价单|"
+    r"quote me|give (?:me|us) a quote|send (?:me|us) a quot|need a quot|(?:like|want) a quot|request a quot|"
+    r"get a quot|quotation for|quote for \d|please quote|(?:can|could|would) you quote|quote us|quote \d", re.IGNORECASE)
+#: bargaining: a price for the customer's own deal, which sales gives ("能再便宜点吗，买得多", "最低多少钱能拿")
+_BARGAIN = re.compile(r"便宜点|便宜些|再便宜|便宜一点|少点|砍价|砍个价|议价|讲价|最低价|底价|最低多少|给个价|"
+                      r"\bcheaper\b|best price|lowest price|negotiate", re.IGNORECASE)
+_QUESTION = re.compile(
+    r"[?？]|吗|嘛|呢|么|多少|几|怎么|怎样|如何|能否|可否|是否|有没有|能不能|可不可以|可以.{0,8}[吗不]|哪|啥|什么|"
+    r"^\s*(?:can|could|do|does|is|are|how|what|when|which|will|would|should|may)\b|"
+    r"\b(?:what's|what is|how much|how many|how long|is there|are there|do you|can you|can i|can we|could you|"
+    r"will you|would you)\b", re.IGNORECASE)
+_QUOTE_STATUS = re.compile(r"报价.{0,6}(?:进度|到哪|怎么样|好了|出来|结果|有进展)|询价.{0,6}(?:结果|进度|到哪)|"
+                           r"(?:status|update).{0,20}quot|quot\w*.{0,20}(?:status|ready|update)", re.IGNORECASE)
+
+
+def looks_like_a_question(message: str) -> bool:
+    return bool(_QUESTION.search(message))
+
+
+def asks_for_a_quote(message: str) -> bool:
+    """Asking for a quote or a price outright ("麻烦给个报价", "能再便宜点吗", "we'd like a quotation for…"), or the
+    "get a quote" button; the quantity-based reading of ``is_a_deal`` is left to the desk."""
+    plain = normalise(message or "")
+    return (message or "").startswith("/presales_quote") or bool(_QUOTE_REQUEST.search(plain) or _BARGAIN.search(plain))
+
+
+def is_a_deal(message: str, quantity: Any) -> bool:
+    """A concrete request the desk takes whatever the knowledge base knows: asking for a quote or a price
+    (``asks_for_a_quote``), or a quantity with price words ("100 件能给个批发价吗") or stated plainly ("我们要采购
+    200 个保温杯"). Quote words alone are not enough: "你们给的报价单有效期是几天" asks *about* quotes, and the
+    knowledge base answers it."""
+    if asks_for_a_quote(message):
+        return True
+    if not quantity:
+        return False
+    plain = normalise(message)
+    return bool(_QUOTE_WORDS.search(plain)) or not looks_like_a_question(plain)
+
+
+def asks_quote_status(message: str) -> bool:
+    return bool(_QUOTE_STATUS.search(normalise(message or "")))
