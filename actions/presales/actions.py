@@ -35,12 +35,12 @@ from actions.faq import ActionAnswerFaq, answer_turn
 from actions.handoff import console_url, hand_over, pending_event, queue_event, service_token
 from actions.metrics import record_presales
 from actions.presales import intake, qualify, render
-from actions.presales.signals import asks_for_a_quote, is_a_deal, looks_like_a_question
+from actions.presales.signals import asks_for_a_quote, asks_quote_status, is_a_deal, looks_like_a_question
 from actions.store.types import StoreError
 from kernel.i18n import buttons, text, to_script
 from kernel.language import LANGUAGES, SIMPLIFIED, normalise
 from knowledge_base.serving.runtime import shared_knowledge_base
-from knowledge_base.serving.scoring import ANSWER
+from knowledge_base.serving.scoring import ANSWER, CLARIFY
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +287,11 @@ class ActionPresalesRoute(ActionAnswerFaq):
                 log.exception("presales.kb_failed conversation_id=%s", tracker.sender_id)
                 reply = None
             top = reply.candidates[0]["id"] if reply is not None and reply.candidates else None
-            if reply is not None and reply.outcome == ANSWER and top not in INTAKE_ENTRIES:
+            answered = reply is not None and reply.outcome == ANSWER and top not in INTAKE_ENTRIES
+            # a question the knowledge base is unsure of ("did you mean…") is still a question, not a deal
+            unsure = reply is not None and reply.outcome == CLARIFY and looks_like_a_question(message) \
+                and top not in INTAKE_ENTRIES
+            if answered or unsure:
                 events = self.send(dispatcher, tracker, reply)
                 dispatcher.utter_message(text=text("msg_presales_offer_quote", reply.language),
                                          buttons=buttons("msg_presales_offer_quote", reply.language))
@@ -438,13 +442,33 @@ async def say_quote_status(dispatcher: CollectingDispatcher, sender_id: str, lan
         dispatcher.utter_message(text=render.quote_status_text(leads, language))
 
 
-class ActionQuoteStatus(Action):
+class ActionQuoteStatus(ActionAnswerFaq):
+    """"我的报价到哪一步了". NLU's ``quote_status`` also catches questions *about* quotes ("报价单有效期几天",
+    "怎么找你们询价"): unless the words ask for the status, a customer without a lead goes to the desk (which
+    answers the policy question or takes the request), and one with a lead gets the knowledge base's confident
+    answer before the status."""
+
     def name(self) -> str:
         return "action_quote_status"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
-        if asks_for_a_quote(tracker.latest_message.get("text") or ""):  # "Please quote 100 mugs" read as a lookup
+        message = tracker.latest_message.get("text") or ""
+        language = _language(tracker)
+        if asks_for_a_quote(message):  # "Please quote 100 mugs" read as a lookup
             return [FollowupAction("action_presales_route")]
-        await say_quote_status(dispatcher, tracker.sender_id, _language(tracker))
+        if asks_quote_status(message):
+            await say_quote_status(dispatcher, tracker.sender_id, language)
+            return []
+        leads = await customer_leads(tracker.sender_id)
+        if not leads:
+            return [FollowupAction("action_presales_route")]
+        try:
+            reply = answer_turn(self._knowledge_base(), message, tracker.get_slot("language"), None)
+        except Exception:
+            log.exception("presales.kb_failed conversation_id=%s", tracker.sender_id)
+            reply = None
+        if reply is not None and reply.outcome == ANSWER:
+            return self.send(dispatcher, tracker, reply)
+        dispatcher.utter_message(text=render.quote_status_text(leads, language))
         return []

@@ -28,8 +28,10 @@ _QUESTION = re.compile(
     r"^\s*(?:can|could|do|does|is|are|how|what|when|which|will|would|should|may)\b|"
     r"\b(?:what's|what is|how much|how many|how long|is there|are there|do you|can you|can i|can we|could you|"
     r"will you|would you)\b", re.IGNORECASE)
-_QUOTE_STATUS = re.compile(r"报价.{0,6}(?:进度|到哪|怎么样|好了|出来|结果|有进展)|询价.{0,6}(?:结果|进度|到哪)|"
-                           r"(?:status|update).{0,20}quot|quot\w*.{0,20}(?:status|ready|update)", re.IGNORECASE)
+#: asking where one's own quote stands: "我的报价到哪一步了", "报价好了没", "where is my quote"
+_QUOTE_STATUS = re.compile(r"报价.{0,6}(?:进度|到哪|怎么样|好了|出来|结果|有进展)|询价.{0,6}(?:结果|进度|到哪)|报价呢|"
+                           r"报价单呢|联系我了吗|(?:status|update).{0,20}quot|quot\w*.{0,20}(?:status|ready|update)|"
+                           r"quote yet|heard back|where(?:'s| is) (?:my|our) quot", re.IGNORECASE)
 
 
 def looks_like_a_question(message: str) -> bool:

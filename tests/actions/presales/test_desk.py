@@ -105,6 +105,23 @@ def test_questions_about_quotes_are_not_quote_requests(message: str) -> None:
     assert not signals.asks_for_a_quote(message)
 
 
+@pytest.mark.parametrize("message, status", [("我的报价到哪一步了", True), ("报价好了没", True),
+                                             ("where is my quote", True), ("销售联系我了吗 报价呢", True),
+                                             ("你们给的报价单有效期是几天", False), ("企业批量买东西怎么找你们询价", False)])
+def test_asking_for_the_status_is_told_from_asking_about_quotes(message: str, status: bool) -> None:
+    assert signals.asks_quote_status(message) is status
+
+
+def test_a_question_about_quotes_read_as_a_lookup_goes_to_the_desk_when_there_is_no_lead(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async def no_leads(sender_id: str) -> list:
+        return []
+
+    monkeypatch.setattr(desk, "customer_leads", no_leads)
+    _, result = run(desk.ActionQuoteStatus(), tracker("q", [user("你们给的报价单有效期是几天", "quote_status")], {}))
+    assert result == [{"event": "followup", "timestamp": None, "name": "action_presales_route"}]
+
+
 def test_a_policy_question_routed_to_the_desk_gets_the_answer_and_a_quote_button(store) -> None:  # noqa: F811
     from knowledge_base.serving.runtime import KnowledgeBaseUnavailable, shared_knowledge_base
 
