@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -80,7 +80,6 @@ class Reading:
     outcome: Optional[str] = None  # cancelled | now
     understood: bool = True
     question: bool = False
-    corrected: List[str] = field(default_factory=list)
 
 
 def filled(state: Mapping[str, Any], slot: str) -> bool:
@@ -154,7 +153,7 @@ def read_message(state: Mapping[str, Any], message: str, requested: Optional[str
         return Reading(current, understood=False, question=question)
     if not changed and not newly:
         return Reading(merged, understood=False, question=question)
-    return Reading(merged, corrected=sorted(getattr(need, "correction", ()) or ()))
+    return Reading(merged)
 
 
 # -- helpers at the edges ---------------------------------------------------------------------------------------------
