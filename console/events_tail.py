@@ -37,6 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from console.leads.models import PresalesDay
 from console.models import ConversationDay, DeadLetter, Message, TailCursor, Ticket, make_engine
 from console.tickets import BadRequest, NotFound, TicketService
 from kernel.handoff import ContextError, parse_context
@@ -331,6 +332,15 @@ class EventsTail:
             ticket, created = self.service.ingest.create_in(session, ctx, via="events")
             if created:
                 batch.created.append(ticket.id)
+        elif name == "presales_outcome" and value in ("checkout", "cancelled"):
+            row = session.get(PresalesDay, _day(ts))
+            if row is None:
+                row = PresalesDay(day=_day(ts), checkouts=0, cancelled=0)
+                session.add(row)
+            if value == "checkout":
+                row.checkouts += 1
+            else:
+                row.cancelled += 1
         elif name == "csat_rating" and isinstance(value, dict):
             try:
                 ticket_id = value.get("ticket_id")

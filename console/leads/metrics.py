@@ -1,19 +1,21 @@
 """Presales numbers: for the supervisor dashboard (``presales`` in /api/metrics/dashboard) and /metrics.
 
-Pure functions over rows; ``presales_summary`` gathers them for a window. Qualification (how many intakes the bot
-completed) is the bot's number; the console counts presales tickets that came with a lead.
+Pure functions over rows; ``presales_summary`` gathers them for a window. The qualification rate is leads / (leads +
+intakes the bot pointed to checkout), the checkouts counted by the events tail from the ``presales_outcome`` slot
+(``PresalesDay``, by UTC day: a window starting mid-day counts that whole day's checkouts).
 """
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from console.leads.models import LeadOutbox, LeadRow
+from console.leads.models import LeadOutbox, LeadRow, PresalesDay
 from console.models import Ticket
 from kernel.leads import STATUSES
 
@@ -31,6 +33,11 @@ def presales_summary(session: Session, start: float) -> Dict[str, Any]:
         Ticket.category == "presales", Ticket.created_at >= start))]
     with_lead = {r.ticket_id for r in rows if r.ticket_id is not None} & set(presales_tickets)
     statuses = Counter(r.status for r in rows)
+    since = datetime.fromtimestamp(start, timezone.utc).strftime("%Y-%m-%d")
+    checkouts, cancelled = session.execute(sa.select(sa.func.coalesce(sa.func.sum(PresalesDay.checkouts), 0),
+                                                     sa.func.coalesce(sa.func.sum(PresalesDay.cancelled), 0))
+                                           .where(PresalesDay.day >= since)).one()
+    qualified = len(rows) + int(checkouts)
     return {
         "leads": len(rows),
         "by_product_line": dict(Counter(r.product_line or "" for r in rows).most_common()),
@@ -43,6 +50,9 @@ def presales_summary(session: Session, start: float) -> Dict[str, Any]:
                                   "count": sum(1 for r in rows if r.contacted_at)},
         "quote_seconds": {"median": median_seconds([r.quoted_at - r.created_at for r in rows if r.quoted_at]),
                           "count": sum(1 for r in rows if r.quoted_at)},
+        "checkouts": int(checkouts),  # intakes below the bulk threshold, pointed to normal checkout by the bot
+        "cancelled": int(cancelled),
+        "qualification_rate": round(len(rows) / qualified, 4) if qualified else None,
         "won": statuses.get("won", 0),
         "lost": statuses.get("lost", 0),
     }

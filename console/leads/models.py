@@ -69,6 +69,17 @@ class LeadOutbox(Base):
     last_error: Mapped[Optional[str]] = mapped_column(sa.Text, nullable=True)
 
 
+class PresalesDay(Base):
+    """Per UTC day: the bot's presales intakes that ended without a lead (from the ``presales_outcome`` slot in the
+    events table): pointed to checkout (below the bulk threshold) or cancelled by the customer. With the leads of the
+    day they give the qualification rate: leads / (leads + checkouts)."""
+
+    __tablename__ = "console_presales_days"
+    day: Mapped[str] = mapped_column(sa.String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    checkouts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
 def row_fields(row: LeadRow) -> Dict[str, Any]:
     import json
 

@@ -213,7 +213,11 @@ def test_routing_by_region_and_product_line_and_the_previous_owner(lead_console:
     assert handoff(console, anonymous)["team"] == "presales_south"
 
 
-def test_presales_metrics_on_the_dashboard_and_metrics(console: Console) -> None:
+def test_presales_metrics_on_the_dashboard_and_metrics(console: Console, events: EventsTable) -> None:
+    # the bot pointed one buyer to checkout and one cancelled: the events tail counts both from the slot events
+    events.emit("m-small", {"event": "slot", "name": "presales_outcome", "value": "checkout"})
+    events.emit("m-gone", {"event": "slot", "name": "presales_outcome", "value": "cancelled"})
+    events.emit("m-gone", {"event": "slot", "name": "presales_outcome", "value": None})
     a = presales_context("m-1")
     b = presales_context("m-2", {"product_line": "electronics"})
     handoff(console, a)
@@ -229,6 +233,10 @@ def test_presales_metrics_on_the_dashboard_and_metrics(console: Console) -> None
     assert presales["by_channel"] == {"rest": 2}
     assert presales["presales_tickets"] == 3 and presales["presales_tickets_with_lead"] == 2
     assert presales["won"] == 1 and presales["lost"] == 1
+    assert console.wait_for(lambda: console.login("admin").get("/api/metrics/dashboard").json()["presales"]
+                            ["checkouts"] == 1)
+    presales = console.login("admin").get("/api/metrics/dashboard").json()["presales"]
+    assert presales["cancelled"] == 1 and presales["qualification_rate"] == round(2 / 3, 4)
     assert presales["first_contact_seconds"]["count"] == 1 and presales["first_contact_seconds"]["median"] >= 0
     assert presales["quote_seconds"]["count"] == 1
     text = httpx.get(f"{console.url}/metrics").text

@@ -51,10 +51,12 @@ function presalesCards(p, lang) {
   const fc = p.first_contact_seconds || {};
   const qs = p.quote_seconds || {};
   return [
-    kpi(3, t("presales_leads"), "presales_leads", String(p.leads ?? 0),
+    kpi(2, t("presales_leads"), "presales_leads", String(p.leads ?? 0),
       t("presales_with_lead", { n: p.presales_tickets_with_lead ?? 0, m: p.presales_tickets ?? 0 })),
-    kpi(3, t("median_first_contact"), "first_contact", duration(fc.median), t("samples_n", { n: fc.count || 0 })),
-    kpi(3, t("median_time_to_quote"), "time_to_quote", duration(qs.median), t("samples_n", { n: qs.count || 0 })),
+    kpi(3, t("qualification_rate"), "qualification_rate", p.qualification_rate == null ? "—" : percent(p.qualification_rate),
+      t("qualification_help", { n: p.checkouts ?? 0 })),
+    kpi(2, t("median_first_contact"), "first_contact", duration(fc.median), t("samples_n", { n: fc.count || 0 })),
+    kpi(2, t("median_time_to_quote"), "time_to_quote", duration(qs.median), t("samples_n", { n: qs.count || 0 })),
     kpi(3, t("leads_won_lost"), "won_lost", `${p.won ?? 0} / ${p.lost ?? 0}`, t("leads_won_lost_help")),
     card(6, t("leads_by_product_line"), "leads_by_line", lines.length ? hbar(lines, { ariaLabel: lines.map((r) => `${r.label} ${r.value}`).join(", ") }) : el("p", { class: "muted" }, t("no_data"))),
     card(6, t("leads_by_channel"), "leads_by_channel", channels.length ? hbar(channels, { ariaLabel: channels.map((r) => `${r.label} ${r.value}`).join(", ") }) : el("p", { class: "muted" }, t("no_data"))),

@@ -112,6 +112,8 @@ const S = {
   median_time_to_quote: ["报价用时（中位数）", "報價用時（中位數）", "Time to quote (median)"],
   leads_won_lost: ["成交 / 未成交", "成交 / 未成交", "Won / lost"],
   leads_won_lost_help: ["统计区间内创建的线索", "統計區間內建立的線索", "Leads created in the window"],
+  qualification_rate: ["线索转化率", "線索轉化率", "Qualification rate"],
+  qualification_help: ["另有 {n} 个需求未达企业采购标准，已引导直接下单", "另有 {n} 個需求未達企業採購標準，已引導直接下單", "{n} more were below the bulk threshold and pointed to checkout"],
   leads_by_product_line: ["线索：按产品线", "線索：按產品線", "Leads by product line"],
   leads_by_channel: ["线索：按渠道", "線索：按渠道", "Leads by channel"],
   // the lead card (presales)
