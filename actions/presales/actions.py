@@ -253,6 +253,19 @@ def checkout_line(state: Dict[str, Any], language: str) -> Optional[str]:
                                 language)
 
 
+def say_stock_or_checkout(dispatcher: CollectingDispatcher, state: Dict[str, Any], language: str) -> bool:
+    """Say the stock once product and quantity are known; True when the request is below the bulk threshold (the
+    checkout pointer was said and the intake ends)."""
+    stock = stock_line(state, language)
+    if stock:
+        dispatcher.utter_message(text=stock)
+    checkout = checkout_line(state, language)
+    if checkout:
+        dispatcher.utter_message(text=checkout)
+        record_presales("checkout")
+    return checkout is not None
+
+
 def _iso_date(value: Any) -> Optional[date]:
     if isinstance(value, date):
         return value
@@ -303,13 +316,7 @@ class ActionPresalesRoute(ActionAnswerFaq):
         log.info("presales.route conversation_id=%s to=intake known=%s", tracker.sender_id,
                  sorted(k for k, v in slot_values(state).items() if v))
         dispatcher.utter_message(text=text("msg_presales_intro", language))
-        stock = stock_line(state, language)
-        if stock:
-            dispatcher.utter_message(text=stock)
-        checkout = checkout_line(state, language)
-        if checkout:
-            dispatcher.utter_message(text=checkout)
-            record_presales("checkout")
+        if say_stock_or_checkout(dispatcher, state, language):
             return _form_events(state, "checkout")
         record_presales("intake")
         return _form_events(state, None) + [FollowupAction(FORM)]
@@ -344,15 +351,8 @@ class ValidatePresalesForm(FormValidationAction):
             dispatcher.utter_message(text=text("msg_presales_cancelled", language))
         elif not reading.understood:
             self._not_understood(dispatcher, message, tracker, reading.question, language)
-        if outcome is None:
-            stock = stock_line(state, language)
-            if stock:
-                dispatcher.utter_message(text=stock)
-            checkout = checkout_line(state, language)
-            if checkout:
-                dispatcher.utter_message(text=checkout)
-                record_presales("checkout")
-                outcome = "checkout"
+        if outcome is None and say_stock_or_checkout(dispatcher, state, language):
+            outcome = "checkout"
         events = _form_events(state, outcome)
         tracker.add_slots(events)
         next_slot = await self.next_requested_slot(dispatcher, tracker, domain)

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.browser.console_helpers import LIVE_MS, chromium_missing_reason, launch, login, new_page, open_ticket
+from tests.browser.console_helpers import LIVE_MS, chromium_missing_reason, login, new_page, open_ticket
 from tests.console.leads import SECRET, Receiver, fast_webhook, presales_context, verify
 from tests.console.process import Console, FakeRasa
 
@@ -45,16 +45,6 @@ def quote_lookup(console: Console, sender_id: str) -> str:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = launch(playwright)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture()
