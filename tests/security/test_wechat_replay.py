@@ -200,11 +200,18 @@ def test_late_reply_survives_api_failures_and_a_restart_and_is_sent_once(
     sent = standin.wait_sent(user, timeout=120)
     assert len(sent) == 1 and sent[0]["content"].strip(), sent
     # the outbox the stack really uses (bot/channels/wechat/outbox.py default_url: the app database here)
+    # The stand-in records the send when the request arrives; the sender marks the row once the answer is back.
     outbox_url = stack.env.get("KEFU_WECHAT_OUTBOX_URL") or stack.env["KEFU_APP_DB_URL"]
-    with sqlalchemy.create_engine(outbox_url).connect() as conn:
-        rows = conn.execute(
-            sqlalchemy.text("SELECT status, attempts FROM kefu_wechat_outbox WHERE recipient = :user"), {"user": user}
-        ).fetchall()
+    engine = sqlalchemy.create_engine(outbox_url)
+    deadline = time.monotonic() + 60
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(sqlalchemy.text(
+                "SELECT status, attempts FROM kefu_wechat_outbox WHERE recipient = :user"), {"user": user}).fetchall()
+        if [status for status, _ in rows] == ["sent"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    engine.dispose()
     assert [status for status, _ in rows] == ["sent"] and rows[0][1] >= 2, rows
     assert len(standin.sent(user)) == 1
 
