@@ -15,7 +15,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 import pytest
 import requests
@@ -86,6 +86,13 @@ class WidgetStack:
     def user_texts(self, session_id: str) -> list:
         events = self.stack.tracker(session_id).get("events", [])
         return [e.get("text") for e in events if e.get("event") == "user"]
+
+    def bot_texts(self, session_id: str) -> Optional[list]:
+        """The bot's texts in the conversation once its turn is over (Rasa listens again), else None."""
+        tracker = self.stack.tracker(session_id)
+        if tracker.get("latest_action_name") != "action_listen":
+            return None
+        return [e.get("text") for e in tracker.get("events", []) if e.get("event") == "bot" and e.get("text")]
 
     def agent(self, username: str = "wang", password: str = "wang-demo-2026") -> ConsoleAgent:
         return ConsoleAgent(self.console_url, username, password)

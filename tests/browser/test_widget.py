@@ -191,7 +191,10 @@ def test_reload_restores_history_and_new_tab_shares_the_session(widget_stack: Wi
     say(page, "你好")
     wait_bot_count(page, 1)
     say(page, "发票怎么开呀")
-    before = wait_bot_count(page, 2)
+    wait_bot_count(page, 2)
+    # the whole reply (an answer, or "did you mean" in two messages) is on the page: as many bubbles as the bot said
+    before = wait_until(lambda: (lambda served, shown: shown if served is not None and len(shown) == len(served) else None)(
+        widget_stack.bot_texts(session_id(page)), bot_texts(page)), what="the whole reply on the page")
     wait_until(lambda: all_sent(page), what="acks")
     sid = session_id(page)
     page.reload()
