@@ -127,13 +127,14 @@ class LeadStore:
                                .order_by(LeadRow.id.desc()).limit(1)).first()
 
     @staticmethod
-    def summaries(session: Session, ticket_ids: Sequence[int]) -> Dict[int, Dict[str, Any]]:
+    def latest_by_ticket(session: Session, ticket_ids: Sequence[int]) -> Dict[int, LeadRow]:
+        """The newest lead of each ticket, in one query (a ticket list reads them all at once)."""
         if not ticket_ids:
             return {}
-        out: Dict[int, Dict[str, Any]] = {}
+        out: Dict[int, LeadRow] = {}
         for row in session.scalars(sa.select(LeadRow).where(LeadRow.ticket_id.in_(list(ticket_ids)))
                                    .order_by(LeadRow.id)):
-            out[row.ticket_id] = lead_summary(row)  # the newest lead of the ticket wins
+            out[row.ticket_id] = row  # the newest lead of the ticket wins
         return out
 
     def by_sender(self, sender_id: str, limit: int = 20) -> List[Dict[str, Any]]:

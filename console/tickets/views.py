@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from console import queueing
 from console.leads import LeadStore
+from console.leads.models import LeadRow
 from console.leads.store import lead_summary
 from console.models import Agent, Message, Note, ReadMark, Ticket, Transition
 from console.states import State
@@ -90,11 +91,13 @@ class TicketViews:
         self.staffed = queueing.StaffedHours.from_config(store.config["staffed_hours"])
 
     # -- one ticket ----------------------------------------------------------------------------------
-    def ticket_json(self, session: Session, ticket: Ticket, agents: Optional[Dict[int, Agent]] = None) -> Dict[str, Any]:
+    def ticket_json(self, session: Session, ticket: Ticket, agents: Optional[Dict[int, Agent]] = None,
+                    leads: Optional[Dict[int, LeadRow]] = None) -> Dict[str, Any]:
         """The ticket, with ``lead`` (status, priority, quantity, product; or None) and ``preferred_agent`` (the
-        owner of the ticket's lead, who the customer dealt with before; None when there is none)."""
+        owner of the ticket's lead, who the customer dealt with before; None when there is none). ``leads``: the
+        tickets' leads already read (``LeadStore.latest_by_ticket``), else this ticket's is looked up."""
         agents = agents if agents is not None else self.store.agents(session)
-        lead = self.leads.for_ticket(session, ticket.id)
+        lead = leads.get(ticket.id) if leads is not None else self.leads.for_ticket(session, ticket.id)
         preferred = agents.get(lead.owner_id) if lead is not None and lead.owner_id else None
         cfg = self.store.config
         now = self.store.clock()
@@ -143,9 +146,9 @@ class TicketViews:
 
     def detail_json(self, session: Session, ticket: Ticket) -> Dict[str, Any]:
         agents = self.store.agents(session)
-        out = self.ticket_json(session, ticket, agents)
-        out["context"] = loads(ticket.context_json, {})
         lead = self.leads.for_ticket(session, ticket.id)
+        out = self.ticket_json(session, ticket, agents, {ticket.id: lead} if lead is not None else {})
+        out["context"] = loads(ticket.context_json, {})
         out["lead"] = self.leads.detail(session, lead) if lead is not None else None
         out["messages"] = [message_json(m, agents) for m in session.scalars(
             sa.select(Message).where(Message.ticket_id == ticket.id).order_by(Message.created_at, Message.id))]
@@ -173,7 +176,8 @@ class TicketViews:
             query = query.order_by(Ticket.id.desc()).limit(max(1, min(500, limit)))
             agents = self.store.agents(session)
             rows = list(session.scalars(query))
-            items = [self.ticket_json(session, t, agents) for t in rows]
+            leads = self.leads.latest_by_ticket(session, [t.id for t in rows])
+            items = [self.ticket_json(session, t, agents, leads) for t in rows]
             unread = self.unread_counts(session, agent, rows)
             for item in items:
                 item["unread"] = unread.get(item["id"], 0)
@@ -192,13 +196,12 @@ class TicketViews:
             return {}
         seen = dict(session.execute(sa.select(ReadMark.ticket_id, ReadMark.seen_at).where(
             ReadMark.agent_id == agent.id, ReadMark.ticket_id.in_(own))).all())
-        counts: Dict[int, int] = {}
-        for ticket_id, created_at in session.execute(sa.select(Message.ticket_id, Message.created_at).where(
-                Message.ticket_id.in_(own), Message.author == "customer")):
-            since = max(seen.get(ticket_id) or 0.0, own[ticket_id].assigned_at or 0.0)
-            if created_at > since:
-                counts[ticket_id] = counts.get(ticket_id, 0) + 1
-        return counts
+        newer = [sa.and_(Message.ticket_id == ticket_id,
+                         Message.created_at > max(seen.get(ticket_id) or 0.0, ticket.assigned_at or 0.0))
+                 for ticket_id, ticket in own.items()]
+        return {ticket_id: int(count) for ticket_id, count in session.execute(
+            sa.select(Message.ticket_id, sa.func.count()).where(Message.author == "customer", sa.or_(*newer))
+            .group_by(Message.ticket_id))}
 
     def get_detail(self, agent: Agent, ticket_id: int) -> Dict[str, Any]:
         with self.store.sessions() as session:
