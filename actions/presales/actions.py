@@ -179,15 +179,14 @@ def _today() -> date:
 
 def _customer_messages(tracker: Tracker, limit: int = 10) -> List[str]:
     """This session's customer messages before the current one (the intake does not ask what they said)."""
-    out: List[str] = []
+    said: List[str] = []
     for event in tracker.events:
         if event.get("event") == "session_started":
-            out = []
+            said = []
         elif event.get("event") == "user":
-            body = str(event.get("text") or "")
-            if body and not body.startswith("/"):
-                out.append(body[:MAX_MESSAGE])
-    return out[:-1][-limit:]
+            said.append(str(event.get("text") or ""))
+    earlier = said[:-1]  # the current message, a text or a button's payload, is read by the caller
+    return [body[:MAX_MESSAGE] for body in earlier if body and not body.startswith("/")][-limit:]
 
 
 def prefill(tracker: Tracker, message: str, *, today: date, catalogue: Any, language: str) -> Dict[str, Any]:

@@ -231,6 +231,14 @@ def test_the_form_reads_answers_says_stock_and_submits_a_lead_after_hours(store,
     assert "已登记" in said[0] and "× 200" in said[0]
 
 
+def test_the_quote_button_keeps_what_the_customer_said_before() -> None:
+    events = [user("保温杯有现货吗", "stock_check"), user("我们公司要300个", "inform"),
+              user("/presales_quote", "presales_quote")]
+    assert desk._customer_messages(tracker("earlier", events, {})) == ["保温杯有现货吗", "我们公司要300个"]
+    events = [user("我们公司要300个保温杯", "inform"), user("请报价", "presales_quote")]
+    assert desk._customer_messages(tracker("earlier", events, {})) == ["我们公司要300个保温杯"]
+
+
 def test_below_the_threshold_the_route_points_to_checkout(store) -> None:  # noqa: F811
     from actions.metrics import REGISTRY
 
