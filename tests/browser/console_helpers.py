@@ -14,8 +14,6 @@ import socketio
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORDS = {"wang": "wang-demo-2026", "li": "li-demo-2026", "admin": "admin-demo-2026"}
 #: Generous deadline for things that happen "live": a deadline, never a speed assertion.
@@ -32,10 +30,6 @@ def chromium_missing_reason() -> Optional[str]:
     if not CHROMIUM.exists():
         return f"{CHROMIUM} is not installed (Debian package chromium)"
     return None
-
-
-def launch(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
 def screenshot(page: Any, name: str, full_page: bool = False) -> Path:

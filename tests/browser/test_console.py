@@ -31,7 +31,6 @@ from tests.browser.console_helpers import (
     credentials_file,
     handoff_model_missing_reason,
     kefu_event,
-    launch,
     login,
     new_page,
     open_ticket,
@@ -51,16 +50,6 @@ SHORT_SLA = ALWAYS_STAFFED + "\nsla: {first_response_seconds: 2, complaint_resol
 
 
 # ------------------------------------------------------------------------------------------------ fixtures
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = launch(playwright)
-        yield instance
-        instance.close()
-
-
 @pytest.fixture(scope="module")
 def rasa_standin() -> Iterator[FakeRasa]:
     rasa = FakeRasa()

@@ -14,7 +14,7 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from tests.browser.console_helpers import chromium_missing_reason, launch, login, new_page, open_ticket
+from tests.browser.console_helpers import chromium_missing_reason, login, new_page, open_ticket
 from tests.console.process import Console, FakeRasa, context
 
 pytestmark = [pytest.mark.browser,
@@ -22,16 +22,6 @@ pytestmark = [pytest.mark.browser,
 
 CITY_PAYLOAD = '/inform{"city":"上海"}'
 COLOUR_PAYLOAD = '/inform{"variant":"P001-BK"}'
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = launch(playwright)
-        yield instance
-        instance.close()
 
 
 @pytest.fixture(scope="module")
