@@ -37,6 +37,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from console.customers.record import record_event
 from console.leads.models import PresalesDay
 from console.models import ConversationDay, DeadLetter, Message, TailCursor, Ticket, make_engine
 from console.tickets import BadRequest, NotFound, TicketService
@@ -289,6 +290,7 @@ class EventsTail:
 
     def _process(self, session: Session, sender_id: str, event: Dict[str, Any], batch: _Batch) -> None:
         kind = event.get("event")
+        record_event(session, sender_id, event)
         if kind == "user":
             self._count_user(session, sender_id, event)
         elif kind == "slot":

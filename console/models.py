@@ -173,6 +173,8 @@ def create_schema(engine: sa.Engine) -> None:
         from pathlib import Path
 
         Path(engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+    import console.customers.models  # noqa: F401  (the conversation table joins the metadata)
+    import console.feedback.models  # noqa: F401  (the feedback table joins the metadata)
     import console.leads.models  # noqa: F401  (the lead tables join the metadata; console/leads imports this module)
 
     Base.metadata.create_all(engine)

@@ -1,0 +1,8 @@
+"""One customer across channels: which conversations belong to which verified customer.
+
+``models.ConversationRow`` is the console's record of every conversation it has seen in Rasa's
+event stream (channel, language, first and last message) and, once the bot verified the customer
+(a web token, a bound WeChat/WeCom id or a successful order check sets the ``verified_customer_id``
+slot), the ``customer_id`` that joins it to the customer's conversations on other channels.
+``record`` keeps it up to date from the events tail.
+"""
