@@ -11,7 +11,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from console import queueing
-from console.leads.metrics import lead_counts, outbox_counts
+from console.leads.metrics import lead_counts, outbox_counts, quote_overdue_counts
 from console.models import Ticket
 from console.states import State
 
@@ -68,6 +68,9 @@ class ConsoleMetrics:
                                    registry=self.registry)
         self.leads = Gauge("kefu_console_leads", "Presales leads by product line, channel and quote status",
                            ["product_line", "channel", "status"], registry=self.registry)
+        self.quote_overdue = Gauge("kefu_console_leads_quote_overdue",
+                                   "Open leads past the quote time the customer was promised, by product line",
+                                   ["product_line"], registry=self.registry)
         self.lead_events = Gauge("kefu_console_lead_webhook_events",
                                  "Lead webhook events by delivery state (pending, delivered, dead)", ["state"],
                                  registry=self.registry)
@@ -104,6 +107,10 @@ class ConsoleMetrics:
         self.leads.clear()
         for product_line, channel, status, count in lead_counts(session):
             self.leads.labels(product_line or "", channel or "", status).set(count)
+        self.quote_overdue.clear()
+        self.quote_overdue.labels("").set(0)  # the series exists (at 0) before the first lead is late
+        for product_line, count in quote_overdue_counts(session, self.hours, now).items():
+            self.quote_overdue.labels(product_line).set(count)
         for state, count in outbox_counts(session).items():
             self.lead_events.labels(state).set(count)
         self.tail_lag.set(max(0.0, now - last_event_at) if last_event_at else 0)

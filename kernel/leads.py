@@ -31,6 +31,7 @@ MAX_TEXT = 500
 MAX_NOTES = 30
 MAX_CITIES = 20
 MAX_QUANTITY = 10_000_000
+MAX_PROMISED_HOURS = 24 * 90
 
 
 class LeadError(ValueError):
@@ -64,6 +65,9 @@ class Lead:
     notes: List[str] = field(default_factory=list)  # the customer's own words during the intake
     note: str = ""  # the agent's note
     language: str = "zh-Hans"
+    #: the quote time the bot promised the customer, in hours (a multiple of 24 was said as working days);
+    #: the console holds the lead to it (``console.leads.sla``)
+    quote_promised_hours: Optional[int] = None
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -159,6 +163,7 @@ def parse_lead(raw: Any, *, partial: bool = False) -> Lead:
         notes=_texts(raw, "notes", MAX_NOTES, 2000)[-MAX_NOTES:],
         note=_text(raw, "note", 2000),
         language=_text(raw, "language", 16) or "zh-Hans",
+        quote_promised_hours=_int(raw, "quote_promised_hours", 1, MAX_PROMISED_HOURS),
     )
 
 

@@ -396,7 +396,8 @@ class ActionPresalesSubmit(Action):
         state["region"] = state.get("region") or intake.region_of(state.get("cities") or ())
         lead = render.lead_payload(state, lead_id=uuid.uuid4().hex, priority=priority, value_cents=verdict.value_cents,
                                    stock_available=state.get("stock_available"),
-                                   stock_note=str(state.get("stock_note") or ""), language=language)
+                                   stock_note=str(state.get("stock_note") or ""), language=language,
+                                   quote_promised_hours=config.quote_sla_hours)
         dispatcher.utter_message(text=render.summary(state, language))
         events, answer, _ = await hand_over(dispatcher, tracker, lead=lead, announce=False,
                                             decision=Decision("presales", "presales", "presales_intake"))

@@ -161,9 +161,12 @@ def quote_status_text(leads: Sequence[Mapping[str, Any]], language: str) -> str:
 
 
 def lead_payload(need: Mapping[str, Any], *, lead_id: str, priority: str, value_cents: Optional[int],
-                 stock_available: Optional[int], stock_note: str, language: str) -> Dict[str, Any]:
-    """The ``kernel.leads`` JSON for the intake's state."""
+                 stock_available: Optional[int], stock_note: str, language: str,
+                 quote_promised_hours: Optional[int] = None) -> Dict[str, Any]:
+    """The ``kernel.leads`` JSON for the intake's state; ``quote_promised_hours`` is the quote time the customer
+    is told (``handed_text``), which the console then holds the lead to."""
     return {
+        "quote_promised_hours": quote_promised_hours,
         "lead_id": lead_id,
         "type": "sample" if need.get("lead_type") == "sample" else "quote",
         "product": str(need.get("product_name") or need.get("product_query") or "")[:200],

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from console.leads.models import LeadOutbox, LeadRow, PresalesDay
+from console.leads.sla import OPEN_STATUSES, quote_state
 from console.models import Ticket
+from console.queueing import StaffedHours
 from kernel.leads import STATUSES
 
 
@@ -62,6 +64,17 @@ def lead_counts(session: Session) -> List[Any]:
     """(product_line, channel, status, count) over every lead, for /metrics."""
     return list(session.execute(sa.select(LeadRow.product_line, LeadRow.channel, LeadRow.status, sa.func.count())
                                 .group_by(LeadRow.product_line, LeadRow.channel, LeadRow.status)))
+
+
+def quote_overdue_counts(session: Session, staffed: Optional[StaffedHours], now: float) -> Dict[str, int]:
+    """Open leads (new or contacted) past the quote time the customer was promised, by product line."""
+    counts: Counter = Counter()
+    for product_line, status, created_at, fields_json in session.execute(
+            sa.select(LeadRow.product_line, LeadRow.status, LeadRow.created_at, LeadRow.fields_json)
+            .where(LeadRow.status.in_(OPEN_STATUSES))):
+        if quote_state(status, created_at, fields_json, staffed, now)["overdue"]:
+            counts[product_line or ""] += 1
+    return dict(counts)
 
 
 def outbox_counts(session: Session) -> Dict[str, int]:

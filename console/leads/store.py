@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from console.leads import outbox
 from console.leads.models import LeadChange, LeadRow, row_fields
+from console.leads.sla import quote_state
 from console.live import Viewer
 from console.models import Agent, Ticket
-from console.queueing import iso
+from console.queueing import StaffedHours, iso
 from kernel.leads import STATUSES, Lead, LeadError, can_move, parse_edit
 
 #: The status of a new lead and the ones that end it.
@@ -50,12 +51,16 @@ def _viewer(agent: Agent) -> Viewer:
     return Viewer(agent.id, agent.role, frozenset(t for t in agent.teams.split(",") if t))
 
 
-def lead_json(row: LeadRow, agents: Optional[Dict[int, Agent]] = None) -> Dict[str, Any]:
-    """The lead as the API, the webhook and the export show it: every ``Lead`` field, then the console's own."""
+def lead_json(row: LeadRow, agents: Optional[Dict[int, Agent]] = None, staffed: Optional[StaffedHours] = None,
+              now: Optional[float] = None) -> Dict[str, Any]:
+    """The lead as the API, the webhook and the export show it: every ``Lead`` field, then the console's own
+    (``quote_due_at`` / ``quote_overdue``: the quote the customer was promised, ``console.leads.sla``)."""
     owner = (agents or {}).get(row.owner_id) if row.owner_id else None
     fields = {**Lead(lead_id=row.lead_id).to_dict(), **row_fields(row), "lead_id": row.lead_id}
+    quote = quote_state(row.status, row.created_at, row.fields_json, staffed, time.time() if now is None else now)
     return {
         **fields,
+        "quote_due_at": iso(quote["due"]), "quote_overdue": quote["overdue"],
         "status": row.status, "ticket_id": row.ticket_id, "sender_id": row.sender_id, "channel": row.channel,
         "customer_id": row.customer_id,
         "owner": ({"id": owner.id, "username": owner.username, "display_name": owner.display_name}
@@ -65,17 +70,24 @@ def lead_json(row: LeadRow, agents: Optional[Dict[int, Agent]] = None) -> Dict[s
     }
 
 
-def lead_summary(row: LeadRow) -> Dict[str, Any]:
+def lead_summary(row: LeadRow, staffed: Optional[StaffedHours] = None, now: Optional[float] = None) -> Dict[str, Any]:
     """What the ticket list shows of a lead."""
     fields = row_fields(row)
+    quote = quote_state(row.status, row.created_at, row.fields_json, staffed, time.time() if now is None else now)
     return {"lead_id": row.lead_id, "status": row.status, "priority": row.priority,
-            "quantity": fields.get("quantity"), "product": fields.get("product") or ""}
+            "quantity": fields.get("quantity"), "product": fields.get("product") or "",
+            "quote_due_at": iso(quote["due"]), "quote_overdue": quote["overdue"]}
 
 
 class LeadStore:
-    def __init__(self, sessions: sessionmaker, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, sessions: sessionmaker, clock: Callable[[], float] = time.time,
+                 staffed: Optional[StaffedHours] = None) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.staffed = staffed  # the working days a promised quote runs on (console.leads.sla)
+
+    def as_json(self, row: LeadRow, agents: Optional[Dict[int, Agent]] = None) -> Dict[str, Any]:
+        return lead_json(row, agents, self.staffed, self.clock())
 
     @staticmethod
     def agents(session: Session) -> Dict[int, Agent]:
@@ -109,7 +121,7 @@ class LeadStore:
         session.flush()
         session.add(LeadChange(lead_row_id=row.id, kind="created", actor="bot",
                                changes_json=_dumps({"owner": owner.username} if owner else {}), at=now))
-        outbox.enqueue(session, "lead.created", lead_json(row, self.agents(session)), row.ticket_id, now)
+        outbox.enqueue(session, "lead.created", self.as_json(row, self.agents(session)), row.ticket_id, now)
         return row, True
 
     @staticmethod
@@ -142,7 +154,7 @@ class LeadStore:
             agents = self.agents(session)
             rows = session.scalars(sa.select(LeadRow).where(LeadRow.sender_id == sender_id)
                                    .order_by(LeadRow.created_at.desc(), LeadRow.id.desc()).limit(limit))
-            return [lead_json(r, agents) for r in rows]
+            return [self.as_json(r, agents) for r in rows]
 
     def history(self, session: Session, row: LeadRow) -> List[Dict[str, Any]]:
         return [{"kind": c.kind, "actor": c.actor, "changes": json.loads(c.changes_json or "{}"), "at": iso(c.at)}
@@ -162,7 +174,7 @@ class LeadStore:
                 query = query.where(LeadRow.status == status)
             if since is not None:
                 query = query.where(LeadRow.created_at >= since)
-            return [lead_json(r, agents) for r in session.scalars(query.order_by(LeadRow.created_at, LeadRow.id))]
+            return [self.as_json(r, agents) for r in session.scalars(query.order_by(LeadRow.created_at, LeadRow.id))]
 
     # -- what agents do --------------------------------------------------------------------------------
     def _locked(self, session: Session, agent: Agent, lead_id: str) -> Tuple[LeadRow, Optional[Ticket]]:
@@ -191,7 +203,7 @@ class LeadStore:
                 session.add(LeadChange(lead_row_id=row.id, kind="edit", actor=f"agent:{agent.username}",
                                        changes_json=_dumps(changes), at=now))
                 session.flush()
-                outbox.enqueue(session, "lead.updated", lead_json(row, self.agents(session)), row.ticket_id, now,
+                outbox.enqueue(session, "lead.updated", self.as_json(row, self.agents(session)), row.ticket_id, now,
                                {"fields": changes, "actor": agent.username})
             session.commit()
             return self._view(session, row), row.ticket_id
@@ -220,13 +232,13 @@ class LeadStore:
             session.add(LeadChange(lead_row_id=row.id, kind="status", actor=f"agent:{agent.username}",
                                    changes_json=_dumps(changes), at=now))
             session.flush()
-            outbox.enqueue(session, "lead.status_changed", lead_json(row, self.agents(session)), row.ticket_id, now,
+            outbox.enqueue(session, "lead.status_changed", self.as_json(row, self.agents(session)), row.ticket_id, now,
                            {"from": previous, "to": status, "actor": agent.username})
             session.commit()
             return self._view(session, row), row.ticket_id
 
     def _view(self, session: Session, row: LeadRow) -> Dict[str, Any]:
-        return {**lead_json(row, self.agents(session)), "history": self.history(session, row)}
+        return {**self.as_json(row, self.agents(session)), "history": self.history(session, row)}
 
     def detail(self, session: Session, row: LeadRow) -> Dict[str, Any]:
         return self._view(session, row)

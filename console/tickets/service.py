@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from console.leads import LeadStore
 from console.live import Hub
+from console.queueing import StaffedHours
 from console.settings import Settings
 from console.tickets.core import TicketStore
 from console.tickets.ingest import TicketIngest
@@ -25,7 +26,7 @@ class TicketService:
     def __init__(self, settings: Settings, engine: sa.Engine, rasa: RasaClient, hub: Hub,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = TicketStore(settings, engine, hub, clock)
-        self.leads = LeadStore(self.store.sessions, clock)
+        self.leads = LeadStore(self.store.sessions, clock, StaffedHours.from_config(self.store.config["staffed_hours"]))
         self.views = TicketViews(self.store, self.leads)
         self.ingest = TicketIngest(self.store, self.views, self.leads)
         self.lifecycle = TicketLifecycle(self.store, self.views, rasa)

@@ -132,7 +132,7 @@ class TicketViews:
             "last_message": ({"author": last.author, "text": last.text, "created_at": queueing.iso(last.created_at)}
                              if last else None),
             "message_count": int(count or 0),
-            "lead": lead_summary(lead) if lead is not None else None,
+            "lead": lead_summary(lead, self.staffed, now) if lead is not None else None,
             "preferred_agent": ({"id": preferred.id, "username": preferred.username,
                                  "display_name": preferred.display_name} if preferred else None),
             "sla": {

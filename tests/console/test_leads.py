@@ -53,7 +53,7 @@ def test_a_lead_arrives_with_its_handoff_once(lead_console: Console) -> None:
     assert console.ticket(first["ticket_id"])["lead"]["lead_id"] == second["lead"]["lead_id"]
     item = next(t for t in console.login("li").get("/api/tickets").json()["tickets"] if t["id"] == first["ticket_id"])
     assert item["lead"] == {"lead_id": second["lead"]["lead_id"], "status": "new", "priority": "hot",
-                            "quantity": 500, "product": "保温杯 500ml"}
+                            "quantity": 500, "product": "保温杯 500ml", "quote_due_at": None, "quote_overdue": False}
     leads = console.internal_get("/internal/leads?sender_id=lead-1").json()["leads"]
     assert [x["lead_id"] for x in leads] == [second["lead"]["lead_id"], body["lead"]["lead_id"]]  # newest first
     # a ticket without a lead says so

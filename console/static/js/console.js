@@ -114,6 +114,7 @@ function queueItem(ticket, now) {
     el("span", { class: `badge badge-cat-${ticket.category}` }, label("category", ticket.category)),
     el("span", { class: "badge", title: t("team") }, `→ ${teamName(ticket.team)}`),
     ticket.customer?.tier ? el("span", { class: "badge badge-tier" }, ticket.customer.tier) : null,
+    ticket.lead?.quote_overdue ? el("span", { class: "badge badge-quote-overdue", dataset: { testid: "quote-overdue" } }, t("lead_quote_overdue")) : null,
     el("span", { class: "qi-prio", title: t("priority") }, t("priority_short", { n: ticket.effective_priority ?? ticket.priority ?? 0 }))),
   el("span", { class: "qi-last" }, last ? `${label("author", last.author)}: ${last.text}` : ticket.summary || ""),
   el("span", { class: "qi-bottom" },

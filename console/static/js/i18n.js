@@ -140,6 +140,8 @@ const S = {
   lead_cities: ["收货城市", "收貨城市", "Cities"],
   lead_region: ["区域", "區域", "Region"],
   lead_needed_by: ["需要日期", "需要日期", "Needed by"],
+  lead_quote_due: ["报价期限", "報價期限", "Quote due"],
+  lead_quote_overdue: ["报价已逾期", "報價已逾期", "Quote overdue"],
   lead_company: ["公司", "公司", "Company"],
   lead_contact_name: ["联系人", "聯絡人", "Contact"],
   lead_phone: ["电话", "電話", "Phone"],

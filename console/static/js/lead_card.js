@@ -54,7 +54,8 @@ function view(detail, lead, ctx) {
     el("div", { class: "fact-head" },
       el("strong", {}, t(`lead_type_${lead.type}`)),
       el("span", { class: `badge badge-lead-${lead.priority}`, dataset: { testid: "lead-priority" } }, t(`lead_priority_${lead.priority}`)),
-      el("span", { class: `badge badge-lead-status-${lead.status}`, dataset: { testid: "lead-status" } }, t(`lead_status_${lead.status}`))),
+      el("span", { class: `badge badge-lead-status-${lead.status}`, dataset: { testid: "lead-status" } }, t(`lead_status_${lead.status}`)),
+      lead.quote_overdue ? el("span", { class: "badge badge-quote-overdue", dataset: { testid: "lead-quote-overdue" } }, t("lead_quote_overdue")) : null),
     rows([
       [t("lead_product"), [lead.product, lead.sku].filter(Boolean).join(" · ")],
       [t("lead_product_line"), lead.product_line ? productLineWord(lead.product_line, lang) : null],
@@ -64,6 +65,8 @@ function view(detail, lead, ctx) {
       [t("lead_cities"), (lead.cities || []).join("、")],
       [t("lead_region"), lead.region],
       [t("lead_needed_by"), lead.needed_by],
+      [t("lead_quote_due"), lead.quote_due_at && ["new", "contacted"].includes(lead.status)
+        ? el("time", { datetime: lead.quote_due_at, dataset: { testid: "lead-quote-due" } }, clock(lead.quote_due_at, lang)) : null],
       [t("lead_company"), lead.company],
       [t("lead_contact_name"), lead.contact_name],
       [t("lead_phone"), lead.phone],

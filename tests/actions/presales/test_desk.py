@@ -225,6 +225,7 @@ def test_the_form_reads_answers_says_stock_and_submits_a_lead_after_hours(store,
     ticket_id = int(slots_of(result)["handoff_ticket"])
     lead = night_console.ticket(ticket_id)["lead"]
     assert lead["quantity"] == 200 and lead["cities"] == ["上海"] and lead["priority"] == "hot"
+    assert lead["quote_promised_hours"] == 24 and lead["quote_due_at"]  # the promise said to the customer, held by the console
     assert lead["notes"][0] == "我们公司要采购200个保温杯，请报价"
 
     said, _ = run(desk.ActionQuoteStatus(), tracker("desk-1", events + [user("我的报价到哪一步了", "quote_status")], {}))
