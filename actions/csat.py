@@ -10,6 +10,10 @@ closes a chat) or when the message is nothing but a rating. Otherwise NLU's
 ``csat_rating`` is a misreading of a message with a number in it ("积分有啥用 多少分抵1块",
 "1箱几个": 5.5% of real buyer messages, docs/benchmarks.md) and the fallback ladder
 (the knowledge base) takes the turn.
+
+The same intent answers the bot's own rating questions (``actions/feedback.py``): the CSAT of a conversation the
+bot handled alone and the customer-effort score (CES) this action asks after the agent's rating. Those are read
+only in the message right after the question (``feedback_request``); the result goes into ``service_feedback``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.feedback import SettingsError, ces_ask, load_settings, pending_request, record_requested_rating
 from actions.handoff import POST_TIMEOUT, console_url, service_token
 from actions.ratings import is_bare_rating, rating_from
 from kernel.i18n import text as t
@@ -55,6 +60,9 @@ class ActionRecordCsat(Action):
         language = tracker.get_slot("language") or "zh-Hans"
         latest = tracker.latest_message or {}
         entities = latest.get("entities") or []
+        request = pending_request(tracker.events)
+        if request is not None and not tracker.get_slot("csat_ticket"):  # the bot's own rating question
+            return record_requested_rating(dispatcher, tracker, request, rating_from(entities, latest.get("text")))
         if not tracker.get_slot("csat_ticket") and not is_bare_rating(entities, latest.get("text")):
             return [FollowupAction("action_fallback_ladder")]  # nobody asked for a rating: a misreading
         rating = rating_from(entities, latest.get("text"))
@@ -69,4 +77,15 @@ class ActionRecordCsat(Action):
         key = "msg_csat_sorry" if rating <= LOW_RATING else "msg_csat_thanks"
         dispatcher.utter_message(text=t(key, language, rating=rating))
         log.info("csat rating=%s ticket=%s console=%s", rating, ticket_id, status)
-        return [SlotSet("csat_rating", {"rating": rating, "ticket_id": ticket_id}), SlotSet("csat_ticket", None)]
+        events = [SlotSet("csat_rating", {"rating": rating, "ticket_id": ticket_id}), SlotSet("csat_ticket", None)]
+        if ticket_id and _ces_after_csat():
+            events.extend(ces_ask(dispatcher, language, str(ticket_id)))
+        return events
+
+
+def _ces_after_csat() -> bool:
+    try:
+        return load_settings().ces_after_csat
+    except SettingsError as error:
+        log.error("feedback.settings_invalid %s", error)
+        return False

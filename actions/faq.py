@@ -15,7 +15,9 @@ Slots: ``faq_outcome`` (answered | clarify | no_answer) and ``faq_candidates`` (
 message carries a ``faq_id`` entity), the chosen entry is answered directly.
 
 Every no-answer and clarify turn is recorded for the review list (``python -m knowledge_base
-unanswered``); a database that is down is logged and never breaks the reply.
+unanswered``); a database that is down is logged and never breaks the reply. An answer may offer 👍/👎
+(``actions/feedback.py``: always in the widget, a sampled share on WeChat); a 👎 joins the same review list as
+outcome ``downvoted`` (:func:`record_downvote`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import asks_for_a_person
+from actions.feedback import (
+    OFFERS_SLOT,
+    Offer,
+    SettingsError,
+    feedback_buttons,
+    load_settings,
+    offer_for,
+    remember_offer,
+)
 from actions.metrics import record_faq_outcome
 from actions.presales.signals import asks_for_a_quote
 from kernel.i18n import buttons, text
@@ -186,6 +197,28 @@ def record_unanswered(kb: KnowledgeBase, reply: FaqReply, message_text: str, con
         )
 
 
+DOWNVOTED = "downvoted"
+
+
+def record_downvote(kb: Optional[KnowledgeBase], question: str, language: str, entry_id: str, score: float,
+                    conversation_id: Optional[str]) -> None:
+    """A 👎 on an answer joins the review list: the question, the entry that answered it, outcome ``downvoted``."""
+    kb = kb if kb is not None else shared_knowledge_base()
+    try:
+        _store(kb).record(
+            Record(
+                text=clean_query(question) or question,
+                language=language,
+                outcome=DOWNVOTED,
+                candidates=[{"id": entry_id, "score": score}] if entry_id else [],
+                conversation_id=conversation_id,
+                kb_version=kb.served_version,
+            )
+        )
+    except Exception:  # the review list must never break the conversation
+        log.exception("kb.downvote.record_failed conversation_id=%s entry=%s", conversation_id, entry_id)
+
+
 def _chosen_entry(tracker: Tracker) -> Optional[str]:
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     value = next(tracker.get_latest_entity_values(CHOICE_ENTITY), None)
@@ -236,8 +269,10 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, reply: FaqReply, record: bool = True
     ) -> List[Dict[str, Any]]:
         """Say the reply, record it for review when it deserves it, and set the FAQ slots."""
-        for message in reply.messages:
-            dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
+        offer = self._feedback_offer(tracker, reply)
+        for index, message in enumerate(reply.messages):
+            extra = feedback_buttons(offer.offer, reply.language) if offer and index == len(reply.messages) - 1 else []
+            dispatcher.utter_message(text=message.text, buttons=[*message.buttons, *extra] or None)
         if reply.record and record:
             record_unanswered(
                 self._knowledge_base(), reply, tracker.latest_message.get("text") or "", tracker.sender_id
@@ -250,4 +285,20 @@ class ActionAnswerFaq(Action):
             reply.candidates[:1],
         )
         record_faq_outcome(reply.outcome, reply.language)
-        return [SlotSet("faq_outcome", reply.outcome), SlotSet("faq_candidates", reply.candidates)]
+        events = [SlotSet("faq_outcome", reply.outcome), SlotSet("faq_candidates", reply.candidates)]
+        if offer is not None:
+            events.append(SlotSet(OFFERS_SLOT, remember_offer(tracker.get_slot(OFFERS_SLOT), offer)))
+        return events
+
+    def _feedback_offer(self, tracker: Tracker, reply: FaqReply) -> Optional[Offer]:
+        """👍/👎 for a single answer, when the channel and the sample say so (actions/feedback.py)."""
+        if reply.outcome != ANSWER or len(reply.messages) != 1 or not reply.candidates:
+            return None
+        try:
+            settings = load_settings()
+        except SettingsError as error:
+            log.error("feedback.settings_invalid %s", error)
+            return None
+        top = reply.candidates[0]
+        return offer_for(settings, tracker.get_latest_input_channel(), tracker.sender_id, tracker.events,
+                         str(top.get("id") or ""), float(top.get("score") or 0.0), reply.language)

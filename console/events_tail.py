@@ -5,7 +5,8 @@
 - the ``handoff_request`` slot the bot sets on escalation opens the ticket when the bot
   could not reach the console (no ticket lost while the console is down);
 - ``csat_rating`` slots and bare 1-5 replies after a close store the rating;
-- every user message and ``faq_outcome`` slot feeds the containment and FAQ metrics.
+- every user message and ``faq_outcome`` slot feeds the containment and FAQ metrics;
+- ``service_feedback`` slots (👍/👎 on an answer, bot-only CSAT, CES) become ``console_feedback`` rows.
 
 The cursor (last event id) is committed in the same transaction as what it produced, so
 a restart resumes exactly where it stopped: nothing lost, nothing doubled.
@@ -38,6 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from console.customers.record import record_event
+from console.feedback.record import record_feedback
 from console.leads.models import PresalesDay
 from console.models import ConversationDay, DeadLetter, Message, TailCursor, Ticket, make_engine
 from console.tickets import BadRequest, NotFound, TicketService
@@ -343,6 +345,8 @@ class EventsTail:
                 row.checkouts += 1
             else:
                 row.cancelled += 1
+        elif name == "service_feedback":  # 👍/👎 on an answer, bot-only CSAT, CES (console/feedback/record.py)
+            record_feedback(session, sender_id, event)
         elif name == "csat_rating" and isinstance(value, dict):
             try:
                 ticket_id = value.get("ticket_id")
