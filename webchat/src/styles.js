@@ -61,6 +61,13 @@ header button.close { background: transparent; border: none; color: inherit; fon
 .csat button { background: none; border: none; font-size: 28px; line-height: 1; color: #d0d7de; cursor: pointer; padding: 4px; min-width: 40px; min-height: 40px; }
 .csat button.on { color: #f5a623; }
 .csat button:disabled { cursor: default; }
+.thumbs { display: flex; align-items: center; gap: 2px; margin-top: 2px; font-size: 12px; color: #57606a; }
+.thumbs-label { margin-right: 4px; }
+.thumbs button { background: none; border: 1px solid transparent; border-radius: 12px; font-size: 15px; line-height: 1; cursor: pointer; padding: 4px 6px; min-width: 32px; min-height: 32px; filter: grayscale(1); opacity: .7; }
+.thumbs button:hover:not(:disabled), .thumbs button:focus-visible { filter: none; opacity: 1; border-color: #d0d7de; }
+.thumbs button.on { filter: none; opacity: 1; border-color: #d0d7de; background: #fff; }
+.thumbs button:disabled { cursor: default; }
+.thumbs button:disabled:not(.on) { opacity: .3; }
 .typing { align-self: flex-start; background: ${bot}; border-radius: 14px; padding: 10px 14px; display: flex; gap: 4px; }
 .typing[hidden] { display: none; }
 .typing span { width: 7px; height: 7px; border-radius: 50%; background: #8c959f; animation: kefu-blink 1.2s infinite ease-in-out; }

@@ -12,6 +12,11 @@
 // from the one the stored session belongs to (another userToken, or none after one: logged
 // out) starts a new session instead of showing the previous customer's conversation.
 //
+// Feedback (docs/widget.md#feedback): the 👍/👎 buttons the bot puts under an FAQ answer
+// (/answer_feedback{...}) are drawn as two small icons in the answer's row, and the CSAT stars of a
+// closed chat or of a bot-only conversation as a star box. Both send their payload quietly: no
+// customer bubble, the icons or stars themselves show what was chosen (also after a reload).
+//
 // All server and user text is rendered with textContent.
 
 import { io } from "socket.io-client";
@@ -26,6 +31,7 @@ const RATE_RETRY_MS = 15000;
 const SVG_NS = "http://www.w3.org/2000/svg";
 const CHAT_ICON = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2zm3 6a1.3 1.3 0 1 0 0 2.6A1.3 1.3 0 0 0 7 10zm5 0a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6zm5 0a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6z";
 const CSAT_PAYLOAD = /^\/csat_rating\{"rating":\s*([1-5])\}$/;
+const FEEDBACK_PAYLOAD = /^\/answer_feedback\{"feedback":"(up|down)","offer":"([\w-]{1,64})"\}$/;
 
 function icon(path) {
   const svg = document.createElementNS(SVG_NS, "svg");
@@ -126,6 +132,7 @@ export class KefuWidget {
     this.confirmed = false;
     this.everConfirmed = false;
     this.lastCsat = null;
+    this.thumbs = new Map(); // offer id -> the 👍/👎 box under that answer
     this.retryTimer = null;
     this.kefuServer = false;
   }
@@ -151,6 +158,7 @@ export class KefuWidget {
     this.seen = new Set();
     this.bubbles = new Map();
     this.lastCsat = null;
+    this.thumbs = new Map();
     if (this.log) {
       this.log.textContent = "";
       this.setMode("bot");
@@ -449,8 +457,13 @@ export class KefuWidget {
       } else if (type === "returned_to_bot") {
         this.setMode("bot");
         this.notice(t.banner_returned, "handoff");
+      } else if (type === "rating_request" && event.kind === "bot_csat") {
+        csat = true;
+        buttons = buttons.filter((b) => !CSAT_PAYLOAD.test(String(b.payload || "")));
       }
     }
+    const feedback = buttons.filter((b) => FEEDBACK_PAYLOAD.test(String(b.payload || "")));
+    if (feedback.length) buttons = buttons.filter((b) => !feedback.includes(b));
 
     const parts = [];
     if (text) parts.push(text);
@@ -473,8 +486,9 @@ export class KefuWidget {
       if (!buttons.length) buttons = cardActions(card);
     }
     if (buttons.length) row.append(this.replies(buttons));
+    if (feedback.length) row.append(this.renderThumbs(feedback));
     if (row.childNodes.length > 1) this.append(row);
-    if (csat) this.renderCsat(event);
+    if (csat) this.renderCsat(event, event && event.type === "rating_request" ? t.bot_csat_question : t.csat_question);
     if (live) {
       this.showTyping(false);
       if (!this.open) this.setUnread(this.unread + 1);
@@ -482,12 +496,53 @@ export class KefuWidget {
     return true;
   }
 
-  renderCsat(event) {
+  /** Two small icons under an FAQ answer; a click sends the payload without a customer bubble. */
+  renderThumbs(buttons) {
+    const t = this.t;
+    const box = el("div", "thumbs");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", t.answer_feedback);
+    const label = el("span", "thumbs-label", t.answer_feedback);
+    box.append(label);
+    for (const b of buttons) {
+      const payload = String(b.payload);
+      const [, value, offer] = FEEDBACK_PAYLOAD.exec(payload);
+      const button = el("button", null, value === "up" ? "👍" : "👎");
+      button.type = "button";
+      button.dataset.feedback = value;
+      button.title = typeof b.title === "string" && b.title ? b.title.replace(/^[👍👎]\s*/u, "") : t[`answer_feedback_${value}`];
+      button.setAttribute("aria-label", button.title);
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", () => {
+        if (box.dataset.chosen) return;
+        this.markThumbs(box, value);
+        this.send(payload, null, { quiet: true });
+      });
+      box.dataset.offer = offer;
+      box.append(button);
+    }
+    if (box.dataset.offer) this.thumbs.set(box.dataset.offer, box);
+    return box;
+  }
+
+  markThumbs(box, value) {
+    if (!box || box.dataset.chosen) return;
+    box.dataset.chosen = value;
+    box.querySelectorAll("button").forEach((b) => {
+      b.disabled = true;
+      b.setAttribute("aria-pressed", String(b.dataset.feedback === value));
+      b.classList.toggle("on", b.dataset.feedback === value);
+    });
+    const label = box.querySelector(".thumbs-label");
+    if (label) label.textContent = this.t.answer_feedback_thanks;
+  }
+
+  renderCsat(event, title) {
     const t = this.t;
     const box = el("div", "csat");
     box.setAttribute("role", "group");
-    box.setAttribute("aria-label", t.csat_question);
-    const question = el("div", null, t.csat_question);
+    box.setAttribute("aria-label", title || t.csat_question);
+    const question = el("div", null, title || t.csat_question);
     const stars = el("div", "stars");
     const buttons = [];
     for (let n = 1; n <= 5; n += 1) {
@@ -498,8 +553,9 @@ export class KefuWidget {
       b.addEventListener("mouseenter", () => buttons.forEach((x, i) => x.classList.toggle("on", i < n)));
       b.addEventListener("focus", () => buttons.forEach((x, i) => x.classList.toggle("on", i < n)));
       b.addEventListener("click", () => {
-        this.send(`/csat_rating{"rating":${n}}`, t.csat_sent_text(n));
+        if (box.dataset.rated) return;
         this.markRated(box, n);
+        this.send(`/csat_rating{"rating":${n}}`, null, { quiet: true }); // the bot thanks once, in its reply
       });
       buttons.push(b);
       stars.append(b);
@@ -522,10 +578,20 @@ export class KefuWidget {
       b.setAttribute("aria-pressed", String(i < n));
     });
     const question = box.firstChild;
-    if (question) question.textContent = this.t.csat_thanks(n);
+    if (question) question.textContent = this.t.csat_rated(n);
   }
 
   renderUserFromHistory(message) {
+    const said = String(message.text || "");
+    const feedback = FEEDBACK_PAYLOAD.exec(said);
+    const rated = CSAT_PAYLOAD.exec(said);
+    if (feedback || rated) {
+      // a quiet click (👍/👎, stars): shown by the control it came from, never as a bubble
+      if (message.message_id) this.dropFromOutbox(message.message_id);
+      if (feedback) this.markThumbs(this.thumbs.get(feedback[2]), feedback[1]);
+      else if (this.lastCsat && !this.lastCsat.dataset.rated) this.markRated(this.lastCsat, Number(rated[1]));
+      return;
+    }
     const id = message.message_id;
     const key = id ? `u:${id}` : `uh:${message.timestamp}`;
     if (this.seen.has(key)) {
@@ -542,9 +608,8 @@ export class KefuWidget {
       this.dropFromOutbox(id);
     }
     this.append(row);
-    const csat = CSAT_PAYLOAD.exec(String(message.text || ""));
-    if (csat && this.lastCsat) this.markRated(this.lastCsat, Number(csat[1]));
-    else if (/^(評分|评分|Rating)[:：]/.test(String(message.text || "")) && this.lastCsat) {
+    // conversations from before the stars were quiet: the rating was a bubble "评分：★★★★☆"
+    if (/^(評分|评分|Rating)[:：]/.test(String(message.text || "")) && this.lastCsat) {
       this.markRated(this.lastCsat, (String(message.text).match(/★/g) || []).length);
     }
   }
@@ -588,9 +653,10 @@ export class KefuWidget {
     this.input.focus();
   }
 
-  send(text, displayText) {
+  send(text, displayText, { quiet = false } = {}) {
     const message = { message_id: randomId("m-"), text: String(text).slice(0, MAX_CHARS), created: Date.now() };
     if (displayText && displayText !== text) message.display_text = String(displayText);
+    if (quiet) message.quiet = true; // a control's click: no bubble, the control shows it
     this.outbox.push(message);
     this.saveOutbox();
     this.showPending(message);
@@ -598,6 +664,7 @@ export class KefuWidget {
   }
 
   showPending(message) {
+    if (message.quiet) return;
     const key = `u:${message.message_id}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
