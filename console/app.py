@@ -9,7 +9,7 @@ from __future__ import annotations
 from sanic import Sanic
 
 from console.settings import Settings
-from console.web import auth, internal, leads, learning, ops, pages, parts, protocol, public, tickets
+from console.web import auth, customers, internal, leads, learning, ops, pages, parts, protocol, public, tickets
 from console.web.guards import Guards
 
 
@@ -40,6 +40,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     app.blueprint(tickets.blueprint(held, guards))
     app.blueprint(internal.blueprint(held, guards))
     app.blueprint(leads.blueprint(held, guards))
+    app.blueprint(customers.blueprint(held, guards))
     app.blueprint(public.blueprint(held))
     app.blueprint(ops.blueprint(held, guards))
     app.blueprint(learning.blueprint(guards))

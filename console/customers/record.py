@@ -1,8 +1,15 @@
 """Keep ``console_conversations`` up to date from Rasa's events (called by the events tail inside its
-per-event savepoint, so a row and the cursor commit together)."""
+per-event savepoint, so a row and the cursor commit together).
+
+Every value comes from the event stream, so every value is checked: a customer id that is not a plain id
+(control characters, spaces, longer than the column) links nothing (truncating it could name another
+customer), an unknown ``verified_via`` is not stored, and a timestamp that is not a finite number counts as now.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from typing import Any, Dict, Optional
 
@@ -16,6 +23,24 @@ LANGUAGES = ("zh-Hans", "zh-Hant", "en")
 CUSTOMER_SLOT = "verified_customer_id"
 VIA_SLOT = "verified_via"
 MAX_CUSTOMER_ID = 64
+MAX_SENDER_ID = 255
+#: how the bot verifies a customer (actions/identity.py)
+VIA_METHODS = ("phone", "wechat", "wecom", "web_token")
+#: a customer id as the console stores and accepts it: the store's ids (``C0001``) and a seller system's
+#: (letters, digits and ``_ . : -``), never whitespace or control characters
+CUSTOMER_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
+
+
+def valid_customer_id(value: Any) -> Optional[str]:
+    """``value`` when it is a customer id the console accepts, else None."""
+    return value if isinstance(value, str) and CUSTOMER_ID_RE.fullmatch(value) else None
+
+
+def event_time(value: Any) -> float:
+    """An event's timestamp; now when it is missing or not a finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return time.time()
+    return float(value)
 
 
 def conversation(session: Session, sender_id: str, ts: float, channel: str = "") -> ConversationRow:
@@ -33,10 +58,13 @@ def conversation(session: Session, sender_id: str, ts: float, channel: str = "")
 
 def record_event(session: Session, sender_id: str, event: Dict[str, Any]) -> Optional[ConversationRow]:
     """Note a user message (channel, count) or an identity / language slot; other events change nothing."""
+    if not isinstance(sender_id, str) or not sender_id or len(sender_id) > MAX_SENDER_ID:
+        return None
     kind = event.get("event")
-    ts = float(event.get("timestamp") or time.time())
+    ts = event_time(event.get("timestamp"))
     if kind == "user":
-        row = conversation(session, sender_id, ts, str(event.get("input_channel") or "")[:64])
+        channel = event.get("input_channel")
+        row = conversation(session, sender_id, ts, channel[:64] if isinstance(channel, str) else "")
         row.user_messages += 1
         return row
     if kind != "slot":
@@ -46,13 +74,13 @@ def record_event(session: Session, sender_id: str, event: Dict[str, Any]) -> Opt
         row = conversation(session, sender_id, ts)
         row.language = value
         return row
-    if name == CUSTOMER_SLOT and isinstance(value, str) and value.strip():
+    if name == CUSTOMER_SLOT and valid_customer_id(value):
         row = conversation(session, sender_id, ts)
-        row.customer_id = value.strip()[:MAX_CUSTOMER_ID]
+        row.customer_id = value
         row.verified_at = ts
         return row
-    if name == VIA_SLOT and isinstance(value, str) and value.strip():
+    if name == VIA_SLOT and value in VIA_METHODS:
         row = conversation(session, sender_id, ts)
-        row.verified_via = value.strip()[:16]
+        row.verified_via = value
         return row
     return None

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from console import queueing
+from console.customers.repeat import link_ticket
 from console.leads import LeadStore
 from console.leads.routing import owner_team, route_lead
 from console.models import Agent, Message, Ticket
@@ -100,6 +101,7 @@ class TicketIngest:
         )
         session.add(ticket)
         session.flush()
+        link_ticket(session, ticket, now)  # its customer, and the earlier ticket it repeats (console.customers)
         next_state(State.BOT, Action.ESCALATE)
         self.store.record(session, ticket, State.BOT.value, State.QUEUED.value, Action.ESCALATE.value, "bot",
                           {"reason": ctx.reason, "trigger": ctx.trigger, "via": via})

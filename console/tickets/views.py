@@ -14,12 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from console import queueing
+from console.customers.history import customer_of, history
+from console.customers.models import TicketLink
+from console.customers.repeat import links_for
 from console.leads import LeadStore
 from console.leads.models import LeadRow
 from console.leads.store import lead_summary
 from console.models import Agent, Message, Note, ReadMark, Ticket, Transition
 from console.states import State
-from console.tickets.core import LOGGER, BadRequest, TicketStore, loads
+from console.tickets.core import LOGGER, BadRequest, TicketStore, loads, viewer_of
 
 log = logging.getLogger(LOGGER)
 
@@ -92,13 +95,21 @@ class TicketViews:
 
     # -- one ticket ----------------------------------------------------------------------------------
     def ticket_json(self, session: Session, ticket: Ticket, agents: Optional[Dict[int, Agent]] = None,
-                    leads: Optional[Dict[int, LeadRow]] = None) -> Dict[str, Any]:
-        """The ticket, with ``lead`` (status, priority, quantity, product; or None) and ``preferred_agent`` (the
-        owner of the ticket's lead, who the customer dealt with before; None when there is none). ``leads``: the
-        tickets' leads already read (``LeadStore.latest_by_ticket``), else this ticket's is looked up."""
+                    leads: Optional[Dict[int, LeadRow]] = None,
+                    links: Optional[Dict[int, TicketLink]] = None) -> Dict[str, Any]:
+        """The ticket, with ``lead`` (status, priority, quantity, product; or None), ``repeat_of`` (the earlier
+        ticket this repeat contact follows, console.customers.repeat; or None) and ``preferred_agent`` (the owner of
+        the ticket's lead, else a repeat's earlier agent: who the customer dealt with before; None when there is
+        none). ``leads`` / ``links``: the tickets' leads and customer links already read
+        (``LeadStore.latest_by_ticket``, ``repeat.links_for``), else this ticket's are looked up."""
         agents = agents if agents is not None else self.store.agents(session)
         lead = leads.get(ticket.id) if leads is not None else self.leads.for_ticket(session, ticket.id)
         preferred = agents.get(lead.owner_id) if lead is not None and lead.owner_id else None
+        # a repeat contact (console.customers.repeat) is offered to the earlier ticket's agent
+        link = links.get(ticket.id) if links is not None else session.get(TicketLink, ticket.id)
+        if preferred is None and link is not None and link.previous_agent_id:
+            previous = agents.get(link.previous_agent_id)
+            preferred = previous if previous is not None and previous.active else None
         cfg = self.store.config
         now = self.store.clock()
         sla_cfg = cfg["sla"]
@@ -133,6 +144,7 @@ class TicketViews:
                              if last else None),
             "message_count": int(count or 0),
             "lead": lead_summary(lead, self.staffed, now) if lead is not None else None,
+            "repeat_of": link.repeat_of if link is not None else None,
             "preferred_agent": ({"id": preferred.id, "username": preferred.username,
                                  "display_name": preferred.display_name} if preferred else None),
             "sla": {
@@ -177,7 +189,8 @@ class TicketViews:
             agents = self.store.agents(session)
             rows = list(session.scalars(query))
             leads = self.leads.latest_by_ticket(session, [t.id for t in rows])
-            items = [self.ticket_json(session, t, agents, leads) for t in rows]
+            links = links_for(session, [t.id for t in rows])
+            items = [self.ticket_json(session, t, agents, leads, links) for t in rows]
             unread = self.unread_counts(session, agent, rows)
             for item in items:
                 item["unread"] = unread.get(item["id"], 0)
@@ -207,7 +220,11 @@ class TicketViews:
         with self.store.sessions() as session:
             ticket = self.store.get(session, ticket_id)
             self.store.check_scope(agent, ticket)
-            return self.detail_json(session, ticket)
+            out = self.detail_json(session, ticket)
+            # the customer's earlier tickets, conversations on every channel, open leads, orders (console.customers)
+            out["customer_history"] = history(session, viewer_of(agent), customer_of(session, ticket),
+                                              ticket.sender_id, ticket.id)
+            return out
 
     def agent_list(self) -> List[Dict[str, Any]]:
         """Every agent with whether they are online and how many tickets they hold (the supervisor's view)."""
