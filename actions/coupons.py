@@ -12,8 +12,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.identity import identity_for_tracker, identity_slots
+from actions.identity import VerifiedIdentity, identity_for_tracker, identity_slots
 from actions.store import get_store
+from actions.store.offload import offload
 from actions.store.types import Coupon, StoreError
 from actions.store_replies import CHINA, local_date, log_store_failure, money, utter_store_down
 from kernel.i18n import buttons, text, to_script
@@ -163,6 +164,15 @@ def today_in_china() -> date:
     return datetime.now(CHINA).date()
 
 
+def _customer_coupons(tracker: Tracker) -> Tuple[Optional[VerifiedIdentity], Sequence[Coupon]]:
+    """The verified customer and their coupons, or (None, ()) when unverified (blocking: store calls)."""
+    store = get_store()
+    identity = identity_for_tracker(tracker, store)
+    if identity is None:
+        return None, ()
+    return identity, store.coupons_for_customer(identity.customer_id)
+
+
 class ActionCouponQuery(Action):
     def name(self) -> str:
         return "action_coupon_query"
@@ -170,19 +180,17 @@ class ActionCouponQuery(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = tracker.get_slot("language")
         try:
-            store = get_store()
-            identity = identity_for_tracker(tracker, store)
-            if identity is None:
-                dispatcher.utter_message(
-                    text=text("msg_coupon_need_verification", lang),
-                    buttons=buttons("msg_coupon_need_verification", lang),
-                )
-                return []
-            coupons = store.coupons_for_customer(identity.customer_id)
+            identity, coupons = await offload(_customer_coupons, tracker)
         except StoreError as exc:
             log_store_failure(log, "coupons", tracker, exc)
             utter_store_down(dispatcher, lang)
             return [SlotSet("human_offered", True)]
+        if identity is None:
+            dispatcher.utter_message(
+                text=text("msg_coupon_need_verification", lang),
+                buttons=buttons("msg_coupon_need_verification", lang),
+            )
+            return []
         scope = asked_scope((tracker.latest_message or {}).get("text"))
         body, card = render_coupons(coupons, scope, today_in_china(), lang)
         dispatcher.utter_message(text=body, json_message=card)

@@ -36,6 +36,7 @@ from actions.escalation import Decision, infer_category, load_config, signals_fr
 from actions.escalation import decide as decide_escalation
 from actions.metrics import record_handoff
 from actions.sentiment import score_transcript
+from actions.store.offload import offload
 from kernel.i18n import text as t
 from kernel.settings import persisted_secret, var_dir_of
 
@@ -429,10 +430,11 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, *, decis
     down: the slot event still carries the ticket) and the language. ``announce=False`` leaves the queue message to
     the caller (the presales desk words it its own way).
     """
-    slots = with_current_identity(tracker.current_slot_values(), current_identity(tracker))
+    # the store calls (identity, customer) run in the I/O pool, off the event loop (actions.store.offload)
+    slots = with_current_identity(tracker.current_slot_values(), await offload(current_identity, tracker))
     language = slots.get("language") or "zh-Hans"
     decision = decision or decide_for(tracker.events, slots)
-    customer = lookup_customer(customer_from_slots(slots))
+    customer = await offload(lookup_customer, customer_from_slots(slots))
     context = build_context(handoff_id=uuid.uuid4().hex, sender_id=tracker.sender_id,
                             channel=tracker.get_latest_input_channel(), events=tracker.events, slots=slots,
                             decision=decision, customer=customer, now=time.time())

@@ -13,7 +13,6 @@ it holds only in its conversation and, for a phone check, only for ``KEFU_VERIFI
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -29,6 +28,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.identity import (
     METHOD_PHONE,
+    IdentityDecision,
     VerifiedIdentity,
     after_failed_check,
     decision_for_tracker,
@@ -42,6 +42,7 @@ from actions.identity import (
 )
 from actions.notifier.ledger import LedgerUnavailable, shared_ledger
 from actions.store import get_store
+from actions.store.offload import offload
 from actions.store.types import Order, StoreError, StoreInputError
 from actions.store_replies import (
     CHINA,
@@ -416,9 +417,13 @@ class ValidateOrderLookupForm(FormValidationAction):
             "order_lookup_locked": outcome.locked,
         }
 
-    def validate_order_id(
+    async def validate_order_id(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
+        # the store, the identity check and the lockout block: off the event loop (actions.store.offload)
+        return await offload(self._validate_order_id, slot_value, dispatcher, tracker)
+
+    def _validate_order_id(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[str, Any]:
         lang = _lang(tracker)
         parsed = parse_order_id(slot_value)
         if parsed.order_id is None:
@@ -452,8 +457,13 @@ class ValidateOrderLookupForm(FormValidationAction):
                 result.update(self._check(order_id, digits, dispatcher, tracker))
         return result
 
-    def validate_phone_suffix(
+    async def validate_phone_suffix(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        return await offload(self._validate_phone_suffix, slot_value, dispatcher, tracker)
+
+    def _validate_phone_suffix(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[str, Any]:
         lang = _lang(tracker)
         latest = (tracker.latest_message or {}).get("text")
@@ -493,11 +503,37 @@ async def watch_order(tracker: Tracker, order: Order, language: Optional[str]) -
         return False
     channel = (tracker.get_latest_input_channel() or "rest")[:32]
     try:
-        return await asyncio.to_thread(lambda: shared_ledger().watch_order(
+        return await offload(lambda: shared_ledger().watch_order(
             order.order_id, channel, tracker.sender_id, language or "zh-Hans", order.status))
     except LedgerUnavailable as error:
         log.warning("order watch not recorded: %s", error)
         return False
+
+
+def _verified_order(
+    order_id: str, tracker: Tracker
+) -> Tuple[Optional[Order], bool, Dict[str, Tuple[str, str]]]:
+    """The order, whether this conversation's identity still owns it, and the names of its store (blocking)."""
+    store = get_store()
+    order = store.get_order(order_id)
+    identity = decision_for_tracker(tracker, store).identity
+    if order is not None and (identity is None or identity.customer_id != order.customer_id):
+        return order, False, {}
+    store_names = (
+        {loc.id: (loc.name_zh, loc.name_en) for loc in store.locations()}
+        if order is not None and order.store_id
+        else {}
+    )
+    return order, True, store_names
+
+
+def _recent_orders(tracker: Tracker) -> Tuple[IdentityDecision, Sequence[Order]]:
+    """The identity decision and, when verified, the customer's latest orders (blocking)."""
+    store = get_store()
+    decision = decision_for_tracker(tracker, store)
+    if decision.identity is None:
+        return decision, ()
+    return decision, store.recent_orders(decision.identity.customer_id, RECENT_LIMIT)
 
 
 class ActionOrderStatus(Action):
@@ -526,22 +562,15 @@ class ActionOrderStatus(Action):
             dispatcher.utter_message(text=text("msg_order_not_verified", lang))
             return _reset_lookup()
         try:
-            store = get_store()
-            order = store.get_order(order_id)
-            identity = decision_for_tracker(tracker, store).identity
-            if order is not None and (identity is None or identity.customer_id != order.customer_id):
-                # the verification no longer holds (expired, logged out, another customer's token)
-                dispatcher.utter_message(text=text("msg_order_not_verified", lang))
-                return [*_reset_lookup(), SlotSet("order_verified", None)]
-            store_names = (
-                {loc.id: (loc.name_zh, loc.name_en) for loc in store.locations()}
-                if order is not None and order.store_id
-                else {}
-            )
+            order, still_verified, store_names = await offload(_verified_order, order_id, tracker)
         except StoreError as exc:
             log_store_failure(log, "order status", tracker, exc)
             utter_store_down(dispatcher, lang)
             return [*_reset_lookup(), SlotSet("human_offered", True)]
+        if not still_verified:
+            # the verification no longer holds (expired, logged out, another customer's token)
+            dispatcher.utter_message(text=text("msg_order_not_verified", lang))
+            return [*_reset_lookup(), SlotSet("order_verified", None)]
         if order is None:  # deleted between the check and now: say nothing about it
             dispatcher.utter_message(text=text("msg_order_not_verified", lang))
             return _reset_lookup()
@@ -561,18 +590,15 @@ class ActionRecentOrders(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         try:
-            store = get_store()
-            decision = decision_for_tracker(tracker, store)
-            updates = [SlotSet(k, v) for k, v in decision.slot_updates().items()]
-            identity = decision.identity
-            if identity is None:
-                dispatcher.utter_message(text=text("msg_recent_orders_need_verification", lang))
-                return updates
-            orders = store.recent_orders(identity.customer_id, RECENT_LIMIT)
+            decision, orders = await offload(_recent_orders, tracker)
         except StoreError as exc:
             log_store_failure(log, "recent orders", tracker, exc)
             utter_store_down(dispatcher, lang)
             return [SlotSet("human_offered", True)]
+        identity = decision.identity
+        if identity is None:
+            dispatcher.utter_message(text=text("msg_recent_orders_need_verification", lang))
+            return [SlotSet(k, v) for k, v in decision.slot_updates().items()]
         body, card = render_recent(orders, lang)
         dispatcher.utter_message(text=body, json_message=card)
         return [SlotSet(k, v) for k, v in {**decision.slot_updates(), **identity_slots(identity)}.items()]

@@ -36,6 +36,7 @@ from actions.handoff import console_url, hand_over, pending_event, queue_event, 
 from actions.metrics import record_presales
 from actions.presales import intake, qualify, render
 from actions.presales.signals import asks_for_a_quote, asks_quote_status, is_a_deal, looks_like_a_question
+from actions.store.offload import offload
 from actions.store.types import StoreError
 from kernel.i18n import buttons, text, to_script
 from kernel.language import LANGUAGES, SIMPLIFIED, normalise
@@ -289,7 +290,7 @@ class ActionPresalesRoute(ActionAnswerFaq):
                   domain: Dict[str, Any]) -> List[Dict[str, Any]]:
         message = (tracker.latest_message.get("text") or "").strip()
         language = _language(tracker)
-        catalogue = _catalogue()
+        catalogue = await offload(_catalogue)
         said = intake.parse_need(message[:MAX_MESSAGE], today=_today(), catalogue=catalogue, language=language)
         if not is_a_deal(message, said.quantity):
             try:
@@ -315,7 +316,7 @@ class ActionPresalesRoute(ActionAnswerFaq):
         log.info("presales.route conversation_id=%s to=intake known=%s", tracker.sender_id,
                  sorted(k for k, v in slot_values(state).items() if v))
         dispatcher.utter_message(text=text("msg_presales_intro", language))
-        if say_stock_or_checkout(dispatcher, state, language):
+        if await offload(say_stock_or_checkout, dispatcher, state, language):
             return _form_events(state, "checkout")
         record_presales("intake")
         return _form_events(state, None) + [FollowupAction(FORM)]
@@ -343,14 +344,15 @@ class ValidatePresalesForm(FormValidationAction):
             tracker.add_slots(events)
             next_slot = await self.next_requested_slot(dispatcher, tracker, domain)
             return events + ([next_slot] if next_slot else [])
-        reading = read_message(state, message, requested, today=_today(), catalogue=_catalogue(), language=language)
+        catalogue = await offload(_catalogue)
+        reading = read_message(state, message, requested, today=_today(), catalogue=catalogue, language=language)
         state = reading.state
         outcome = reading.outcome
         if outcome == "cancelled":
             dispatcher.utter_message(text=text("msg_presales_cancelled", language))
         elif not reading.understood:
             self._not_understood(dispatcher, message, tracker, reading.question, language)
-        if outcome is None and say_stock_or_checkout(dispatcher, state, language):
+        if outcome is None and await offload(say_stock_or_checkout, dispatcher, state, language):
             outcome = "checkout"
         events = _form_events(state, outcome)
         tracker.add_slots(events)

@@ -3,16 +3,16 @@
 Thin on purpose: the decisions are in :mod:`actions.stock.matching`, the words in
 :mod:`actions.stock.rendering`; this module reads the tracker, calls the store and sets slots.
 The catalogue is cached for a few minutes (:data:`CATALOGUE`); stock levels and locations are
-read fresh for every answer.
+read fresh for every answer. Every store call runs in the I/O pool (:func:`actions.store.offload.offload`),
+never on the event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -42,7 +42,19 @@ from actions.stock.rendering import (
     sku_label,
 )
 from actions.store import get_store
-from actions.store.types import Catalogue, RestockRequest, Sku, StoreBackend, StoreError, StoreInputError
+from actions.store.offload import offload
+from actions.store.types import (
+    Catalogue,
+    Location,
+    Product,
+    RestockRequest,
+    RestockSubscription,
+    Sku,
+    StockLevel,
+    StoreBackend,
+    StoreError,
+    StoreInputError,
+)
 from actions.store_replies import log_store_failure, utter_store_down
 from kernel.i18n import buttons, text
 
@@ -76,6 +88,11 @@ class CatalogueCache:
 
 
 CATALOGUE = CatalogueCache()
+
+
+def current_catalogue() -> Catalogue:
+    """The (cached) catalogue of the configured store. Blocking: call it through :func:`offload`."""
+    return CATALOGUE.get(get_store())
 
 
 # ---------------------------------------------------------------------------
@@ -115,7 +132,7 @@ class ValidateStockForm(FormValidationAction):
         if not raw or len(raw) > MAX_QUERY:
             return {}
         try:
-            res = resolve_product(raw, CATALOGUE.get(get_store()))
+            res = resolve_product(raw, await offload(current_catalogue))
         except StoreError:
             return {}
         return {"stock_product": raw} if (res.product or res.candidates) else {}
@@ -128,8 +145,13 @@ class ValidateStockForm(FormValidationAction):
         city = parse_city(_latest_text(tracker)) if len(_latest_text(tracker)) <= MAX_QUERY else None
         return {"stock_city": city} if city and city != "online" else {}
 
-    def validate_stock_product(
+    async def validate_stock_product(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        return await offload(self._validate_stock_product, slot_value, dispatcher, tracker)
+
+    def _validate_stock_product(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[str, Any]:
         lang = _lang(tracker)
         if not isinstance(slot_value, str) or len(slot_value) > MAX_QUERY or len(_latest_text(tracker)) > 2000:
@@ -170,8 +192,13 @@ class ValidateStockForm(FormValidationAction):
                 result["stock_city"] = "online"  # nothing anywhere: no need to ask where
         return result
 
-    def validate_stock_variant(
+    async def validate_stock_variant(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[str, Any]:
+        return await offload(self._validate_stock_variant, slot_value, dispatcher, tracker)
+
+    def _validate_stock_variant(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> Dict[str, Any]:
         lang = _lang(tracker)
         if tracker.get_slot("stock_sku"):
@@ -226,7 +253,7 @@ class ActionAskStockProduct(Action):
         candidates = tracker.get_slot("stock_candidates") or []
         if candidates:
             try:
-                cat = CATALOGUE.get(get_store())
+                cat = await offload(current_catalogue)
             except StoreError as exc:
                 log_store_failure(log, "stock check", tracker, exc)
                 utter_store_down(dispatcher, lang)
@@ -248,7 +275,7 @@ class ActionAskStockVariant(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = _lang(tracker)
         try:
-            cat = CATALOGUE.get(get_store())
+            cat = await offload(current_catalogue)
         except StoreError as exc:
             log_store_failure(log, "stock check", tracker, exc)
             utter_store_down(dispatcher, lang)
@@ -280,6 +307,40 @@ def _reset_stock() -> List[Dict[str, Any]]:
     ]
 
 
+def _stock_facts(
+    sku_code: str,
+) -> Tuple[Optional[Sku], Optional[Product], Sequence[StockLevel], Sequence[Location]]:
+    """The SKU, its product, its stock levels and the locations (blocking: store calls). Levels and locations
+    are empty when the SKU or its product is unknown."""
+    store = get_store()
+    cat = CATALOGUE.get(store)
+    sku = find_sku(cat, sku_code)
+    product = find_product(cat, sku.product_id) if sku else None
+    if sku is None or product is None:
+        return sku, product, (), ()
+    return sku, product, store.stock_for_sku(sku.code), store.locations()
+
+
+def _subscribe(
+    tracker: Tracker, sku_code: str, city: Any, language: Optional[str]
+) -> Tuple[RestockSubscription, Catalogue]:
+    """Store the restock request (blocking: store calls); the subscription and the catalogue."""
+    store = get_store()
+    # only an identity that holds now (not an expired or replaced one) owns the subscription
+    identity = identity_for_tracker(tracker, store)
+    # a city is kept with the request only where the store has shops (its locations say which)
+    cities = store_cities(store.locations()) if isinstance(city, str) and city else frozenset()
+    request = RestockRequest(
+        sku_code=sku_code,
+        channel=(tracker.get_latest_input_channel() or "rest")[:32],
+        sender_id=tracker.sender_id,
+        language=language or "zh-Hans",
+        customer_id=identity.customer_id if identity else None,
+        city=city if isinstance(city, str) and city in cities else None,
+    )
+    return store.add_restock_subscription(request), CATALOGUE.get(store)
+
+
 class ActionCheckStock(Action):
     def name(self) -> str:
         return "action_check_stock"
@@ -301,17 +362,7 @@ class ActionCheckStock(Action):
             dispatcher.utter_message(text=text("msg_stock_ask_product", lang))
             return _reset_stock()
         try:
-            store = get_store()
-            cat = CATALOGUE.get(store)
-            sku = find_sku(cat, sku_code)
-            product = find_product(cat, sku.product_id) if sku else None
-            if sku is None or product is None:
-                dispatcher.utter_message(
-                    text=text("msg_stock_not_found", lang), buttons=buttons("msg_stock_not_found", lang)
-                )
-                return _reset_stock()
-            levels = store.stock_for_sku(sku.code)
-            locations = store.locations()
+            sku, product, levels, locations = await offload(_stock_facts, sku_code)
         except StoreInputError:
             dispatcher.utter_message(text=text("msg_stock_query_invalid", lang))
             return _reset_stock()
@@ -319,6 +370,9 @@ class ActionCheckStock(Action):
             log_store_failure(log, "stock check", tracker, exc)
             utter_store_down(dispatcher, lang)
             return [*_reset_stock(), SlotSet("human_offered", True)]
+        if sku is None or product is None:
+            dispatcher.utter_message(text=text("msg_stock_not_found", lang), buttons=buttons("msg_stock_not_found", lang))
+            return _reset_stock()
         view = stock_view(product, sku, levels, locations, city)
         body, card, btns = render_stock(view, lang)
         dispatcher.utter_message(text=body, buttons=btns, json_message=card)
@@ -342,21 +396,7 @@ class ActionRestockSubscribe(Action):
             return []
         city = tracker.get_slot("stock_city")
         try:
-            store = get_store()
-            # only an identity that holds now (not an expired or replaced one) owns the subscription
-            identity = identity_for_tracker(tracker, store)
-            # a city is kept with the request only where the store has shops (its locations say which)
-            cities = store_cities(store.locations()) if isinstance(city, str) and city else frozenset()
-            request = RestockRequest(
-                sku_code=sku_code,
-                channel=(tracker.get_latest_input_channel() or "rest")[:32],
-                sender_id=tracker.sender_id,
-                language=lang or "zh-Hans",
-                customer_id=identity.customer_id if identity else None,
-                city=city if isinstance(city, str) and city in cities else None,
-            )
-            sub = store.add_restock_subscription(request)
-            cat = CATALOGUE.get(store)
+            sub, cat = await offload(_subscribe, tracker, sku_code, city, lang)
         except StoreInputError:
             dispatcher.utter_message(text=text("msg_restock_need_product", lang))
             return []
@@ -381,7 +421,7 @@ class ActionRestockUnsubscribe(Action):
         lang = _lang(tracker)
         channel = (tracker.get_latest_input_channel() or "rest")[:32]
         try:
-            await asyncio.to_thread(lambda: shared_ledger().opt_out(channel, tracker.sender_id))
+            await offload(lambda: shared_ledger().opt_out(channel, tracker.sender_id))
         except LedgerUnavailable as error:
             log.warning("restock opt-out not recorded: %s", error)
             dispatcher.utter_message(text=text("msg_restock_unsubscribe_failed", lang))

@@ -1,8 +1,10 @@
 """HTTP store backend: an adapter for a seller's order system (contract: docs/store-api.md).
 
-Built on ``requests`` with a per-request timeout, retries with exponential
-backoff for idempotent GETs, and a circuit breaker that fails fast while the
-seller's system is down, so a dead backend cannot stall every conversation.
+Built on ``httpx`` (a synchronous ``httpx.Client``, thread-safe, with one connection pool) with a
+per-request timeout, retries with exponential backoff for idempotent GETs, a cap on the response size, and a
+circuit breaker that fails fast while the seller's system is down. Its calls are blocking: the actions run them
+in the action server's I/O thread pool (:func:`actions.store.offload.offload`), never on the event loop, so a
+slow order system delays only the conversations that wait for it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
-import requests
+import httpx
 
 from actions.store.codec import from_json, to_json
 from actions.store.types import (
@@ -45,6 +47,10 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+
+
+class ResponseTooLarge(Exception):
+    """The order system sent more than ``MAX_RESPONSE_BYTES``: treated like a broken connection."""
 
 
 class CircuitBreaker:
@@ -111,6 +117,7 @@ class HttpSettings:
     backoff: float = 0.2  # seconds; doubles each retry
     breaker_threshold: int = 5
     breaker_reset: float = 30.0
+    max_connections: int = 32  # to the order system, shared by the I/O pool's threads
 
 
 class HttpStore:
@@ -119,18 +126,29 @@ class HttpStore:
     def __init__(
         self,
         settings: HttpSettings,
-        session: Optional[requests.Session] = None,
+        client: Optional[httpx.Client] = None,
         breaker: Optional[CircuitBreaker] = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self.base = settings.base_url.rstrip("/")
-        self.session = session or requests.Session()
+        self.client = client or httpx.Client(
+            limits=httpx.Limits(
+                max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
+            ),
+        )
         self.breaker = breaker or CircuitBreaker(settings.breaker_threshold, settings.breaker_reset)
         self._sleep = sleep
+        self._timeout = httpx.Timeout(
+            settings.read_timeout, connect=settings.connect_timeout, pool=settings.connect_timeout + settings.read_timeout
+        )
         if settings.token:
-            self.session.headers["Authorization"] = f"Bearer {settings.token}"
-        self.session.headers["Accept"] = "application/json"
+            self.client.headers["Authorization"] = f"Bearer {settings.token}"
+        self.client.headers["Accept"] = "application/json"
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()
 
     # -- transport ----------------------------------------------------------
     def _request(
@@ -152,23 +170,14 @@ class HttpStore:
             if attempt:
                 self._sleep(self.settings.backoff * (2 ** (attempt - 1)))
             try:
-                resp = self.session.request(
-                    method,
-                    self.base + path,
-                    params=params,
-                    json=body,
-                    headers=headers,
-                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
-                    stream=True,
-                )
-                try:
+                with self.client.stream(
+                    method, self.base + path, params=params, json=body, headers=headers, timeout=self._timeout
+                ) as resp:
                     content = self._read_capped(resp)
-                finally:
-                    resp.close()
-            except requests.Timeout:
+            except httpx.TimeoutException:
                 last_error = "timed out"
                 continue
-            except requests.RequestException as exc:
+            except (httpx.HTTPError, httpx.StreamError, ResponseTooLarge) as exc:
                 last_error = f"connection failed ({type(exc).__name__})"
                 continue
             if resp.status_code in RETRY_STATUSES:
@@ -194,13 +203,16 @@ class HttpStore:
         raise StoreUnavailable(f"store {method} {path} failed after {attempts} attempt(s): {last_error}")
 
     @staticmethod
-    def _read_capped(resp: requests.Response) -> bytes:
+    def _read_capped(resp: httpx.Response) -> bytes:
+        declared = resp.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+            raise ResponseTooLarge(f"declared {declared} bytes")
         chunks: List[bytes] = []
         size = 0
-        for chunk in resp.iter_content(64 * 1024):
+        for chunk in resp.iter_bytes(64 * 1024):
             size += len(chunk)
             if size > MAX_RESPONSE_BYTES:
-                raise requests.RequestException("response too large")
+                raise ResponseTooLarge(f"more than {MAX_RESPONSE_BYTES} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
