@@ -13,3 +13,7 @@ runs unchanged in Rasa's Python 3.10 and in the app's Python 3.11. Modules:
 - ``rasa_client``: Rasa's HTTP API for the processes that append to conversations (the console's agent replies,
   the notifier's notices); it needs httpx, so only the app environment imports it.
 """
+
+#: Kefu's version, the one place it is written (pyproject.toml reads it; webchat/package.json, the image tags in
+#: docker-compose.yml and the newest CHANGELOG.md entry are checked against it by tests/deploy/test_packaging.py).
+__version__ = "0.1.0"
