@@ -1,6 +1,6 @@
 """What comes into the tickets from the bot's side: a handoff opens a ticket (the internal API, or the
 ``handoff_request`` slot in the events tail when the console was down), customer and bot messages join the
-customer's open ticket, and CSAT ratings land on the closed one.
+customer's open ticket, and CSAT ratings land on the closed one (a low one opens a follow-up for a supervisor).
 
 Every entry is idempotent: a handoff on its ``handoff_id``, a message on its event identity
 (``kernel.handoff.event_key``), so the API and the events tail can both deliver the same thing.
@@ -22,6 +22,7 @@ from console.leads.routing import owner_team, route_lead
 from console.models import Agent, Message, Ticket
 from console.states import Action, State, next_state
 from console.tickets.core import BadRequest, NotFound, TicketStore, dumps
+from console.tickets.followups import follow_up_on_rating, follow_up_rating
 from console.tickets.views import QueueStatus, TicketViews
 from kernel.handoff import HandoffContext, event_key
 from kernel.language import detect, resolve
@@ -170,9 +171,7 @@ class TicketIngest:
         ticket = session.scalars(sa.select(Ticket).where(Ticket.sender_id == sender_id, Ticket.state == State.CLOSED.value)
                                  .order_by(Ticket.closed_at.desc()).limit(1)).first()
         if ticket and ticket.closed_at and ticket.csat_rating is None and 0 <= timestamp - ticket.closed_at <= CSAT_WINDOW_SECONDS:
-            ticket.csat_rating = rating
-            ticket.csat_at = timestamp
-            ticket.updated_at = self.store.clock()
+            self._rate(session, ticket, rating, timestamp)
             session.info.setdefault("updated_tickets", []).append(ticket.id)
 
     # -- CSAT ----------------------------------------------------------------------------------------
@@ -192,7 +191,13 @@ class TicketIngest:
         ticket = session.scalars(query.order_by(Ticket.closed_at.desc()).limit(1)).first()
         if ticket is None:
             raise NotFound("this customer has no closed ticket to rate")
-        ticket.csat_rating = rating
-        ticket.csat_at = self.store.clock()
-        ticket.updated_at = ticket.csat_at
+        self._rate(session, ticket, rating, self.store.clock())
         return ticket
+
+    def _rate(self, session: Session, ticket: Ticket, rating: int, at: float) -> None:
+        """Store the agent CSAT; a low one (``service.follow_up_rating``) makes the ticket a follow-up for a
+        supervisor (console/tickets/followups.py), in the same transaction."""
+        ticket.csat_rating = rating
+        ticket.csat_at = at
+        ticket.updated_at = self.store.clock()
+        follow_up_on_rating(session, ticket, rating, ticket.updated_at, follow_up_rating(self.store.config))
