@@ -29,17 +29,20 @@ help:
 
 setup: $(APP_VENV)/.kefu-ready .venv-rasa/.kefu-ready
 
-.venv-rasa/.kefu-ready: requirements/rasa.lock scripts/ensure-venv
-	scripts/ensure-venv .venv-rasa 3.10 RASA_PYTHON requirements/rasa.lock
+# Runtime locks (what the images install) first, then the tests' and tools' locks (never in an image).
+.venv-rasa/.kefu-ready: requirements/rasa.lock requirements/rasa-dev.lock scripts/ensure-venv
+	KEFU_VENV_EXTRA_LOCKS=requirements/rasa-dev.lock \
+	  scripts/ensure-venv .venv-rasa 3.10 RASA_PYTHON requirements/rasa.lock
 	touch $@
 
-.venv/.kefu-ready: requirements/app.lock scripts/ensure-venv
-	scripts/ensure-venv .venv 3.11 APP_PYTHON requirements/app.lock
+.venv/.kefu-ready: requirements/app.lock requirements/dev.lock scripts/ensure-venv
+	KEFU_VENV_EXTRA_LOCKS=requirements/dev.lock \
+	  scripts/ensure-venv .venv 3.11 APP_PYTHON requirements/app.lock
 	touch $@
 
 # torch==2.13.0 goes in first so that pip takes the machine's local CPU build.
-.venv-english/.kefu-ready: requirements/app.lock requirements/kb-english.lock scripts/ensure-venv
-	KEFU_VENV_EXTRA_LOCKS=requirements/kb-english.lock \
+.venv-english/.kefu-ready: requirements/app.lock requirements/dev.lock requirements/kb-english.lock scripts/ensure-venv
+	KEFU_VENV_EXTRA_LOCKS="requirements/dev.lock requirements/kb-english.lock" \
 	  scripts/ensure-venv .venv-english 3.11 APP_PYTHON requirements/app.lock torch==2.13.0
 	touch $@
 
