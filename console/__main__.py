@@ -2,7 +2,8 @@
 
 ``python -m console accounts`` prints the demo logins when ``KEFU_CONSOLE_DEMO_ACCOUNTS`` is on (what
 ``make run``'s banner shows; the launcher runs this command, it imports nothing of the console);
-``python -m console users ...`` manages agent accounts (console/accounts.py).
+``python -m console users ...`` manages agent accounts (console/accounts.py);
+``python -m console privacy ...`` runs the retention job and access and erasure requests (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def serve() -> int:
 def main() -> int:
     if sys.argv[1:2] == ["accounts"]:  # the demo logins, for `make run`'s banner
         return demo_accounts()
+    if sys.argv[1:2] == ["privacy"]:  # retention, access and erasure (console/privacy/cli.py, docs/privacy.md)
+        from console.privacy.cli import main as privacy_main
+
+        return privacy_main(sys.argv[2:])
     if sys.argv[1:2] == ["users"]:  # account management (console/accounts.py)
         from console.accounts import main as users_main
 

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from sanic import Sanic
 
+from console.privacy.policy import load_policy
+from console.privacy.schedule import run_daily
+from console.privacy.service import Privacy
+from console.privacy.stores import Locations
 from console.settings import Settings
 from console.web import auth, customers, internal, leads, learning, ops, pages, parts, protocol, public, tickets
+from console.web import privacy as privacy_web
 from console.web.guards import Guards
 
 
@@ -23,6 +28,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     held = parts.build(settings)
     guards = Guards(held)
     app.ctx.parts = held
+    privacy = Privacy(held.engine, Locations.from_env(settings.db_url, settings.events_db_url), load_policy())
 
     @app.before_server_start
     async def _start(app_: Sanic) -> None:
@@ -30,6 +36,8 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
         app_.add_task(held.tail.run(), name="events_tail")
         if held.lead_sender is not None:
             app_.add_task(held.lead_sender.run(), name="lead_webhook")
+        if privacy.policy.schedule:  # the daily retention job (docs/privacy.md)
+            app_.add_task(run_daily(privacy), name="privacy_retention")
 
     @app.before_server_stop
     async def _stop(_app: Sanic) -> None:
@@ -45,4 +53,5 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     app.blueprint(ops.blueprint(held, guards))
     app.blueprint(learning.blueprint(guards))
     app.blueprint(pages.blueprint(guards))
+    app.blueprint(privacy_web.blueprint(privacy, guards))
     return app

@@ -176,6 +176,7 @@ def create_schema(engine: sa.Engine) -> None:
     import console.customers.models  # noqa: F401  (the conversation table joins the metadata)
     import console.feedback.models  # noqa: F401  (the feedback table joins the metadata)
     import console.leads.models  # noqa: F401  (the lead tables join the metadata; console/leads imports this module)
+    import console.privacy.models  # noqa: F401  (the privacy audit and lock tables join the metadata)
     import console.tickets.followups  # noqa: F401  (the follow-up table joins the metadata)
 
     Base.metadata.create_all(engine)

@@ -352,3 +352,93 @@ def review(
             log.warning("kb.unanswered.review.exact_grouping reason=%s", type(error).__name__)
     groups = group_rows(rows, vectors, config.unanswered.group_similarity) if rows else []
     return Review(True, grouping, tuple(groups[: max(limit, 0)]))
+
+
+# ---------------------------------------------------------------------- privacy (docs/privacy.md)
+
+
+def store_url(config: Optional[KBConfig] = None) -> str:
+    """The store's URL as configured (``KEFU_APP_DB_URL``, else knowledge_base/config.yml, else the default)."""
+    return (config or load_config()).db_url()
+
+
+def _existing(url: str) -> Optional[UnansweredStore]:
+    """The store at ``url`` when its table is there (a privacy request never creates it)."""
+    if url.startswith("sqlite:///"):
+        name = url[len("sqlite:///") :].split("?")[0]
+        if name and name != ":memory:" and not Path(name).is_file():
+            return None
+    store = UnansweredStore(url)
+    if not store.exists():
+        store.dispose()
+        return None
+    return store
+
+
+def export_conversations(url: str, conversation_ids: Sequence[str]) -> List[Dict[str, object]]:
+    """Every recorded question of these conversations (an access request), oldest first."""
+    store = _existing(url) if conversation_ids else None
+    if store is None:
+        return []
+    out: List[Dict[str, object]] = []
+    try:
+        with Session(store.engine) as session:
+            for start in range(0, len(conversation_ids), 500):
+                chunk = list(conversation_ids[start : start + 500])
+                query = (sa.select(UnansweredQuestion).where(UnansweredQuestion.conversation_id.in_(chunk))
+                         .order_by(UnansweredQuestion.id))
+                for row in session.scalars(query):
+                    created = row.created_at.replace(tzinfo=row.created_at.tzinfo or timezone.utc)
+                    out.append({"id": row.id, "created_at": created.isoformat(), "conversation_id": row.conversation_id,
+                                "text": row.text, "language": row.language, "outcome": row.outcome})
+    finally:
+        store.dispose()
+    return out
+
+
+def _delete_rows(store: UnansweredStore, ids: List[int], dry_run: bool, batch: int) -> Dict[str, int]:
+    counts = {"kb_unanswered": len(ids), "kb_unanswered_reviewed": 0}
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        with Session(store.engine) as session, session.begin():
+            reviewed = ReviewedQuestion.row_id.in_(chunk)
+            if dry_run:
+                counts["kb_unanswered_reviewed"] += int(
+                    session.scalar(sa.select(sa.func.count()).select_from(ReviewedQuestion).where(reviewed)) or 0)
+                continue
+            counts["kb_unanswered_reviewed"] += session.execute(sa.delete(ReviewedQuestion).where(reviewed)).rowcount or 0
+            session.execute(sa.delete(UnansweredQuestion).where(UnansweredQuestion.id.in_(chunk)))
+    return counts
+
+
+def erase_conversations(url: str, conversation_ids: Sequence[str], dry_run: bool = False,
+                        batch: int = 500) -> Dict[str, int]:
+    """Delete every recorded question of these conversations (and its review mark); rows deleted, or that
+    would be in a ``dry_run``."""
+    store = _existing(url) if conversation_ids else None
+    if store is None:
+        return {"kb_unanswered": 0, "kb_unanswered_reviewed": 0}
+    try:
+        ids: List[int] = []
+        with Session(store.engine) as session:
+            for start in range(0, len(conversation_ids), 500):
+                chunk = list(conversation_ids[start : start + 500])
+                ids += list(session.scalars(sa.select(UnansweredQuestion.id)
+                                            .where(UnansweredQuestion.conversation_id.in_(chunk))))
+        return _delete_rows(store, sorted(ids), dry_run, batch)
+    finally:
+        store.dispose()
+
+
+def purge_before(url: str, cutoff: datetime, dry_run: bool = False, batch: int = 500) -> Dict[str, int]:
+    """Delete the questions recorded before ``cutoff`` (the retention period); rows deleted or due."""
+    store = _existing(url)
+    if store is None:
+        return {"kb_unanswered": 0, "kb_unanswered_reviewed": 0}
+    try:
+        with Session(store.engine) as session:
+            ids = list(session.scalars(sa.select(UnansweredQuestion.id).where(UnansweredQuestion.created_at < cutoff)
+                                       .order_by(UnansweredQuestion.id)))
+        return _delete_rows(store, ids, dry_run, batch)
+    finally:
+        store.dispose()
