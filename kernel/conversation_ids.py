@@ -12,6 +12,7 @@ REST               ``rest:<sender>``                           the caller (untru
 socket.io widget   ``web:<session id>``                        the server (issued and signed)
 WeChat OA          ``wechat:<openid>``                         WeChat (signed message)
 WeCom              ``wecom:<corp id>:<userid>``                WeCom (signed message)
+微信客服           ``wxkf:<open_kfid>:<external_userid>``       WeCom (pulled with kf/sync_msg)
 =================  ==========================================  ==============================
 
 A prefix is followed by a colon; the rest is opaque here. An id without a known prefix is a
@@ -27,9 +28,10 @@ REST = "rest"
 WEB = "web"
 WECHAT = "wechat"
 WECOM = "wecom"
+WXKF = "wxkf"
 
 #: Rasa input channel name -> conversation id prefix.
-PREFIX_BY_CHANNEL = {"rest": REST, "socketio": WEB, "wechat": WECHAT, "wecom": WECOM}
+PREFIX_BY_CHANNEL = {"rest": REST, "socketio": WEB, "wechat": WECHAT, "wecom": WECOM, "wxkf": WXKF}
 PREFIXES = frozenset(PREFIX_BY_CHANNEL.values())
 SEPARATOR = ":"
 
@@ -72,6 +74,11 @@ def wechat_id(openid: str) -> str:
 
 def wecom_id(corp_id: str, userid: str) -> str:
     return scoped(WECOM, corp_id, userid)
+
+
+def wxkf_id(open_kfid: str, external_userid: str) -> str:
+    """微信客服 (WeChat Customer Service): the customer ``external_userid`` talking to the account ``open_kfid``."""
+    return scoped(WXKF, open_kfid, external_userid)
 
 
 def channel_identity(conversation_id: Optional[str]) -> Optional[Tuple[str, str]]:

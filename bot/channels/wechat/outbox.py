@@ -34,7 +34,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set
 
 import sqlalchemy as sa
 
@@ -422,11 +422,15 @@ SendText = Callable[[str, str], Awaitable[None]]
 class OutboxSender:
     """Drains one account's rows: started with the server, woken when a row is added locally."""
 
-    def __init__(self, outbox: Any, channel: str, account: str, send: SendText) -> None:
+    def __init__(
+        self, outbox: Any, channel: str, account: str, send: SendText, refused: FrozenSet[int] = REFUSED_ERRCODES
+    ) -> None:
         self.outbox = outbox
         self.channel = channel
         self.account = account
         self.send = send
+        #: errcodes that end a row at once (微信客服 has its own: bot/channels/wechat_kf/protocol.py)
+        self.refused = refused
         self.settings = outbox.settings
         self._wake = asyncio.Event()
         self._task: Optional[asyncio.Task[Any]] = None
@@ -511,7 +515,7 @@ class OutboxSender:
         except Exception as error:
             errcode = getattr(error, "errcode", None)
             reason = f"errcode {errcode}" if errcode is not None else type(error).__name__
-            if errcode in REFUSED_ERRCODES:
+            if errcode in self.refused:
                 await self.outbox.finish(row.id, token, FAILED, reason)
                 logger.error(
                     "%s.outbox_refused user=%s row=%d errcode=%s not retried",
