@@ -142,13 +142,13 @@ def figures(conversations: int, handed_off: int, containment: Optional[float], f
             repeat: List[Any], follow_ups: int) -> Dict[str, Any]:
     return {
         "conversations": conversations, "handed_off": handed_off, "containment_rate": containment,
-        "faq": dict(zip(("answered", "clarify", "no_answer", "answer_rate"), faq)),
-        "answer_helpful": dict(zip(("votes", "helpful", "rate"), answer)),
-        "bot_csat": dict(zip(("average", "count"), bot_csat)),
-        "ces": dict(zip(("average", "count"), ces)),
-        "agent_csat": dict(zip(("average", "count"), agent_csat)),
-        "fcr": dict(zip(("tickets", "resolved_first", "rate"), fcr)),
-        "repeat_contact": dict(zip(("contacts", "repeated", "rate"), repeat)),
+        "faq": dict(zip(("answered", "clarify", "no_answer", "answer_rate"), faq, strict=True)),
+        "answer_helpful": dict(zip(("votes", "helpful", "rate"), answer, strict=True)),
+        "bot_csat": dict(zip(("average", "count"), bot_csat, strict=True)),
+        "ces": dict(zip(("average", "count"), ces, strict=True)),
+        "agent_csat": dict(zip(("average", "count"), agent_csat, strict=True)),
+        "fcr": dict(zip(("tickets", "resolved_first", "rate"), fcr, strict=True)),
+        "repeat_contact": dict(zip(("contacts", "repeated", "rate"), repeat, strict=True)),
         "follow_ups": follow_ups,
     }
 

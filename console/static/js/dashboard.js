@@ -1,17 +1,19 @@
-// Supervisor dashboard: GET /api/metrics/dashboard and /api/agents, drawn as SVG.
+// Supervisor dashboard: GET /api/metrics/dashboard (a window of days or a from/to date range, broken down by channel or
+// language), /api/agents and /api/followups, drawn as SVG and tables; the CSV export is a plain download link.
 import { ApiError, api, requireSession } from "./api.js";
 import { el, replaceChildren } from "./dom.js";
 import { clock, duration, percent } from "./format.js";
 import { daily, donut, hbar, stacked, vbar } from "./charts.js";
 import { LANGUAGE_NAMES, LANGUAGES, getLang, hasKey, t } from "./i18n.js";
 import { errorText, initShell, toast } from "./shell.js";
-import { channelName, productLineWord } from "./words.js";
+import { channelName, languageName, productLineWord } from "./words.js";
 
 const REASONS = ["complaint", "explicit_request", "presales", "repeated_misses", "negative_sentiment", "identity"];
 const REASON_COLORS = { complaint: "#f04438", explicit_request: "#1f6feb", presales: "#7a5af8", repeated_misses: "#f79009", negative_sentiment: "#c11574", identity: "#0ba5ec" };
 const CSAT_COLORS = { 1: "#f04438", 2: "#f79009", 3: "#fdb022", 4: "#66c61c", 5: "#12b76a" };
 
 let last = null;
+let followups = null; // GET /api/followups: low ratings waiting for a supervisor
 let agents = null;
 let kbEntries = null; // GET /api/kb/entries: what a group can be linked to
 let learned = null; // GET /api/kb/learned: recent phrasings and drafted entries, and the rebuild's state
@@ -30,9 +32,9 @@ function kpi(span, title, id, value, sub) {
 /** One row per day of the window (days without data count as zero), oldest first. */
 export function fillDays(daily, window) {
   const byDate = new Map((daily || []).map((d) => [d.date, d]));
-  const to = Date.parse(window?.to || "");
+  const to = Date.parse(window?.last_day ? `${window.last_day}T00:00:00Z` : window?.to || ""); // a date range ends on its last day
   const n = Number(window?.days) || 0;
-  if (!Number.isFinite(to) || n < 1 || n > 90) return daily || [];
+  if (!Number.isFinite(to) || n < 1 || n > 366) return daily || [];
   const out = [];
   for (let i = n - 1; i >= 0; i -= 1) {
     const date = new Date(to - i * 86400000).toISOString().slice(0, 10);
@@ -65,9 +67,75 @@ function presalesCards(p, lang) {
 
 function reasonLabel(r) { return hasKey(`reason_${r}`) ? t(`reason_${r}`) : r; }
 
+const fixed = (v, digits = 2) => (v == null ? "–" : Number(v).toFixed(digits));
+
+/** A channel or language of the breakdown, in words. */
+function sliceName(by, key, lang) {
+  if (!key || key === "unknown") return t("value_unknown");
+  return by === "language" ? languageName(key, lang) : channelName(key, lang);
+}
+
+/** The issue-23 measures (console/dashboard.py): FCR, repeat contacts, answer helpfulness, bot CSAT, CES, follow-ups. */
+function serviceCards(s) {
+  if (!s) return [];
+  const fcr = s.fcr || {};
+  const rep = s.repeat_contact || {};
+  const helpful = s.answer_helpful || {};
+  return [
+    kpi(2, t("fcr_rate"), "fcr", percent(fcr.rate), t("fcr_help", { n: fcr.resolved_first ?? 0, m: fcr.tickets ?? 0 })),
+    kpi(2, t("repeat_rate"), "repeat", percent(rep.rate), t("repeat_help", { n: rep.repeated ?? 0, m: rep.contacts ?? 0 })),
+    kpi(2, t("answer_helpful"), "helpful", percent(helpful.rate), t("votes_n", { n: helpful.votes ?? 0 })),
+    kpi(2, t("bot_csat"), "bot_csat", fixed(s.bot_csat?.average), t("ratings_n", { n: s.bot_csat?.count ?? 0 })),
+    kpi(2, t("ces_average"), "ces", fixed(s.ces?.average), t("ces_help", { n: s.ces?.count ?? 0 })),
+    kpi(2, t("follow_ups"), "follow_ups", String(s.follow_ups ?? 0), t("follow_ups_help")),
+  ];
+}
+
+/** One row per channel (or language) with every figure; the same numbers as the CSV export. */
+function breakdownTable(b, lang) {
+  const rows = (b && b.rows) || [];
+  if (!rows.length) return el("p", { class: "muted" }, t("no_data"));
+  const heads = [b.by === "language" ? t("ui_language") : t("channel"), t("conversations"), t("containment_rate"),
+    t("faq_answer_rate"), t("answer_helpful"), t("bot_csat"), t("ces_average"), t("agent_csat"), t("fcr_rate"),
+    t("repeat_rate"), t("follow_ups")];
+  return el("table", { class: "data", id: "breakdown", dataset: { by: b.by } },
+    el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, rows.map((r) => el("tr", { dataset: { key: r.key } },
+      el("th", { scope: "row" }, sliceName(b.by, r.key, lang)),
+      el("td", { class: "num" }, String(r.conversations)),
+      el("td", { class: "num" }, percent(r.containment_rate)),
+      el("td", { class: "num" }, percent(r.faq?.answer_rate)),
+      el("td", { class: "num" }, `${percent(r.answer_helpful?.rate)} (${r.answer_helpful?.votes ?? 0})`),
+      el("td", { class: "num" }, `${fixed(r.bot_csat?.average)} (${r.bot_csat?.count ?? 0})`),
+      el("td", { class: "num" }, `${fixed(r.ces?.average)} (${r.ces?.count ?? 0})`),
+      el("td", { class: "num" }, `${fixed(r.agent_csat?.average)} (${r.agent_csat?.count ?? 0})`),
+      el("td", { class: "num" }, `${percent(r.fcr?.rate)} (${r.fcr?.resolved_first ?? 0}/${r.fcr?.tickets ?? 0})`),
+      el("td", { class: "num" }, `${percent(r.repeat_contact?.rate)} (${r.repeat_contact?.repeated ?? 0}/${r.repeat_contact?.contacts ?? 0})`),
+      el("td", { class: "num" }, String(r.follow_ups ?? 0))))));
+}
+
+/** Tickets a low rating reopened: open the ticket, write what was done, mark it done. */
+function followupList(list, lang) {
+  if (!list) return el("p", { class: "muted" }, t("no_data"));
+  if (!list.length) return el("p", { class: "muted" }, t("followups_none"));
+  return el("ul", { class: "history followups" }, list.map((f) => {
+    const note = el("input", { type: "text", maxlength: 2000, placeholder: t("followup_note"), "aria-label": t("followup_note"), dataset: { role: "note" } });
+    return el("li", { dataset: { followup: f.id, ticket: f.ticket_id } },
+      el("a", { href: `/console#ticket=${encodeURIComponent(f.ticket_id)}` }, t("followup_ticket", { id: f.ticket_id })), " · ",
+      t("followup_rated", { n: f.rating, agent: f.ticket?.agent || "–", t: clock(f.ticket?.closed_at, lang, 0) }), " · ",
+      `${channelName(f.ticket?.channel, lang)} · ${languageName(f.ticket?.language, lang)}`,
+      f.ticket?.summary ? el("div", { class: "kpi-sub" }, f.ticket.summary) : null,
+      el("div", { class: "review-controls" }, note,
+        el("button", { type: "button", class: "primary", dataset: { action: "followup-done" }, onclick: () => act(() => {
+          if (!note.value.trim()) throw new Error(t("followup_write_note"));
+          return api.followupDone(f.id, note.value.trim());
+        }, () => t("followup_done_ok")) }, t("followup_done"))));
+  }));
+}
+
 function render(m) {
   const lang = getLang();
-  $window().textContent = m.window ? `${clock(m.window.from, lang, 0)} – ${clock(m.window.to, lang, 0)} · ${t("days_n", { n: m.window.days })}` : "";
+  $window().textContent = m.window ? t("range_days", { a: m.window.first_day, b: m.window.last_day, n: m.window.days }) : "";
   const faq = m.faq || {};
   const csat = m.csat || { distribution: {} };
   const byReasonRate = m.handoff_rate_by_reason || {};
@@ -98,7 +166,7 @@ function render(m) {
       el("div", { class: "legend" }, faqParts.map((p) => el("span", {}, el("i", { style: `background:${p.color}` }), `${p.label} ${p.value}`)))),
     kpi(2, t("median_first_response"), "first_response", duration(fr.median), t("samples_n", { n: fr.count || 0 })),
     kpi(2, t("median_handle"), "handle", duration(hd.median), t("samples_n", { n: hd.count || 0 })),
-    kpi(2, t("csat_average"), "csat_avg", csat.average != null ? Number(csat.average).toFixed(2) : "–", t("ratings_n", { n: csat.count || 0 })),
+    kpi(2, t("agent_csat"), "csat_avg", csat.average != null ? Number(csat.average).toFixed(2) : "–", t("ratings_n", { n: csat.count || 0 })),
     card(6, t("handoff_by_reason"), "by_reason",
       hbar(reasons.map((r) => ({ label: reasonLabel(r), value: byReasonRate[r] || 0, display: `${percent(byReasonRate[r] || 0)} (${byReason[r] || 0})`, color: REASON_COLORS[r] })),
         { ariaLabel: reasons.map((r) => `${reasonLabel(r)} ${percent(byReasonRate[r] || 0)}`).join(", ") })),
@@ -119,6 +187,9 @@ function render(m) {
           el("span", {}, el("i", { style: "background:#1f6feb" }), t("conversations")),
           el("span", {}, el("i", { style: "background:#f04438" }), t("handed_off"))),
       ] : el("p", { class: "muted" }, t("no_data"))),
+    ...serviceCards(m.measures),
+    card(12, t("breakdown_title"), "breakdown", breakdownTable(m.breakdown, lang)),
+    card(12, t("followups_title"), "followups", followupList(followups, lang)),
     ...presalesCards(m.presales, lang),
     card(12, t("unanswered"), "unanswered", unansweredTable(unanswered)),
   ];
@@ -229,15 +300,29 @@ async function followRebuild() {
 
 function $window() { return document.getElementById("window"); }
 
+/** The request's window and breakdown: the chosen number of days, or the from/to dates of "custom dates". */
+export function rangeParams(days, from, to, by) {
+  const params = days === "custom" ? { ...(from ? { from } : {}), ...(to ? { to } : {}) } : { days: days || "7" };
+  if (days === "custom" && !from && !to) params.days = "7";
+  return { ...params, by: by || "channel" };
+}
+
+function currentParams() {
+  const value = (id) => document.getElementById(id).value;
+  return rangeParams(value("days"), value("from"), value("to"), value("by"));
+}
+
 async function load(periodic = false) {
-  if (periodic && (drafting.size || document.activeElement?.closest?.("[data-card='unanswered']"))) return; // never wipe a review in progress
-  const days = Number(document.getElementById("days").value) || 7;
+  if (periodic && (drafting.size || document.activeElement?.closest?.("[data-card='unanswered'], [data-card='followups']"))) return; // never wipe a review in progress
+  const params = currentParams();
+  document.getElementById("export").href = `/api/metrics/dashboard.csv?${new URLSearchParams(params)}`;
   const error = document.getElementById("dash-error");
   error.hidden = true;
   try {
-    const [metrics, agentList, entryList, learnedNow] = await Promise.all([api.dashboard(days), api.agents().catch(() => null),
-      api.kbEntries().catch(() => null), api.kbLearned().catch(() => null)]);
+    const [metrics, agentList, entryList, learnedNow, followupList] = await Promise.all([api.dashboard(params), api.agents().catch(() => null),
+      api.kbEntries().catch(() => null), api.kbLearned().catch(() => null), api.followups().catch(() => null)]);
     last = metrics;
+    followups = followupList ? followupList.followups : null;
     agents = agentList ? agentList.agents : null;
     kbEntries = entryList ? entryList.entries : kbEntries;
     if (learnedNow) { learned = learnedNow; rebuild = learned.rebuild; }
@@ -255,11 +340,24 @@ async function init() {
   initShell(agent);
   document.getElementById("nav-dashboard").hidden = false;
   const days = document.getElementById("days");
-  for (const option of days.options) option.textContent = t("days_n", { n: option.value });
-  days.addEventListener("change", () => load());
+  const from = document.getElementById("from");
+  const to = document.getElementById("to");
+  const nameDays = () => { for (const option of days.options) if (option.value !== "custom") option.textContent = t("days_n", { n: option.value }); };
+  nameDays();
+  days.addEventListener("change", () => {
+    if (days.value !== "custom") { from.value = ""; to.value = ""; }
+    load();
+  });
+  for (const input of [from, to]) {
+    input.addEventListener("change", () => {
+      days.value = "custom";
+      if (from.value && to.value) load(); // one date alone waits for the other (or for Refresh: a week from it)
+    });
+  }
+  document.getElementById("by").addEventListener("change", () => load());
   document.getElementById("refresh").addEventListener("click", () => load());
   document.addEventListener("kefu:lang", () => {
-    for (const option of days.options) option.textContent = t("days_n", { n: option.value });
+    nameDays();
     if (last) render(last);
   });
   await load();
