@@ -11,6 +11,13 @@ from __future__ import annotations
 import logging
 import sys
 
+USAGE = """usage: python -m console [accounts | users ... | privacy ...]   (installed: kefu-console)
+
+  (no command)   serve the handoff console (settings from the environment, docs/console.md)
+  accounts       print the demo logins when KEFU_CONSOLE_DEMO_ACCOUNTS is on
+  users ...      manage agent accounts (kefu-console users --help)
+  privacy ...    retention job, access and erasure requests (docs/privacy.md)"""
+
 
 def demo_accounts() -> int:
     """The demo logins, one line each, or why there are none."""
@@ -55,6 +62,12 @@ def main() -> int:
         from console.accounts import main as users_main
 
         return users_main(sys.argv[2:])
+    if sys.argv[1:2] in (["-h"], ["--help"], ["help"]):
+        print(USAGE)
+        return 0
+    if sys.argv[1:]:
+        print(f"unknown command {sys.argv[1]!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
     return serve()
 
 
