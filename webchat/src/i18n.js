@@ -70,6 +70,8 @@ const STRINGS = {
     out_of_stock: "无货",
     stores: "门店库存",
     history_failed: "聊天记录暂时无法加载",
+    privacy_notice: "为了更好地为您服务，我们会保存本次对话的记录。",
+    privacy_link: "隐私政策",
   },
   "zh-Hant": {
     title: "線上客服",
@@ -137,6 +139,8 @@ const STRINGS = {
     out_of_stock: "無貨",
     stores: "門市庫存",
     history_failed: "聊天記錄暫時無法載入",
+    privacy_notice: "為了更好地為您服務，我們會保存本次對話的記錄。",
+    privacy_link: "隱私權政策",
   },
   en: {
     title: "Customer service",
@@ -204,6 +208,8 @@ const STRINGS = {
     out_of_stock: "Out of stock",
     stores: "Stores",
     history_failed: "The conversation history could not be loaded",
+    privacy_notice: "We keep a record of this chat so that we can help you.",
+    privacy_link: "Privacy policy",
   },
 };
 

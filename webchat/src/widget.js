@@ -22,6 +22,7 @@
 import { io } from "socket.io-client";
 import { cardActions, el, renderCard } from "./cards.js";
 import { pickLanguage, strings } from "./i18n.js";
+import { PrivacyNotice } from "./privacy.js";
 import { Storage, randomId } from "./storage.js";
 import { css } from "./styles.js";
 
@@ -281,6 +282,8 @@ export class KefuWidget {
     document.body.append(this.host);
 
     this.renderGreeting();
+    this.privacyNotice = new PrivacyNotice(this.storage, t, this.language, this.config); // privacy.js
+    this.privacyNotice.mount((node) => this.append(node));
     if (this.storage.get("open") === "1") this.setOpen(true, false);
   }
 
@@ -657,6 +660,7 @@ export class KefuWidget {
     const message = { message_id: randomId("m-"), text: String(text).slice(0, MAX_CHARS), created: Date.now() };
     if (displayText && displayText !== text) message.display_text = String(displayText);
     if (quiet) message.quiet = true; // a control's click: no bubble, the control shows it
+    if (!quiet && this.privacyNotice) this.privacyNotice.acknowledge();
     this.outbox.push(message);
     this.saveOutbox();
     this.showPending(message);
