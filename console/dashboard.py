@@ -372,10 +372,9 @@ def with_offsets(unanswered: Dict[str, Any]) -> Dict[str, Any]:
     return {**unanswered, "groups": groups}
 
 
-def dashboard(session: Session, now: float, window: Window | int, unanswered: Dict[str, Any],
+def dashboard(session: Session, now: float, window: Window, unanswered: Dict[str, Any],
               by: str = "channel") -> Dict[str, Any]:
-    if isinstance(window, int):
-        window = Window(now - window * 86400, now, window)
+    """The dashboard's numbers for ``window`` (``parse_window``), broken down ``by`` channel or language."""
     facts = gather(session, window)
     tickets = facts.ticket_rows
     overall = figures(facts.contacts, facts.tickets, facts.votes, facts.contacts_by_customer, facts.tickets_by_customer)
