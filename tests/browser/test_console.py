@@ -182,12 +182,21 @@ def test_a_transfer_moves_the_ticket_to_the_other_teams_queue_live(ui: Console, 
         login(other, ui.url, "li")  # presales
         assert queue_item(other, ticket).count() == 0
         open_ticket(page, ticket)
+        # no team is chosen for the agent (issue 27 defect 11: it defaulted to the first team)
+        assert page.input_value("#transfer-team") == "" and page.is_disabled("#btn-transfer")
         page.select_option("#transfer-team", "presales")
         page.click("#btn-transfer")
+        page.locator("#confirm-note").wait_for(timeout=LIVE_MS)  # a confirmation, with a note for the next agent
+        page.click("#confirm-cancel")  # changing one's mind changes nothing
+        assert ui.ticket(ticket)["team"] == "after_sales"
+        page.click("#btn-transfer")
+        page.fill("#confirm-note", "顾客要开专票，抬头已确认")
+        confirm(page)
         queue_item(other, ticket).wait_for(timeout=LIVE_MS)  # arrives live in 小李's queue
         queue_item(page, ticket).wait_for(state="detached", timeout=LIVE_MS)  # and leaves 小王's
         detail = ui.ticket(ticket)
         assert detail["team"] == "presales" and detail["state"] == "queued"
+        assert [n["text"] for n in detail["notes"]] == ["顾客要开专票，抬头已确认"], detail["notes"]
     finally:
         other.context.close()
 

@@ -6,7 +6,7 @@ import {
   FILTER_PARAMS, clock, compareTickets, duration, fillCanned, matchesFilter, parseTime, shownText, slaState,
 } from "./format.js";
 import { getLang, hasKey, pick, t } from "./i18n.js";
-import { confirmDialog, errorText, initShell, toast } from "./shell.js";
+import { askDialog, confirmDialog, errorText, initShell, toast } from "./shell.js";
 import { renderContext } from "./context_panel.js";
 import { LiveStream } from "./stream.js";
 
@@ -277,11 +277,13 @@ function renderActions() {
   $("grp-close").hidden = !(d.state === "assigned");
   $("btn-close").disabled = !canAct(d);
   $("close-resolution").disabled = !canAct(d);
+  // no team is chosen for the agent: the first option says "transfer to…", and the button waits for a choice
   const teams = $("transfer-team");
   const current = teams.value;
-  replaceChildren(teams, (state.config?.teams || []).filter((x) => x.id !== d.team)
-    .map((x) => el("option", { value: x.id }, pick(x.name))));
-  if ([...teams.options].some((o) => o.value === current)) teams.value = current;
+  replaceChildren(teams, el("option", { value: "" }, t("transfer_pick")), (state.config?.teams || [])
+    .filter((x) => x.id !== d.team).map((x) => el("option", { value: x.id }, pick(x.name))));
+  teams.value = [...teams.options].some((o) => o.value === current) ? current : "";
+  $("btn-transfer").disabled = !teams.value;
   const res = $("close-resolution");
   const chosen = res.value;
   replaceChildren(res, (state.config?.resolutions || []).map((x) => el("option", { value: x.id }, pick(x.name))));
@@ -501,10 +503,13 @@ function bindActions() {
     setTimeout(() => $("composer-text").focus(), 0);
     return detail;
   }, () => t("claimed_ok")));
-  $("btn-transfer").addEventListener("click", () => {
+  $("transfer-team").addEventListener("change", () => { $("btn-transfer").disabled = !$("transfer-team").value; });
+  $("btn-transfer").addEventListener("click", async () => {
     const team = $("transfer-team").value;
     if (!team) return;
-    runAction((d) => api.transfer(d.id, team), () => t("transferred_ok", { team: teamName(team) }));
+    const answer = await askDialog(t("transfer_confirm", { team: teamName(team) }), { withNote: true });
+    if (!answer.ok) return;
+    runAction((d) => api.transfer(d.id, team, answer.note), () => t("transferred_ok", { team: teamName(team) }));
   });
   $("btn-return").addEventListener("click", async () => {
     if (!(await confirmDialog(t("hand_back_confirm")))) return;

@@ -30,18 +30,27 @@ export function toast(message, kind = "info") {
 }
 
 /** Ask with the page's <dialog>; resolves true on OK. */
-export function confirmDialog(message) {
+export async function confirmDialog(message) {
+  return (await askDialog(message)).ok;
+}
+
+/** Ask with the page's <dialog>, optionally with a note field; resolves {ok, note} (note: trimmed text or ""). */
+export function askDialog(message, { withNote = false } = {}) {
   const dialog = document.getElementById("confirm-dialog");
+  const field = document.getElementById("confirm-note-field");
+  const note = document.getElementById("confirm-note");
   document.getElementById("confirm-text").textContent = message;
+  field.hidden = !withNote;
+  note.value = "";
   return new Promise((resolve) => {
     const onClose = () => {
       dialog.removeEventListener("close", onClose);
-      resolve(dialog.returnValue === "ok");
+      resolve({ ok: dialog.returnValue === "ok", note: withNote ? note.value.trim() : "" });
     };
     dialog.addEventListener("close", onClose);
     dialog.returnValue = "cancel";
     dialog.showModal();
-    document.getElementById("confirm-ok").focus();
+    (withNote ? note : document.getElementById("confirm-ok")).focus();
   });
 }
 
