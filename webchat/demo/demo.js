@@ -6,11 +6,11 @@
   var server = params.get("server") || window.location.protocol + "//" + window.location.hostname + ":5005";
   var consoleUrl = params.get("console") || window.location.origin;
   window.KefuWidgetConfig = {
-    title: "优选数码客服",
+    title: "优选生活客服",
     greeting: {
-      "zh-Hans": "您好，欢迎光临优选数码！可以问我订单、库存、退换货等问题。",
-      "zh-Hant": "您好，歡迎光臨優選數碼！可以問我訂單、庫存、退換貨等問題。",
-      en: "Welcome to Youxuan Digital! Ask me about orders, stock, returns and more.",
+      "zh-Hans": "您好，欢迎光临优选生活！可以问我订单、库存、退换货等问题。",
+      "zh-Hant": "您好，歡迎光臨優選生活！可以問我訂單、庫存、退換貨等問題。",
+      en: "Welcome to Youxuan Life! Ask me about orders, stock, returns and more.",
     },
     colors: { primary: "#d0312d" },
     position: "right",
