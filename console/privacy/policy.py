@@ -98,10 +98,10 @@ def load_policy(environ: Optional[Mapping[str, str]] = None, path: Optional[Path
     extra = sorted(set(schedule) - {"enabled", "hour", "batch"})
     if extra:
         raise PolicyError(f"{path}: schedule: unknown key(s) {', '.join(extra)}; use enabled, hour, batch")
-    enabled_raw = env.get("KEFU_PRIVACY_SCHEDULE")
+    enabled_raw = env.get("KEFU_PRIVACY_SCHEDULE", "")
     enabled = _flag("KEFU_PRIVACY_SCHEDULE", enabled_raw) if enabled_raw else _flag(
         f"{path}: schedule.enabled", schedule.get("enabled", True))
-    hour_raw = env.get("KEFU_PRIVACY_HOUR")
+    hour_raw = env.get("KEFU_PRIVACY_HOUR", "")
     hour = _whole("KEFU_PRIVACY_HOUR", hour_raw, 0, 23) if hour_raw else _whole(
         f"{path}: schedule.hour", schedule.get("hour", 3), 0, 23)
     batch = _whole(f"{path}: schedule.batch", schedule.get("batch", 500), 1, 10000)

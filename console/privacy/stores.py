@@ -26,12 +26,13 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optio
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from console.customers.models import ConversationRow
+from console.customers.models import ConversationRow, TicketLink
 from console.feedback.models import FeedbackRow
 from console.leads.models import LeadChange, LeadOutbox, LeadRow
 from console.models import ConversationDay, Message, Note, TailCursor, Ticket, make_engine
 from console.privacy.subjects import ERASED_PREFIX
 from console.states import FINAL_STATES
+from console.tickets.followups import FollowUpRow
 
 log = logging.getLogger("kefu.console.privacy")
 
@@ -363,11 +364,15 @@ class ConsoleStore:
         return value.get("id") if isinstance(value, dict) and isinstance(value.get("id"), str) else None
 
     def _tickets_of_customers(self, session: Session, customers: Set[str]) -> List[Ticket]:
-        out: List[Ticket] = []
+        """Tickets whose handoff context named the customer, or that the console linked to them."""
+        out: Dict[int, Ticket] = {}
         for customer in sorted(customers):
             query = sa.select(Ticket).where(Ticket.customer_json.contains(customer, autoescape=True))
-            out += [t for t in session.scalars(query) if self._customer_of(t) == customer]
-        return out
+            out.update({t.id: t for t in session.scalars(query) if self._customer_of(t) == customer})
+        if customers:
+            linked = sa.select(TicketLink.ticket_id).where(TicketLink.customer_id.in_(sorted(customers)))
+            out.update({t.id: t for t in session.scalars(sa.select(Ticket).where(Ticket.id.in_(linked)))})
+        return [out[k] for k in sorted(out)]
 
     def _tickets(self, session: Session, scope: Scope) -> List[Ticket]:
         found: Dict[int, Ticket] = {}
@@ -428,6 +433,10 @@ class ConsoleStore:
                     sa.select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id))]
                 item["notes"] = [plain(n) for n in session.scalars(
                     sa.select(Note).where(Note.ticket_id == ticket.id).order_by(Note.id))]
+                link = session.get(TicketLink, ticket.id)
+                item["link"] = plain(link) if link is not None else None
+                item["follow_ups"] = [plain(f) for f in session.scalars(
+                    sa.select(FollowUpRow).where(FollowUpRow.ticket_id == ticket.id))]
                 out["tickets"].append(item)
             for lead in leads:
                 item = plain(lead)
@@ -484,7 +493,8 @@ class ConsoleStore:
         return {}
 
     def _anonymise_tickets(self, ids: Sequence[int], tokens: Tokens, dry_run: bool, batch: int) -> Counts:
-        counts = {"console_tickets": 0, "console_messages": 0, "console_notes": 0}
+        counts = {"console_tickets": 0, "console_messages": 0, "console_notes": 0, "console_ticket_links": 0,
+                  "console_followups": 0}
         for chunk in chunks(ids, batch):
             with Session(self.engine) as session, session.begin():
                 for table, model in (("console_messages", Message), ("console_notes", Note)):
@@ -494,6 +504,16 @@ class ConsoleStore:
                                                             .where(where)) or 0)
                     else:
                         counts[table] += session.execute(sa.delete(model).where(where)).rowcount or 0
+                links = TicketLink.ticket_id.in_(chunk)
+                notes = sa.and_(FollowUpRow.ticket_id.in_(chunk), FollowUpRow.note != "")
+                counts["console_ticket_links"] += int(session.scalar(
+                    sa.select(sa.func.count()).select_from(TicketLink).where(links, TicketLink.customer_id.is_not(None)))
+                    or 0)
+                counts["console_followups"] += int(session.scalar(
+                    sa.select(sa.func.count()).select_from(FollowUpRow).where(notes)) or 0)
+                if not dry_run:  # the customer link goes, the repeat link (a ticket id) stays for the figures
+                    session.execute(sa.update(TicketLink).where(links).values(customer_id=None))
+                    session.execute(sa.update(FollowUpRow).where(notes).values(note=""))
                 for ticket in session.scalars(sa.select(Ticket).where(Ticket.id.in_(chunk))):
                     counts["console_tickets"] += 1
                     if dry_run:

@@ -1,5 +1,5 @@
 """Blueprint ``privacy``: supervisors answer a customer's access and erasure requests and read the audit of them
-(docs/privacy.md, docs/console-api.md "Privacy"). Agents are refused: only a supervisor may see or erase
+(docs/privacy.md). Agents are refused: only a supervisor may see or erase
 everything about a customer."""
 
 from __future__ import annotations

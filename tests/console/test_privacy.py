@@ -30,7 +30,7 @@ from actions.notifier.ledger import Ledger
 from actions.store.sql import CustomerRow, ProductRow, SkuRow, SqlStore
 from actions.store.types import RestockRequest
 from actions.verification_guard import SCOPE_CUSTOMER, SqlBackend, subject_digest
-from console.customers.models import ConversationRow
+from console.customers.models import ConversationRow, TicketLink
 from console.events_tail import CURSOR_NAME
 from console.feedback.models import FeedbackRow
 from console.leads.models import LeadChange, LeadOutbox, LeadRow
@@ -42,6 +42,7 @@ from console.privacy.service import NotFound, Privacy
 from console.privacy.stores import Locations
 from console.privacy.subjects import SubjectError, parse_subject
 from console.states import FINAL_STATES
+from console.tickets.followups import FollowUpRow
 from knowledge_base.learning.unanswered import Record, UnansweredStore
 from tests.console.process import Console, FakeRasa
 
@@ -165,6 +166,9 @@ def seed_person(env: Env, customer: Optional[str], senders: Sequence[str], marke
                                                    source="transcript", event_key=uuid.uuid4().hex, created_at=at))
             conn.execute(sa.insert(Note).values(ticket_id=ticket_id, agent_id=1, text=f"客户说 {marker}",
                                                 created_at=at))
+            conn.execute(sa.insert(TicketLink).values(ticket_id=ticket_id, customer_id=customer, created_at=at))
+            conn.execute(sa.insert(FollowUpRow).values(ticket_id=ticket_id, rating=1, created_at=at + 6,
+                                                       done_at=at + 7, done_by=1, note=f"回访了 {marker}"))
             lead_id = f"L-{uuid.uuid4().hex[:8]}"
             lead_row = conn.execute(sa.insert(LeadRow).values(
                 lead_id=lead_id, ticket_id=ticket_id, sender_id=sender, channel="wechat", customer_id=customer,
@@ -263,11 +267,15 @@ def _hits(text: str, markers: Sequence[str]) -> bool:
     return any(m in text for m in markers)
 
 
-def check_gone_and_rest_intact(before: Snapshot, after: Snapshot, markers: Sequence[str]) -> None:
+def check_gone_and_rest_intact(before: Snapshot, after: Snapshot, markers: Sequence[str],
+                               also_theirs: Sequence[str] = ()) -> None:
+    """No row holds ``markers`` after; every row that held none of ``markers`` or ``also_theirs`` (rows that are
+    the person's without naming them) is unchanged."""
+    owned = tuple(markers) + tuple(also_theirs)
     for (store, table), rows in before.items():
         now_rows = after.get((store, table), {})
         for pk, row in rows.items():
-            if _hits(row, markers) or _hits(pk, markers):
+            if _hits(row, owned) or _hits(pk, owned):
                 continue
             assert now_rows.get(pk) == row, f"{store}.{table} {pk} changed though it was not the person's"
         if table in SELLER_BOOKS:
@@ -368,9 +376,12 @@ def test_erasing_a_customer_removes_theirs_in_every_store_and_nothing_else(peopl
 
 def test_erasing_one_conversation_leaves_the_customers_other_conversations(people: Env) -> None:
     before = snapshot(people)
+    with people.console.connect() as conn:
+        web_ticket = conn.execute(sa.select(Ticket.id).where(Ticket.sender_id == "web:sessA1001")).scalar_one()
     people.privacy().erase(parse_subject(conversation="web:sessA1001"), "cli:ops")
     after = snapshot(people)
-    check_gone_and_rest_intact(before, after, ("sessA1001", "PII-A-web"))
+    # rows of that conversation's ticket that carry only its id (the ticket's customer link) are its too
+    check_gone_and_rest_intact(before, after, ("sessA1001", "PII-A-web"), (f'"ticket_id": "{web_ticket}"',))
     assert any("oAAA1001" in row for row in after[("tracker", "events")].values())
     assert any("PII-A-wx" in row for row in after[("console", "console_messages")].values())
 
