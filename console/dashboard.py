@@ -288,7 +288,7 @@ class Facts:
     day_rows: List[Any]
 
 
-def _ticket_customer(ticket: Ticket) -> Optional[str]:
+def _ticket_customer(ticket: Any) -> Optional[str]:
     try:
         customer = json.loads(ticket.customer_json or "{}")
     except ValueError:
@@ -299,19 +299,28 @@ def _ticket_customer(ticket: Ticket) -> Optional[str]:
 
 
 def gather(session: Session, window: Window) -> Facts:
-    """Read the window's rows (and, for repeats, every later one of the same customers) into plain facts."""
+    """Read the window's rows, and the later ones a repeat can be (7 days past the window's last contact or its
+    tickets' last close), into plain facts."""
+    horizon_day = (date.fromisoformat(window.last_day) + timedelta(days=8)).isoformat()
     day_rows = list(session.execute(
         sa.select(ConversationDay.sender_id, ConversationDay.day, ConversationDay.channel,
                   ConversationDay.user_messages, ConversationDay.faq_answered, ConversationDay.faq_clarify,
                   ConversationDay.faq_no_answer, ConversationDay.first_at, ConversationDay.last_at)
-        .where(ConversationDay.day >= window.start_day, ConversationDay.user_messages > 0)))
-    ticket_rows = list(session.scalars(sa.select(Ticket).where(Ticket.created_at >= window.start)))
+        .where(ConversationDay.day >= window.start_day, ConversationDay.day <= horizon_day,
+               ConversationDay.user_messages > 0)))
+    ticket_rows = list(session.scalars(sa.select(Ticket).where(Ticket.created_at >= window.start,
+                                                               Ticket.created_at < window.end)))
+    horizon = max([window.end, *(t.closed_at for t in ticket_rows if t.closed_at)]) + REPEAT_WINDOW_SECONDS
+    later_rows = list(session.execute(sa.select(Ticket.id, Ticket.sender_id, Ticket.customer_json, Ticket.created_at,
+                                                Ticket.state)
+                                      .where(Ticket.created_at >= window.end, Ticket.created_at < horizon)))
     follow_ups = set(session.scalars(sa.select(FollowUpRow.ticket_id).join(Ticket, Ticket.id == FollowUpRow.ticket_id)
-                                     .where(Ticket.created_at >= window.start)))
+                                     .where(Ticket.created_at >= window.start, Ticket.created_at < window.end)))
     feedback = list(session.execute(
         sa.select(FeedbackRow.sender_id, FeedbackRow.kind, FeedbackRow.value, FeedbackRow.channel, FeedbackRow.language)
         .where(FeedbackRow.created_at >= window.start, FeedbackRow.created_at < window.end)))
-    senders = {r.sender_id for r in day_rows} | {t.sender_id for t in ticket_rows} | {f.sender_id for f in feedback}
+    senders = {r.sender_id for r in day_rows} | {t.sender_id for t in ticket_rows} | {f.sender_id for f in feedback} \
+        | {t.sender_id for t in later_rows}
     conversations: Dict[str, ConversationRow] = {}
     sender_list = sorted(senders)
     for i in range(0, len(sender_list), 500):
@@ -336,20 +345,20 @@ def gather(session: Session, window: Window) -> Facts:
 
     all_contacts = [Contact(r.sender_id, r.day, r.first_at, r.last_at, customer_of(r.sender_id), r.faq_answered,
                             r.faq_clarify, r.faq_no_answer) for r in day_rows]
-    all_tickets = [TicketFact(t.id, t.sender_id, customer_of(t.sender_id, _ticket_customer(t)), t.created_at, t.state,
-                              t.resolution, t.closed_at, t.csat_rating, t.id in follow_ups) for t in ticket_rows]
+    tickets = [TicketFact(t.id, t.sender_id, customer_of(t.sender_id, _ticket_customer(t)), t.created_at, t.state,
+                          t.resolution, t.closed_at, t.csat_rating, t.id in follow_ups) for t in ticket_rows]
+    later = [TicketFact(t.id, t.sender_id, customer_of(t.sender_id, _ticket_customer(t)), t.created_at, t.state)
+             for t in later_rows]
     contacts_by_customer: Dict[str, List[Contact]] = defaultdict(list)
     for c in all_contacts:
         contacts_by_customer[c.customer].append(c)
     tickets_by_customer: Dict[str, List[TicketFact]] = defaultdict(list)
-    for t in all_tickets:
+    for t in tickets + later:
         tickets_by_customer[t.customer].append(t)
     contacts = [c for c in all_contacts if c.day <= window.last_day]
-    tickets = [t for t in all_tickets if t.created_at < window.end]
     votes = [Vote(f.sender_id, f.kind, int(f.value), f.channel or "", f.language or "") for f in feedback]
     return Facts(contacts, tickets, votes, slice_of, dict(contacts_by_customer), dict(tickets_by_customer),
-                 [t for t in ticket_rows if t.created_at < window.end],
-                 [r for r in day_rows if r.day <= window.last_day])
+                 ticket_rows, [r for r in day_rows if r.day <= window.last_day])
 
 
 def aware_time(value: Any) -> Optional[str]:

@@ -226,6 +226,11 @@ def test_dashboard_figures_match_the_hand_computed_values(db_console: Console) -
     assert one["measures"]["conversations"] == 1 and one["measures"]["fcr"] == {"tickets": 1, "resolved_first": 0,
                                                                               "rate": 0.0}
     assert one["window"]["days"] == 1
+    # 2026-11-06 alone: T3 is not a first-contact resolution because of T4, opened after the range (day 6), and
+    # wc2's contact repeats with wc3's on day 6: both read past the range's end
+    later = admin.get("/api/metrics/dashboard?from=2026-11-06&to=2026-11-06").json()["measures"]
+    assert later["fcr"] == {"tickets": 1, "resolved_first": 0, "rate": 0.0}
+    assert later["repeat_contact"] == {"contacts": 1, "repeated": 1, "rate": 1.0}
 
 
 def test_csv_export_of_the_measures(db_console: Console) -> None:
