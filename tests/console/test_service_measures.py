@@ -325,7 +325,8 @@ def closed_ticket(console: Console, sender: str) -> int:
     return ticket_id
 
 
-def test_a_low_rating_reopens_the_ticket_as_a_follow_up(console: Console, events: EventsTable) -> None:
+def test_a_low_rating_reopens_the_ticket_as_a_follow_up(db_console: Console) -> None:
+    console, events = db_console, EventsTable(Path(db_console.env["KEFU_EVENTS_DB"]))
     low = closed_ticket(console, "fu-low")
     fine = closed_ticket(console, "fu-fine")
     typed = closed_ticket(console, "fu-typed")
