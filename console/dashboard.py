@@ -19,6 +19,8 @@ channel or by language:
   window's contacts followed by another contact of the same customer (on any channel) that starts later and at
   most 7 days after the contact's last message.
 - **follow-ups**: tickets opened in the window that a low rating made a follow-up.
+- **handoffs by reason**, median **first response** (ticket opened -> first agent message) and median **handle time**
+  (claimed -> closed or handed back) of the tickets opened in the window.
 
 A conversation is counted under one channel and one language: those of ``console_conversations`` (the events tail
 fills them), else its ticket's, else ``unknown``; a feedback row under its own channel and language, else its
@@ -32,7 +34,7 @@ import io
 import json
 import re
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
@@ -190,6 +192,9 @@ class TicketFact:
     closed_at: Optional[float] = None
     csat: Optional[int] = None
     follow_up: bool = False
+    reason: str = ""
+    first_response_at: Optional[float] = None
+    assigned_at: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,10 @@ def figures(contacts: Sequence[Contact], tickets: Sequence[TicketFact], votes: S
         "fcr": {"tickets": len(finished), "resolved_first": fcr, "rate": rate(fcr, len(finished))},
         "repeat_contact": {"contacts": len(contacts), "repeated": again, "rate": rate(again, len(contacts))},
         "follow_ups": sum(1 for t in tickets if t.follow_up),
+        "handoffs_by_reason": {r: sum(1 for t in tickets if t.reason == r) for r in REASONS},
+        "first_response_seconds": _timing([t.first_response_at - t.created_at for t in tickets
+                                           if t.first_response_at]),
+        "handle_seconds": _timing([t.closed_at - t.assigned_at for t in tickets if t.closed_at and t.assigned_at]),
     }
 
 
@@ -346,7 +355,8 @@ def gather(session: Session, window: Window) -> Facts:
     all_contacts = [Contact(r.sender_id, r.day, r.first_at, r.last_at, customer_of(r.sender_id), r.faq_answered,
                             r.faq_clarify, r.faq_no_answer) for r in day_rows]
     tickets = [TicketFact(t.id, t.sender_id, customer_of(t.sender_id, _ticket_customer(t)), t.created_at, t.state,
-                          t.resolution, t.closed_at, t.csat_rating, t.id in follow_ups) for t in ticket_rows]
+                          t.resolution, t.closed_at, t.csat_rating, t.id in follow_ups, t.reason,
+                          t.first_response_at, t.assigned_at) for t in ticket_rows]
     later = [TicketFact(t.id, t.sender_id, customer_of(t.sender_id, _ticket_customer(t)), t.created_at, t.state)
              for t in later_rows]
     contacts_by_customer: Dict[str, List[Contact]] = defaultdict(list)
@@ -388,8 +398,7 @@ def dashboard(session: Session, now: float, window: Window, unanswered: Dict[str
     tickets = facts.ticket_rows
     overall = figures(facts.contacts, facts.tickets, facts.votes, facts.contacts_by_customer, facts.tickets_by_customer)
     conversations, handed = overall["conversations"], overall["handed_off"]
-    by_reason = Counter(t.reason for t in tickets)
-    reasons = {r: by_reason.get(r, 0) for r in REASONS}
+    reasons = overall["handoffs_by_reason"]
     daily_conv: Dict[str, Set[str]] = defaultdict(set)
     for r in facts.day_rows:
         daily_conv[r.day].add(r.sender_id)
@@ -409,8 +418,8 @@ def dashboard(session: Session, now: float, window: Window, unanswered: Dict[str
         "handoffs_by_reason": reasons,
         "handoff_rate_by_reason": {r: rate(n, conversations) for r, n in reasons.items()},
         "faq": overall["faq"],
-        "first_response_seconds": _timing([t.first_response_at - t.created_at for t in tickets if t.first_response_at]),
-        "handle_seconds": _timing([t.closed_at - t.assigned_at for t in tickets if t.closed_at and t.assigned_at]),
+        "first_response_seconds": overall["first_response_seconds"],
+        "handle_seconds": overall["handle_seconds"],
         "csat": csat_summary(t.csat_rating for t in tickets if t.csat_rating),
         "measures": overall,
         "breakdown": {"by": by, "rows": breakdown(by, facts.contacts, facts.tickets, facts.votes, facts.slice_of,
@@ -459,6 +468,9 @@ CSV_COLUMNS: Tuple[Tuple[str, Callable[[Mapping[str, Any]], Any]], ...] = (
     ("repeat_contacts_repeated", lambda f: f["repeat_contact"]["repeated"]),
     ("repeat_contact_rate", lambda f: f["repeat_contact"]["rate"]),
     ("follow_ups", lambda f: f["follow_ups"]),
+    ("first_response_median_seconds", lambda f: f["first_response_seconds"]["median"]),
+    ("handle_median_seconds", lambda f: f["handle_seconds"]["median"]),
+    *((f"handoffs_{r}", (lambda f, r=r: f["handoffs_by_reason"][r])) for r in REASONS),
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -54,7 +54,7 @@ def test_range_breakdown_export_and_follow_up(seeded: Console, page: Any) -> Non
     assert page.locator("#breakdown tbody tr").evaluate_all("rows => rows.map(r => r.dataset.key)") == \
         ["wechat", "socketio"]
     assert cells(page, "wechat") == ["微信公众号", "4", "50%", "57%", "67% (3)", "3.00 (2)", "5.00 (1)", "4.00 (1)",
-                                     "0% (0/1)", "80% (4/5)", "0"]
+                                     "0% (0/1)", "80% (4/5)", "0", "6m 00s", "24m 00s"]
     assert cells(page, "socketio")[8] == "33% (1/3)"
     assert page.locator("[data-kpi='fcr']").inner_text() == "25%"
     assert page.locator("[data-kpi='repeat']").inner_text() == "50%"

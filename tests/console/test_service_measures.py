@@ -23,6 +23,7 @@ from console.dashboard import csv_cell
 from console.feedback.models import FeedbackRow
 from console.models import ConversationDay, Ticket
 from console.tickets.followups import FollowUpRow, follow_up_rating
+from kernel.handoff import REASONS
 from knowledge_base.learning.unanswered import Record, UnansweredStore
 from tests.console.process import Console, EventsTable, FakeRasa
 
@@ -82,6 +83,8 @@ TICKETS = [
     ("T5", "web3", (5, 15.02), "returned_to_bot", None, (5, 15.1), None, False),
     ("T0", "old1", (-2, 9.05), "closed", "resolved", (-2, 9.1), 2, False),  # before the window
 ]
+FIRST_RESPONSE = {"T1": 180.0, "T3": 360.0}  # seconds from the ticket's creation to the first agent message
+COMPLAINTS = {"T3"}  # the handoff reason: complaint; the others explicit_request
 # feedback: sender, kind, value, channel, language, (day, hour)
 FEEDBACK = [
     ("w1", "answer", 1, "wechat", "zh-Hans", (0, 10.05)),
@@ -117,11 +120,13 @@ def seed(console: Console) -> None:
             channel, language, customer = CONVERSATIONS[sender]
             ticket = Ticket(
                 handoff_id=uuid.uuid4().hex, sender_id=sender, channel=channel, state=state, team="after_sales",
-                category="after_sales", reason="explicit_request", trigger="", priority=0, language=language,
+                category="after_sales", reason="complaint" if name in COMPLAINTS else "explicit_request",
+                trigger="", priority=0, language=language,
                 customer_json=json.dumps({"id": customer, "verified": bool(customer)}), summary=f"seeded {name}",
                 created_at=at(*created), updated_at=at(*created), assigned_at=at(*created) if closed else None,
                 closed_at=at(*closed) if closed else None, resolution=resolution, csat_rating=csat,
-                csat_at=at(*closed) + 60 if csat else None)
+                csat_at=at(*closed) + 60 if csat else None,
+                first_response_at=at(*created) + FIRST_RESPONSE[name] if name in FIRST_RESPONSE else None)
             session.add(ticket)
             session.flush()
             ids[name] = ticket.id
@@ -139,7 +144,10 @@ def seed(console: Console) -> None:
 
 def figures(conversations: int, handed_off: int, containment: Optional[float], faq: List[Any],
             answer: List[Any], bot_csat: List[Any], ces: List[Any], agent_csat: List[Any], fcr: List[Any],
-            repeat: List[Any], follow_ups: int) -> Dict[str, Any]:
+            repeat: List[Any], follow_ups: int, first_response: List[Any], handle: List[Any],
+            explicit: int, complaint: int) -> Dict[str, Any]:
+    reasons = {r: 0 for r in REASONS}
+    reasons.update(explicit_request=explicit, complaint=complaint)
     return {
         "conversations": conversations, "handed_off": handed_off, "containment_rate": containment,
         "faq": dict(zip(("answered", "clarify", "no_answer", "answer_rate"), faq, strict=True)),
@@ -150,6 +158,9 @@ def figures(conversations: int, handed_off: int, containment: Optional[float], f
         "fcr": dict(zip(("tickets", "resolved_first", "rate"), fcr, strict=True)),
         "repeat_contact": dict(zip(("contacts", "repeated", "rate"), repeat, strict=True)),
         "follow_ups": follow_ups,
+        "handoffs_by_reason": reasons,
+        "first_response_seconds": dict(zip(("median", "count"), first_response, strict=True)),
+        "handle_seconds": dict(zip(("median", "count"), handle, strict=True)),
     }
 
 
@@ -161,6 +172,8 @@ def figures(conversations: int, handed_off: int, containment: Optional[float], f
 #   wc2 d4 -> wc3 d6 (both C2) yes; web3 d5 no; wc3 d6 -> wc3 d9 (after the window, still counts) yes; w4 d6 no
 # FCR over the finished tickets T1, T2, T3, T5: T1 yes (resolved, no follow-up, no later C1 ticket);
 #   T2 no (follow-up); T3 no (C2's T4 two days after the close); T5 no (handed back to the bot)
+# handle time (claimed -> closed): T1 0.3 h = 1080 s, T2 0.2 h = 720 s, T3 0.4 h = 1440 s, T5 0.08 h = 288 s;
+# first response: T1 180 s, T3 360 s; reasons: T3 complaint, the other four explicit_request
 OVERALL = figures(
     7, 5, 0.2857,  # senders w1 web1 web2 wc2 wc3 web3 w4; handed web1 web2 wc2 wc3 web3; (7 - 5) / 7
     [8, 1, 4, 0.6154],  # answered 2+1+1+3+1 = 8, clarify 1 (web1), no answer 1+1+2 = 4; 8 / 13
@@ -171,6 +184,9 @@ OVERALL = figures(
     [4, 1, 0.25],  # FCR 1 / 4
     [8, 4, 0.5],  # repeats 4 / 8
     1,  # T2's follow-up
+    [270.0, 2],  # first response median (180 + 360) / 2
+    [900.0, 4],  # handle median of 288, 720, 1080, 1440: (720 + 1080) / 2
+    4, 1,
 )
 BY_CHANNEL = {
     # wechat: w1 wc2 wc3 w4; contacts w1 d0, w1 d2, wc2 d4, wc3 d6, w4 d6; tickets T3 T4
@@ -180,24 +196,25 @@ BY_CHANNEL = {
                       [3.0, 2], [5.0, 1], [4.0, 1],  # bot CSAT (4+2)/2; CES wc2 5; agent CSAT T3 4
                       [1, 0, 0.0],  # T3 only, not resolved first
                       [5, 4, 0.8],  # w1 d0 yes, w1 d2 yes (web1 d3 on the web counts), wc2 yes, wc3 yes, w4 no
-                      0),
+                      0, [360.0, 1], [1440.0, 1], 1, 1),  # T3; T4 explicit, T3 complaint
     # socketio: web1 web2 web3; contacts web2 d1, web1 d3, web3 d5; tickets T1 T2 T5
     "socketio": figures(3, 3, 0.0,
                         [4, 1, 1, 0.6667],  # answered 1+3, clarify 1, no answer 1: 4 / 6
                         [1, 1, 1.0], [None, 0], [2.0, 1], [3.0, 2],  # agent CSAT (5 + 1) / 2
                         [3, 1, 0.3333],  # T1 of T1 T2 T5
-                        [3, 0, 0.0], 1),
+                        [3, 0, 0.0], 1,
+                        [180.0, 1], [720.0, 3], 3, 0),  # T1's first response; handle 288, 720, 1080
 }
 BY_LANGUAGE = {
     # zh-Hans: w1 web1; contacts w1 d0, w1 d2, web1 d3; ticket T1
     "zh-Hans": figures(2, 1, 0.5, [3, 1, 1, 0.6], [2, 1, 0.5], [4.0, 1], [2.0, 1], [5.0, 1], [1, 1, 1.0],
-                       [3, 2, 0.6667], 0),
+                       [3, 2, 0.6667], 0, [180.0, 1], [1080.0, 1], 1, 0),
     # en: web2 web3 w4; contacts web2 d1, web3 d5, w4 d6; tickets T2 T5
     "en": figures(3, 2, 0.3333, [5, 0, 1, 0.8333], [2, 2, 1.0], [2.0, 1], [None, 0], [1.0, 1], [2, 0, 0.0],
-                  [3, 0, 0.0], 1),
+                  [3, 0, 0.0], 1, [None, 0], [504.0, 2], 2, 0),  # handle (288 + 720) / 2
     # zh-Hant: wc2 wc3; contacts wc2 d4, wc3 d6; tickets T3 T4
     "zh-Hant": figures(2, 2, 0.0, [0, 0, 2, 0.0], [0, 0, None], [None, 0], [5.0, 1], [4.0, 1], [1, 0, 0.0],
-                       [2, 2, 1.0], 0),
+                       [2, 2, 1.0], 0, [360.0, 1], [1440.0, 1], 1, 1),
 }
 
 

@@ -97,7 +97,7 @@ function breakdownTable(b, lang) {
   if (!rows.length) return el("p", { class: "muted" }, t("no_data"));
   const heads = [b.by === "language" ? t("ui_language") : t("channel"), t("conversations"), t("containment_rate"),
     t("faq_answer_rate"), t("answer_helpful"), t("bot_csat"), t("ces_average"), t("agent_csat"), t("fcr_rate"),
-    t("repeat_rate"), t("follow_ups")];
+    t("repeat_rate"), t("follow_ups"), t("median_first_response"), t("median_handle")];
   return el("table", { class: "data", id: "breakdown", dataset: { by: b.by } },
     el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col" }, h)))),
     el("tbody", {}, rows.map((r) => el("tr", { dataset: { key: r.key } },
@@ -111,7 +111,9 @@ function breakdownTable(b, lang) {
       el("td", { class: "num" }, `${fixed(r.agent_csat?.average)} (${r.agent_csat?.count ?? 0})`),
       el("td", { class: "num" }, `${percent(r.fcr?.rate)} (${r.fcr?.resolved_first ?? 0}/${r.fcr?.tickets ?? 0})`),
       el("td", { class: "num" }, `${percent(r.repeat_contact?.rate)} (${r.repeat_contact?.repeated ?? 0}/${r.repeat_contact?.contacts ?? 0})`),
-      el("td", { class: "num" }, String(r.follow_ups ?? 0))))));
+      el("td", { class: "num" }, String(r.follow_ups ?? 0)),
+      el("td", { class: "num" }, duration(r.first_response_seconds?.median)),
+      el("td", { class: "num" }, duration(r.handle_seconds?.median))))));
 }
 
 /** Tickets a low rating reopened: open the ticket, write what was done, mark it done. */
