@@ -29,7 +29,10 @@ def due_day(privacy: Privacy, now: float) -> Optional[str]:
 
 
 async def run_daily(privacy: Privacy, check_seconds: float = CHECK_SECONDS) -> None:
+    """Check every ``check_seconds``, the first time one interval after start-up (a console that was just
+    started, or restarted in a crash loop, serves agents first)."""
     while True:
+        await asyncio.sleep(check_seconds)
         try:
             day = await asyncio.to_thread(due_day, privacy, privacy.clock())
             if day is not None:
@@ -40,4 +43,3 @@ async def run_daily(privacy: Privacy, check_seconds: float = CHECK_SECONDS) -> N
             raise
         except Exception as error:  # a broken store must not stop the console; the next check tries again
             log.error("privacy.retain.failed error=%s", type(error).__name__, exc_info=True)
-        await asyncio.sleep(check_seconds)

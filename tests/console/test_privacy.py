@@ -635,3 +635,28 @@ def test_cli_export_erase_and_retain(tmp_path: Path, fake_rasa: FakeRasa) -> Non
     audit = json.loads(run("audit").stdout)
     assert [e["action"] for e in audit][:3] == ["retain", "erase", "erase"]
     assert all(e["actor"].startswith("cli") for e in audit)
+
+
+def test_the_console_loop_runs_the_days_job_once(ages: Env) -> None:
+    import asyncio
+
+    from console.privacy.schedule import due_day, run_daily
+
+    privacy = ages.privacy()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(run_daily(privacy, check_seconds=0.05))
+        deadline = time.monotonic() + 60
+        while privacy.last_run_day() != "2026-12-01" or not privacy.audit_log(1):
+            assert time.monotonic() < deadline, "the daily run did not happen"
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(scenario())
+    assert not any("PII-OLD" in row for row in snapshot(ages)[("tracker", "events")].values())
+    with ages.console.connect() as conn:
+        runs = conn.execute(sa.select(PrivacyAudit.actor).where(PrivacyAudit.action == "retain")).scalars().all()
+    assert runs == ["schedule"]
+    assert due_day(privacy, NOW) is None
