@@ -4,7 +4,7 @@ Rasa reads any message that starts with ``/`` as ``/intent{entities}`` and skips
 customer who types ``/restart`` wipes the conversation (and with it a lockout counter),
 ``/session_start`` starts over, and ``/inform{"order_id": "..."}`` sets any slot the payload
 names. Buttons need this (a button's payload is such a message), so the rule is: on a public
-channel (``rest``, ``socketio``, ``wechat``, ``wecom``) a payload is honoured only when
+channel (``rest``, ``socketio``, ``wechat``, ``wecom``, ``wxkf``) a payload is honoured only when
 
 - the bot itself offered it in this conversation: a button (``data.buttons``/``quick_replies``)
   or a ``payload`` inside ``data.custom`` (card actions) of one of the last
@@ -43,7 +43,7 @@ from kernel.text import clean_text
 
 logger = logging.getLogger("kefu.control_commands")
 
-PUBLIC_CHANNELS = frozenset({"rest", "socketio", "wechat", "wecom"})
+PUBLIC_CHANNELS = frozenset({"rest", "socketio", "wechat", "wecom", "wxkf"})
 CONTROL_INTENTS = frozenset({"restart", "session_start", "back"})
 ALLOWED_PAYLOADS_ENV = "KEFU_ALLOWED_PAYLOADS"
 RECENT_BOT_MESSAGES = 30

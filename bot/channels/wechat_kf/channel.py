@@ -346,8 +346,6 @@ class Conversations:
     async def hand(self, message: KfMessage) -> None:
         """One customer message: a bot turn (its answer through the outbox), or the channel's own
         text for what the bot cannot read (images, files...)."""
-        if not await self.ready():
-            raise RuntimeError("the Rasa agent did not load in time")
         user = recipient(message.open_kfid, message.external_userid)
         sender_id = wxkf_id(message.open_kfid, message.external_userid)
         inbound = message.inbound()
@@ -439,7 +437,7 @@ class WeChatKfInput(InputChannel):
                 f"{CHANNEL} channel: the state database ({STATE_URL_ENV}) cannot be opened: {type(error).__name__}"
             ) from None
         self.syncer = Syncer(client, self.state, settings.open_kfids, self.conversations.hand,
-                             self.conversations.handled, MAX_PAGE)
+                             self.conversations.handled, MAX_PAGE, ready=self.conversations.ready)
         self.endpoint = CallbackEndpoint(settings, crypto, stores.replay, self._on_event)
 
     def _on_event(self, event: CallbackEvent) -> None:

@@ -43,6 +43,11 @@ MAX_ROUNDS = 50
 
 Hand = Callable[[KfMessage], Awaitable[None]]
 Handled = Callable[[KfMessage], Awaitable[bool]]
+Ready = Callable[[], Awaitable[bool]]
+
+
+async def always_ready() -> bool:
+    return True
 
 
 class PageBusy(Exception):
@@ -59,6 +64,7 @@ class Syncer:
         handled: Handled,
         page_limit: int = MAX_PAGE,
         retry_after: float = LEASE_SECONDS,
+        ready: Ready = always_ready,
     ) -> None:
         self.client = client
         self.state = state
@@ -67,6 +73,8 @@ class Syncer:
         self.handled = handled
         self.page_limit = page_limit
         self.retry_after = retry_after
+        #: whether the bot can take messages (Rasa's agent is loaded); if not, the page waits
+        self.ready = ready
         self._locks: Dict[str, asyncio.Lock] = {}
         self._again: Dict[str, Optional[str]] = {}  # open_kfid -> token of a callback that came during a pull
         self._tasks: Set[asyncio.Task[Any]] = set()
@@ -131,6 +139,8 @@ class Syncer:
             cursor = await self.state.cursor(open_kfid)
             page = await self.client.sync_msg(open_kfid, cursor, token, self.page_limit)
             messages = [KfMessage.from_json(m) for m in page.messages]
+            if messages and not await self.ready():
+                raise PageBusy("the bot is not ready")
             handed += await self._handle_page(messages)
             if page.next_cursor:
                 await self.state.save_cursor(open_kfid, page.next_cursor)

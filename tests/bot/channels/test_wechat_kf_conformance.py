@@ -275,3 +275,14 @@ def test_out_of_the_48_hour_window_is_reported_and_not_retried(stack: Stack, sta
     attempts = [c for c in standin.calls("/cgi-bin/kf/send_msg")
                 if c["body"]["touser"] == user and c["body"]["text"]["content"] == "两天后的回复"]
     assert [c["answer"] for c in attempts] == [95002], "refused once, never retried"
+
+
+def test_a_customer_cannot_drive_the_bot_with_control_payloads(stack: Stack, standin: KfStandInProcess) -> None:
+    user = new_user()
+    for text in ("你好", "/restart"):
+        message = customer(standin, user, text)
+        callback(stack, message["token"])
+    wait_for(lambda: len(user_events(stack, user)) >= 2, what="both messages")
+    events = tracker(stack, user)["events"]
+    assert not [e for e in events if e["event"] == "restart"]
+    assert user_events(stack, user)[-1]["parse_data"]["intent"].get("name") != "restart"

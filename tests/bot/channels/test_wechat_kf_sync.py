@@ -318,3 +318,28 @@ def test_callback_event_fields() -> None:
         "event_type": "msg_send_fail", "open_kfid": "wk1", "external_userid": "wm1", "fail_type": 4}})
     assert (message.open_kfid, message.external_userid, message.event_type) == ("wk1", "wm1", "msg_send_fail")
     assert not message.from_customer
+
+
+def test_messages_wait_while_the_bot_is_not_ready(standin: KfStandIn, tmp_path: Path) -> None:
+    """Rasa ignores messages while its agent loads: the page waits (cursor kept) instead of losing them."""
+    msgid = say(standin, "wm_gus", "你好")
+
+    async def scenario() -> Bot:
+        bot = Bot()
+        state = open_state(f"sqlite:///{tmp_path / 'r.db'}", CORP_ID, "p")
+        loaded = {"ready": False}
+
+        async def ready() -> bool:
+            return loaded["ready"]
+
+        engine = syncer(standin, state, bot, CORP_ID)
+        engine.ready = ready
+        assert await engine.sync(OPEN_KFID) == 0 and await state.cursor(OPEN_KFID) == ""
+        loaded["ready"] = True
+        assert await engine.sync(OPEN_KFID) == 1
+        await engine.close()
+        await engine.client.close()
+        await state.close()
+        return bot
+
+    assert run(scenario).handed == [msgid]
