@@ -8,25 +8,36 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 import sqlalchemy as sa
 
+from tests.bot.channels.wechat.conftest import ENV, StandInProcess
 from tests.browser.conftest import ConsoleAgent
+from tests.security.test_channel_scoping import wechat_conversation, wechat_say
 from tests.stack import Stack, model_missing_reason
 
 pytestmark = pytest.mark.stack
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInProcess]:
+    server = StandInProcess(Path(tmp_path_factory.mktemp("feedback_standin")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, standin: StandInProcess) -> Iterator[Stack]:
     reason = model_missing_reason()
     if reason:
         pytest.skip(reason)
     workdir = tmp_path_factory.mktemp("feedback")
     running = Stack.start(workdir, only=["actions", "rasa", "console"], extra_env={
-        "KEFU_ANSWER_FEEDBACK_SHARE": "rest=1", "KEFU_BOT_CSAT_SAMPLE": "1",
+        **ENV, "WECHAT_API_BASE": standin.url,
+        "KEFU_ANSWER_FEEDBACK_SHARE": "rest=1,wechat=1", "KEFU_BOT_CSAT_SAMPLE": "1",
         "KEFU_CONSOLE_UNANSWERED_GROUPING": "exact"})
     yield running
     running.stop()
@@ -129,3 +140,26 @@ def test_effort_is_asked_after_the_agent_rating(stack: Stack) -> None:
                "the CES row")[0]
     assert (row["kind"], row["value"], row["ticket_id"]) == ("ces", 2, ticket["id"])
     assert admin.ticket(ticket["id"])["csat"]["rating"] == 5
+
+
+def test_wechat_reply_2_right_after_an_answer_is_the_thumbs_down(stack: Stack) -> None:
+    openid = "oKefuFeedbackOpenid000000001"
+    conversation = f"wechat:{openid}"
+    wechat_say(stack, openid, "发票怎么开")
+    tracker = wechat_conversation(stack, openid, 1)
+    offered = [b for e in tracker["events"] if e.get("event") == "bot"
+               for b in (e.get("data") or {}).get("buttons") or []]
+    assert [b["title"] for b in offered] == ["👍 有帮助", "👎 没帮助"], offered  # numbered 1 and 2 by the channel
+    wechat_say(stack, openid, "2")
+    tracker = wechat_conversation(stack, openid, 2)
+    said = [e["text"] for e in tracker["events"] if e.get("event") == "user"]
+    assert said[-1] == offered[1]["payload"]  # the channel turned the digit into the 👎 button
+    row = poll(lambda: [r for r in feedback_rows(stack) if r["sender_id"] == conversation], "the WeChat 👎")[0]
+    assert (row["kind"], row["value"], row["channel"], row["question"]) == ("answer", 0, "wechat", "发票怎么开")
+    # the next answer in this conversation asks nothing (once per conversation), and a later "2" is just "2"
+    wechat_say(stack, openid, "发票怎么开")  # answered again, without the list
+    wechat_say(stack, openid, "2")
+    tracker = wechat_conversation(stack, openid, 4)
+    assert [e["text"] for e in tracker["events"] if e.get("event") == "user"][-1] == "2"
+    time.sleep(1.0)
+    assert len([r for r in feedback_rows(stack) if r["sender_id"] == conversation]) == 1
