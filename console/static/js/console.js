@@ -115,6 +115,7 @@ function queueItem(ticket, now) {
     el("span", { class: "badge", title: t("team") }, `→ ${teamName(ticket.team)}`),
     ticket.customer?.tier ? el("span", { class: "badge badge-tier" }, ticket.customer.tier) : null,
     ticket.lead?.quote_overdue ? el("span", { class: "badge badge-quote-overdue", dataset: { testid: "quote-overdue" } }, t("lead_quote_overdue")) : null,
+    ticket.repeat_of ? el("span", { class: "badge badge-repeat", title: t("repeat_of", { id: ticket.repeat_of }), dataset: { testid: "repeat" } }, t("repeat_short")) : null,
     el("span", { class: "qi-prio", title: t("priority") }, t("priority_short", { n: ticket.effective_priority ?? ticket.priority ?? 0 }))),
   el("span", { class: "qi-last" }, last ? `${label("author", last.author)}: ${last.text}` : ticket.summary || ""),
   el("span", { class: "qi-bottom" },
@@ -244,7 +245,8 @@ function renderTicket(scrollToEnd = false) {
   renderActions();
   renderTranscript(scrollToEnd);
   renderComposer();
-  replaceChildren($("context"), renderContext(d, { label, teamName, t, lang: getLang(), onLead, rerender: () => renderTicket() }));
+  replaceChildren($("context"), renderContext(d, { label, teamName, t, lang: getLang(), onLead, rerender: () => renderTicket(),
+    resolutionName, openTicket: (id) => selectTicket(id, true) }));
 }
 
 /** A lead the agent just edited or moved (the server's answer): the card shows it at once. */
@@ -475,7 +477,7 @@ async function runAction(fn, okMessage) {
   try {
     const detail = await fn(d);
     if (detail && detail.id === state.selectedId) {
-      state.detail = detail;
+      state.detail = { customer_history: d.customer_history, ...detail }; // an action's answer has no customer record
       upsertTicket(detail);
       if (!inScope(detail)) return;
       renderTicket();

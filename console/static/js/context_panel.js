@@ -97,6 +97,158 @@ function sentimentNode(sentiment, ctx) {
     Number.isFinite(score) ? ` (${score.toFixed(2)})` : "");
 }
 
+// ------------------------------------------------------------------------------------ customer record
+// One customer across channels (docs/console-ui.md, "Customer record"): the customer's earlier tickets, their
+// conversations on every channel, recent orders and open leads, each one click away.
+
+function stars(n) {
+  const k = Math.max(0, Math.min(5, Number(n) || 0));
+  return `${"★".repeat(k)}${"☆".repeat(5 - k)}`;
+}
+
+function viaWord(via, t) {
+  return via ? t(`via_${via}`) : null;
+}
+
+async function fetchTranscript(customerId, senderId) {
+  const path = `/api/customers/${encodeURIComponent(customerId)}/transcript?${new URLSearchParams({ sender_id: senderId })}`;
+  const response = await fetch(path, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
+  let data = null;
+  try { data = await response.json(); } catch (_) { data = null; }
+  if (!response.ok) throw new Error((data && data.message) || `HTTP ${response.status}`);
+  return data.messages || [];
+}
+
+function transcriptBox(messages, ctx) {
+  const { t, label, lang } = ctx;
+  if (!messages.length) return el("p", { class: "muted" }, t("record_none"));
+  return el("ol", { class: "record-transcript", "aria-label": t("record_transcript"), dataset: { testid: "record-transcript" } },
+    messages.map((m) => el("li", { class: `rt-${m.author}` },
+      el("span", { class: "rt-who" }, m.author === "agent" && m.agent ? m.agent : label("author", m.author)),
+      el("time", { datetime: m.at || "" }, clock(m.at, lang)),
+      el("span", { class: "rt-text" }, m.text || ""))));
+}
+
+function ticketRow(item, ctx) {
+  const { t, label, lang } = ctx;
+  const outcome = item.state === "closed" ? (ctx.resolutionName ? ctx.resolutionName(item.resolution) : item.resolution) : label("state", item.state);
+  const parts = [
+    el("span", { class: "rec-id" }, `#${item.id}`),
+    el("span", { class: `badge badge-cat-${item.category}` }, label("category", item.category)),
+    el("span", { class: "rec-outcome" }, outcome || label("state", item.state)),
+    el("span", { class: "rec-csat", title: t("csat"), "aria-label": `${t("csat")} ${item.csat ?? "–"}` },
+      item.csat ? stars(item.csat) : t("record_no_csat")),
+    item.agent ? el("span", { class: "rec-agent" }, item.agent.display_name) : null,
+    el("span", { class: "rec-channel" }, channelName(item.channel, lang)),
+    el("time", { datetime: item.created_at || "" }, clock(item.created_at, lang)),
+    item.current ? el("span", { class: "badge" }, t("record_this_ticket")) : null,
+    !item.openable ? el("span", { class: "muted" }, t("record_other_team")) : null,
+  ];
+  const body = item.openable && !item.current && ctx.openTicket
+    ? el("button", { type: "button", class: "rec-link", dataset: { testid: "record-ticket", ticketId: item.id },
+      onclick: () => ctx.openTicket(item.id) }, parts)
+    : el("div", { class: "rec-static", dataset: { testid: "record-ticket", ticketId: item.id } }, parts);
+  return el("li", { class: "rec-item" }, body, item.summary && !item.current ? el("p", { class: "rec-summary" }, item.summary) : null);
+}
+
+function conversationRow(conv, customerId, ctx) {
+  const { t, lang } = ctx;
+  const holder = el("div", { class: "rec-transcript-holder" });
+  const parts = [
+    el("strong", {}, channelName(conv.channel, lang)),
+    el("time", { datetime: conv.last_at || "" }, clock(conv.last_at, lang)),
+    conv.user_messages != null ? el("span", { class: "muted" }, t("record_messages", { n: conv.user_messages })) : null,
+    conv.verified_via ? el("span", { class: "badge badge-verified" }, viaWord(conv.verified_via, t)) : null,
+    conv.current ? el("span", { class: "badge" }, t("record_this_conversation")) : null,
+  ];
+  let open = false;
+  const toggle = async () => {
+    open = !open;
+    button.setAttribute("aria-expanded", String(open));
+    if (!open) { holder.replaceChildren(); return; }
+    holder.replaceChildren(el("p", { class: "muted" }, t("record_loading")));
+    try {
+      const messages = await fetchTranscript(customerId, conv.sender_id);
+      if (open) holder.replaceChildren(transcriptBox(messages, ctx));
+    } catch (err) {
+      if (open) holder.replaceChildren(el("p", { class: "warn", role: "alert" }, t("record_transcript_error", { reason: err.message })));
+    }
+  };
+  const button = customerId && !conv.current
+    ? el("button", { type: "button", class: "rec-link", "aria-expanded": "false",
+      dataset: { testid: "record-conversation", channel: conv.channel }, onclick: toggle }, parts)
+    : null;
+  return el("li", { class: "rec-item" },
+    button || el("div", { class: "rec-static", dataset: { testid: "record-conversation", channel: conv.channel } }, parts),
+    holder);
+}
+
+function orderRow(order, ctx) {
+  const { t, lang } = ctx;
+  const details = el("div", { class: "rec-order-detail", hidden: true },
+    dl([
+      [t("items"), (order.items || []).map((i) => `${i.name ?? ""}${i.variant ? ` (${i.variant})` : ""} × ${i.quantity ?? 1}`).join("；") || null],
+      [t("shipping"), order.carrier],
+      [t("expected_delivery"), order.expected_delivery],
+      [t("record_seen"), clock(order.seen_at, lang)],
+    ]));
+  const button = el("button", { type: "button", class: "rec-link", "aria-expanded": "false", dataset: { testid: "record-order" },
+    onclick: () => {
+      details.hidden = !details.hidden;
+      button.setAttribute("aria-expanded", String(!details.hidden));
+    } },
+  el("strong", {}, order.order_id),
+  el("span", { class: `badge badge-order-${order.status ?? ""}` }, order.status_label ?? order.status ?? ""),
+  order.total ? el("span", {}, order.total) : null,
+  el("time", { datetime: order.created_at || "" }, clock(order.created_at, lang)));
+  return el("li", { class: "rec-item" }, button, details);
+}
+
+function leadRow(lead, ctx) {
+  const { t, lang } = ctx;
+  const parts = [
+    el("span", { class: `badge badge-lead-status-${lead.status}` }, t(`lead_status_${lead.status}`)),
+    el("span", {}, `${lead.product || ""}${lead.quantity ? ` × ${lead.quantity}` : ""}`),
+    lead.owner ? el("span", { class: "rec-agent" }, lead.owner.display_name) : null,
+    el("time", { datetime: lead.created_at || "" }, clock(lead.created_at, lang)),
+    lead.quote_overdue ? el("span", { class: "badge badge-quote-overdue" }, t("lead_quote_overdue")) : null,
+  ];
+  const body = lead.ticket_id && ctx.openTicket
+    ? el("button", { type: "button", class: "rec-link", dataset: { testid: "record-lead" }, onclick: () => ctx.openTicket(lead.ticket_id) }, parts)
+    : el("div", { class: "rec-static", dataset: { testid: "record-lead" } }, parts);
+  return el("li", { class: "rec-item" }, body);
+}
+
+function recordList(title, id, items, render) {
+  return el("div", { class: "rec-group", dataset: { group: id } },
+    el("h5", {}, title, el("span", { class: "rec-count" }, ` ${items.length}`)),
+    items.length ? el("ul", { class: "rec-list" }, items.map(render)) : el("p", { class: "muted" }, "–"));
+}
+
+/** The "Customer record" section of a ticket (``customer_history`` of the ticket detail). */
+export function renderCustomerRecord(detail, ctx) {
+  const { t } = ctx;
+  const h = detail.customer_history;
+  if (!h) return null;
+  const customerId = h.customer_id;
+  const conversations = h.conversations || [];
+  return el("div", { class: "customer-record", dataset: { testid: "customer-record" } },
+    detail.repeat_of ? el("p", { class: "rec-repeat", role: "note", dataset: { testid: "repeat-flag" } },
+      el("span", { class: "badge badge-repeat" }, t("repeat_flag")), " ",
+      ctx.openTicket
+        ? el("button", { type: "button", class: "rec-link rec-inline", onclick: () => ctx.openTicket(detail.repeat_of) },
+          t("repeat_of", { id: detail.repeat_of }))
+        : t("repeat_of", { id: detail.repeat_of }),
+      detail.preferred_agent ? ` · ${t("preferred_agent", { name: detail.preferred_agent.display_name })}` : null) : null,
+    customerId
+      ? dl([[t("customer_id"), customerId], [t("record_channels"), String(new Set(conversations.map((c) => c.channel)).size)]])
+      : el("p", { class: "muted" }, t("record_unverified")),
+    recordList(t("record_tickets"), "tickets", h.tickets || [], (item) => ticketRow(item, ctx)),
+    recordList(t("record_conversations"), "conversations", conversations, (conv) => conversationRow(conv, customerId, ctx)),
+    recordList(t("record_orders"), "orders", h.orders || [], (order) => orderRow(order, ctx)),
+    recordList(t("record_leads"), "leads", h.leads || [], (lead) => leadRow(lead, ctx)));
+}
+
 export function renderContext(detail, ctx) {
   const { t, label, teamName, lang } = ctx;
   const c = detail.context || {};
@@ -112,6 +264,7 @@ export function renderContext(detail, ctx) {
 
   return el("div", { class: "ctx" },
     leadCard ? section(t("lead_card"), "lead", leadCard) : null,
+    detail.customer_history ? section(t("customer_record"), "record", renderCustomerRecord(detail, ctx)) : null,
     section(t("summary"), "summary", detail.summary || c.summary ? el("p", { class: "summary" }, detail.summary || c.summary) : null),
     section(t("customer"), "customer", dl([
       [t("name"), customer.name || t("unknown_customer")],
