@@ -48,8 +48,8 @@ class KfStandInProcess:
             self.process.stop(grace=10)
             raise
 
-    def control(self, path: str, **body: Any) -> Dict[str, Any]:
-        response = requests.post(f"{self.url}/_standin/{path}", json=body, timeout=5)
+    def control(self, endpoint: str, **body: Any) -> Dict[str, Any]:
+        response = requests.post(f"{self.url}/_standin/{endpoint}", json=body, timeout=5)
         response.raise_for_status()
         return response.json()
 

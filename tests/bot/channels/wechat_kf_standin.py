@@ -357,9 +357,9 @@ class KfStandIn:
         self.server.shutdown()
         self.server.server_close()
 
-    def control(self, path: str, **body: Any) -> Any:
+    def control(self, endpoint: str, **body: Any) -> Any:
         with self.state.lock:
-            status, answer = _control(self.state, "POST", f"/_standin/{path}", body)
+            status, answer = _control(self.state, "POST", f"/_standin/{endpoint}", body)
         assert status == 200, answer
         return answer
 
