@@ -19,9 +19,16 @@ class TranscriptUnavailable(RuntimeError):
     """Rasa did not answer with the conversation (down, refusing, malformed)."""
 
 
+def _author(author: str, custom: Optional[Dict[str, Any]]) -> str:
+    """A console notice (agent joined, closed, rating prompt: a ``kefu_event`` that is not an agent's message) is
+    the system's, as in the ticket's transcript (console.tickets.ingest)."""
+    kefu_event = custom.get("kefu_event") if isinstance(custom, dict) else None
+    return "system" if author == "bot" and isinstance(kefu_event, dict) else author
+
+
 def transcript_json(events: List[Dict[str, Any]], limit: int = MAX_MESSAGES) -> List[Dict[str, Any]]:
     """The messages of a tracker's events as the agent sees them (pure)."""
-    return [{"author": m.author, "text": m.text, "at": queueing.iso(m.timestamp), "agent": m.agent}
+    return [{"author": _author(m.author, m.custom), "text": m.text, "at": queueing.iso(m.timestamp), "agent": m.agent}
             for m in history_messages(events, limit)]
 
 

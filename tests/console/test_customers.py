@@ -313,6 +313,8 @@ def test_the_transcript_of_a_customers_conversation(customer_console: Console, t
         {"event": "user", "text": "我的杯子碎了", "timestamp": 100.0, "input_channel": "wechat"},
         {"event": "bot", "text": "非常抱歉", "timestamp": 101.0},
         {"event": "slot", "name": "verified_customer_id", "value": "C0001", "timestamp": 101.0},
+        {"event": "bot", "text": "人工客服小王已接入", "timestamp": 101.5,
+         "data": {"custom": {"kefu_event": {"type": "agent_joined", "agent": "小王"}}}},
         {"event": "bot", "text": "我来帮您处理", "timestamp": 102.0,
          "data": {"custom": {"kefu_event": {"type": "agent_message", "agent": "小王"}}}},
     ]
@@ -320,8 +322,8 @@ def test_the_transcript_of_a_customers_conversation(customer_console: Console, t
     got = wang.get("/api/customers/C0001/transcript", params={"sender_id": seen["wechat"]})
     assert got.status_code == 200, got.text
     assert [(m["author"], m["text"]) for m in got.json()["messages"]] == [
-        ("customer", "我的杯子碎了"), ("bot", "非常抱歉"), ("agent", "我来帮您处理")]
-    assert got.json()["messages"][2]["agent"] == "小王"
+        ("customer", "我的杯子碎了"), ("bot", "非常抱歉"), ("system", "人工客服小王已接入"), ("agent", "我来帮您处理")]
+    assert got.json()["messages"][3]["agent"] == "小王"
     assert any(console.env["KEFU_RASA_TOKEN"] in q for q in tracker_rasa.tokens)  # the server-side token
     # a conversation that is not this customer's, and bad input
     assert wang.get("/api/customers/C0001/transcript", params={"sender_id": "wechat:o_stranger"}).status_code == 404
