@@ -375,8 +375,12 @@ def _existing(url: str) -> Optional[UnansweredStore]:
     return store
 
 
-def export_conversations(url: str, conversation_ids: Sequence[str]) -> List[Dict[str, object]]:
-    """Every recorded question of these conversations (an access request), oldest first."""
+def export_conversations(url: str, conversation_ids: Sequence[str]) -> Dict[str, List[Dict[str, object]]]:
+    """Every recorded question of these conversations (an access request), oldest first, under its table's name."""
+    return {UnansweredQuestion.__tablename__: _conversation_rows(url, conversation_ids)}
+
+
+def _conversation_rows(url: str, conversation_ids: Sequence[str]) -> List[Dict[str, object]]:
     store = _existing(url) if conversation_ids else None
     if store is None:
         return []
