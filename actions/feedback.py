@@ -106,15 +106,18 @@ def _flag(value: str, where: str) -> bool:
 def parse_settings(raw: Mapping[str, Any], env: Mapping[str, str]) -> FeedbackSettings:
     answer = raw.get("answer_feedback") or {}
     shares = {str(k): _share(v, f"answer_feedback.share.{k}") for k, v in (answer.get("share") or {}).items()}
-    if env.get("KEFU_ANSWER_FEEDBACK_SHARE", "").strip():
-        shares = _channel_shares(env["KEFU_ANSWER_FEEDBACK_SHARE"])
+    share_text = env.get("KEFU_ANSWER_FEEDBACK_SHARE", "").strip()
+    if share_text:
+        shares = _channel_shares(share_text)
     once = frozenset(str(c) for c in answer.get("once_per_conversation") or [])
     sample = _share((raw.get("bot_csat") or {}).get("sample", 0.0), "bot_csat.sample")
-    if env.get("KEFU_BOT_CSAT_SAMPLE", "").strip():
-        sample = _share(env["KEFU_BOT_CSAT_SAMPLE"].strip(), "KEFU_BOT_CSAT_SAMPLE")
+    sample_text = env.get("KEFU_BOT_CSAT_SAMPLE", "").strip()
+    if sample_text:
+        sample = _share(sample_text, where="KEFU_BOT_CSAT_SAMPLE")
     ces = bool((raw.get("ces") or {}).get("after_csat", True))
-    if env.get("KEFU_CES_AFTER_CSAT", "").strip():
-        ces = _flag(env["KEFU_CES_AFTER_CSAT"], "KEFU_CES_AFTER_CSAT")
+    ces_text = env.get("KEFU_CES_AFTER_CSAT", "").strip()
+    if ces_text:
+        ces = _flag(ces_text, where="KEFU_CES_AFTER_CSAT")
     return FeedbackSettings(shares, once, sample, ces)
 
 
