@@ -113,7 +113,9 @@ def test_full_lifecycle_through_the_api(console: Console, fake_rasa: FakeRasa) -
     appended = fake_rasa.calls[-1]["events"]
     assert appended[0] == {"event": "resume", "timestamp": appended[0]["timestamp"]}
     assert appended[1]["data"]["custom"]["kefu_event"]["type"] == "handoff_closed"
-    assert appended[1]["data"]["buttons"][0]["payload"] == '/csat_rating{"rating":5}'
+    # 1..5 in order: on WeChat the reply "1" is the first button, one point
+    assert [b["payload"] for b in appended[1]["data"]["buttons"]] == [
+        f'/csat_rating{{"rating":{n}}}' for n in range(1, 6)]
     assert appended[2] == {"event": "slot", "name": "csat_ticket", "value": str(ticket_id),
                            "timestamp": appended[2]["timestamp"]}
     assert [t["to"] for t in body["transitions"]] == ["queued", "assigned", "closed"]
