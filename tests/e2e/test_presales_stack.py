@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from tests.browser.conftest import ConsoleAgent
-from tests.console.process import NEVER_STAFFED, config_file
+from tests.console.process import ALWAYS_STAFFED, NEVER_STAFFED, config_file
 from tests.security.channel_clients import seeded_store
 from tests.stack import Stack, model_missing_reason
 
@@ -39,7 +39,9 @@ def _stack(tmp_path_factory: pytest.TempPathFactory, name: str, **env: str) -> I
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from _stack(tmp_path_factory, "presales")
+    # staffed around the clock: the hand-over text must not depend on when the suite runs
+    yield from _stack(tmp_path_factory, "presales",
+                      KEFU_CONSOLE_CONFIG=lambda workdir: str(config_file(workdir, ALWAYS_STAFFED)))
 
 
 @pytest.fixture(scope="module")
