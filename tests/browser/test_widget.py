@@ -285,6 +285,10 @@ def test_quick_reply_handoff_round_trip_with_live_agent_and_csat(widget_stack: W
     agent.post(f"/api/tickets/{ticket['id']}/claim", {})
     page.locator(".notice.handoff", has_text="已转接人工客服 · 小王").wait_for(timeout=WAIT_MS)
     assert "已转接人工客服 · 小王" in page.locator("header .status").inner_text()
+    # the joining greeting speaks as the agent and is labelled so (issue 27 defect 11: it was labelled the bot)
+    greeting = page.locator(".row", has_text="已接入，很高兴为您服务")
+    greeting.wait_for(timeout=WAIT_MS)
+    assert "agent" in (greeting.get_attribute("class") or "") and "小王" in greeting.locator(".who").inner_text()
 
     agent.post(f"/api/tickets/{ticket['id']}/messages", {"text": "您好，我是小王，请问有什么可以帮您？"})
     agent_row = page.locator(".row.agent", has_text="我是小王")

@@ -446,6 +446,9 @@ export class KefuWidget {
           "handoff",
         );
       } else if (type === "agent_joined") {
+        // the greeting is the agent's own ("您好，人工客服小王已接入…"): labelled with the agent, not the bot
+        author = "agent";
+        agentName = name || this.agentName;
         this.setMode("agent", name);
         this.notice(t.banner_agent_joined(name || t.agent_default), "handoff");
         if (live) this.announce(t.banner_agent_joined(name || t.agent_default));
