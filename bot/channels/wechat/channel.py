@@ -285,19 +285,10 @@ class WeComOutput(WeChatOutput):
         return user
 
 
-class TurnOutput(OutputChannel):
-    """The output of one bot turn: collected while a passive reply is still possible, then
-    (``release``) queued in the outbox, in order, as the bot speaks."""
+class RenderingOutput(OutputChannel):
+    """What the bot says, rendered as WeChat text (buttons as a numbered menu) and handed to ``deliver``."""
 
-    def __init__(self, parent: WeChatOutput) -> None:
-        self.parent = parent
-        self.collected: List[str] = []
-        self.collecting = True
-        self._order = asyncio.Lock()
-
-    @classmethod
-    def name(cls) -> str:  # the tracker shows the product's name, not this helper's
-        return "wechat"
+    parent: WeChatOutput
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         rendered = render_bot_message(message)
@@ -311,6 +302,24 @@ class TurnOutput(OutputChannel):
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
         await self.deliver(recipient_id, numbered_menu(text, buttons))
+
+    async def deliver(self, recipient_id: str, rendered: RenderedText) -> None:
+        raise NotImplementedError
+
+
+class TurnOutput(RenderingOutput):
+    """The output of one bot turn: collected while a passive reply is still possible, then
+    (``release``) queued in the outbox, in order, as the bot speaks."""
+
+    def __init__(self, parent: WeChatOutput) -> None:
+        self.parent = parent
+        self.collected: List[str] = []
+        self.collecting = True
+        self._order = asyncio.Lock()
+
+    @classmethod
+    def name(cls) -> str:  # the tracker shows the product's name, not this helper's
+        return "wechat"
 
     async def deliver(self, recipient_id: str, rendered: RenderedText) -> None:
         user = self.parent.user_of(recipient_id)

@@ -42,6 +42,7 @@ from sanic.response import HTTPResponse
 from bot.channels.limits import BodyTooLarge, read_body
 from bot.channels.wechat.channel import (
     WECOM_API_BASE,
+    RenderingOutput,
     WeChatOutput,
     channel_redis_url,
     open_stores,
@@ -61,7 +62,6 @@ from bot.channels.wechat.messages import (
     numbered_menu,
     pack_texts,
     parse_clean_xml,
-    render_bot_message,
     split_text,
 )
 from bot.channels.wechat.outbox import OUTBOX_URL_ENV, OutboxSender, OutboxSettings, open_outbox
@@ -189,7 +189,7 @@ class WeChatKfOutput(WeChatOutput):
                 return
 
 
-class KfTurnOutput(OutputChannel):
+class KfTurnOutput(RenderingOutput):
     """The bot's messages of one turn, collected; written to the outbox when the turn is over."""
 
     def __init__(self, parent: WeChatKfOutput) -> None:
@@ -199,19 +199,6 @@ class KfTurnOutput(OutputChannel):
     @classmethod
     def name(cls) -> str:
         return CHANNEL
-
-    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
-        rendered = render_bot_message(message)
-        if rendered is not None:
-            await self.deliver(recipient_id, rendered)
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.deliver(recipient_id, RenderedText(text))
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
-    ) -> None:
-        await self.deliver(recipient_id, numbered_menu(text, buttons))
 
     async def deliver(self, recipient_id: str, rendered: RenderedText) -> None:
         user = self.parent.user_of(recipient_id)
