@@ -565,33 +565,37 @@ class ConsoleStore:
                     change.changes_json = json.dumps(values if isinstance(values, dict) else {}, ensure_ascii=False)
         return counts
 
-    def _anonymise_feedback(self, ids: Sequence[int], tokens: Tokens, dry_run: bool, batch: int) -> int:
+    def _rewrite_rows(self, keys: Sequence[Any], select: Callable[[List[Any]], Any],
+                      rewrite: Callable[[Session, Any], None], dry_run: bool, batch: int) -> int:
+        """Rewrite the rows ``select(chunk)`` finds, ``batch`` keys a transaction; how many (or would be)."""
         total = 0
-        for chunk in chunks(ids, batch):
+        for chunk in chunks(keys, batch):
             with Session(self.engine) as session, session.begin():
-                rows = list(session.scalars(sa.select(FeedbackRow).where(FeedbackRow.id.in_(chunk))))
+                rows = list(session.scalars(select(chunk)))
                 total += len(rows)
                 if dry_run:
                     session.rollback()
                     continue
                 for row in rows:
-                    row.sender_id = tokens(row.sender_id)
-                    row.question = ""
+                    rewrite(session, row)
         return total
 
+    def _anonymise_feedback(self, ids: Sequence[int], tokens: Tokens, dry_run: bool, batch: int) -> int:
+        def rewrite(session: Session, row: FeedbackRow) -> None:
+            row.sender_id = tokens(row.sender_id)
+            row.question = ""
+
+        return self._rewrite_rows(ids, lambda chunk: sa.select(FeedbackRow).where(FeedbackRow.id.in_(chunk)),
+                                  rewrite, dry_run, batch)
+
     def _anonymise_conversations(self, senders: Sequence[str], tokens: Tokens, dry_run: bool, batch: int) -> int:
-        total = 0
-        for chunk in chunks(senders, batch):
-            with Session(self.engine) as session, session.begin():
-                rows = list(session.scalars(sa.select(ConversationRow).where(ConversationRow.sender_id.in_(chunk))))
-                total += len(rows)
-                if dry_run:
-                    session.rollback()
-                    continue
-                for row in rows:
-                    session.execute(sa.update(ConversationRow).where(ConversationRow.sender_id == row.sender_id)
-                                    .values(sender_id=tokens(row.sender_id), customer_id=None, verified_via=None))
-        return total
+        def rewrite(session: Session, row: ConversationRow) -> None:
+            session.execute(sa.update(ConversationRow).where(ConversationRow.sender_id == row.sender_id)
+                            .values(sender_id=tokens(row.sender_id), customer_id=None, verified_via=None))
+
+        return self._rewrite_rows(
+            senders, lambda chunk: sa.select(ConversationRow).where(ConversationRow.sender_id.in_(chunk)),
+            rewrite, dry_run, batch)
 
     def _anonymise_days(self, senders: Sequence[str], before_day: Optional[str], tokens: Tokens, dry_run: bool,
                         batch: int) -> int:
