@@ -46,11 +46,13 @@ from actions.store.offload import offload
 from actions.store.types import Order, StoreError, StoreInputError
 from actions.store_replies import (
     CHINA,
+    SHOP_TIME_ZONE,
     local_date,
     local_time,
     log_store_failure,
     money,
     product_name,
+    shows_cards,
     utter_store_down,
 )
 from actions.verification_guard import GuardConfigError, GuardUnavailable, Subjects, get_guard
@@ -125,7 +127,8 @@ def _line_text(line: Any, language: Optional[str]) -> str:
     return f"{label} ×{line.quantity} {money(line.amount_cents)}"
 
 
-def next_step(order: Order, language: Optional[str]) -> str:
+def next_step_sentence(order: Order, language: Optional[str]) -> str:
+    """What the customer can do next, without a "next step" label: the card's row (the widget labels it)."""
     if order.status == "pending_payment":
         deadline = local_time(order.payment_deadline, language) if order.payment_deadline else "-"
         return text("msg_order_next_pending_payment", language, deadline=deadline)
@@ -138,10 +141,23 @@ def next_step(order: Order, language: Optional[str]) -> str:
     return text(f"msg_order_next_{order.status}", language)
 
 
+def next_step(order: Order, language: Optional[str]) -> str:
+    """The next step as a line of text: "下一步：…" ("Next step: …"); a cancelled order's sentence stands alone."""
+    sentence = next_step_sentence(order, language)
+    return sentence if order.status == "cancelled" else text("msg_order_next_step", language, step=sentence)
+
+
 def render_order(
-    order: Order, language: Optional[str], store_names: Optional[Dict[str, Tuple[str, str]]] = None
+    order: Order,
+    language: Optional[str],
+    store_names: Optional[Dict[str, Tuple[str, str]]] = None,
+    card_channel: bool = False,
 ) -> Tuple[str, Dict[str, Any]]:
-    """The reply text and the ``order_status`` card of one verified order. Personal data is masked."""
+    """The reply text and the ``order_status`` card of one verified order. Personal data is masked.
+
+    On a channel that draws the card (``card_channel``, the web widget) the text is one lead line and the card
+    carries the facts; elsewhere the text says everything (the card rides along for REST callers and the console).
+    """
     lang = language
     status = status_label(order.status, lang)
     parts = [
@@ -158,7 +174,7 @@ def render_order(
     parts.append(text("msg_order_items", lang, items=sep.join(_line_text(ln, lang) for ln in order.lines)))
     parts.append(
         text(
-            "msg_order_amounts",
+            "msg_order_amounts" if order.discount_cents else "msg_order_amounts_no_discount",
             lang,
             subtotal=money(order.subtotal_cents),
             shipping=money(order.shipping_fee_cents),
@@ -195,8 +211,7 @@ def render_order(
     )
     if timeline:
         parts.append(text("msg_order_timeline", lang, timeline=timeline))
-    step = next_step(order, lang)
-    parts.append(step)
+    parts.append(next_step(order, lang))
     card = {
         "kefu_card": {
             "type": "order_status",
@@ -206,6 +221,7 @@ def render_order(
             "status": order.status,
             "status_label": status,
             "channel": order.channel,
+            "time_zone": SHOP_TIME_ZONE,  # the zone the card's times are shown in (the text's zone)
             "created_at": order.created_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
             "items": [
                 {
@@ -230,7 +246,12 @@ def render_order(
                 "carrier": order.carrier,
                 "carrier_label": carrier_label(order.carrier, lang) or None,
                 "tracking_number": order.tracking_number,
-                "expected_delivery": order.expected_delivery.isoformat() if order.expected_delivery else None,
+                # like the text: an expected date only while the parcel is on its way
+                "expected_delivery": (
+                    order.expected_delivery.isoformat()
+                    if order.expected_delivery and order.status == "shipped"
+                    else None
+                ),
                 "recipient": mask_name(order.contact_name),
                 "phone": mask_phone(order.contact_phone),
                 "address": None if order.channel == "store" else to_script(mask_address(order.shipping_address), lang),
@@ -245,10 +266,12 @@ def render_order(
                 }
                 for ev in order.events
             ],
-            "next_step": step,
+            "next_step": next_step_sentence(order, lang),  # the sentence alone: the widget adds its label
             "actions": buttons("msg_order_card_actions", lang),
         }
     }
+    if card_channel:
+        return text("msg_order_card_lead", lang, order_id=order.order_id), card
     return "\n".join(parts), card
 
 
@@ -574,7 +597,7 @@ class ActionOrderStatus(Action):
         if order is None:  # deleted between the check and now: say nothing about it
             dispatcher.utter_message(text=text("msg_order_not_verified", lang))
             return _reset_lookup()
-        body, card = render_order(order, lang, store_names)
+        body, card = render_order(order, lang, store_names, card_channel=shows_cards(tracker))
         dispatcher.utter_message(text=body, json_message=card)
         if await watch_order(tracker, order, lang):
             dispatcher.utter_message(text=text("msg_order_watching", lang))

@@ -21,6 +21,17 @@ from kernel.logs import mask_id
 
 #: The shop's time zone: dates and times shown to customers are local to it.
 CHINA = timezone(timedelta(hours=8))
+#: The same zone by its IANA name, sent in cards: the widget formats their times in it with ``Intl``, never in the
+#: browser's zone, so a card and the text beside it (:func:`local_time`) show the same clock (China has no DST).
+SHOP_TIME_ZONE = "Asia/Shanghai"
+#: Input channels that draw ``kefu_card`` payloads (the web widget). There a card comes with a one-line lead text;
+#: every other channel (WeChat, WeCom, 微信客服, REST) shows text only and gets the full text.
+CARD_CHANNELS = frozenset({"socketio"})
+
+
+def shows_cards(tracker: Tracker) -> bool:
+    """Whether the customer's latest message came on a channel that draws cards."""
+    return tracker.get_latest_input_channel() in CARD_CHANNELS
 
 
 def money(cents: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from actions.stock.matching import CITY_WORDS, StockView
+from actions.stock.matching import CITY_WORDS, StockView, StoreStock
 from actions.store.types import Location, Product, Sku
 from actions.store_replies import money, product_name
 from kernel.i18n import buttons, text, to_script
@@ -43,7 +43,11 @@ def _city_name(city: str, language: Optional[str]) -> str:
 
 
 def render_stock(view: StockView, language: Optional[str]) -> Tuple[str, Dict[str, Any], List[Button]]:
-    """Reply text, ``stock`` card and buttons for one SKU."""
+    """Reply text, ``stock`` card and buttons for one SKU.
+
+    The card shows the facts of the text, in its words: the stores of the customer's city and, where the text
+    names them, the stores elsewhere that have it; each quantity as the text says it ("暂无", "仅剩 2 件").
+    """
     lang = language
     name = product_name(view.product.name_zh, view.product.name_en, lang)
     variant = variant_label(view.sku, lang)
@@ -54,6 +58,7 @@ def render_stock(view: StockView, language: Optional[str]) -> Tuple[str, Dict[st
     store_line = sep.join(f"{_store_name(s.location, lang)} {_qty(s.quantity, lang)}" for s in view.city_stores)
     other_line = sep.join(f"{_store_name(s.location, lang)} {_qty(s.quantity, lang)}" for s in view.other_stores)
     city = _city_name(view.city, lang)
+    shown: List[StoreStock] = []  # the stores the text names, in its order
     if view.case == "out_everywhere":
         parts.append(text("msg_stock_out_everywhere", lang))
         btns = buttons("msg_stock_out_everywhere", lang)
@@ -65,6 +70,7 @@ def render_stock(view: StockView, language: Optional[str]) -> Tuple[str, Dict[st
         )
         if view.city_has_stores:
             parts.append(text("msg_stock_city_stores", lang, city=city, stores=store_line))
+            shown += view.city_stores
         elif view.city != "online":
             parts.append(text("msg_stock_no_store_in_city", lang, city=city))
         if view.case == "online_and_city":
@@ -77,9 +83,11 @@ def render_stock(view: StockView, language: Optional[str]) -> Tuple[str, Dict[st
         elif view.case == "stores_only":
             if not view.city_has_stores or not any(s.quantity for s in view.city_stores):
                 parts.append(text("msg_stock_stores_elsewhere", lang, stores=other_line))
+                shown += view.other_stores
             parts.append(text("msg_stock_stores_only_hint", lang))
         elif view.case == "online_only" and other_line and view.city == "online":
             parts.append(text("msg_stock_all_stores", lang, stores=other_line))
+            shown += view.other_stores
     card = {
         "kefu_card": {
             "type": "stock",
@@ -93,8 +101,13 @@ def render_stock(view: StockView, language: Optional[str]) -> Tuple[str, Dict[st
                 "price": {"cents": view.sku.price_cents, "text": money(view.sku.price_cents)},
             },
             "city": view.city,
+            "city_label": city,
             "status": view.case,
-            "online": {"available": view.online_quantity > 0, "quantity": view.online_quantity},
+            "online": {
+                "available": view.online_quantity > 0,
+                "quantity": view.online_quantity,
+                "quantity_text": _qty(view.online_quantity, lang),
+            },
             "stores": [
                 {
                     "id": s.location.id,
@@ -103,9 +116,11 @@ def render_stock(view: StockView, language: Optional[str]) -> Tuple[str, Dict[st
                     "address": s.location.address_en if lang == "en" else to_script(s.location.address_zh, lang),
                     "hours": s.location.hours,
                     "quantity": s.quantity,
+                    "quantity_text": _qty(s.quantity, lang),
                     "available": s.quantity > 0,
+                    "in_city": s.location.city == view.city,
                 }
-                for s in view.stores
+                for s in shown
             ],
             "pickup": {
                 "same_day_store_ids": [s.location.id for s in view.city_stores if s.quantity > 0],

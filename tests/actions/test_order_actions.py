@@ -149,7 +149,7 @@ def test_signed_web_token(store, monkeypatch: pytest.MonkeyPatch) -> None:  # ty
     monkeypatch.setenv("KEFU_WEB_TOKEN_SECRET", "test-secret")
     conv = Conversation(channel="socketio", metadata={"kefu_user_token": sign_web_token("C0004", "test-secret")})
     out = turn(conv, "KF20261119001", order_id="KF20261119001")
-    assert "已付款" in texts(out)[-2]
+    assert cards(out)[0]["status_label"] == "已付款，待发货"  # the widget: the card has the facts
     forged = Conversation(channel="socketio", metadata={"kefu_user_token": sign_web_token("C0004", "wrong")})
     assert texts(turn(forged, "KF20261119001", order_id="KF20261119001")) == ["utter_ask_phone_suffix"]
 

@@ -70,7 +70,7 @@ def test_stock_found_in_one_message(store) -> None:  # type: ignore[no-untyped-d
     assert "上海静安店 有货（8 件）" in body and "上海徐汇店 暂无" in body and "有货（180 件）" in body
     card = cards(out)[0]
     assert card["type"] == "stock" and card["product"]["sku"] == "P010-WH-500ML"
-    assert card["online"] == {"available": True, "quantity": 180}
+    assert card["online"] == {"available": True, "quantity": 180, "quantity_text": "有货（180 件）"}
     assert card["pickup"]["same_day_store_ids"] == ["SH01"]
     assert conv.slots["stock_last_sku"] == "P010-WH-500ML"
 

@@ -80,7 +80,11 @@ def _order_card(order_id: str = "KF20261120001") -> Dict[str, Any]:
                        "amount": {"cents": 13800, "text": "¥138.00"}}],
             "amounts": {"currency": "CNY", "total": {"cents": 14800, "text": "¥148.00"}},
             "shipping": {"carrier": "sf", "carrier_label": "顺丰速运", "tracking_number": "SF1234567890",
-                         "expected_delivery": "2026-11-20"},
+                         # a card saved before expected dates were left off delivered orders
+                         "expected_delivery": "2026-11-20", "address": "上海市浦东新区****"},
+            "time_zone": "Asia/Shanghai",
+            "timeline": [{"status": "shipped", "label": "已发货", "at": "2026-11-19T10:30:00Z", "note": "顺丰速运揽收"},
+                         {"status": "delivered", "label": "已签收", "at": "2026-11-20T06:51:00Z", "note": "已签收"}],
             "next_step": "如商品有破损，可在签收后 7 天内申请退换。"}
 
 
@@ -217,6 +221,10 @@ def test_ticket_view_shows_the_transcript_and_the_whole_context(ui: Console, pag
     assert "王*" in customer and "VIP 会员" in customer and "已验证" in customer  # words, not codes (issue 27)
     facts = ctx.locator("[data-section='facts']").inner_text()
     assert "KF20261120001" in facts and "已签收" in facts and "SF1234567890" in facts and "手工陶瓷马克杯" in facts
+    # on the widget the bot's text is one line beside the card: the card's progress and address are here, timed in
+    # the shop's zone like the customer's card (issue 27 #9); a delivered order has no expected date (#10)
+    assert "11-19 18:30 顺丰速运揽收" in facts and "11-20 14:51 已签收" in facts, facts
+    assert "上海市浦东新区****" in facts and "预计送达" not in facts, facts
     intents = ctx.locator("[data-section='intents']").inner_text()
     assert "complain" in intents and "0.97" in intents
     assert "KF20261120001" in ctx.locator("[data-section='slots']").inner_text()

@@ -8,7 +8,7 @@ through the console's API. Screenshots go to docs/screenshots/widget-*.png.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, List
+from typing import Any, Callable, Dict, List
 
 import pytest
 
@@ -117,18 +117,90 @@ def test_browser_language_is_followed_when_not_configured(widget_stack: WidgetSt
         context.close()
 
 
-def test_order_status_card_with_signed_token_and_phone_check(widget_stack: WidgetStack, shopper: Any) -> None:
+def _card_reply(page: Any, kind: str) -> Any:
+    """The bot row that carries the latest card of ``kind``, once it is on the page."""
+    row = page.locator(f'.row.bot:has(.card[data-card-type="{kind}"])').last
+    row.locator(".card").wait_for(timeout=WAIT_MS)
+    return row
+
+
+def test_order_status_card_with_signed_token_and_phone_check(widget_stack: WidgetStack, browser: Any) -> None:
+    """The order card, in a browser far from China (issue 27 #9 and #10): one reply (a lead line and the card),
+    times in the shop's zone as the bot's text writes them, the next step once, no zero discount, an expected date
+    only while the parcel travels, no "已签收 · 已签收"."""
+    from datetime import datetime
+
+    from actions.store_replies import local_time
+
+    def look_up(order_id: str, suffix: str) -> Any:
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN",
+                                      timezone_id="America/Los_Angeles")
+        page = context.new_page()
+        assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/Los_Angeles"
+        open_widget(page, widget_stack.demo_url("zh-Hans"))
+        say(page, f"我的订单 {order_id} 到哪了")
+        wait_bot_count(page, 1)
+        say(page, f"尾号{suffix}")
+        return page, _card_reply(page, "order_status")
+
+    def sent_card(page: Any) -> Dict[str, Any]:
+        """The order card the bot sent, from the conversation's tracker."""
+        events = widget_stack.stack.tracker(session_id(page))["events"]
+        return [e["data"]["custom"]["kefu_card"] for e in events if e.get("event") == "bot"
+                and ((e.get("data") or {}).get("custom") or {}).get("kefu_card", {}).get("type") == "order_status"][-1]
+
+    def check_card(page: Any, row: Any, order_id: str) -> str:
+        # one reply: a short lead line beside the card, the facts only on the card
+        assert row.locator(".bubble").inner_text().strip() == f"订单 {order_id} 的最新状态如下："
+        card = row.locator(".card")
+        text = card.inner_text()
+        assert order_id in text and "13812345678" not in text  # the phone is masked
+        assert text.count("下一步") == 1, text  # the label once: the sentence comes without its own
+        assert "优惠" not in text and "-¥0.00" not in text, text  # no discount on these orders: no row
+        lines = card.locator("ul.timeline li").all_inner_texts()
+        sent = sent_card(page)["timeline"][-4:]
+        assert lines and len(lines) == len(sent), (lines, sent)
+        for line, step in zip(lines, sent, strict=True):
+            # Beijing time, as the bot's text writes it, though the browser is in Los Angeles
+            stamp = local_time(datetime.fromisoformat(step["at"].replace("Z", "+00:00")), "zh-Hans")
+            assert line.startswith(f"{stamp} · "), (line, stamp)
+            parts = line.split(" · ")
+            assert len(parts) == len(set(parts)), f"said twice: {line}"
+        return text
+
+    page, row = look_up("KF20261120001", "5678")
+    text = check_card(page, row, "KF20261120001")
+    assert "预计送达" in text and "11月21日" in text, text  # shipped: when it should arrive, as the text says it
+    assert not [b for b in bot_texts(page) if "当前状态" in b or "下一步" in b], bot_texts(page)  # not twice
+    row.evaluate("r => r.scrollIntoView({block: 'start'})")  # the lead line and the card
+    page.screenshot(path=str(SCREENSHOTS / "widget-order-card.png"))
+    page.context.close()
+
+    page, row = look_up("KF20261118001", "1234")
+    text = check_card(page, row, "KF20261118001")
+    assert "预计送达" not in text, text  # delivered: no expected date
+    assert "已签收 · 已签收" not in text and text.count("已签收") == 2, text  # the pill and the last step
+    page.context.close()
+
+
+def test_stock_card_follows_the_chosen_city_in_the_bots_words(widget_stack: WidgetStack, shopper: Any) -> None:
+    """Issue 27 #10: the stock card lists the stores of the city the shopper chose, in the words of the bot's text
+    ("暂无", never a second word for it)."""
     page = shopper.new_page()
     open_widget(page, widget_stack.demo_url("zh-Hans"))
-    say(page, "我的订单 KF20261120001 到哪了")
-    wait_bot_count(page, 1)
-    say(page, "尾号5678")
-    card = page.locator('.card[data-card-type="order_status"]')
-    card.wait_for(timeout=WAIT_MS)
+    say(page, "上海门店有白色保温杯 500ml 吗")
+    wait_until(lambda: page.locator('.card[data-card-type="stock"]').count() or
+               any("哪个城市" in t for t in bot_texts(page)), what="the stock answer or the city question")
+    if not page.locator('.card[data-card-type="stock"]').count():
+        say(page, "上海")
+    card = _card_reply(page, "stock").locator(".card")
     text = card.inner_text()
-    assert "KF20261120001" in text
-    assert "13812345678" not in text  # the phone is masked
-    page.screenshot(path=str(SCREENSHOTS / "widget-order-card.png"))
+    assert "上海门店" in text and "上海静安店" in text and "上海徐汇店" in text, text
+    assert not any(city in text for city in ("北京", "深圳")), text  # the chosen city's stores, not every store
+    assert "暂无" in text and "无货" not in text, text  # 上海徐汇店 has none: the text's word
+    assert "有货（8 件）" in text, text
+    _card_reply(page, "stock").evaluate("r => r.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(SCREENSHOTS / "widget-stock-card.png"))
 
 
 def test_signed_user_token_reaches_the_tracker_metadata(widget_stack: WidgetStack, shopper: Any) -> None:

@@ -25,6 +25,54 @@ function rows(dl, pairs) {
   }
 }
 
+// Times on cards are the shop's, never the browser's: the card names its zone (`time_zone`, the zone of the bot's
+// text); cards saved before it did are in the shop's zone too.
+const SHOP_TIME_ZONE = "Asia/Shanghai";
+
+function parts(date, options) {
+  const out = {};
+  for (const p of new Intl.DateTimeFormat("en-US", options).formatToParts(date)) out[p.type] = p.value;
+  return out;
+}
+
+/** An instant as the bot's text writes it, in `zone`: "11-18 07:40" (Chinese) or "Nov 18 07:40" (English). */
+export function shopTime(iso, language, zone) {
+  const when = typeof iso === "string" ? new Date(iso) : null;
+  if (!when || isNaN(when)) return null;
+  const en = language === "en";
+  const options = (timeZone) => ({ timeZone, month: en ? "short" : "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", hourCycle: "h23" });
+  let p;
+  try {
+    p = parts(when, options(zone || SHOP_TIME_ZONE));
+  } catch (error) {
+    p = parts(when, options(SHOP_TIME_ZONE)); // an unknown zone name
+  }
+  return `${p.month}${en ? " " : "-"}${p.day} ${p.hour}:${p.minute}`;
+}
+
+/** A calendar date ("2026-11-21") as the bot's text writes it: "11月21日" or "Nov 21". No zone: it is a date. */
+export function shopDate(value, language) {
+  const m = typeof value === "string" ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(value) : null;
+  if (!m) return scalar(value);
+  const [month, day] = [Number(m[2]), Number(m[3])];
+  if (language !== "en") return `${month}月${day}日`;
+  const p = parts(new Date(Date.UTC(Number(m[1]), month - 1, day)), { timeZone: "UTC", month: "short", day: "2-digit" });
+  return `${p.month} ${p.day}`;
+}
+
+/** The next-step sentence without a leading "下一步：" (cards saved before the bot sent the sentence alone). */
+function withoutLabel(value, label) {
+  const sentence = scalar(value);
+  if (sentence === null) return null;
+  for (const prefix of [label, "下一步", "Next step"]) {
+    if (!prefix) continue;
+    const rest = sentence.startsWith(prefix) ? sentence.slice(prefix.length) : null;
+    if (rest !== null && /^\s*[：:]/.test(rest)) return rest.replace(/^\s*[：:]\s*/, "") || null;
+  }
+  return sentence;
+}
+
 function header(card, title, pill) {
   const h = el("h3");
   h.append(el("span", null, title));
@@ -47,13 +95,17 @@ function orderStatus(card, data, t) {
     card.append(ul);
   }
   const dl = el("dl");
+  const language = data.language;
   const shipping = data.shipping && typeof data.shipping === "object" ? data.shipping : {};
   const amounts = data.amounts && typeof data.amounts === "object" ? data.amounts : {};
+  const discount = amounts.discount && typeof amounts.discount === "object" ? amounts.discount : null;
+  const onItsWay = !data.status || data.status === "shipped"; // an expected date only while the parcel travels
   rows(dl, [
+    [t.discount, discount && Number(discount.cents) > 0 && scalar(discount) ? `-${scalar(discount)}` : null],
     [t.total, amounts.total || data.total],
     [t.shipping, shipping.carrier_label || shipping.carrier],
     [t.tracking, shipping.tracking_number],
-    [t.expected, shipping.expected_delivery],
+    [t.expected, onItsWay ? shopDate(shipping.expected_delivery, language) : null],
     [t.store, shipping.store],
     [t.recipient, [scalar(shipping.recipient), scalar(shipping.phone)].filter(Boolean).join(" ") || null],
     [t.address, shipping.address],
@@ -64,15 +116,18 @@ function orderStatus(card, data, t) {
     const ul = el("ul", "timeline");
     for (const step of timeline.slice(-4)) {
       if (!step || typeof step !== "object") continue;
-      const when = scalar(step.at) ? new Date(step.at) : null;
-      const stamp = when && !isNaN(when) ? when.toLocaleString() : scalar(step.at) || "";
-      ul.append(el("li", null, [stamp, scalar(step.label) || scalar(step.status), scalar(step.note)].filter(Boolean).join(" · ")));
+      const stamp = shopTime(step.at, language, data.time_zone) || scalar(step.at);
+      // what happened, as the text says it: the note ("已从上海嘉定仓发出"), else the status label; never both
+      // when they say the same ("已签收 · 已签收")
+      const what = scalar(step.note) || scalar(step.label) || scalar(step.status);
+      ul.append(el("li", null, [stamp, what].filter(Boolean).join(" · ")));
     }
     card.append(ul);
   }
-  if (scalar(data.next_step)) {
+  const next = withoutLabel(data.next_step, t.next_step);
+  if (next) {
     const dl2 = el("dl");
-    rows(dl2, [[t.next_step, data.next_step]]);
+    rows(dl2, [[t.next_step, next]]);
     card.append(dl2);
   }
 }
@@ -81,23 +136,31 @@ function stock(card, data, t) {
   const product = data.product && typeof data.product === "object" ? data.product : {};
   header(card, `${t.card_stock} · ${[scalar(product.name), scalar(product.variant)].filter(Boolean).join(" ") || ""}`, product.price);
   const dl = el("dl");
+  // quantities in the bot's words (`quantity_text`: "有货（8 件）", "仅剩 2 件", "暂无"), the same as the text beside
+  const amount = (x) => scalar(x.quantity_text)
+    || (x.available ? `${t.in_stock}${scalar(x.quantity) ? ` (${x.quantity})` : ""}` : t.out_of_stock);
   const online = data.online && typeof data.online === "object" ? data.online : null;
   if (online) {
     dl.append(el("dt", null, t.online));
-    const dd = el("dd", online.available ? "ok" : "no", online.available ? `${t.in_stock}${scalar(online.quantity) ? ` (${online.quantity})` : ""}` : t.out_of_stock);
-    dl.append(dd);
+    dl.append(el("dd", online.available ? "ok" : "no", amount(online)));
   }
   rows(dl, [["SKU", product.sku]]);
   if (dl.childNodes.length) card.append(dl);
-  const stores = Array.isArray(data.stores) ? data.stores : [];
-  if (stores.length) {
-    card.append(el("div", null, t.stores));
+  // the stores the text names: the customer's city first, then the ones elsewhere that have it
+  const stores = (Array.isArray(data.stores) ? data.stores : []).filter((s) => s && typeof s === "object");
+  const city = scalar(data.city_label) || scalar(data.city);
+  const inCity = stores.filter((s) => s.in_city === true);
+  const elsewhere = stores.filter((s) => s.in_city !== true);
+  const otherTitle = data.city && data.city !== "online" && scalar(data.city_label) ? t.stores_other : t.stores;
+  for (const [title, group, where] of [[city ? t.stores_in(city) : t.stores, inCity, "city"], [otherTitle, elsewhere, "other"]]) {
+    if (!group.length) continue;
+    card.append(el("div", "stores-title", title));
     const ul = el("ul");
-    for (const s of stores) {
-      if (!s || typeof s !== "object") continue;
+    ul.dataset.stores = where;
+    for (const s of group) {
       const li = el("li");
       li.append(el("span", null, `${scalar(s.name) || ""}${scalar(s.hours) ? ` (${s.hours})` : ""}: `));
-      li.append(el("span", s.available ? "ok" : "no", s.available ? `${t.in_stock}${scalar(s.quantity) ? ` ${s.quantity}` : ""}` : t.out_of_stock));
+      li.append(el("span", s.available ? "ok" : "no", amount(s)));
       ul.append(li);
     }
     card.append(ul);

@@ -56,6 +56,7 @@ header button.close { background: transparent; border: none; color: inherit; fon
 .card ul { margin: 4px 0; padding-left: 18px; font-size: 13px; }
 .card .ok { color: #1a7f37; font-weight: 600; } .card .no { color: #cf222e; font-weight: 600; }
 .card .timeline li { color: #57606a; }
+.card .stores-title { margin-top: 6px; font-size: 13px; color: #57606a; }
 .csat { display: flex; flex-direction: column; align-items: center; gap: 4px; align-self: center; background: #fffbe6; border: 1px solid #f5d90a; border-radius: 12px; padding: 8px 12px; }
 .csat .stars { display: flex; gap: 2px; }
 .csat button { background: none; border: none; font-size: 28px; line-height: 1; color: #d0d7de; cursor: pointer; padding: 4px; min-width: 40px; min-height: 40px; }

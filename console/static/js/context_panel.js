@@ -1,7 +1,7 @@
 // The context panel: everything the bot attached to the ticket, so the agent never asks the customer to repeat.
 // Built with dom.el only: every value is text.
 import { el } from "./dom.js";
-import { clock } from "./format.js";
+import { clock, shopTime } from "./format.js";
 import { renderLeadCard } from "./lead_card.js";
 import { actionWord, actorWord, channelName, faqTitle, languageName, slotName, tierWord, valueWord } from "./words.js";
 
@@ -40,16 +40,23 @@ function orderFact(card, ctx) {
   const items = (card.items || []).map((it) => el("li", {},
     `${it.name ?? it.sku ?? ""}${it.variant ? ` (${it.variant})` : ""} × ${it.quantity ?? 1}${it.amount ? ` · ${money(it.amount)}` : ""}`));
   const ship = card.shipping || {};
+  // on the widget the bot's text is one line and the card holds the facts: the agent sees the card's progress too,
+  // timed in the shop's zone like the customer's card
+  const progress = (Array.isArray(card.timeline) ? card.timeline : []).filter((s) => s && typeof s === "object")
+    .map((s) => el("li", {}, [shopTime(s.at, ctx.lang, card.time_zone), s.note || s.label || s.status]
+      .filter(Boolean).join(" ")));
   return el("div", { class: "fact fact-order" },
     el("div", { class: "fact-head" }, el("strong", {}, `${t("order")} ${card.order_id ?? ""}`),
       el("span", { class: `badge badge-order-${card.status ?? ""}` }, card.status_label ?? card.status ?? "")),
     dl([
       [t("total"), money(card.amounts?.total)],
       [t("shipping"), [ship.carrier_label ?? ship.carrier, ship.tracking_number].filter(Boolean).join(" ") || ship.store || null],
-      [t("expected_delivery"), ship.expected_delivery],
+      [t("expected_delivery"), card.status && card.status !== "shipped" ? null : ship.expected_delivery],
+      [t("deliver_to"), ship.address ?? null],
       [t("next_step"), card.next_step],
     ]),
-    items.length ? el("ul", { class: "fact-items", "aria-label": t("items") }, items) : null);
+    items.length ? el("ul", { class: "fact-items", "aria-label": t("items") }, items) : null,
+    progress.length ? el("ul", { class: "fact-items fact-progress", "aria-label": t("progress") }, progress) : null);
 }
 
 function stockFact(card, ctx) {

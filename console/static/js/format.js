@@ -31,6 +31,26 @@ export function clock(iso, lang, now = Date.now()) {
   return d.toLocaleString(LOCALES[lang] || "zh-CN", opts);
 }
 
+/**
+ * An instant on a bot card as the bot's text and the customer's widget show it: in the shop's zone (the card's
+ * `time_zone`, Asia/Shanghai), "11-18 07:40" or "Nov 18 07:40"; null when it is not a time.
+ */
+export function shopTime(iso, lang, zone) {
+  const ms = parseTime(iso);
+  if (ms === null) return null;
+  const en = lang === "en";
+  const options = (timeZone) => ({ timeZone, month: en ? "short" : "2-digit", day: "2-digit", hour: "2-digit",
+    minute: "2-digit", hourCycle: "h23" });
+  let format;
+  try {
+    format = new Intl.DateTimeFormat("en-US", options(zone || "Asia/Shanghai"));
+  } catch (error) {
+    format = new Intl.DateTimeFormat("en-US", options("Asia/Shanghai")); // an unknown zone name
+  }
+  const p = Object.fromEntries(format.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return `${p.month}${en ? " " : "-"}${p.day} ${p.hour}:${p.minute}`;
+}
+
 export function percent(rate) {
   if (rate === null || rate === undefined || !Number.isFinite(rate)) return "–";
   return `${(rate * 100).toFixed(rate < 0.1 && rate > 0 ? 1 : 0)}%`;

@@ -222,6 +222,8 @@ const S = {
   shipping: ["物流", "物流", "Shipping"],
   expected_delivery: ["预计送达", "預計送達", "Expected delivery"],
   next_step: ["下一步", "下一步", "Next step"],
+  deliver_to: ["收货地址", "收貨地址", "Deliver to"],
+  progress: ["进度", "進度", "Progress"],
   product: ["商品", "商品", "Product"],
   online_stock: ["线上库存", "線上庫存", "Online stock"],
   stores: ["门店", "門店", "Stores"],
