@@ -132,10 +132,14 @@ class ValidateStockForm(FormValidationAction):
         if not raw or len(raw) > MAX_QUERY:
             return {}
         try:
-            res = resolve_product(raw, await offload(current_catalogue))
+            cat = await offload(current_catalogue)
         except StoreError:
             return {}
-        return {"stock_product": raw} if (res.product or res.candidates) else {}
+        res = resolve_product(raw, cat)
+        if res.product or res.candidates:
+            return {"stock_product": raw}
+        earlier = _product_asked_before(tracker, cat, raw)
+        return {"stock_product": earlier.id} if earlier else {}
 
     async def extract_stock_city(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -289,6 +293,17 @@ class ActionAskStockVariant(Action):
         body, btns = render_variant_question(product, remaining, lang)
         dispatcher.utter_message(text=body, buttons=btns)
         return []
+
+
+def _product_asked_before(tracker: Tracker, cat: Catalogue, raw: str) -> Optional[Product]:
+    """"那黑色的还有货吗": a message that names a variant but no product means the product this conversation
+    last checked (``stock_last_sku``), also after a handoff and hand-back. A message without a colour, size or
+    capacity is not taken as a follow-up (it may be about something the catalogue does not have)."""
+    last = tracker.get_slot("stock_last_sku")
+    if not last or extract_variant_hints(raw).is_empty():
+        return None
+    sku = find_sku(cat, last)
+    return find_product(cat, sku.product_id) if sku else None
 
 
 def _reset_stock() -> List[Dict[str, Any]]:

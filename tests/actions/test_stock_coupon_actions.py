@@ -187,3 +187,22 @@ def test_tapping_a_variant_button_after_a_product_code_chooses_it(store, languag
         again = stock_turn(tapped, payload, stock_variant=code)
         assert tapped.slots["stock_sku"] == code, texts(again)
         assert not any(asked in t for t in texts(again)), texts(again)
+
+
+@pytest.mark.parametrize("language,first,follow_up,asked", [
+    ("zh-Hans", "上海有白色的 P001 吗", "那黑色的还有货吗", "哪款商品"),
+    ("zh-Hant", "上海有白色的 P001 嗎", "那黑色的還有貨嗎", "哪款商品"),
+    ("en", "is the white P001 in stock in Shanghai", "what about black?", "Which product"),
+])
+def test_a_variant_follow_up_keeps_the_product_checked_before(store, language, first, follow_up, asked) -> None:  # type: ignore[no-untyped-def]
+    """Issue 27 #11: after a stock answer (and a handoff and hand-back in between, which keep the slot),
+    "那黑色的还有货吗" is about the same product, not "which product?"."""
+    conv = Conversation(language=language)
+    stock_turn(conv, first, stock_product="P001", stock_city="上海")
+    assert conv.slots["stock_last_sku"].startswith("P001-")
+    out = stock_turn(conv, follow_up)
+    assert conv.slots["stock_last_sku"] == "P001-BK", texts(out)
+    assert not any(asked in t for t in texts(out)), texts(out)
+    # a message with no colour, size or capacity is not taken as a follow-up
+    again = stock_turn(conv, "你们有卖汽车吗" if language != "en" else "do you sell cars")
+    assert conv.slots.get("stock_product") is None and conv.slots["stock_last_sku"] == "P001-BK", texts(again)

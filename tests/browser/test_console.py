@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -633,6 +633,15 @@ def _is_agent_notice(kind: str):  # type: ignore[no-untyped-def]
     return lambda m: (kefu_event(m) or {}).get("type") == kind
 
 
+def _card(message: Dict[str, Any]) -> Dict[str, Any]:
+    custom = message.get("custom") or (message.get("metadata") or {}).get("custom") or {}
+    return custom.get("kefu_card") or {} if isinstance(custom, dict) else {}
+
+
+def _card_type(message: Dict[str, Any]) -> Optional[str]:
+    return _card(message).get("type")
+
+
 def _escalate(live: Dict[str, Any], customer: SocketCustomer, text: str) -> int:
     console: Console = live["console"]
     mark = customer.say(text)
@@ -709,6 +718,9 @@ def test_hand_back_to_bot_and_the_bot_answers_again(live: Dict[str, Any], browse
     customer = SocketCustomer(stack.rasa_url).connect()
     try:
         login(agent, console.url, "admin")
+        # a stock question first: after the hand-back a colour alone still means this product (issue 27 #11)
+        mark = customer.say("上海有白色的 P001 吗")
+        customer.wait_for(lambda m: _card_type(m) == "stock", since=mark, timeout=90)
         ticket = _escalate(live, customer, "转人工")
         queue_item(agent, ticket).wait_for(timeout=LIVE_MS)
         open_ticket(agent, ticket)
@@ -724,6 +736,10 @@ def test_hand_back_to_bot_and_the_bot_answers_again(live: Dict[str, Any], browse
         mark = customer.say("你们的退货政策是什么")
         answer = customer.wait_for(lambda m: bool(m.get("text")) and kefu_event(m) is None, since=mark, timeout=90)
         assert answer["text"]
+        mark = customer.say("那黑色的还有货吗")
+        black = customer.wait_for(lambda m: _card_type(m) == "stock", since=mark, timeout=90)
+        assert _card(black)["product"]["sku"] == "P001-BK", _card(black)
+        assert not [m for m in customer.received[mark:] if "哪款商品" in str(m.get("text") or "")]
         assert console.ticket(ticket)["state"] == "returned_to_bot"
         assert not agent.kefu_errors
     finally:
