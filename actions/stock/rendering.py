@@ -150,9 +150,11 @@ def variant_options(skus: Sequence[Sku], language: Optional[str]) -> Dict[str, L
 def _options_listing(skus: Sequence[Sku], language: Optional[str]) -> str:
     """"颜色: 白色、黑色；容量: 350ml、500ml" / "colour: white, black; capacity: 350ml, 500ml"."""
     sep = ", " if language == "en" else "、"
+    differing = variant_options(skus, language)
+    if not differing:  # one version (or none that differ): name it, never an empty list
+        return sep.join(dict.fromkeys(variant_label(s, language) for s in skus if variant_label(s, language)))
     return ("; " if language == "en" else "；").join(
-        f"{text(f'msg_dim_{dim}', language)}: {sep.join(values)}"
-        for dim, values in variant_options(skus, language).items()
+        f"{text(f'msg_dim_{dim}', language)}: {sep.join(values)}" for dim, values in differing.items()
     )
 
 

@@ -206,3 +206,11 @@ def test_a_variant_follow_up_keeps_the_product_checked_before(store, language, f
     # a message with no colour, size or capacity is not taken as a follow-up
     again = stock_turn(conv, "你们有卖汽车吗" if language != "en" else "do you sell cars")
     assert conv.slots.get("stock_product") is None and conv.slots["stock_last_sku"] == "P001-BK", texts(again)
+
+
+@pytest.mark.parametrize("language,asked,listed", [("zh-Hans", "黑色挂烫机有货吗", "可选：白色"),
+                                                   ("en", "is the black garment steamer in stock", "Available: white")])
+def test_a_variant_a_one_version_product_lacks_names_the_one_it_has(store, language, asked, listed) -> None:  # type: ignore[no-untyped-def]
+    """The steamer comes in white only: "Available:" must not end empty."""
+    out = stock_turn(Conversation(language=language), asked, stock_product=asked)
+    assert any(t.endswith(listed) for t in texts(out)), texts(out)
