@@ -34,6 +34,12 @@ _QUOTE_STATUS = re.compile(r"报价.{0,6}(?:进度|到哪|怎么样|好了|出�
                            r"quote yet|heard back|where(?:'s| is) (?:my|our) quot", re.IGNORECASE)
 
 
+#: a wholesale price for a number of pieces ("wholesale price for 10 bottles", "10个批发价"): the desk's, whatever NLU
+#: read (the desk points a small number to checkout); a discount or coupon with a number is not one ("满199减30")
+_BULK_PRICE = re.compile(r"批发价|团购价|拿货价|(?:wholesale|bulk) (?:price|rate|pricing)", re.IGNORECASE)
+_A_NUMBER = re.compile(r"\d+|[一二两三四五六七八九十百千万]+\s*(?:个|件|只|台|套|箱|瓶|杯|条|双)")
+
+
 def looks_like_a_question(message: str) -> bool:
     return bool(_QUESTION.search(message))
 
@@ -42,7 +48,8 @@ def asks_for_a_quote(message: str) -> bool:
     """Asking for a quote or a price outright ("麻烦给个报价", "能再便宜点吗", "we'd like a quotation for…"), or the
     "get a quote" button; the quantity-based reading of ``is_a_deal`` is left to the desk."""
     plain = normalise(message or "")
-    return (message or "").startswith("/presales_quote") or bool(_QUOTE_REQUEST.search(plain) or _BARGAIN.search(plain))
+    return (message or "").startswith("/presales_quote") or bool(
+        _QUOTE_REQUEST.search(plain) or _BARGAIN.search(plain) or (_BULK_PRICE.search(plain) and _A_NUMBER.search(plain)))
 
 
 def is_a_deal(message: str, quantity: Any) -> bool:

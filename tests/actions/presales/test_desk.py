@@ -105,6 +105,19 @@ def test_questions_about_quotes_are_not_quote_requests(message: str) -> None:
     assert not signals.asks_for_a_quote(message)
 
 
+@pytest.mark.parametrize("message", ["can I get a wholesale price for 10 insulated bottles?", "想买10个保温杯，批发价多少",
+                                     "bulk price for 300 mugs", "二十个杯子批发价多少"])
+def test_a_wholesale_price_for_a_number_of_pieces_is_for_the_desk(message: str) -> None:
+    """NLU read the English one as a shop question (CI, a retrained model): the desk must still get it."""
+    assert signals.asks_for_a_quote(message)
+
+
+@pytest.mark.parametrize("message", ["批发和零售有什么区别", "do you sell wholesale?", "满199减30的优惠券怎么用",
+                                     "is there a discount on orders over 199?"])
+def test_wholesale_or_a_number_alone_is_not_a_quote_request(message: str) -> None:
+    assert not signals.asks_for_a_quote(message)
+
+
 @pytest.mark.parametrize("message, status", [("我的报价到哪一步了", True), ("报价好了没", True),
                                              ("where is my quote", True), ("销售联系我了吗 报价呢", True),
                                              ("你们给的报价单有效期是几天", False), ("企业批量买东西怎么找你们询价", False)])
