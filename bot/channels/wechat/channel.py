@@ -286,9 +286,11 @@ class WeComOutput(WeChatOutput):
 
 
 class RenderingOutput(OutputChannel):
-    """What the bot says, rendered as WeChat text (buttons as a numbered menu) and handed to ``deliver``."""
+    """What the bot says, rendered as WeChat text (buttons as a numbered menu) and handed to ``deliver``, which each
+    subclass defines (collect for a passive reply, or queue in the outbox)."""
 
     parent: WeChatOutput
+    deliver: Callable[[str, RenderedText], Awaitable[None]]
 
     async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
         rendered = render_bot_message(message)
@@ -302,9 +304,6 @@ class RenderingOutput(OutputChannel):
         self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
     ) -> None:
         await self.deliver(recipient_id, numbered_menu(text, buttons))
-
-    async def deliver(self, recipient_id: str, rendered: RenderedText) -> None:
-        raise NotImplementedError
 
 
 class TurnOutput(RenderingOutput):
