@@ -63,8 +63,11 @@ class ActionRecordCsat(Action):
         request = pending_request(tracker.events)
         if request is not None and not tracker.get_slot("csat_ticket"):  # the bot's own rating question
             return record_requested_rating(dispatcher, tracker, request, rating_from(entities, latest.get("text")))
-        if not tracker.get_slot("csat_ticket") and not is_bare_rating(entities, latest.get("text")):
-            return [FollowupAction("action_fallback_ladder")]  # nobody asked for a rating: a misreading
+        typed = not (latest.get("text") or "").startswith("/")
+        if not tracker.get_slot("csat_ticket") and (typed or not is_bare_rating(entities, latest.get("text"))):
+            # nobody asked for a rating: "5", "3" or "积分有啥用 多少分抵1块" typed out of the blue is a misreading
+            # (only the rating buttons of a closed chat, or a reply to the bot's own question, rate anything)
+            return [FollowupAction("action_fallback_ladder")]
         rating = rating_from(entities, latest.get("text"))
         if rating is None:
             dispatcher.utter_message(text=t("msg_csat_invalid", language))

@@ -219,7 +219,7 @@ def record_downvote(kb: Optional[KnowledgeBase], question: str, language: str, e
         log.exception("kb.downvote.record_failed conversation_id=%s entry=%s", conversation_id, entry_id)
 
 
-def _chosen_entry(tracker: Tracker) -> Optional[str]:
+def chosen_entry(tracker: Tracker) -> Optional[str]:
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     value = next(tracker.get_latest_entity_values(CHOICE_ENTITY), None)
     if value is None and intent == CHOOSE_INTENT:
@@ -254,7 +254,7 @@ class ActionAnswerFaq(Action):
         if asks_for_a_quote(message_text):  # "Please quote 500 bottles" read as a question still reaches the desk
             return [FollowupAction("action_presales_route")]
         language_slot = tracker.get_slot("language")
-        chosen = _chosen_entry(tracker)
+        chosen = chosen_entry(tracker)
         try:
             reply = answer_turn(kb, message_text, language_slot, chosen)
         except Exception:  # a bug or a broken index: an honest reply instead of a crashed turn

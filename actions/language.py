@@ -8,16 +8,20 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from kernel.language import detect, resolve
+from kernel.language import detect, requested_language, resolve
 
 
 def language_after(text: Optional[str], previous: Optional[str]) -> str:
     """The language the bot should answer in after the customer said ``text``.
 
-    Button payloads such as ``/human_handoff`` carry no language and keep it.
+    Button payloads such as ``/human_handoff`` carry no language and keep it. A request for a language ("reply in
+    chinese pls", "可以用英文吗") switches to that language, whatever the request itself is written in.
     """
     if not text or text.startswith("/"):
         return resolve(None, previous)
+    asked = requested_language(text)  # "sorry can you say that in English?", "reply in chinese pls"
+    if asked is not None:
+        return asked
     return resolve(detect(text).language, previous)
 
 

@@ -14,11 +14,8 @@ it holds only in its conversation and, for a phone check, only for ``KEFU_VERIFI
 from __future__ import annotations
 
 import logging
-import re
 import time
-import unicodedata
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -40,6 +37,7 @@ from actions.identity import (
     parse_phone_suffix,
     phone_suffix_matches,
 )
+from actions.interruptions import answer_aside
 from actions.notifier.ledger import LedgerUnavailable, shared_ledger
 from actions.store import get_store
 from actions.store.offload import offload
@@ -58,46 +56,14 @@ from actions.store_replies import (
 from actions.verification_guard import GuardConfigError, GuardUnavailable, Subjects, get_guard
 from kernel.i18n import buttons, text, to_script
 from kernel.logs import mask_id
+from kernel.order_numbers import parse_order_id
 
 log = logging.getLogger(__name__)
 
 #: Values of the ``order_check_blocked`` slot: why this lookup ends without a check.
 BLOCKED_LOCKED = "locked"  # the server-side lockout (order / customer / client IP) is on
 BLOCKED_UNAVAILABLE = "unavailable"  # the lockout store is down: fail closed
-MAX_ORDER_INPUT = 200
 RECENT_LIMIT = 5
-
-_ORDER_ID = re.compile(r"(?<![a-z0-9])kf[\s\-_./#]*((?:\d[\s\-_./]*){11})(?![\d])", re.IGNORECASE)
-
-
-# ---------------------------------------------------------------------------
-# Parsing
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class OrderIdParse:
-    order_id: Optional[str]
-    problem: Optional[str]  # None | "empty" | "too_long" | "not_found_in_text" | "ambiguous"
-
-
-def parse_order_id(value: Any) -> OrderIdParse:
-    """Find one order number in free text: ``KF20261120001``, ``kf-2026-1120-001``, ``ＫＦ２０２６…``."""
-    if not isinstance(value, str) or not value.strip():
-        return OrderIdParse(None, "empty")
-    if len(value) > MAX_ORDER_INPUT:
-        return OrderIdParse(None, "too_long")
-    norm = unicodedata.normalize("NFKC", value)
-    found = {f"KF{re.sub(r'[^0-9]', '', m.group(1))}" for m in _ORDER_ID.finditer(norm)}
-    if not found:
-        return OrderIdParse(None, "not_found_in_text")
-    if len(found) > 1:
-        return OrderIdParse(None, "ambiguous")
-    order_id = found.pop()
-    try:
-        datetime.strptime(order_id[2:10], "%Y%m%d")
-    except ValueError:
-        return OrderIdParse(None, "not_found_in_text")
-    return OrderIdParse(order_id, None)
-
 
 # ---------------------------------------------------------------------------
 # Rendering (pure)
@@ -450,6 +416,9 @@ class ValidateOrderLookupForm(FormValidationAction):
         lang = _lang(tracker)
         parsed = parse_order_id(slot_value)
         if parsed.order_id is None:
+            aside = answer_aside(dispatcher, tracker, "msg_resume_order")  # "先问一句 能开专票吗"
+            if aside is not None:
+                return {**aside, "order_id": None}
             key = {"too_long": "msg_order_id_too_long", "ambiguous": "msg_order_id_ambiguous"}.get(
                 parsed.problem or "", "msg_order_id_invalid"
             )
@@ -499,6 +468,9 @@ class ValidateOrderLookupForm(FormValidationAction):
             digits = parse_phone_suffix(slot_value)
         if digits is None:
             if parse_order_id(slot_value).order_id is None:
+                aside = answer_aside(dispatcher, tracker, "msg_resume_order")
+                if aside is not None:
+                    return {**aside, "phone_suffix": None}
                 dispatcher.utter_message(text=text("msg_phone_suffix_invalid", lang))
             return {"phone_suffix": None}
         order_id = parse_order_id(tracker.get_slot("order_id")).order_id

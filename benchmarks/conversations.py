@@ -25,7 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conversations import (  # noqa: E402
-    BASELINE, CATEGORIES, baseline_of, load_set, play_all, start_stacks, stop_stacks, summarise,
+    BASELINE,
+    CATEGORIES,
+    baseline_of,
+    load_set,
+    play_all,
+    start_stacks,
+    stop_stacks,
+    summarise,
 )
 
 

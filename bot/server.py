@@ -5,7 +5,9 @@ The same as ``rasa run``, with Kefu's runtime behaviour installed first
 offer of a person instead of silence; :mod:`bot.store_failures`: a tracker store that fails makes
 the turn fail instead of silently falling back to process memory; :mod:`bot.never_silent`: no
 customer message is left without an answer; :mod:`bot.waiting`: a customer waiting for a person still gets
-an answer or an acknowledgement until an agent joins; :mod:`bot.control_commands`: customers on public
+an answer or an acknowledgement until an agent joins; :mod:`bot.turn_router`: an order number is an order lookup
+whatever NLU read, and follow-ups and language requests are read with the conversation around them;
+:mod:`bot.control_commands`: customers on public
 channels cannot send ``/restart`` or payloads the bot did not offer, and every text is cleaned of
 NUL and control characters). With ``KEFU_LOG_FORMAT=json`` and no logging config of
 its own on the command line, Rasa logs through ``bot/logging-json.yml`` (one JSON object a line,
@@ -36,12 +38,13 @@ def with_logging(args: List[str], environ: Optional[dict] = None) -> List[str]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     secrets_check.enforce("rasa", sys.argv[1:] if argv is None else argv)  # weak secrets: refuse (docs/security.md)
-    from bot import action_failures, control_commands, never_silent, store_failures, waiting
+    from bot import action_failures, control_commands, never_silent, store_failures, turn_router, waiting
 
     action_failures.install()
     store_failures.install()
     never_silent.install()
     waiting.install()
+    turn_router.install()  # after waiting: a paused conversation is never routed
     control_commands.install()
     from rasa.__main__ import main as rasa_main
 

@@ -157,3 +157,50 @@ def resolve(detected: Optional[str], previous: Optional[str]) -> str:
     if detected == CHINESE_UNKNOWN_SCRIPT:
         return previous if previous in (SIMPLIFIED, TRADITIONAL) else SIMPLIFIED
     return previous if previous in LANGUAGES else DEFAULT_LANGUAGE
+
+
+# -- "say that in English", "可以用中文吗": the customer asks for another language --------------------------------
+_ZH_TARGET = r"(?P<zh>中文|汉语|漢語|华语|華語|普通话|普通話|国语|國語|简体|簡體|简中|繁体|繁體|繁中|正体|正體)"
+_EN_TARGET_ZH = r"(?P<en>英文|英语|英語)"
+#: Chinese: a verb of saying or switching right before the language ("用中文回复", "换回中文", "說英文")
+_ZH_REQUEST = re.compile(
+    r"(?:用|说|說|讲|講|回复|回覆|回答|换成|換成|换回|換回|切回|切换成|切換成|切换到|切換到|改用|改回|翻译成|翻譯成|"
+    r"转成|轉成|打)\s*(?:" + _ZH_TARGET + "|" + _EN_TARGET_ZH + r")(?!说明|說明|版|名|的说明|的說明)"
+)
+_EN_LANG = r"(?P<lang>traditional chinese|simplified chinese|english|chinese|mandarin|traditional|simplified)"
+_PLEASE = r"(?:please|pls|plz)"
+#: English: "say that in Chinese", "reply in chinese pls", "switch to English", "English again please"
+_EN_REQUESTS = tuple(re.compile(pattern, re.IGNORECASE) for pattern in (
+    r"(?<!i )(?<!we )\b(?:say|write|reply|answer|repeat|respond|put|translate|explain|type|tell me|show)\b"
+    r"[^.?!]{0,40}?\b"
+    r"(?:in|into)\s+" + _EN_LANG + r"\b",
+    r"\b(?:speak|switch to|change to|switch back to|back to)\s+" + _EN_LANG + r"\b",
+    r"^\W*(?:in\s+)?" + _EN_LANG + r"(?:\s+(?:again|instead))?(?:\s*,?\s*" + _PLEASE + r")?\W*$",
+    r"\b(?:in\s+)?" + _EN_LANG + r"\s+(?:again\s+|instead\s+)?" + _PLEASE + r"\b",
+))
+
+
+def requested_language(text: Optional[str]) -> Optional[str]:
+    """The language a message asks the bot to switch to, or None: "sorry can you say that in English?" → en,
+    "可以用中文回复我吗" → zh-Hans (zh-Hant when the message itself is Traditional, or it asks for 繁體),
+    "traditional chinese please" → zh-Hant. "你们有英文说明书吗" asks for a manual, not a language: None."""
+    if not text or len(text) > 300:
+        return None
+    match = _ZH_REQUEST.search(text)
+    if match:
+        if match.group("en"):
+            return ENGLISH
+        target = match.group("zh")
+        if target in ("繁体", "繁體", "繁中", "正体", "正體"):
+            return TRADITIONAL
+        if target in ("简体", "簡體", "简中"):
+            return SIMPLIFIED
+        return TRADITIONAL if detect(text).language == TRADITIONAL else SIMPLIFIED
+    for pattern in _EN_REQUESTS:
+        match = pattern.search(text)
+        if match:
+            named = match.group("lang").lower()
+            if named == "english":
+                return ENGLISH
+            return TRADITIONAL if named.startswith("traditional") else SIMPLIFIED
+    return None

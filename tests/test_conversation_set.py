@@ -18,7 +18,15 @@ import yaml
 from kernel.i18n import text
 from kernel.language import ENGLISH, SIMPLIFIED, TRADITIONAL, detect
 from tests.conversations import (
-    CATEGORIES, PASS, SET_DIR, UNRESOLVED, WRONG, SetError, Turn, entry_ids, judge, load_set,
+    CATEGORIES,
+    PASS,
+    UNRESOLVED,
+    WRONG,
+    SetError,
+    Turn,
+    entry_ids,
+    judge,
+    load_set,
 )
 from tests.knowledge_base.test_heldout_set import comparison_key, language_consistent, load_knowledge_base
 

@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.identity import identity_for_tracker
+from actions.interruptions import answer_aside
 from actions.notifier.ledger import LedgerUnavailable, shared_ledger
 from actions.stock.matching import (
     MAX_QUERY,
@@ -215,11 +216,18 @@ class ValidateStockForm(FormValidationAction):
             cat = CATALOGUE.get(store)
             skus = product_skus(cat, product_id)
             previous = tracker.get_slot("stock_hints") or ""
+            latest = _latest_text(tracker)
+            if latest and not latest.startswith("/") and latest != slot_value:
+                # NLU's variant entity may hold one of the values typed ("白色 500ml" → "500ml"): read them all
+                slot_value = f"{slot_value} {latest}"[:MAX_QUERY]
             new_hints = extract_variant_hints(slot_value)
             exact = next((s for s in skus if new_hints.sku_code and s.code == new_hints.sku_code), None)
             if exact is not None:  # a tapped button (or a typed SKU code) names exactly one variant
                 return self._chosen(exact, store, tracker)
             if new_hints.is_empty():
+                aside = answer_aside(dispatcher, tracker, "msg_resume_stock")  # "对了 门店自提收钱不"
+                if aside is not None:
+                    return {**aside, "stock_variant": None}
                 dispatcher.utter_message(text=text("msg_stock_variant_not_understood", lang))
                 return {"stock_variant": None}
             remaining = filter_skus(skus, extract_variant_hints(f"{previous} {slot_value}"))
@@ -241,6 +249,9 @@ class ValidateStockForm(FormValidationAction):
     ) -> Dict[str, Any]:
         city = parse_city(slot_value)
         if city is None:
+            aside = answer_aside(dispatcher, tracker, "msg_resume_stock")  # "what time do your stores close"
+            if aside is not None:
+                return {**aside, "stock_city": None}
             dispatcher.utter_message(text=text("msg_stock_city_invalid", _lang(tracker)))
             return {"stock_city": None}
         return {"stock_city": city}

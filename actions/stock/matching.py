@@ -218,6 +218,23 @@ def _sku_size(sku: Sku) -> Optional[str]:
     return _dimension(m.group(1), m.group(2)) if m else sku.size.upper()
 
 
+def hints_of(sku: Sku) -> VariantHints:
+    """The version ``sku`` is, as hints: its colour, capacity and size."""
+    capacity, unit = _sku_capacity(sku)
+    return VariantHints(frozenset({sku.color_en}) if sku.color_en else frozenset(), capacity, unit, _sku_size(sku))
+
+
+def changed(before: VariantHints, after: VariantHints) -> VariantHints:
+    """``before`` with what ``after`` names instead: "不对 我要500毫升的" keeps the colour and changes the capacity."""
+    return VariantHints(
+        after.colors or before.colors,
+        after.capacity if after.capacity is not None else before.capacity,
+        after.capacity_unit if after.capacity is not None else before.capacity_unit,
+        after.size or before.size,
+        after.sku_code,
+    )
+
+
 def filter_skus(skus: Sequence[Sku], hints: VariantHints) -> List[Sku]:
     """The SKUs compatible with every hint that the product's SKUs can express."""
     out = list(skus)

@@ -11,10 +11,11 @@ import pytest
 
 from actions.identity import sign_web_token
 from actions.notifier.ledger import shared_ledger
-from actions.orders import ActionOrderStatus, ActionRecentOrders, ValidateOrderLookupForm, parse_order_id
+from actions.orders import ActionOrderStatus, ActionRecentOrders, ValidateOrderLookupForm
 from actions.store.factory import set_store
 from actions.store.http import HttpSettings, HttpStore
 from kernel.i18n import text
+from kernel.order_numbers import parse_order_id
 from tests.actions.orders_harness import Conversation, cards, payloads, seeded_url, store, texts  # noqa: F401
 
 FORM, VALIDATE, SUBMIT = "order_lookup_form", ValidateOrderLookupForm(), ActionOrderStatus()

@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.conversations import (
-    BASELINE, baseline_regressions, load_set, play_all, start_stacks, stop_stacks, summarise,
+    BASELINE,
+    baseline_regressions,
+    load_set,
+    play_all,
+    start_stacks,
+    stop_stacks,
+    summarise,
 )
 from tests.stack import model_missing_reason
 

@@ -137,8 +137,12 @@ def test_csat_recorded_on_the_closed_ticket(wired: Console) -> None:
 
 
 def test_csat_without_a_ticket_or_rating(wired: Console) -> None:
-    messages, result = run(ActionRecordCsat(), tracker("act-8", [user("5", "csat_rating")], {"language": "en"}))
+    button = user('/csat_rating{"rating":5}', "csat_rating", entities=[{"entity": "rating", "value": 5}])
+    messages, result = run(ActionRecordCsat(), tracker("act-8", [button], {"language": "en"}))
     assert "no recent chat" in messages[0]["text"] and result == []
+    # a typed "5" nobody asked for is no rating at all (issue 25): the fallback ladder answers it
+    messages, result = run(ActionRecordCsat(), tracker("act-8", [user("5", "csat_rating")], {"language": "en"}))
+    assert messages == [] and [(e["event"], e["name"]) for e in result] == [("followup", "action_fallback_ladder")]
     messages, result = run(ActionRecordCsat(), tracker("act-8", [user("好评", "csat_rating")], {"csat_ticket": "77"}))
     assert "1 到 5" in messages[0]["text"] and result == []
 

@@ -1,0 +1,48 @@
+"""A shop question inside a form is answered, and the form goes on (issue 25, "Interruptions").
+
+While the bot waits for an order number, the phone digits, a product version or a city, a customer may ask
+something else first: "等下 先问一句 你们能开增值税专票吗", "what time do your stores close". The forms' validation
+calls :func:`answer_aside` when the message holds no value for the slot they asked for: when the knowledge base
+answers it (or NLU read a shop question and the knowledge base offers "did you mean"), the answer is said, then a
+line that says the form goes on (and how to leave it); the form asks its question again. Anything else is left to
+the form's own "that is not a valid value" reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.faq import CHOOSE_INTENT, ActionAnswerFaq, answer_turn, chosen_entry
+from kernel.i18n import text
+from knowledge_base.serving.scoring import ANSWER, CLARIFY
+
+log = logging.getLogger(__name__)
+
+#: intents that say "this is a question", so that a "did you mean" is worth showing inside a form
+QUESTION_INTENTS = frozenset({"ask_faq", CHOOSE_INTENT})
+
+
+def answer_aside(dispatcher: CollectingDispatcher, tracker: Tracker, resume_key: str) -> Optional[Dict[str, Any]]:
+    """Answer a shop question asked inside a form; the FAQ slots to set, or None when it was no such question."""
+    latest = tracker.latest_message or {}
+    message = latest.get("text") or ""
+    intent = (latest.get("intent") or {}).get("name")
+    chosen = chosen_entry(tracker)
+    if not message.strip() or (message.startswith("/") and chosen is None):
+        return None
+    faq = ActionAnswerFaq()
+    try:
+        reply = answer_turn(faq._knowledge_base(), message, tracker.get_slot("language"), chosen)
+    except Exception:  # a broken index must not break the form: the form's own reply follows
+        log.exception("interruption.kb_failed conversation_id=%s", tracker.sender_id)
+        return None
+    if not (reply.outcome == ANSWER or (reply.outcome == CLARIFY and intent in QUESTION_INTENTS)):
+        return None
+    events = faq.send(dispatcher, tracker, reply, record=chosen is None)
+    dispatcher.utter_message(text=text(resume_key, reply.language))
+    log.info("interruption.answered conversation_id=%s outcome=%s", tracker.sender_id, reply.outcome)
+    return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}

@@ -1,0 +1,197 @@
+"""``action_route_turn``: messages that only make sense with what the bot just said (issue 25).
+
+NLU reads one message at a time. "那大概几号能到" after an order, "and beijing?" after a stock answer, "sorry can you
+say that in English?" after an answer: on their own they look like a quote request, a store-address question or
+nothing at all. The Rasa process (bot/turn_router.py) runs this action before the policies for a customer's free
+text outside a form, when the conversation has something to follow up on or the message asks for a language. It
+returns no events when the message is not such a follow-up; the policies then decide as usual.
+
+- **A language request** ("reply in chinese pls", "可以用英文吗"): the ``language`` slot has already switched
+  (actions/language.py); the last answer is said again in that language: the FAQ entries, the order (re-checked),
+  the stock answer, or the same text in the other Chinese script. With nothing to repeat, the switch is confirmed.
+- **An order follow-up** right after an order answer (delivery date, tracking number, refund, status, "this
+  order"): the order is shown again, re-checked (``action_order_status``), so the facts asked for come from it.
+- **A stock follow-up** right after a stock answer that names a version or a place but no other product ("那蓝色的
+  呢", "不对 我要500毫升的", "and in beijing?", "网上有吗"): the check runs again with the changed version or
+  city and everything else kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Sequence
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.faq import ActionAnswerFaq
+from actions.stock.actions import current_catalogue
+from actions.stock.matching import (
+    changed,
+    extract_variant_hints,
+    filter_skus,
+    find_sku,
+    hints_of,
+    parse_city,
+    product_skus,
+    resolve_product,
+)
+from actions.store.offload import offload
+from actions.store.types import StoreError
+from kernel.i18n import text, to_script
+from kernel.language import LANGUAGES, SIMPLIFIED, TRADITIONAL, normalise, requested_language
+from kernel.order_numbers import parse_order_id
+from knowledge_base.serving.runtime import KnowledgeBaseUnavailable
+from knowledge_base.serving.scoring import ANSWER
+
+log = logging.getLogger(__name__)
+
+ROUTE_ACTION = "action_route_turn"
+FAQ_ACTIONS = frozenset({"action_answer_faq", "action_fallback_ladder"})
+ORDER_ACTION = "action_order_status"
+STOCK_ACTION = "action_check_stock"
+#: questions about the order just shown (normalised: Simplified, lower case)
+_ORDER_FOLLOWUP = re.compile(
+    r"什么时候|啥时候|几号|几天|哪天|多久|何时|能到|送到|到货|到了没|到哪|发货|出货|单号|运单|快递号|物流|退款|退回|退钱|"
+    r"到账|钱呢|这单|这个订单|"
+    r"\b(?:when|how long|eta|arrive|arrival|deliver(?:y|ed)?|get here|tracking|track|refund|money back|shipped|"
+    r"dispatch(?:ed)?|status|this order)\b"
+)
+_MAX_FOLLOWUP = 80
+
+
+def previous_turn(events: Sequence[Dict[str, Any]]) -> Dict[str, List[str]]:
+    """The actions run and the texts said in answer to the customer's previous message (the one before the
+    latest): ``{"actions": [...], "texts": [...]}``."""
+    actions: List[str] = []
+    texts: List[str] = []
+    users = 0
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            users += 1
+            if users == 2:
+                break
+            continue
+        if users != 1:
+            continue
+        if kind == "action" and event.get("name") not in ("action_listen", None):
+            actions.append(event["name"])
+        elif kind == "bot" and event.get("text"):
+            texts.append(event["text"])
+    actions.reverse()
+    texts.reverse()
+    return {"actions": actions, "texts": texts}
+
+
+class ActionRouteTurn(Action):
+    def name(self) -> str:
+        return ROUTE_ACTION
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
+        message = (tracker.latest_message or {}).get("text") or ""
+        if not message.strip() or message.startswith("/"):
+            return []
+        before = previous_turn(tracker.events)
+        language = tracker.get_slot("language")
+        if requested_language(message) is not None:
+            return await self._repeat(dispatcher, tracker, before, language)
+        if len(message) > _MAX_FOLLOWUP:
+            return []
+        if ORDER_ACTION in before["actions"] and tracker.get_slot("order_verified"):
+            events = self._order_followup(tracker, message)
+            if events:
+                return events
+        if STOCK_ACTION in before["actions"] and tracker.get_slot("stock_last_sku"):
+            return await self._stock_followup(tracker, message)
+        return []
+
+    # -- language -------------------------------------------------------------------------------------------------
+    async def _repeat(self, dispatcher: CollectingDispatcher, tracker: Tracker, before: Dict[str, List[str]],
+                      language: Optional[str]) -> List[Dict[str, Any]]:
+        lang = language if language in LANGUAGES else SIMPLIFIED
+        actions, said = before["actions"], before["texts"]
+        if ORDER_ACTION in actions and tracker.get_slot("order_verified"):
+            dispatcher.utter_message(text=text("msg_language_switched", lang))
+            return [SlotSet("order_id", tracker.get_slot("order_verified")), FollowupAction(ORDER_ACTION)]
+        if STOCK_ACTION in actions and tracker.get_slot("stock_last_sku"):
+            dispatcher.utter_message(text=text("msg_language_switched", lang))
+            sku = tracker.get_slot("stock_last_sku")
+            return [SlotSet("stock_sku", sku), SlotSet("stock_variant", sku), FollowupAction(STOCK_ACTION)]
+        answers = self._faq_answers(tracker, said, lang) if FAQ_ACTIONS & set(actions) else []
+        if answers:
+            dispatcher.utter_message(text=text("msg_language_switched", lang))
+            for answer in answers:
+                dispatcher.utter_message(text=answer)
+            return [SlotSet("faq_outcome", ANSWER)]
+        if said and lang in (SIMPLIFIED, TRADITIONAL) and all(_chinese(t) for t in said):
+            dispatcher.utter_message(text=text("msg_language_switched", lang))
+            for line in said:
+                dispatcher.utter_message(text=to_script(line, lang))
+            return [SlotSet("language", lang)]
+        dispatcher.utter_message(text=text("msg_language_now", lang))
+        return [SlotSet("language", lang)]
+
+    def _faq_answers(self, tracker: Tracker, said: Sequence[str], lang: str) -> List[str]:
+        """The entries the previous turn answered with (their answers are among what was said), in ``lang``."""
+        candidates = tracker.get_slot("faq_candidates") or []
+        try:
+            matcher = ActionAnswerFaq()._knowledge_base().matcher()
+        except KnowledgeBaseUnavailable:
+            return []
+        out: List[str] = []
+        for candidate in candidates[:3]:
+            entry_id = candidate.get("id") if isinstance(candidate, dict) else None
+            if not entry_id:
+                continue
+            spoken = [matcher.answer_text(entry_id, other) for other in LANGUAGES]
+            if any(answer and answer in line for answer in spoken for line in said):
+                answer = matcher.answer_text(entry_id, lang)
+                if answer:
+                    out.append(answer)
+        return out
+
+    # -- orders ---------------------------------------------------------------------------------------------------
+    def _order_followup(self, tracker: Tracker, message: str) -> List[Dict[str, Any]]:
+        named = parse_order_id(message).order_id
+        verified = tracker.get_slot("order_verified")
+        if (named and named != verified) or not _ORDER_FOLLOWUP.search(normalise(message)):
+            return []
+        log.info("route.order_followup conversation_id=%s", tracker.sender_id)
+        return [SlotSet("order_id", verified), FollowupAction(ORDER_ACTION)]
+
+    # -- stock ----------------------------------------------------------------------------------------------------
+    async def _stock_followup(self, tracker: Tracker, message: str) -> List[Dict[str, Any]]:
+        hints = extract_variant_hints(message)
+        city = parse_city(message)
+        if hints.is_empty() and city is None:
+            return []
+        try:
+            catalogue = await offload(current_catalogue)
+        except StoreError:
+            return []
+        last = find_sku(catalogue, tracker.get_slot("stock_last_sku"))
+        if last is None:
+            return []
+        named = resolve_product(message, catalogue)
+        if named.product is not None and named.product.id != last.product_id:
+            return []  # another product: a new question, for NLU and the stock form
+        sku = last
+        if not hints.is_empty():
+            skus = product_skus(catalogue, last.product_id)
+            matches = filter_skus(skus, changed(hints_of(last), hints)) or filter_skus(skus, hints)
+            if len(matches) != 1:
+                return []
+            sku = matches[0]
+        log.info("route.stock_followup conversation_id=%s", tracker.sender_id)
+        return [
+            SlotSet("stock_product", sku.product_id), SlotSet("stock_sku", sku.code), SlotSet("stock_variant", sku.code),
+            SlotSet("stock_city", city or tracker.get_slot("stock_city") or "online"), FollowupAction(STOCK_ACTION),
+        ]
+
+
+def _chinese(line: str) -> bool:
+    return any("\u4e00" <= char <= "\u9fff" for char in line)

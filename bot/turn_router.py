@@ -1,0 +1,106 @@
+"""Read a message with the conversation around it before the policies do (issue 25).
+
+NLU reads one message at a time, so two kinds of message go wrong on their own:
+
+- **An order number in any message** ("帮我查KF20261119001 后4位9012", "KF20261115001, phone ends 5678. what's
+  happening with my refund") is sometimes read as something else (a low-confidence fallback, a shop question),
+  and the customer gets "please rephrase". Outside a form, a message with one order number is an order lookup
+  unless NLU read a request for a person or a complaint: the intent becomes ``order_status`` (the original intent
+  is kept in the parse data as ``kefu_nlu_intent``), and the lookup form reads the number and the digits from the
+  text.
+- **A follow-up or a language request** ("那大概几号能到", "and in beijing?", "sorry can you say that in English?"):
+  when the conversation has something to follow up on (a verified order, a stock answer) or the message asks for
+  a language, ``action_route_turn`` (actions/router.py) runs first. When it returns events they are the turn's
+  answer (logged as that action, then its follow-up action if any, else the bot listens); when it returns none,
+  the policies decide as usual.
+
+Neither applies while a form is active (the forms read their own values and answer questions asked in the middle,
+actions/interruptions.py), while the conversation is paused for a person (bot/waiting.py), or to button payloads.
+``install()`` wraps :meth:`rasa.core.processor.MessageProcessor._run_prediction_loop`; ``bot.server`` installs it
+before starting Rasa, after ``bot.waiting``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from kernel.language import requested_language
+from kernel.order_numbers import parse_order_id
+
+logger = logging.getLogger("kefu.turn_router")
+
+ROUTE_ACTION = "action_route_turn"
+ORDER_INTENT = "order_status"
+#: intents that keep their meaning with an order number in the message
+KEEPS_ITS_INTENT = frozenset({ORDER_INTENT, "human_handoff", "complain", "restart"})
+#: slots that mean there is something to follow up on (actions/router.py)
+CONTEXT_SLOTS = ("order_verified", "stock_last_sku")
+
+
+def free_text(tracker: Any) -> Optional[str]:
+    """The customer's latest message when it is free text that this router may read: not a button payload, not
+    inside a form, not while a person is being waited for."""
+    message = tracker.latest_message
+    text = (getattr(message, "text", None) or "").strip()
+    if not text or text.startswith("/") or tracker.is_paused() or tracker.active_loop_name:
+        return None
+    return text
+
+
+def order_lookup_instead(intent: Optional[str], entities: Any, text: str) -> bool:
+    """Whether a message with an order number should be an order lookup although NLU read ``intent``."""
+    if intent in KEEPS_ITS_INTENT or parse_order_id(text).order_id is None:
+        return False
+    if intent == "inform" and any(e.get("entity") == "order_id" for e in entities or []):
+        return False  # a bare order number: its own rule starts the lookup
+    return True
+
+
+def worth_routing(tracker: Any, text: str) -> bool:
+    return requested_language(text) is not None or any(tracker.get_slot(slot) for slot in CONTEXT_SLOTS)
+
+
+def install() -> None:
+    """Wrap MessageProcessor._run_prediction_loop (idempotent)."""
+    from rasa.core.actions.action import action_for_name_or_text
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.core.processor import MessageProcessor
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted
+
+    if getattr(MessageProcessor._run_prediction_loop, "_kefu_turn_router", False):
+        return
+    original = MessageProcessor._run_prediction_loop
+
+    async def _run_prediction_loop(self: Any, output_channel: Any, tracker: Any) -> None:
+        text = free_text(tracker)
+        if text is None:
+            return await original(self, output_channel, tracker)
+        message = tracker.latest_message
+        intent = (message.intent or {}).get("name")
+        if order_lookup_instead(intent, message.entities, text):
+            logger.info("turn_router.order_lookup conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
+            message.intent = {"name": ORDER_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
+            return await original(self, output_channel, tracker)
+        if not worth_routing(tracker, text):
+            return await original(self, output_channel, tracker)
+        action = action_for_name_or_text(ROUTE_ACTION, self.domain, self.action_endpoint)
+        try:
+            events = await action.run(output_channel, self.nlg, tracker.copy(), self.domain)
+        except Exception:  # noqa: BLE001 - the action server down: the policies (and their fallbacks) answer
+            logger.exception("turn_router.failed conversation_id=%s", tracker.sender_id)
+            events = []
+        if not events:
+            return await original(self, output_channel, tracker)
+        prediction = PolicyPrediction.for_action_name(self.domain, ROUTE_ACTION, "KefuTurnRouter")
+        self._log_action_on_tracker(tracker, action, events, prediction)
+        await self.execute_side_effects(events, tracker, output_channel)
+        logger.info("turn_router.routed conversation_id=%s followup=%s", tracker.sender_id, tracker.followup_action)
+        if tracker.followup_action:
+            return await original(self, output_channel, tracker)
+        tracker.update(ActionExecuted(ACTION_LISTEN_NAME, policy="KefuTurnRouter", confidence=1.0))
+        return None
+
+    _run_prediction_loop._kefu_turn_router = True  # type: ignore[attr-defined]
+    MessageProcessor._run_prediction_loop = _run_prediction_loop  # type: ignore[method-assign]

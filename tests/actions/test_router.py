@@ -1,0 +1,183 @@
+"""``action_route_turn`` (actions/router.py): follow-ups and language requests read with what the bot just said,
+and questions asked inside a form answered before the form goes on (actions/interruptions.py). Real knowledge base
+(``make kb``) and the seeded demo store."""
+
+# ruff: noqa: F811  (pytest fixtures come from tests/actions/orders_harness.py)
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.orders import ActionOrderStatus, ValidateOrderLookupForm
+from actions.router import ActionRouteTurn, previous_turn
+from actions.stock.actions import ActionCheckStock, ValidateStockForm
+from actions.stock.matching import changed, extract_variant_hints, hints_of
+from actions.store.types import Sku
+from kernel.i18n import text
+from knowledge_base.serving.runtime import shared_knowledge_base
+from tests.actions.orders_harness import Conversation, seeded_url, store, texts  # noqa: F401
+
+
+def user(message: str, intent: str = "nlu_fallback") -> Dict[str, Any]:
+    return {"event": "user", "text": message, "parse_data": {"text": message, "intent": {"name": intent}}}
+
+
+def action(name: str) -> Dict[str, Any]:
+    return {"event": "action", "name": name}
+
+
+def bot(message: str) -> Dict[str, Any]:
+    return {"event": "bot", "text": message}
+
+
+def route(events: List[Dict[str, Any]], slots: Dict[str, Any]) -> tuple:
+    latest = {**events[-1]["parse_data"], "entities": []}
+    tracker = Tracker("router-test", slots, latest, events, False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(ActionRouteTurn().run(dispatcher, tracker, {}))
+    return [m.get("text") for m in dispatcher.messages], result
+
+
+def slot_values(result: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in result if e.get("event") == "slot"}
+
+
+def followup(result: List[Dict[str, Any]]) -> Optional[str]:
+    return next((e["name"] for e in result if e.get("event") == "followup"), None)
+
+
+def answer(entry_id: str, language: str) -> str:
+    return shared_knowledge_base().matcher().answer_text(entry_id, language)
+
+
+def test_previous_turn_is_what_answered_the_message_before_the_latest() -> None:
+    events = [user("a"), action("action_answer_faq"), bot("A"), action("action_listen"),
+              user("b"), action("action_order_status"), bot("B"), action("action_listen"), user("c")]
+    assert previous_turn(events) == {"actions": ["action_order_status"], "texts": ["B"]}
+
+
+@pytest.mark.parametrize("request_text, language", [
+    ("sorry can you say that in English?", "en"),
+    ("可以用中文講一次嗎？", "zh-Hant"),
+])
+def test_a_language_request_repeats_the_faq_answer_in_that_language(request_text: str, language: str) -> None:
+    said = answer("returns.seven_day_no_reason", "zh-Hans")
+    events = [user("东西不想要了能退吗", "ask_faq"), action("action_answer_faq"), bot(said), action("action_listen"),
+              user(request_text)]
+    slots = {"language": language, "faq_outcome": "answer",
+             "faq_candidates": [{"id": "returns.seven_day_no_reason", "score": 0.9}, {"id": "returns.x", "score": 0.5}]}
+    messages, result = route(events, slots)
+    assert messages == [text("msg_language_switched", language), answer("returns.seven_day_no_reason", language)]
+    assert followup(result) is None
+
+
+def test_a_language_request_after_an_order_shows_the_order_again() -> None:
+    events = [user("KF20261120001 5678"), action("action_order_status"), bot("订单…"), user("English please")]
+    messages, result = route(events, {"language": "en", "order_verified": "KF20261120001"})
+    assert messages == [text("msg_language_switched", "en")]
+    assert slot_values(result) == {"order_id": "KF20261120001"} and followup(result) == "action_order_status"
+
+
+def test_a_language_request_with_nothing_to_repeat_confirms_the_switch() -> None:
+    messages, result = route([user("hi", "greet"), action("utter_greet"), bot("您好"), user("english pls")],
+                             {"language": "en"})
+    assert messages == [text("msg_language_now", "en")]
+
+
+def test_simplified_to_traditional_repeats_any_text() -> None:
+    events = [user("你好", "greet"), action("utter_greet"), bot("您好，请问有什么可以帮您？"), user("可以用繁體中文嗎")]
+    messages, _ = route(events, {"language": "zh-Hant"})
+    assert messages == [text("msg_language_switched", "zh-Hant"), "您好，請問有什麼可以幫您？"]
+
+
+@pytest.mark.parametrize("message", ["那大概几号能到啊 等着用呢", "所以大概哪一天會送到？", "so roughly when does it get here",
+                                     "单号给我下 我自己去查"])
+def test_an_order_follow_up_shows_the_verified_order_again(message: str) -> None:
+    events = [user("KF20261120001 5678", "order_status"), action("action_order_status"), bot("…"), user(message)]
+    messages, result = route(events, {"order_verified": "KF20261120001"})
+    assert messages == [] and followup(result) == "action_order_status"
+    assert slot_values(result) == {"order_id": "KF20261120001"}
+
+
+@pytest.mark.parametrize("message, previous", [
+    ("那大概几号能到", "action_answer_faq"),  # no order was just shown
+    ("积分能抵钱吗", "action_order_status"),  # about something else
+    ("KF20261118001 什么时候到", "action_order_status"),  # another order: a new lookup
+])
+def test_not_an_order_follow_up(message: str, previous: str) -> None:
+    events = [user("…"), action(previous), bot("…"), user(message)]
+    assert route(events, {"order_verified": "KF20261120001"}) == ([], [])
+
+
+def test_hints_of_a_sku_and_a_change_of_one_of_them() -> None:
+    sku = Sku("P010-WH-750ML", "P010", 9900, "白色", "white", "", "750ml")
+    changed_hints = changed(hints_of(sku), extract_variant_hints("不对不对 我要的是500毫升那个"))
+    assert changed_hints.colors == frozenset({"white"}) and changed_hints.capacity == 500.0
+
+
+@pytest.mark.parametrize("message, sku, city", [
+    ("不对不对 我要的是500毫升那个", "P010-WH-500ML", "beijing"),  # capacity changed, colour and city kept
+    ("那蓝色的有没有", "P010-BL-750ML", "beijing"),
+    ("and in shenzhen?", "P010-WH-750ML", "shenzhen"),  # city changed, version kept
+    ("换成上海 500ml的", "P010-WH-500ML", "shanghai"),
+])
+def test_a_stock_follow_up_changes_what_it_names_and_keeps_the_rest(store, message: str, sku: str,  # noqa: F811
+                                                                     city: str) -> None:
+    events = [user("北京门店白色保温杯750ml有货吗", "stock_check"), action("action_check_stock"), bot("…"), user(message)]
+    messages, result = route(events, {"stock_last_sku": "P010-WH-750ML", "stock_city": "beijing"})
+    assert followup(result) == "action_check_stock"
+    values = slot_values(result)
+    assert (values["stock_sku"], values["stock_city"]) == (sku, city)
+
+
+def test_another_product_is_a_new_stock_question(store) -> None:  # noqa: F811
+    events = [user("北京门店白色保温杯750ml有货吗", "stock_check"), action("action_check_stock"), bot("…"),
+              user("那白色的降噪耳机呢")]
+    assert route(events, {"stock_last_sku": "P010-WH-750ML", "stock_city": "beijing"}) == ([], [])
+
+
+# -- questions inside a form ------------------------------------------------------------------------------------
+ORDER_FORM, ORDER_VALIDATE, ORDER_SUBMIT = "order_lookup_form", ValidateOrderLookupForm(), ActionOrderStatus()
+
+
+def test_a_shop_question_while_the_order_number_is_asked_is_answered_and_the_form_goes_on(store) -> None:  # noqa: F811
+    conv = Conversation("zh-Hans")
+    conv.slots["requested_slot"] = "order_id"
+    said = texts(conv.form_turn(ORDER_FORM, ORDER_VALIDATE, ORDER_SUBMIT, "等下 先问一句 七天无理由退货有什么条件",
+                                {"order_id": "等下 先问一句 七天无理由退货有什么条件"}))
+    assert answer("returns.seven_day_no_reason", "zh-Hans") in said
+    assert text("msg_resume_order", "zh-Hans") in said
+    assert text("msg_order_id_invalid", "zh-Hans") not in said
+    assert conv.active_loop == ORDER_FORM and conv.slots["order_id"] is None and said[-1] == "utter_ask_order_id"
+
+
+def test_a_question_while_the_phone_digits_are_asked_does_not_count_as_a_failed_check(store) -> None:  # noqa: F811
+    conv = Conversation("en")
+    conv.form_turn(ORDER_FORM, ORDER_VALIDATE, ORDER_SUBMIT, "KF20261119001", {"order_id": "KF20261119001"})
+    said = texts(conv.form_turn(ORDER_FORM, ORDER_VALIDATE, ORDER_SUBMIT, "what time do your stores open",
+                                {"phone_suffix": "what time do your stores open"}))
+    assert text("msg_resume_order", "en") in said and conv.slots["order_verify_failures"] == 0
+    said = texts(conv.form_turn(ORDER_FORM, ORDER_VALIDATE, ORDER_SUBMIT, "9012", {"phone_suffix": "9012"}))
+    assert any("KF20261119001" in s for s in said)
+
+
+def test_gibberish_in_a_form_still_gets_the_forms_own_reply(store) -> None:  # noqa: F811
+    conv = Conversation("zh-Hans")
+    conv.slots["requested_slot"] = "order_id"
+    said = texts(conv.form_turn(ORDER_FORM, ORDER_VALIDATE, ORDER_SUBMIT, "asdfgh", {"order_id": "asdfgh"}))
+    assert text("msg_order_id_invalid", "zh-Hans") in said and text("msg_resume_order", "zh-Hans") not in said
+
+
+def test_a_typed_version_with_two_values_is_read_whole(store) -> None:  # noqa: F811
+    """NLU's variant entity may hold one of the values ("500ml" of "白色 500ml"); the form reads the message."""
+    conv = Conversation("zh-Hans")
+    conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), "上海有保温杯吗",
+                   {"stock_product": "保温杯", "stock_city": "shanghai"})
+    assert conv.slots["requested_slot"] == "stock_variant"
+    said = texts(conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), "白色 500ml",
+                                {"stock_variant": "500ml"}))
+    assert conv.slots["stock_last_sku"] == "P010-WH-500ML", said

@@ -1,0 +1,46 @@
+"""bot/turn_router.py: which messages are read with the conversation around them before the policies decide."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, Dict, Optional
+
+import pytest
+
+from bot.turn_router import free_text, order_lookup_instead, worth_routing
+
+
+def tracker(text: str, paused: bool = False, loop: Optional[str] = None, **slots: Any) -> Any:
+    values: Dict[str, Any] = dict(slots)
+    return SimpleNamespace(latest_message=SimpleNamespace(text=text), is_paused=lambda: paused,
+                           active_loop_name=loop, get_slot=values.get)
+
+
+def test_only_free_text_outside_forms_and_handoffs_is_routed() -> None:
+    assert free_text(tracker(" 那黑色的呢 ")) == "那黑色的呢"
+    assert free_text(tracker('/faq_choose{"faq_id":"x"}')) is None
+    assert free_text(tracker("那黑色的呢", paused=True)) is None
+    assert free_text(tracker("那黑色的呢", loop="stock_form")) is None
+    assert free_text(tracker("   ")) is None
+
+
+@pytest.mark.parametrize("intent, entities, message, expected", [
+    ("nlu_fallback", [], "帮我查KF20261119001 后4位9012", True),
+    ("ask_faq", [], "KF20261115001, phone ends 5678. what's happening with my refund", True),
+    ("inform", [], "KF20261120001 尾号5678", True),  # NLU missed the entity: no rule would start the lookup
+    ("inform", [{"entity": "order_id", "value": "KF20261120001"}], "KF20261120001", False),  # its own rule
+    ("order_status", [], "KF20261120001 到哪了", False),
+    ("complain", [], "KF20261120001 东西坏了 我要投诉", False),
+    ("human_handoff", [], "KF20261120001 转人工", False),
+    ("ask_faq", [], "退货运费谁出", False),  # no order number
+    ("ask_faq", [], "KF20261120001 和 KF20261118001 哪个先到", False),  # two numbers: the form would refuse them
+])
+def test_an_order_number_makes_an_order_lookup(intent: str, entities: list, message: str, expected: bool) -> None:
+    assert order_lookup_instead(intent, entities, message) is expected
+
+
+def test_routing_needs_something_to_follow_up_or_a_language_request() -> None:
+    assert not worth_routing(tracker("那黑色的呢"), "那黑色的呢")
+    assert worth_routing(tracker("那黑色的呢", stock_last_sku="P010-WH-500ML"), "那黑色的呢")
+    assert worth_routing(tracker("几号到", order_verified="KF20261120001"), "几号到")
+    assert worth_routing(tracker("english please"), "english please")
