@@ -132,17 +132,30 @@ def answer_turn(
     whole = matcher.match(query, previous)
     parts = question_parts(query)
     if parts:
-        answers = distinct_answers([matcher.match(part, previous) for part in parts])
+        results = [matcher.match(part, previous) for part in parts]
+        answers = distinct_answers(results)
         if len(answers) >= 2:  # "几天能到？新疆发吗": one answer each, in the order asked
             return FaqReply(ANSWER, whole.language, [Message(r.answer) for r in answers],
                             [r.candidate_payload()[0] for r in answers])
-        if len(answers) == 1 and whole.outcome != ANSWER:  # "你好！发票怎么开": the one question there is
-            return reply_for(replace(answers[0], language=whole.language))
+        if len(answers) == 1:
+            answered = answers[0].candidates[0].id
+            unsure = [r for r in results if r.outcome == CLARIFY and r.candidates and r.candidates[0].id != answered]
+            if unsure:  # "寄新疆几天能到？花呗分6期要手续费吗": the sure answer, and choices for the other question
+                other = reply_for(replace(unsure[0], language=whole.language))
+                return FaqReply(ANSWER, whole.language, [Message(answers[0].answer), *other.messages],
+                                [answers[0].candidate_payload()[0], *other.candidates])
+            if whole.outcome != ANSWER:  # "你好！发票怎么开": the one question there is
+                return reply_for(replace(answers[0], language=whole.language))
     return reply_for(whole)
 
 
 #: a message asks several questions when it splits here into 2-3 parts with words in each
-_QUESTION_BREAK = re.compile(r"[？?！!。；;\n]+|[，,]?\s*(?:另外|还有|順便|顺便问一下|顺便问下|順便問一下|以及|and also)\s*")
+_QUESTION_BREAK = re.compile(
+    r"[？?！!。；;\n]+|[，,]?\s*(?:另外|还有|順便|顺便问一下|顺便问下|順便問一下|以及|and also)\s*|[，,]\s*|"
+    r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])|"  # "能开公司抬头吗 有没有纸质发票": a space between two questions
+    r"\s+and\s+(?=(?:how|what|when|where|who|which|can|could|do|does|is|are|will|would)\b)",  # "...and how long..."
+    re.IGNORECASE,
+)
 MAX_QUESTIONS = 3
 
 

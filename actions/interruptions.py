@@ -3,35 +3,44 @@
 While the bot waits for an order number, the phone digits, a product version or a city, a customer may ask
 something else first: "等下 先问一句 你们能开增值税专票吗", "what time do your stores close". The forms' validation
 calls :func:`answer_aside` when the message holds no value for the slot they asked for: when the knowledge base
-answers it (or NLU read a shop question and the knowledge base offers "did you mean"), the answer is said, then a
-line that says the form goes on (and how to leave it); the form asks its question again. Anything else is left to
+answers it, or offers "did you mean" for what reads as a question, that is said, then a line that says the form goes on (and how to leave it);
+the form asks its question again. Anything else is left to
 the form's own "that is not a valid value" reply.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.faq import CHOOSE_INTENT, ActionAnswerFaq, answer_turn, chosen_entry
+from actions.faq import ActionAnswerFaq, answer_turn, chosen_entry
 from kernel.i18n import text
+from kernel.language import normalise
 from knowledge_base.serving.scoring import ANSWER, CLARIFY
 
 log = logging.getLogger(__name__)
 
-#: intents that say "this is a question", so that a "did you mean" is worth showing inside a form
-QUESTION_INTENTS = frozenset({"ask_faq", CHOOSE_INTENT})
+#: a question, whatever NLU read: "门店自提收钱不", "how much is shipping to chengdu btw" (not "' OR 1=1 --")
+_QUESTION = re.compile(
+    r"[?？]|[吗呢么嘛不没]\s*$|怎么|怎样|多少|几[天点号个时]|什么|啥|哪|能不能|可不可以|可以吗|是否|有没有|"
+    r"\b(?:how|what|when|where|who|which|why|can|could|do|does|is|are|will|would)\b",
+    re.IGNORECASE,
+)
 
+
+def asks(message: str) -> bool:
+    return bool(_QUESTION.search(normalise(message)))
 
 def answer_aside(dispatcher: CollectingDispatcher, tracker: Tracker, resume_key: str) -> Optional[Dict[str, Any]]:
     """Answer a shop question asked inside a form; the FAQ slots to set, or None when it was no such question."""
     latest = tracker.latest_message or {}
     message = latest.get("text") or ""
-    intent = (latest.get("intent") or {}).get("name")
     chosen = chosen_entry(tracker)
+    intent = (latest.get("intent") or {}).get("name")
     if not message.strip() or (message.startswith("/") and chosen is None):
         return None
     faq = ActionAnswerFaq()
@@ -40,8 +49,8 @@ def answer_aside(dispatcher: CollectingDispatcher, tracker: Tracker, resume_key:
     except Exception:  # a broken index must not break the form: the form's own reply follows
         log.exception("interruption.kb_failed conversation_id=%s", tracker.sender_id)
         return None
-    if not (reply.outcome == ANSWER or (reply.outcome == CLARIFY and intent in QUESTION_INTENTS)):
-        return None
+    if not (reply.outcome == ANSWER or (reply.outcome == CLARIFY and (intent == "ask_faq" or asks(message)))):
+        return None  # the knowledge base has nothing sure, and it is no question: the form's own reply
     events = faq.send(dispatcher, tracker, reply, record=chosen is None)
     dispatcher.utter_message(text=text(resume_key, reply.language))
     log.info("interruption.answered conversation_id=%s outcome=%s", tracker.sender_id, reply.outcome)

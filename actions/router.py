@@ -38,6 +38,7 @@ from actions.stock.matching import (
     parse_city,
     product_skus,
     resolve_product,
+    with_bare_capacity,
 )
 from actions.store.offload import offload
 from actions.store.types import StoreError
@@ -50,7 +51,6 @@ from knowledge_base.serving.scoring import ANSWER
 log = logging.getLogger(__name__)
 
 ROUTE_ACTION = "action_route_turn"
-FAQ_ACTIONS = frozenset({"action_answer_faq", "action_fallback_ladder"})
 ORDER_ACTION = "action_order_status"
 STOCK_ACTION = "action_check_stock"
 #: questions about the order just shown (normalised: Simplified, lower case)
@@ -121,7 +121,7 @@ class ActionRouteTurn(Action):
             dispatcher.utter_message(text=text("msg_language_switched", lang))
             sku = tracker.get_slot("stock_last_sku")
             return [SlotSet("stock_sku", sku), SlotSet("stock_variant", sku), FollowupAction(STOCK_ACTION)]
-        answers = self._faq_answers(tracker, said, lang) if FAQ_ACTIONS & set(actions) else []
+        answers = self._faq_answers(tracker, said, lang)  # also after a repeat: "reply in chinese" then "english again"
         if answers:
             dispatcher.utter_message(text=text("msg_language_switched", lang))
             for answer in answers:
@@ -167,7 +167,7 @@ class ActionRouteTurn(Action):
     async def _stock_followup(self, tracker: Tracker, message: str) -> List[Dict[str, Any]]:
         hints = extract_variant_hints(message)
         city = parse_city(message)
-        if hints.is_empty() and city is None:
+        if hints.is_empty() and city is None and not any(char.isdigit() for char in message):
             return []
         try:
             catalogue = await offload(current_catalogue)
@@ -175,6 +175,9 @@ class ActionRouteTurn(Action):
             return []
         last = find_sku(catalogue, tracker.get_slot("stock_last_sku"))
         if last is None:
+            return []
+        hints = with_bare_capacity(hints, message, product_skus(catalogue, last.product_id))  # "the pink one. 750"
+        if hints.is_empty() and city is None:
             return []
         named = resolve_product(message, catalogue)
         if named.product is not None and named.product.id != last.product_id:

@@ -2,7 +2,8 @@
 
 Rasa runs it (bot/waiting.py) for a paused conversation that no agent has taken up yet: in the queue, or outside
 staffed hours while the ticket waits for the morning. A question the knowledge base answers with confidence gets the
-answer, and a note that the request still waits for a person; anything else gets an acknowledgement that the
+answer (a shop question it is less sure of gets its "did you mean" choices, and a choice picked gets its answer),
+and a note that the request still waits for a person; anything else gets an acknowledgement that the
 message is with the team; "where is my quote" gets the lead's status from the console (actions/presales/). It sets
 no slots (the conversation belongs to the handoff) and never hands over again.
 """
@@ -15,32 +16,40 @@ from typing import Any, Dict, List, Optional, Tuple
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.faq import ActionAnswerFaq, answer_turn
+from actions.faq import CHOOSE_INTENT, ActionAnswerFaq, Message, answer_turn, chosen_entry
 from actions.presales.actions import say_quote_status
 from actions.presales.signals import asks_quote_status
 from kernel.i18n import text
 from kernel.language import LANGUAGES, SIMPLIFIED
-from knowledge_base.serving.scoring import ANSWER
+from knowledge_base.serving.scoring import ANSWER, CLARIFY
 
 log = logging.getLogger(__name__)
+
+#: intents that say "this is a shop question", so that "did you mean" is worth showing to a waiting customer
+QUESTION_INTENTS = frozenset({"ask_faq", CHOOSE_INTENT})
 
 
 class ActionWhileWaiting(ActionAnswerFaq):
     def name(self) -> str:
         return "action_while_waiting"
 
-    def _answer(self, message_text: str, language_slot: Any) -> Tuple[Optional[List[str]], Optional[str]]:
-        """The knowledge base's confident answer (texts, language), or (None, language or None)."""
-        if message_text.startswith("/") or not message_text.strip():  # a button payload: nothing to look up
-            return None, None
+    def _answer(self, message_text: str, language_slot: Any, chosen: Optional[str],
+                intent: Optional[str]) -> Tuple[List[Message], Optional[str]]:
+        """The knowledge base's confident answer, the entry the customer picked, or, for what NLU read as a shop
+        question, its "did you mean" choices (the customer already waits for a person: no offer of one); with the
+        reply's language. ([], language or None) otherwise."""
+        if (message_text.startswith("/") and chosen is None) or not message_text.strip():
+            return [], None  # a button payload other than a "did you mean" choice: nothing to look up
         try:
-            reply = answer_turn(self._knowledge_base(), message_text, language_slot, None)
+            reply = answer_turn(self._knowledge_base(), message_text, language_slot, chosen)
         except Exception:  # the knowledge base failing must not cost the customer the acknowledgement
             log.exception("waiting.kb_failed")
-            return None, None
-        if reply.outcome != ANSWER:
-            return None, reply.language
-        return [m.text for m in reply.messages if m.text], reply.language
+            return [], None
+        if reply.outcome == ANSWER:
+            return [m for m in reply.messages if m.text], reply.language
+        if reply.outcome == CLARIFY and intent in QUESTION_INTENTS:  # "趁等的时候问一下 发票可以开公司的吗"
+            return reply.messages[:1], reply.language
+        return [], reply.language
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
@@ -53,10 +62,10 @@ class ActionWhileWaiting(ActionAnswerFaq):
             await say_quote_status(dispatcher, tracker.sender_id, lang)
             log.info("waiting.turn conversation_id=%s outcome=quote_status language=%s", tracker.sender_id, lang)
             return []
-        answer, detected = self._answer(message_text, language_slot)
+        answer, detected = self._answer(message_text, language_slot, chosen_entry(tracker), intent)
         lang = detected or (language_slot if language_slot in LANGUAGES else SIMPLIFIED)
-        for line in answer or []:
-            dispatcher.utter_message(text=line)
+        for message in answer:
+            dispatcher.utter_message(text=message.text, buttons=message.buttons or None)
         dispatcher.utter_message(text=text("msg_waiting_answered" if answer else "msg_waiting_ack", lang))
         log.info("waiting.turn conversation_id=%s outcome=%s language=%s", tracker.sender_id,
                  "answered" if answer else "acknowledged", lang)

@@ -48,12 +48,12 @@ def free_text(tracker: Any) -> Optional[str]:
     return text
 
 
-def order_lookup_instead(intent: Optional[str], entities: Any, text: str) -> bool:
+def order_lookup_instead(intent: Optional[str], text: str) -> bool:
     """Whether a message with an order number should be an order lookup although NLU read ``intent``."""
     if intent in KEEPS_ITS_INTENT or parse_order_id(text).order_id is None:
         return False
-    if intent == "inform" and any(e.get("entity") == "order_id" for e in entities or []):
-        return False  # a bare order number: its own rule starts the lookup
+    # ``inform`` too: the rule for a bare order number matches only when NLU found the number and nothing else
+    # ("帮我查KF20261119001 后4位9012" has the phone digits as well, and got "please rephrase")
     return True
 
 
@@ -79,7 +79,7 @@ def install() -> None:
             return await original(self, output_channel, tracker)
         message = tracker.latest_message
         intent = (message.intent or {}).get("name")
-        if order_lookup_instead(intent, message.entities, text):
+        if order_lookup_instead(intent, text):
             logger.info("turn_router.order_lookup conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
             message.intent = {"name": ORDER_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
             return await original(self, output_channel, tracker)

@@ -178,7 +178,11 @@ def declined(replies: Sequence[str]) -> bool:
 
 
 def reply_language(replies: Sequence[str]) -> Optional[str]:
-    return detect("\n".join(replies)).language
+    """The language of the replies; English answers may quote a Chinese term ("After-sales (申请售后)")."""
+    found = detect("\n".join(replies))
+    if found.latin_words >= 3 * max(found.cjk_chars, 1) / 2:
+        return ENGLISH
+    return found.language
 
 
 def judge(turn: Turn, replies: Sequence[str], language: str, ticket_opened: bool,

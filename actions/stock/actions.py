@@ -33,6 +33,7 @@ from actions.stock.matching import (
     resolve_product,
     stock_view,
     store_cities,
+    with_bare_capacity,
 )
 from actions.stock.rendering import (
     MAX_PRODUCT_BUTTONS,
@@ -145,10 +146,11 @@ class ValidateStockForm(FormValidationAction):
     async def extract_stock_city(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        if tracker.get_slot("stock_city") is not None or tracker.get_slot("requested_slot") == "stock_city":
-            return {}
+        if tracker.get_slot("requested_slot") == "stock_city":
+            return {}  # asked for: the from_text mapping and validate_stock_city read it
         city = parse_city(_latest_text(tracker)) if len(_latest_text(tracker)) <= MAX_QUERY else None
-        return {"stock_city": city} if city and city != "online" else {}
+        # a city named while another value is asked for is kept, and replaces the one said before ("算了还是上海吧")
+        return {"stock_city": city} if city and city != "online" and city != tracker.get_slot("stock_city") else {}
 
     async def validate_stock_product(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -174,7 +176,8 @@ class ValidateStockForm(FormValidationAction):
                 return {"stock_product": None, "stock_outcome": "not_found", "stock_query": slot_value[:60]}
             skus = product_skus(cat, res.product.id)
             hints_text = f"{slot_value} {_latest_text(tracker)}"
-            remaining = [res.sku] if res.sku else filter_skus(skus, extract_variant_hints(hints_text))
+            hints = with_bare_capacity(extract_variant_hints(hints_text), hints_text, skus)  # "保温杯 500的"
+            remaining = [res.sku] if res.sku else filter_skus(skus, hints)
             result: Dict[str, Any] = {"stock_product": res.product.id, "stock_candidates": None}
             if not remaining:
                 dispatcher.utter_message(text=render_variant_unavailable(skus, lang))
@@ -220,17 +223,20 @@ class ValidateStockForm(FormValidationAction):
             if latest and not latest.startswith("/") and latest != slot_value:
                 # NLU's variant entity may hold one of the values typed ("白色 500ml" → "500ml"): read them all
                 slot_value = f"{slot_value} {latest}"[:MAX_QUERY]
-            new_hints = extract_variant_hints(slot_value)
+            new_hints = with_bare_capacity(extract_variant_hints(slot_value), slot_value, skus)
             exact = next((s for s in skus if new_hints.sku_code and s.code == new_hints.sku_code), None)
             if exact is not None:  # a tapped button (or a typed SKU code) names exactly one variant
                 return self._chosen(exact, store, tracker)
             if new_hints.is_empty():
+                if parse_city(latest) not in (None, "online"):
+                    return {"stock_variant": None}  # "啊不对 我人在北京": the city changed (extract_stock_city)
                 aside = answer_aside(dispatcher, tracker, "msg_resume_stock")  # "对了 门店自提收钱不"
                 if aside is not None:
                     return {**aside, "stock_variant": None}
                 dispatcher.utter_message(text=text("msg_stock_variant_not_understood", lang))
                 return {"stock_variant": None}
-            remaining = filter_skus(skus, extract_variant_hints(f"{previous} {slot_value}"))
+            both = f"{previous} {slot_value}"
+            remaining = filter_skus(skus, with_bare_capacity(extract_variant_hints(both), both, skus))
             if not remaining:
                 remaining = filter_skus(skus, new_hints)  # the customer changed their mind
                 previous = ""

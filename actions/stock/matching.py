@@ -9,7 +9,7 @@ it is what the store's locations say (:func:`store_cities`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
@@ -176,7 +176,7 @@ def extract_variant_hints(raw: Any) -> VariantHints:
         return VariantHints()
     q = normalise(raw[:MAX_QUERY])
     sku = _variant_code(q)
-    colors = frozenset(key for key, words in COLOR_WORDS.items() if any(w in q for w in words))
+    colors = _colours(q)
     capacity, unit = _capacity_value(q)
     rest = _CAPACITY.sub(" ", q)
     size: Optional[str] = None
@@ -195,6 +195,35 @@ def extract_variant_hints(raw: Any) -> VariantHints:
         if m:
             size = m.group(1).upper()
     return VariantHints(colors, capacity, unit, size, sku)
+
+
+#: words that hold a colour character but name no colour: 蓝牙 is Bluetooth, 银行 a bank, 红包 a red envelope
+_NOT_COLOURS = re.compile(r"蓝牙|银行|银联|红包|白条|粉丝|黑五|黑名单|白名单|白天|红利")
+
+
+def _colours(q: str) -> FrozenSet[str]:
+    """The colours named in normalised text; English colour words count as whole words only ("bluetooth" is
+    not blue, "bored" not red)."""
+    q = _NOT_COLOURS.sub(" ", q)
+    words = set(re.findall(r"[a-z]+", q))
+    return frozenset(key for key, names in COLOR_WORDS.items()
+                     if any((name in words) if name.isascii() else (name in q) for name in names))
+
+
+def with_bare_capacity(hints: VariantHints, raw: Any, skus: Sequence[Sku]) -> VariantHints:
+    """"白色保温杯 500的", "the pink one. 750": a bare number that is one of the product's capacities is that
+    capacity (500 → 500ml, 5.5 → 5.5L, 20000 → 20000mAh); anything else leaves the hints as they were."""
+    if hints.capacity is not None or not isinstance(raw, str):
+        return hints
+    capacities = {_sku_capacity(s) for s in skus if s.capacity}
+    numbers = {float(n) for n in re.findall(r"(?<![\d.a-z])(\d+(?:\.\d+)?)(?![\d.]|\s*(?:mm|cm|个|件|天|号|点|元|块|%))",
+                                            normalise(raw[:MAX_QUERY]))}
+    found = {(value, unit) for value, unit in capacities if value is not None
+             and (value in numbers or (unit == "ml" and value / 1000 in numbers))}
+    if len(found) != 1:
+        return hints
+    value, unit = found.pop()
+    return replace(hints, capacity=value, capacity_unit=unit)
 
 
 def _variant_code(q: str) -> Optional[str]:

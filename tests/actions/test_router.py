@@ -181,3 +181,32 @@ def test_a_typed_version_with_two_values_is_read_whole(store) -> None:  # noqa: 
     said = texts(conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), "白色 500ml",
                                 {"stock_variant": "500ml"}))
     assert conv.slots["stock_last_sku"] == "P010-WH-500ML", said
+
+
+@pytest.mark.parametrize("message, colours", [
+    ("红色的蓝牙音箱还有吗", {"red"}),  # 蓝牙 is Bluetooth, not blue
+    ("do you still have the red bluetooth speaker?", {"red"}),
+    ("i'm bored, anything white?", {"white"}),
+    ("能用银联付款吗", set()),
+])
+def test_colour_words_inside_other_words_are_no_colours(message: str, colours: set) -> None:
+    assert extract_variant_hints(message).colors == frozenset(colours)
+
+
+def test_a_bare_number_is_the_capacity_the_product_has(store) -> None:  # noqa: F811
+    """"深圳有没有白色保温杯 500的": asked "which capacity?" before."""
+    conv = Conversation("zh-Hans")
+    said = texts(conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), "深圳有没有白色保温杯 500的",
+                                {"stock_product": "保温杯", "stock_city": "shenzhen"}))
+    assert conv.slots["stock_last_sku"] == "P010-WH-500ML", said
+
+
+def test_a_city_named_while_the_version_is_asked_replaces_the_one_before(store) -> None:  # noqa: F811
+    conv = Conversation("zh-Hans")
+    conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), "深圳有保温杯吗",
+                   {"stock_product": "保温杯", "stock_city": "shenzhen"})
+    assert conv.slots["requested_slot"] == "stock_variant"
+    said = texts(conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), "算了还是上海吧",
+                                {"stock_variant": "算了还是上海吧"}))  # extract_stock_city reads the city
+    assert text("msg_stock_variant_not_understood", "zh-Hans") not in said
+    assert conv.slots["stock_city"] == "shanghai" and conv.slots["requested_slot"] == "stock_variant"

@@ -227,3 +227,54 @@ def test_two_questions_get_two_answers_in_the_order_asked(db_config, monkeypatch
     assert [c["id"] for c in slots["faq_candidates"]] == ["refunds.how_long", "payment.methods"]
     messages, _ = run(action, tracker("能用微信支付吗？支持支付宝吗？", language="zh-Hans"))
     assert len(messages) == 1, "two phrasings of one question: one answer"
+
+
+
+def test_while_waiting_a_shop_question_gets_its_choices_and_a_choice_its_answer() -> None:
+    """Issue 25: outside working hours the bot keeps answering while the ticket waits. On the shop's knowledge base
+    (``make kb``): a shop question it is less sure of gets "did you mean" (no offer of a person: one is on the way),
+    a pick gets the answer; the same words read as something else only get the acknowledgement."""
+    from actions.faq import answer_turn, choice_payload
+    from actions.waiting import ActionWhileWaiting
+    from knowledge_base.serving.runtime import shared_knowledge_base
+
+    kb = shared_knowledge_base()
+    action = ActionWhileWaiting(kb)
+    question = "公司发票怎么开"
+    assert answer_turn(kb, question, "zh-Hans", None).outcome == "clarify"
+    messages, slots = run(action, tracker(question, language="zh-Hans"))
+    assert len(messages) == 2 and slots == {}
+    assert choice_payload("invoices.company_title") in [b["payload"] for b in messages[0]["buttons"]]
+    assert all(b["payload"].startswith("/faq_choose") for b in messages[0]["buttons"]), "no offer of a person"
+    assert messages[1]["text"].startswith("（您的人工服务请求仍在排队")
+    messages, _ = run(action, tracker(question, language="zh-Hans", intent="out_of_scope"))
+    assert [m["text"][:2] for m in messages] == ["收到"]
+    picked = tracker(choice_payload("invoices.company_title"), language="zh-Hans", intent="faq_choose",
+                     entities=[{"entity": "faq_id", "value": "invoices.company_title"}])
+    messages, _ = run(action, picked)
+    assert messages[0]["text"] == kb.matcher().answer_text("invoices.company_title", "zh-Hans")
+    assert messages[1]["text"].startswith("（您的人工服务请求仍在排队")
+
+
+def test_question_parts_between_spaces_commas_and_and() -> None:
+    from actions.faq import question_parts
+
+    assert question_parts("能开公司抬头吗 有没有纸质发票") == ["能开公司抬头吗", "有没有纸质发票"]
+    assert question_parts("当日达收多少钱，几点前要下单，北京能不能送") == ["当日达收多少钱", "几点前要下单", "北京能不能送"]
+    assert question_parts("how much is delivery and how long does it take to guangzhou?") == [
+        "how much is delivery", "how long does it take to guangzhou"]
+    assert question_parts("salt and pepper grinder") == [] and question_parts("KF20261120001 尾号5678") == []
+
+
+def test_one_sure_answer_and_choices_for_the_other_question() -> None:
+    """"寄新疆几天能到？花呗分6期要手续费吗": before, only the sure answer came and the other question was lost."""
+    from actions.faq import answer_turn
+    from knowledge_base.serving.runtime import shared_knowledge_base
+
+    kb = shared_knowledge_base()
+    first, second = "花呗分6期要手续费吗", "寄新疆几天能到"
+    assert answer_turn(kb, first, "zh-Hans", None).outcome == "answered"
+    assert answer_turn(kb, second, "zh-Hans", None).outcome == "clarify"
+    reply = answer_turn(kb, f"{first}？{second}", "zh-Hans", None)
+    assert reply.messages[0].text == answer_turn(kb, first, "zh-Hans", None).messages[0].text
+    assert any(b["payload"].startswith("/faq_choose") for m in reply.messages[1:] for b in m.buttons)
