@@ -11,6 +11,9 @@ returns no events when the message is not such a follow-up; the policies then de
   the stock answer, or the same text in the other Chinese script. With nothing to repeat, the switch is confirmed.
 - **An order follow-up** right after an order answer (delivery date, tracking number, refund, status, "this
   order"): the order is shown again, re-checked (``action_order_status``), so the facts asked for come from it.
+- **A question about the product itself** ("降噪耳机有几个颜色", "蓝牙音箱防水吗", kernel/product_questions.py):
+  the versions from the catalogue, or an honest "that spec is not in my data" with a pre-sales person offered,
+  instead of the stock form's "which city?".
 - **A stock follow-up** right after a stock answer that names a version or a place but no other product ("那蓝色的
   呢", "不对 我要500毫升的", "and in beijing?", "网上有吗"): the check runs again with the changed version or
   city and everything else kept.
@@ -33,6 +36,7 @@ from actions.stock.matching import (
     changed,
     extract_variant_hints,
     filter_skus,
+    find_product,
     find_sku,
     hints_of,
     parse_city,
@@ -40,11 +44,14 @@ from actions.stock.matching import (
     resolve_product,
     with_bare_capacity,
 )
+from actions.stock.rendering import options_listing
 from actions.store.offload import offload
 from actions.store.types import StoreError
-from kernel.i18n import text, to_script
+from actions.store_replies import money, product_name
+from kernel.i18n import buttons, text, to_script
 from kernel.language import LANGUAGES, SIMPLIFIED, TRADITIONAL, normalise, requested_language
 from kernel.order_numbers import parse_order_id
+from kernel.product_questions import asks_about_a_product
 from knowledge_base.serving.runtime import KnowledgeBaseUnavailable
 from knowledge_base.serving.scoring import ANSWER
 
@@ -101,6 +108,11 @@ class ActionRouteTurn(Action):
             return await self._repeat(dispatcher, tracker, before, language)
         if len(message) > _MAX_FOLLOWUP:
             return []
+        kind = asks_about_a_product(message)
+        if kind is not None:
+            events = await self._product_question(dispatcher, tracker, message, kind, language)
+            if events:
+                return events
         if ORDER_ACTION in before["actions"] and tracker.get_slot("order_verified"):
             events = self._order_followup(tracker, message)
             if events:
@@ -162,6 +174,37 @@ class ActionRouteTurn(Action):
             return []
         log.info("route.order_followup conversation_id=%s", tracker.sender_id)
         return [SlotSet("order_id", verified), FollowupAction(ORDER_ACTION)]
+
+    # -- the product itself ---------------------------------------------------------------------------------------
+    async def _product_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, message: str, kind: str,
+                                language: Optional[str]) -> List[Dict[str, Any]]:
+        """"降噪耳机有几个颜色" (the versions, from the catalogue) or "蓝牙音箱防水吗" (a spec the catalogue does not
+        hold: said honestly, with a pre-sales person offered): never the stock form's "which city?". The product is
+        the one named, or the one this conversation last asked about."""
+        try:
+            catalogue = await offload(current_catalogue)
+        except StoreError:
+            return []
+        named = resolve_product(message, catalogue)
+        product = named.product
+        if product is None and not named.candidates:
+            last = find_sku(catalogue, tracker.get_slot("stock_last_sku"))
+            product = find_product(catalogue, last.product_id) if last else None
+        if product is None:
+            return []  # no product, or several that fit: NLU and the stock form ask which
+        skus = product_skus(catalogue, product.id)
+        if not skus:
+            return []
+        name = product_name(product.name_zh, product.name_en, language)
+        if kind == "options":
+            dispatcher.utter_message(text=text(
+                "msg_product_options", language, product=name, options=options_listing(skus, language),
+                price=money(min(s.price_cents for s in skus))))
+        else:
+            dispatcher.utter_message(text=text("msg_product_spec_unknown", language, product=name),
+                                     buttons=buttons("msg_product_spec_unknown", language))
+        log.info("route.product_question conversation_id=%s kind=%s product=%s", tracker.sender_id, kind, product.id)
+        return [SlotSet("stock_last_sku", skus[0].code)]
 
     # -- stock ----------------------------------------------------------------------------------------------------
     async def _stock_followup(self, tracker: Tracker, message: str) -> List[Dict[str, Any]]:

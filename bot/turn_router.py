@@ -9,8 +9,8 @@ NLU reads one message at a time, so two kinds of message go wrong on their own:
   is kept in the parse data as ``kefu_nlu_intent``), and the lookup form reads the number and the digits from the
   text.
 - **A follow-up or a language request** ("那大概几号能到", "and in beijing?", "sorry can you say that in English?"):
-  when the conversation has something to follow up on (a verified order, a stock answer) or the message asks for
-  a language, ``action_route_turn`` (actions/router.py) runs first. When it returns events they are the turn's
+  when the conversation has something to follow up on (a verified order, a stock answer), the message asks for
+  a language, or it asks about a product itself ("蓝牙音箱防水吗": kernel/product_questions.py), ``action_route_turn`` (actions/router.py) runs first. When it returns events they are the turn's
   answer (logged as that action, then its follow-up action if any, else the bot listens); when it returns none,
   the policies decide as usual.
 
@@ -27,6 +27,7 @@ from typing import Any, Optional
 
 from kernel.language import requested_language
 from kernel.order_numbers import parse_order_id
+from kernel.product_questions import asks_about_a_product
 
 logger = logging.getLogger("kefu.turn_router")
 
@@ -58,7 +59,8 @@ def order_lookup_instead(intent: Optional[str], text: str) -> bool:
 
 
 def worth_routing(tracker: Any, text: str) -> bool:
-    return requested_language(text) is not None or any(tracker.get_slot(slot) for slot in CONTEXT_SLOTS)
+    return (requested_language(text) is not None or asks_about_a_product(text) is not None
+            or any(tracker.get_slot(slot) for slot in CONTEXT_SLOTS))
 
 
 def install() -> None:

@@ -36,7 +36,8 @@ RESOLVED = "resolved"
 
 #: replies that say honestly that the bot cannot help (out of scope, no answer, rephrase, a person is offered)
 DECLINE_KEYS = ("utter_out_of_scope", "utter_ask_rephrase", "utter_offer_human", "utter_default",
-                "msg_faq_no_answer", "msg_faq_clarify_none", "msg_faq_unavailable", "msg_faq_clarify")
+                "msg_faq_no_answer", "msg_faq_clarify_none", "msg_faq_unavailable", "msg_faq_clarify",
+                "msg_stock_not_found")
 _PREFIX_CHARS = 12
 
 

@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.identity import identity_for_tracker
-from actions.interruptions import answer_aside
+from actions.interruptions import answer_aside, asks
 from actions.notifier.ledger import LedgerUnavailable, shared_ledger
 from actions.stock.matching import (
     MAX_QUERY,
@@ -228,7 +228,7 @@ class ValidateStockForm(FormValidationAction):
             if exact is not None:  # a tapped button (or a typed SKU code) names exactly one variant
                 return self._chosen(exact, store, tracker)
             if new_hints.is_empty():
-                if parse_city(latest) not in (None, "online"):
+                if parse_city(latest) not in (None, "online") and not asks(latest):
                     return {"stock_variant": None}  # "啊不对 我人在北京": the city changed (extract_stock_city)
                 aside = answer_aside(dispatcher, tracker, "msg_resume_stock")  # "对了 门店自提收钱不"
                 if aside is not None:

@@ -347,10 +347,19 @@ class ProductResolution:
     sku: Optional[Sku] = None  # when the message names a SKU code
 
 
+#: other makers' products: "iPhone 15 Pro" is not our "Pro" earbuds, "AirPods" not our ANC earbuds
+_OTHER_MAKERS = re.compile(
+    r"iphone|ipad|macbook|airpods|apple watch|galaxy|pixel|playstation|ps5|xbox|nintendo|任天堂|switch游戏|"
+    r"华为|huawei|小米|xiaomi|红米|redmi|oppo|vivo|荣耀|honor|戴森|dyson|索尼|sony|bose|beats|苹果手机|苹果耳机"
+)
+
+
 def resolve_product(query: Any, catalogue: Catalogue) -> ProductResolution:
     if not isinstance(query, str) or len(query) > MAX_QUERY:
         return ProductResolution(None)
     q = normalise(query).strip()
+    if _OTHER_MAKERS.search(q):
+        return ProductResolution(None)  # we do not sell it: "not found", and a person can suggest ours
     by_id = {p.id.lower(): p for p in catalogue.products}
     if _PRODUCT_ID.match(q) and q in by_id:
         return ProductResolution(by_id[q])

@@ -147,7 +147,7 @@ def variant_options(skus: Sequence[Sku], language: Optional[str]) -> Dict[str, L
 
 
 
-def _options_listing(skus: Sequence[Sku], language: Optional[str]) -> str:
+def options_listing(skus: Sequence[Sku], language: Optional[str]) -> str:
     """"颜色: 白色、黑色；容量: 350ml、500ml" / "colour: white, black; capacity: 350ml, 500ml"."""
     sep = ", " if language == "en" else "、"
     differing = variant_options(skus, language)
@@ -173,7 +173,7 @@ def sku_label(product: Optional[Product], sku: Optional[Sku], sku_code: str, lan
 
 def render_variant_unavailable(skus: Sequence[Sku], language: Optional[str]) -> str:
     """No variant of the product fits what was asked: say which ones exist."""
-    return text("msg_stock_variant_unavailable", language, options=_options_listing(skus, language))
+    return text("msg_stock_variant_unavailable", language, options=options_listing(skus, language))
 
 
 def render_product_choice(products: Sequence[Product], language: Optional[str]) -> Tuple[str, List[Button]]:
@@ -196,6 +196,6 @@ def render_variant_question(
         "msg_stock_ask_variant",
         language,
         product=product_name(product.name_zh, product.name_en, language),
-        options=_options_listing(remaining, language),
+        options=options_listing(remaining, language),
     )
     return body, btns

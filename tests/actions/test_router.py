@@ -210,3 +210,26 @@ def test_a_city_named_while_the_version_is_asked_replaces_the_one_before(store) 
                                 {"stock_variant": "算了还是上海吧"}))  # extract_stock_city reads the city
     assert text("msg_stock_variant_not_understood", "zh-Hans") not in said
     assert conv.slots["stock_city"] == "shanghai" and conv.slots["requested_slot"] == "stock_variant"
+
+
+def test_the_versions_of_a_product_come_from_the_catalogue(store) -> None:  # noqa: F811
+    messages, result = route([user("你们的保温杯有几种颜色", "stock_check")], {"language": "zh-Hans"})
+    assert len(messages) == 1 and all(c in messages[0] for c in ("不锈钢保温杯", "黑色", "350ml", "750ml", "¥"))
+    assert slot_values(result)["stock_last_sku"].startswith("P010-") and followup(result) is None
+
+
+def test_a_spec_the_catalogue_lacks_is_said_honestly_with_a_pre_sales_offer(store) -> None:  # noqa: F811
+    tracker_events = [user("蓝牙音箱防水吗 想洗澡的时候放歌", "stock_check")]
+    latest = {**tracker_events[-1]["parse_data"], "entities": []}
+    tracker = Tracker("router-test", {"language": "zh-Hans"}, latest, tracker_events, False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionRouteTurn().run(dispatcher, tracker, {}))
+    assert dispatcher.messages[0]["text"].startswith("便携蓝牙音箱的这项参数我这里没有")
+    assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/human_handoff"]
+
+
+def test_a_product_question_without_a_product_names_the_last_one_asked_about(store) -> None:  # noqa: F811
+    events = [user("保温杯是什么材质"), action("action_route_turn"), bot("…"), user("有哪几种容量")]
+    messages, _ = route(events, {"language": "zh-Hans", "stock_last_sku": "P010-WH-500ML"})
+    assert "不锈钢保温杯" in messages[0] and "500ml" in messages[0]
+    assert route([user("有哪几种容量")], {"language": "zh-Hans"}) == ([], [])  # nothing to go on: NLU decides

@@ -50,6 +50,10 @@ def test_fuzzy_product_matching(store, query: str, product: str, skus: int) -> N
 def test_unknown_and_ambiguous_products(store) -> None:  # type: ignore[no-untyped-def]
     cat = store.catalogue()
     assert resolve_product("iPhone 15 黑色 128G", cat).product is None
+    # another maker's product whose name shares a word with ours ("Pro耳机", "anc earbuds") is not ours
+    assert resolve_product("你们有iPhone 15 Pro吗 256g 黑色的", cat).product is None
+    assert resolve_product("AirPods Pro有货吗", cat).product is None
+    assert resolve_product("Pro耳机有货吗", cat).product.id == "P001"
     amb = resolve_product("耳机", cat)
     assert amb.product is None and {p.id for p in amb.candidates} == {"P001", "P002"}
     assert resolve_product("'; DROP TABLE skus; --", cat).product is None
