@@ -48,6 +48,7 @@ from actions.stock.rendering import options_listing
 from actions.store.offload import offload
 from actions.store.types import StoreError
 from actions.store_replies import money, product_name
+from actions.turns import previous_turn
 from kernel.i18n import buttons, text, to_script
 from kernel.language import LANGUAGES, SIMPLIFIED, TRADITIONAL, normalise, requested_language
 from kernel.order_numbers import parse_order_id
@@ -70,28 +71,13 @@ _ORDER_FOLLOWUP = re.compile(
 _MAX_FOLLOWUP = 80
 
 
-def previous_turn(events: Sequence[Dict[str, Any]]) -> Dict[str, List[str]]:
+def answered_before(events: Sequence[Dict[str, Any]]) -> Dict[str, List[str]]:
     """The actions run and the texts said in answer to the customer's previous message (the one before the
     latest): ``{"actions": [...], "texts": [...]}``."""
-    actions: List[str] = []
-    texts: List[str] = []
-    users = 0
-    for event in reversed(events):
-        kind = event.get("event")
-        if kind == "user":
-            users += 1
-            if users == 2:
-                break
-            continue
-        if users != 1:
-            continue
-        if kind == "action" and event.get("name") not in ("action_listen", None):
-            actions.append(event["name"])
-        elif kind == "bot" and event.get("text"):
-            texts.append(event["text"])
-    actions.reverse()
-    texts.reverse()
-    return {"actions": actions, "texts": texts}
+    turn = previous_turn(events) or []
+    return {"actions": [e["name"] for e in turn if e.get("event") == "action" and e.get("name") not in
+                        ("action_listen", None)],
+            "texts": [e["text"] for e in turn if e.get("event") == "bot" and e.get("text")]}
 
 
 class ActionRouteTurn(Action):
@@ -102,7 +88,7 @@ class ActionRouteTurn(Action):
         message = (tracker.latest_message or {}).get("text") or ""
         if not message.strip() or message.startswith("/"):
             return []
-        before = previous_turn(tracker.events)
+        before = answered_before(tracker.events)
         language = tracker.get_slot("language")
         if requested_language(message) is not None:
             return await self._repeat(dispatcher, tracker, before, language)

@@ -53,3 +53,9 @@ def count_misses(user_turns: Sequence[Sequence[Mapping[str, Any]]]) -> int:
 
 def consecutive_misses(events: Iterable[Mapping[str, Any]]) -> int:
     return count_misses(turns(events))
+
+
+def previous_turn(events: Iterable[Mapping[str, Any]]) -> Optional[Turn]:
+    """The turn before the customer's latest message (its user event and what followed), or None."""
+    user_turns = turns(events)
+    return user_turns[-2] if len(user_turns) >= 2 else None

@@ -24,6 +24,7 @@ from actions.interruptions import answer_aside, asks
 from actions.notifier.ledger import LedgerUnavailable, shared_ledger
 from actions.stock.matching import (
     MAX_QUERY,
+    another_makers,
     extract_variant_hints,
     filter_skus,
     find_product,
@@ -167,7 +168,8 @@ class ValidateStockForm(FormValidationAction):
         try:
             store = get_store()
             cat = CATALOGUE.get(store)
-            res = resolve_product(slot_value, cat)
+            # NLU may have taken only a word of another maker's product name ("Pro" of "iPhone 15 Pro")
+            res = resolve_product(_latest_text(tracker) if another_makers(_latest_text(tracker)) else slot_value, cat)
             if res.product is None and not res.candidates and slot_value != _latest_text(tracker):
                 res = resolve_product(_latest_text(tracker), cat)
             if res.candidates:

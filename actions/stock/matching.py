@@ -354,11 +354,16 @@ _OTHER_MAKERS = re.compile(
 )
 
 
+def another_makers(text: Any) -> bool:
+    """Whether ``text`` names another maker's product ("你们有iPhone 15 Pro吗", "AirPods Pro")."""
+    return isinstance(text, str) and bool(_OTHER_MAKERS.search(normalise(text[:MAX_QUERY])))
+
+
 def resolve_product(query: Any, catalogue: Catalogue) -> ProductResolution:
     if not isinstance(query, str) or len(query) > MAX_QUERY:
         return ProductResolution(None)
     q = normalise(query).strip()
-    if _OTHER_MAKERS.search(q):
+    if another_makers(q):
         return ProductResolution(None)  # we do not sell it: "not found", and a person can suggest ours
     by_id = {p.id.lower(): p for p in catalogue.products}
     if _PRODUCT_ID.match(q) and q in by_id:

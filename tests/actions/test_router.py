@@ -13,7 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.orders import ActionOrderStatus, ValidateOrderLookupForm
-from actions.router import ActionRouteTurn, previous_turn
+from actions.router import ActionRouteTurn, answered_before
 from actions.stock.actions import ActionCheckStock, ValidateStockForm
 from actions.stock.matching import changed, extract_variant_hints, hints_of
 from actions.store.types import Sku
@@ -57,7 +57,7 @@ def answer(entry_id: str, language: str) -> str:
 def test_previous_turn_is_what_answered_the_message_before_the_latest() -> None:
     events = [user("a"), action("action_answer_faq"), bot("A"), action("action_listen"),
               user("b"), action("action_order_status"), bot("B"), action("action_listen"), user("c")]
-    assert previous_turn(events) == {"actions": ["action_order_status"], "texts": ["B"]}
+    assert answered_before(events) == {"actions": ["action_order_status"], "texts": ["B"]}
 
 
 @pytest.mark.parametrize("request_text, language", [
@@ -233,3 +233,11 @@ def test_a_product_question_without_a_product_names_the_last_one_asked_about(sto
     messages, _ = route(events, {"language": "zh-Hans", "stock_last_sku": "P010-WH-500ML"})
     assert "不锈钢保温杯" in messages[0] and "500ml" in messages[0]
     assert route([user("有哪几种容量")], {"language": "zh-Hans"}) == ([], [])  # nothing to go on: NLU decides
+
+
+def test_a_word_of_another_makers_product_is_not_our_product(store) -> None:  # noqa: F811
+    """NLU took "Pro" of "iPhone 15 Pro" as the product: the form asked for a city about our Pro earbuds."""
+    conv = Conversation("zh-Hans")
+    said = texts(conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), "你们有iPhone 15 Pro吗 256g 黑色的",
+                                {"stock_product": "Pro"}))
+    assert said[-1].startswith(text("msg_stock_not_found", "zh-Hans")[:12]) and conv.active_loop is None
