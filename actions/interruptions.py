@@ -3,9 +3,9 @@
 While the bot waits for an order number, the phone digits, a product version or a city, a customer may ask
 something else first: "等下 先问一句 你们能开增值税专票吗", "what time do your stores close". The forms' validation
 calls :func:`answer_aside` when the message holds no value for the slot they asked for: when the knowledge base
-answers it, or offers "did you mean" for what reads as a question, that is said, then a line that says the form goes on (and how to leave it);
-the form asks its question again. Anything else is left to
-the form's own "that is not a valid value" reply.
+answers it, or offers "did you mean" for what reads as a question, that is said, then a line that says the form
+goes on (and how to leave it); the form asks its question again. Anything else is left to the form's own "that is
+not a valid value" reply.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.faq import ActionAnswerFaq, answer_turn, chosen_entry
 from kernel.i18n import text
 from kernel.language import normalise
+from knowledge_base.serving.runtime import shared_knowledge_base
 from knowledge_base.serving.scoring import ANSWER, CLARIFY
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ _QUESTION = re.compile(
 def asks(message: str) -> bool:
     return bool(_QUESTION.search(normalise(message)))
 
+
 def answer_aside(dispatcher: CollectingDispatcher, tracker: Tracker, resume_key: str) -> Optional[Dict[str, Any]]:
     """Answer a shop question asked inside a form; the FAQ slots to set, or None when it was no such question."""
     latest = tracker.latest_message or {}
@@ -43,15 +45,15 @@ def answer_aside(dispatcher: CollectingDispatcher, tracker: Tracker, resume_key:
     intent = (latest.get("intent") or {}).get("name")
     if not message.strip() or (message.startswith("/") and chosen is None):
         return None
-    faq = ActionAnswerFaq()
     try:
-        reply = answer_turn(faq._knowledge_base(), message, tracker.get_slot("language"), chosen)
+        kb = shared_knowledge_base()
+        reply = answer_turn(kb, message, tracker.get_slot("language"), chosen)
     except Exception:  # a broken index must not break the form: the form's own reply follows
         log.exception("interruption.kb_failed conversation_id=%s", tracker.sender_id)
         return None
     if not (reply.outcome == ANSWER or (reply.outcome == CLARIFY and (intent == "ask_faq" or asks(message)))):
         return None  # the knowledge base has nothing sure, and it is no question: the form's own reply
-    events = faq.send(dispatcher, tracker, reply, record=chosen is None)
+    events = ActionAnswerFaq(kb).send(dispatcher, tracker, reply, record=chosen is None)
     dispatcher.utter_message(text=text(resume_key, reply.language))
     log.info("interruption.answered conversation_id=%s outcome=%s", tracker.sender_id, reply.outcome)
     return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}

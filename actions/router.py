@@ -3,8 +3,9 @@
 NLU reads one message at a time. "那大概几号能到" after an order, "and beijing?" after a stock answer, "sorry can you
 say that in English?" after an answer: on their own they look like a quote request, a store-address question or
 nothing at all. The Rasa process (bot/turn_router.py) runs this action before the policies for a customer's free
-text outside a form, when the conversation has something to follow up on or the message asks for a language. It
-returns no events when the message is not such a follow-up; the policies then decide as usual.
+text outside a form, when the conversation has something to follow up on, the message asks for a language, or it
+asks about a product itself. It returns no events when the message is none of these; the policies then decide as
+usual.
 
 - **A language request** ("reply in chinese pls", "可以用英文吗"): the ``language`` slot has already switched
   (actions/language.py); the last answer is said again in that language: the FAQ entries, the order (re-checked),
@@ -30,7 +31,6 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.faq import ActionAnswerFaq
 from actions.stock.actions import current_catalogue
 from actions.stock.matching import (
     changed,
@@ -50,10 +50,10 @@ from actions.store.types import StoreError
 from actions.store_replies import money, product_name
 from actions.turns import previous_turn
 from kernel.i18n import buttons, text, to_script
-from kernel.language import LANGUAGES, SIMPLIFIED, TRADITIONAL, normalise, requested_language
+from kernel.language import LANGUAGES, SIMPLIFIED, TRADITIONAL, is_cjk, normalise, requested_language
 from kernel.order_numbers import parse_order_id
 from kernel.product_questions import asks_about_a_product
-from knowledge_base.serving.runtime import KnowledgeBaseUnavailable
+from knowledge_base.serving.runtime import KnowledgeBaseUnavailable, shared_knowledge_base
 from knowledge_base.serving.scoring import ANSWER
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class ActionRouteTurn(Action):
             for answer in answers:
                 dispatcher.utter_message(text=answer)
             return [SlotSet("faq_outcome", ANSWER)]
-        if said and lang in (SIMPLIFIED, TRADITIONAL) and all(_chinese(t) for t in said):
+        if said and lang in (SIMPLIFIED, TRADITIONAL) and all(any(is_cjk(char) for char in line) for line in said):
             dispatcher.utter_message(text=text("msg_language_switched", lang))
             for line in said:
                 dispatcher.utter_message(text=to_script(line, lang))
@@ -137,7 +137,7 @@ class ActionRouteTurn(Action):
         """The entries the previous turn answered with (their answers are among what was said), in ``lang``."""
         candidates = tracker.get_slot("faq_candidates") or []
         try:
-            matcher = ActionAnswerFaq()._knowledge_base().matcher()
+            matcher = shared_knowledge_base().matcher()
         except KnowledgeBaseUnavailable:
             return []
         out: List[str] = []
@@ -224,6 +224,3 @@ class ActionRouteTurn(Action):
             SlotSet("stock_city", city or tracker.get_slot("stock_city") or "online"), FollowupAction(STOCK_ACTION),
         ]
 
-
-def _chinese(line: str) -> bool:
-    return any("\u4e00" <= char <= "\u9fff" for char in line)

@@ -10,9 +10,10 @@ NLU reads one message at a time, so two kinds of message go wrong on their own:
   text.
 - **A follow-up or a language request** ("那大概几号能到", "and in beijing?", "sorry can you say that in English?"):
   when the conversation has something to follow up on (a verified order, a stock answer), the message asks for
-  a language, or it asks about a product itself ("蓝牙音箱防水吗": kernel/product_questions.py), ``action_route_turn`` (actions/router.py) runs first. When it returns events they are the turn's
-  answer (logged as that action, then its follow-up action if any, else the bot listens); when it returns none,
-  the policies decide as usual.
+  a language, or it asks about a product itself ("蓝牙音箱防水吗": kernel/product_questions.py),
+  ``action_route_turn`` (actions/router.py) runs first: one more call to the action server on those turns, none on
+  the others. When it returns events they are the turn's answer (logged as that action, then its follow-up action
+  if any, else the bot listens); when it returns none, the policies decide as usual.
 
 Neither applies while a form is active (the forms read their own values and answer questions asked in the middle,
 actions/interruptions.py), while the conversation is paused for a person (bot/waiting.py), or to button payloads.
