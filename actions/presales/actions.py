@@ -35,7 +35,13 @@ from actions.faq import ActionAnswerFaq, answer_turn
 from actions.handoff import console_url, hand_over, pending_event, queue_event, service_token
 from actions.metrics import record_presales
 from actions.presales import intake, qualify, render
-from actions.presales.signals import asks_for_a_quote, asks_quote_status, is_a_deal, looks_like_a_question
+from actions.presales.signals import (
+    asks_for_a_quote,
+    asks_quote_status,
+    is_a_deal,
+    looks_like_a_question,
+    names_no_business_need,
+)
 from actions.store.offload import offload
 from actions.store.types import StoreError
 from kernel.i18n import buttons, text, to_script
@@ -312,6 +318,11 @@ class ActionPresalesRoute(ActionAnswerFaq):
                 return events
             if reply is not None:
                 language = reply.language
+            if names_no_business_need(message, said.quantity, said.product_id):
+                # "大概要等幾多日": NLU read a quote request where there is no purchase at all; the fallback ladder
+                # answers it (or says honestly it cannot), and no intake starts
+                log.info("presales.route conversation_id=%s to=fallback", tracker.sender_id)
+                return [FollowupAction("action_fallback_ladder")]
         state = prefill(tracker, message, today=_today(), catalogue=catalogue, language=language)
         log.info("presales.route conversation_id=%s to=intake known=%s", tracker.sender_id,
                  sorted(k for k, v in slot_values(state).items() if v))

@@ -65,5 +65,20 @@ def is_a_deal(message: str, quantity: Any) -> bool:
     return bool(_QUOTE_WORDS.search(plain)) or not looks_like_a_question(plain)
 
 
+#: words of a business purchase: without any of them (nor a quantity, a product or quote words) a question that NLU
+#: read as a quote request is no business need ("大概要等幾多日" after a shipping answer)
+_BUSINESS = re.compile(
+    r"公司|企业|单位|团购|批量|采购|定制|订制|印logo|logo|礼品|员工|客户|年会|活动|工厂|门店|经销|代理|发票|合同|"
+    r"\b(?:company|corporate|business|bulk|wholesale|custom|logo|gift|employees?|staff|event|order for|b2b|reseller|"
+    r"distributor|invoice|contract)\b", re.IGNORECASE)
+
+
+def names_no_business_need(message: str, quantity: Any, product: Any) -> bool:
+    """A question with nothing of a purchase in it: no quantity, no product, no quote or business words."""
+    plain = normalise(message or "")
+    return (not quantity and not product and looks_like_a_question(plain) and not _QUOTE_WORDS.search(plain)
+            and not _BUSINESS.search(plain))
+
+
 def asks_quote_status(message: str) -> bool:
     return bool(_QUOTE_STATUS.search(normalise(message or "")))

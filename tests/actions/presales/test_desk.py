@@ -150,6 +150,26 @@ def test_a_policy_question_routed_to_the_desk_gets_the_answer_and_a_quote_button
     assert not any(e.get("event") == "followup" for e in result)
 
 
+@pytest.mark.parametrize("message, expected", [
+    ("大概要等幾多日", True), ("how long does it take", True),  # read as a quote request after a shipping answer
+    ("我们公司年会要买点礼品，能开发票吗", False), ("保温杯能便宜点吗", False), ("do you do custom logos?", False),
+    ("要200个", False),
+])
+def test_a_question_with_nothing_of_a_purchase_is_no_business_need(message: str, expected: bool) -> None:
+    from actions.presales.signals import names_no_business_need
+
+    quantity = 200 if "200" in message else None
+    assert names_no_business_need(message, quantity, None) is expected
+
+
+def test_a_question_with_no_purchase_in_it_goes_to_the_fallback_not_the_intake(store) -> None:  # noqa: F811
+    dispatcher = CollectingDispatcher()
+    tr = tracker("desk-none", [user("大概要等幾多日", "presales_quote")], {})
+    result = asyncio.run(desk.ActionPresalesRoute().run(dispatcher, tr, {}))
+    assert [e["name"] for e in result if e.get("event") == "followup"] == ["action_fallback_ladder"]
+    assert not any("採購需求" in (m.get("text") or "") for m in dispatcher.messages)
+
+
 # -- words ---------------------------------------------------------------------------------------------------------
 NEED = {"product_name": "不锈钢保温杯", "product_id": "P010", "quantity": 200, "customisation": "印logo",
         "cities": ["上海", "苏州"], "needed_by": "2026-12-20", "company": "星辰科技", "phone": "13812345678",
