@@ -175,6 +175,11 @@ class ValidateStockForm(FormValidationAction):
             if res.candidates:
                 return {"stock_product": None, "stock_candidates": [p.id for p in res.candidates]}
             if res.product is None:
+                if tracker.get_slot("requested_slot") == "stock_product" and asks(_latest_text(tracker)):
+                    # asked "which product?", the customer asked something else ("actually, how do I get a fapiao?")
+                    aside = answer_aside(dispatcher, tracker, "msg_resume_stock")
+                    if aside is not None:
+                        return {**aside, "stock_product": None}
                 return {"stock_product": None, "stock_outcome": "not_found", "stock_query": slot_value[:60]}
             skus = product_skus(cat, res.product.id)
             hints_text = f"{slot_value} {_latest_text(tracker)}"

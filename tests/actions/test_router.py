@@ -242,3 +242,13 @@ def test_a_word_of_another_makers_product_is_not_our_product(store) -> None:  # 
     said = texts(conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), "你们有iPhone 15 Pro吗 256g 黑色的",
                                 {"stock_product": "Pro"}))
     assert said[-1].startswith(text("msg_stock_not_found", "zh-Hans")[:12]) and conv.active_loop is None
+
+
+def test_a_question_when_the_product_is_asked_is_answered_and_the_form_goes_on(store) -> None:  # noqa: F811
+    conv = Conversation("en")
+    conv.slots["requested_slot"] = "stock_product"
+    message = "how many days do I have to return something I don't like?"
+    said = texts(conv.form_turn("stock_form", ValidateStockForm(), ActionCheckStock(), message,
+                                {"stock_product": message}))
+    assert text("msg_resume_stock", "en") in said and conv.active_loop == "stock_form"
+    assert not any(s.startswith(text("msg_stock_not_found", "en")[:20]) for s in said)
