@@ -31,6 +31,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.presales.signals import asks_for_a_quote
 from actions.stock.actions import current_catalogue
 from actions.stock.matching import (
     changed,
@@ -94,7 +95,7 @@ class ActionRouteTurn(Action):
             return await self._repeat(dispatcher, tracker, before, language)
         if len(message) > _MAX_FOLLOWUP:
             return []
-        kind = asks_about_a_product(message)
+        kind = None if asks_for_a_quote(message) else asks_about_a_product(message)  # a quote: the presales desk
         if kind is not None:
             events = await self._product_question(dispatcher, tracker, message, kind, language)
             if events:

@@ -2,7 +2,7 @@
 
 "降噪耳机有几个颜色", "what sizes does the stainless steel bottle come in", "保温杯是什么材质", "蓝牙音箱防水吗": NLU
 reads these as stock questions, and the stock form then asks for a city. :func:`asks_about_a_product` says that a
-message asks about the product (its versions, or a spec) and not whether it is in stock; actions/router.py answers
+message asks about the product (its versions, or a spec), not whether it is in stock nor for a quote; actions/router.py answers
 the versions from the catalogue and says honestly when a spec is not in it, with a pre-sales offer. Warranty
 questions are left to the knowledge base (its warranty entries), price questions to the stock answer.
 """
@@ -31,6 +31,9 @@ SPECS = re.compile(
 )
 #: words that make it a stock question after all
 STOCK = re.compile(r"有货|有没有货|库存|还有吗|还有没|现货|到货|补货|in stock|available|sold out|restock")
+#: words of a purchase: "Please quote 100 ceramic mugs" is for the presales desk, not about the mug's material
+PURCHASE = re.compile(r"报价|报个价|询价|批发|采购|团购|定制|\b(?:quote|quotation|wholesale|bulk|order for)\b|"
+                      r"\d{2,}\s*(?:个|件|只|台|套|箱|pcs|pieces|units)|\b\d{2,}\s+[a-z]")
 
 
 def asks_about_a_product(text: Optional[str]) -> Optional[str]:
@@ -39,7 +42,7 @@ def asks_about_a_product(text: Optional[str]) -> Optional[str]:
     if not text or len(text) > 200:
         return None
     q = normalise(text)
-    if STOCK.search(q):
+    if STOCK.search(q) or PURCHASE.search(q):
         return None
     if OPTIONS.search(q):
         return "options"

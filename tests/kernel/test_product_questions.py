@@ -17,6 +17,8 @@ from kernel.product_questions import asks_about_a_product
     # stock, price, policy: not about the product itself
     ("上海有白色保温杯吗", None), ("红色音箱还有货吗 什么颜色都行", None), ("充电宝多少钱", None),
     ("保温杯支持七天无理由吗", None), ("65W快充头有货吗", None), ("不粘锅保修多久", None), ("", None),
+    # a purchase: for the presales desk
+    ("Please quote 100 ceramic mugs for us", None), ("想采购200个陶瓷马克杯", None),
 ])
 def test_questions_about_a_product(message: str, kind) -> None:  # type: ignore[no-untyped-def]
     assert asks_about_a_product(message) == kind

@@ -87,7 +87,7 @@ def test_a_button_the_bot_offered_still_works(stack: Stack) -> None:
     sender = f"btn-{uuid.uuid4().hex[:10]}"
     offered: List[str] = []
     texts_sent: List[str] = []
-    for text in ("AirPods Pro 有货吗", "白色"):
+    for text in ("Pro降噪耳机有货吗", "白色"):  # our earbuds ("AirPods Pro" is another maker's, never ours)
         texts_sent.append(text)
         for answer in rest_say(stack, sender, text):
             offered += [b["payload"] for b in answer.get("buttons") or [] if "city" in b.get("payload", "")]
