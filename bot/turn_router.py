@@ -9,7 +9,7 @@ NLU reads one message at a time, so two kinds of message go wrong on their own:
   is kept in the parse data as ``kefu_nlu_intent``), and the lookup form reads the number and the digits from the
   text.
 - **A follow-up or a language request** ("那大概几号能到", "and in beijing?", "sorry can you say that in English?"):
-  when the conversation has something to follow up on (a verified order, a stock answer), the message asks for
+  right after an order or a stock answer (something to follow up on), when the message asks for
   a language, or it asks about a product itself ("蓝牙音箱防水吗": kernel/product_questions.py),
   ``action_route_turn`` (actions/router.py) runs first: one more call to the action server on those turns, none on
   the others. When it returns events they are the turn's answer (logged as that action, then its follow-up action
@@ -36,8 +36,8 @@ ROUTE_ACTION = "action_route_turn"
 ORDER_INTENT = "order_status"
 #: intents that keep their meaning with an order number in the message
 KEEPS_ITS_INTENT = frozenset({ORDER_INTENT, "human_handoff", "complain", "restart"})
-#: slots that mean there is something to follow up on (actions/router.py)
-CONTEXT_SLOTS = ("order_verified", "stock_last_sku")
+#: answers that a next message may follow up on (actions/router.py acts only right after one of them)
+FOLLOWED_UP = frozenset({"action_order_status", "action_check_stock"})
 
 
 def free_text(tracker: Any) -> Optional[str]:
@@ -59,9 +59,24 @@ def order_lookup_instead(intent: Optional[str], text: str) -> bool:
     return True
 
 
+def answered_last(events: Any) -> set:
+    """The actions that answered the customer's previous message (between it and the latest one)."""
+    names, users = set(), 0
+    for event in reversed(list(events)):
+        if type(event).__name__ == "UserUttered":
+            users += 1
+            if users == 2:
+                break
+        elif users == 1 and type(event).__name__ == "ActionExecuted":
+            names.add(getattr(event, "action_name", None))
+    return names
+
+
 def worth_routing(tracker: Any, text: str) -> bool:
+    """A language request, a product question, or a message right after an order or stock answer: only then is the
+    action server asked (no extra call on the other turns)."""
     return (requested_language(text) is not None or asks_about_a_product(text) is not None
-            or any(tracker.get_slot(slot) for slot in CONTEXT_SLOTS))
+            or bool(FOLLOWED_UP & answered_last(tracker.events)))
 
 
 def install() -> None:

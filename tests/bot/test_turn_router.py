@@ -10,10 +10,19 @@ import pytest
 from bot.turn_router import free_text, order_lookup_instead, worth_routing
 
 
-def tracker(text: str, paused: bool = False, loop: Optional[str] = None, **slots: Any) -> Any:
+class UserUttered(SimpleNamespace):
+    pass
+
+
+class ActionExecuted(SimpleNamespace):
+    pass
+
+
+def tracker(text: str, paused: bool = False, loop: Optional[str] = None, answered: str = "", **slots: Any) -> Any:
     values: Dict[str, Any] = dict(slots)
+    events = [UserUttered(), ActionExecuted(action_name=answered), UserUttered()] if answered else [UserUttered()]
     return SimpleNamespace(latest_message=SimpleNamespace(text=text), is_paused=lambda: paused,
-                           active_loop_name=loop, get_slot=values.get)
+                           active_loop_name=loop, get_slot=values.get, events=events)
 
 
 def test_only_free_text_outside_forms_and_handoffs_is_routed() -> None:
@@ -41,6 +50,8 @@ def test_an_order_number_makes_an_order_lookup(intent: str, message: str, expect
 
 def test_routing_needs_something_to_follow_up_or_a_language_request() -> None:
     assert not worth_routing(tracker("那黑色的呢"), "那黑色的呢")
-    assert worth_routing(tracker("那黑色的呢", stock_last_sku="P010-WH-500ML"), "那黑色的呢")
-    assert worth_routing(tracker("几号到", order_verified="KF20261120001"), "几号到")
+    assert worth_routing(tracker("那黑色的呢", answered="action_check_stock"), "那黑色的呢")
+    assert worth_routing(tracker("几号到", answered="action_order_status"), "几号到")
+    # an order verified long ago is no reason to ask the action server on every later turn
+    assert not worth_routing(tracker("几号到", answered="action_answer_faq", order_verified="KF20261120001"), "几号到")
     assert worth_routing(tracker("english please"), "english please")
