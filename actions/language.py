@@ -8,15 +8,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from kernel.language import detect, requested_language, resolve
+from kernel.language import detect, language_of_locale, requested_language, resolve
 
 
-def language_after(text: Optional[str], previous: Optional[str]) -> str:
+def language_after(text: Optional[str], previous: Optional[str], hint: Optional[str] = None) -> str:
     """The language the bot should answer in after the customer said ``text``.
 
     Button payloads such as ``/human_handoff`` carry no language and keep it. A request for a language ("reply in
-    chinese pls", "可以用英文吗") switches to that language, whatever the request itself is written in.
+    chinese pls", "可以用英文吗") switches to that language, whatever the request itself is written in. ``hint`` is
+    the language the client says its user reads (the widget sends it): it decides only a first message with no
+    language of its own, such as a bare order number.
     """
+    previous = previous or hint
     if not text or text.startswith("/"):
         return resolve(None, previous)
     asked = requested_language(text)  # "sorry can you say that in English?", "reply in chinese pls"
@@ -34,5 +37,7 @@ class ActionDetectLanguage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
-        text = (tracker.latest_message or {}).get("text")
-        return [SlotSet("language", language_after(text, tracker.get_slot("language")))]
+        latest = tracker.latest_message or {}
+        metadata = latest.get("metadata")
+        hint = language_of_locale(metadata.get("language")) if isinstance(metadata, dict) else None
+        return [SlotSet("language", language_after(latest.get("text"), tracker.get_slot("language"), hint))]

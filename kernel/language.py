@@ -159,6 +159,22 @@ def resolve(detected: Optional[str], previous: Optional[str]) -> str:
     return previous if previous in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def language_of_locale(value: object) -> Optional[str]:
+    """The language a client says its user reads (the widget's ``metadata.language``, a browser locale such as
+    ``en-GB``, ``zh-TW`` or ``zh-Hant-HK``), or None for anything else. Only a hint: what the customer writes wins."""
+    if not isinstance(value, str) or len(value) > 35:
+        return None
+    if value in LANGUAGES:
+        return value
+    tag = value.strip().lower().replace("_", "-")
+    if tag == "en" or tag.startswith("en-"):
+        return ENGLISH
+    if tag == "zh" or tag.startswith("zh-"):
+        parts = set(tag.split("-")[1:])
+        return TRADITIONAL if parts & {"hant", "tw", "hk", "mo"} else SIMPLIFIED
+    return None
+
+
 # -- "say that in English", "可以用中文吗": the customer asks for another language --------------------------------
 _ZH_TARGET = r"(?P<zh>中文|汉语|漢語|华语|華語|普通话|普通話|国语|國語|简体|簡體|简中|繁体|繁體|繁中|正体|正體)"
 _EN_TARGET_ZH = r"(?P<en>英文|英语|英語)"

@@ -245,14 +245,16 @@ def play(stack: Any, dialogue: Dialogue) -> DialogueResult:
     sender = f"conv-{dialogue.id}-{uuid.uuid4().hex[:8]}"
     ticket: Optional[str] = None
     results: List[TurnResult] = []
+    # what the web widget sends with every message: the language its user's browser reads
+    metadata = {"language": dialogue.language}
     for turn in dialogue.turns:
-        raw = stack.say(sender, turn.say)
+        raw = stack.say(sender, turn.say, metadata)
         replies, clicked = _texts(raw), None
         wanted = turn.expect.get("faq")
         language = turn.expect.get("lang", dialogue.language)
         if wanted and not carries_answer(replies, wanted, language) and _first_choice(raw) == choice_payload(wanted):
             clicked = choice_payload(wanted)
-            replies += _texts(stack.say(sender, clicked))
+            replies += _texts(stack.say(sender, clicked, metadata))
         now, in_form = _state(stack, sender)
         opened = bool(now) and now != ticket
         ticket = now or ticket

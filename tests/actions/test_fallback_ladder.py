@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.fallback import ActionFallbackLadder
 from actions.language import ActionDetectLanguage, language_after
 from actions.turns import consecutive_misses
+from kernel.language import language_of_locale
 
 
 def user(intent, text="..."):
@@ -82,6 +83,33 @@ def test_detect_language_action_sets_the_slot():
     tracker = Tracker("s", {"language": "zh-Hans"}, {"text": "hi there"}, [], False, None, {}, "action_listen")
     events = asyncio.run(ActionDetectLanguage().run(CollectingDispatcher(), tracker, {}))
     assert events[0]["name"] == "language" and events[0]["value"] == "en"
+
+
+def test_a_first_message_without_language_follows_the_widget_locale():
+    # "KF20261118001" as the first message from an English browser: the reply must not be Chinese
+    assert language_after("KF20261118001", None, "en") == "en"
+    assert language_after("1234", None, "zh-Hant") == "zh-Hant"
+    # the hint never overrides what the customer writes, nor the conversation's language
+    assert language_after("我的订单到哪了", None, "en") == "zh-Hans"
+    assert language_after("KF20261118001", "zh-Hant", "en") == "zh-Hant"
+    assert language_after("KF20261118001", None, None) == "zh-Hans"
+
+
+def test_locales_map_to_the_three_languages():
+    assert [language_of_locale(v) for v in ("en", "en-GB", "EN_us", "zh-Hans", "zh-CN", "zh", "zh-TW", "zh-hk",
+                                              "zh-Hant-HK", "zh-Hant")] == \
+        ["en", "en", "en", "zh-Hans", "zh-Hans", "zh-Hans", "zh-Hant", "zh-Hant", "zh-Hant", "zh-Hant"]
+    assert [language_of_locale(v) for v in ("fr", "", None, 42, "x" * 100, "<script>")] == [None] * 6
+
+
+def test_detect_language_action_reads_the_widget_locale():
+    tracker = Tracker("s", {"language": None}, {"text": "KF20261118001", "metadata": {"language": "en-US"}}, [],
+                      False, None, {}, "action_listen")
+    events = asyncio.run(ActionDetectLanguage().run(CollectingDispatcher(), tracker, {}))
+    assert events[0]["value"] == "en"
+    hostile = Tracker("s", {"language": None}, {"text": "KF20261118001", "metadata": ["en"]}, [], False, None, {},
+                      "action_listen")
+    assert asyncio.run(ActionDetectLanguage().run(CollectingDispatcher(), hostile, {}))[0]["value"] == "zh-Hans"
 
 
 def test_a_message_naming_a_complaint_reaches_a_person_whatever_nlu_said():
