@@ -37,8 +37,10 @@ def asks(message: str) -> bool:
     return bool(_QUESTION.search(normalise(message)))
 
 
-def answer_aside(dispatcher: CollectingDispatcher, tracker: Tracker, resume_key: str) -> Optional[Dict[str, Any]]:
-    """Answer a shop question asked inside a form; the FAQ slots to set, or None when it was no such question."""
+def answer_aside(dispatcher: CollectingDispatcher, tracker: Tracker, resume_key: str,
+                 sure_only: bool = False) -> Optional[Dict[str, Any]]:
+    """Answer a shop question asked inside a form; the FAQ slots to set, or None when it was no such question.
+    ``sure_only``: only a sure answer counts (the message may also be a value for the form: "silver members…")."""
     latest = tracker.latest_message or {}
     message = latest.get("text") or ""
     chosen = chosen_entry(tracker)
@@ -51,7 +53,8 @@ def answer_aside(dispatcher: CollectingDispatcher, tracker: Tracker, resume_key:
     except Exception:  # a broken index must not break the form: the form's own reply follows
         log.exception("interruption.kb_failed conversation_id=%s", tracker.sender_id)
         return None
-    if not (reply.outcome == ANSWER or (reply.outcome == CLARIFY and (intent == "ask_faq" or asks(message)))):
+    if not (reply.outcome == ANSWER
+            or (not sure_only and reply.outcome == CLARIFY and (intent == "ask_faq" or asks(message)))):
         return None  # the knowledge base has nothing sure, and it is no question: the form's own reply
     events = ActionAnswerFaq(kb).send(dispatcher, tracker, reply, record=chosen is None)
     dispatcher.utter_message(text=text(resume_key, reply.language))

@@ -35,6 +35,7 @@ from actions.stock.matching import (
     stock_view,
     store_cities,
     with_bare_capacity,
+    without_product_names,
 )
 from actions.stock.rendering import (
     MAX_PRODUCT_BUTTONS,
@@ -182,7 +183,8 @@ class ValidateStockForm(FormValidationAction):
                         return {**aside, "stock_product": None}
                 return {"stock_product": None, "stock_outcome": "not_found", "stock_query": slot_value[:60]}
             skus = product_skus(cat, res.product.id)
-            hints_text = f"{slot_value} {_latest_text(tracker)}"
+            # "is the watch s in stock?": the S of the name is no size
+            hints_text = without_product_names(f"{slot_value} {_latest_text(tracker)}", res.product)
             hints = with_bare_capacity(extract_variant_hints(hints_text), hints_text, skus)  # "保温杯 500的"
             remaining = [res.sku] if res.sku else filter_skus(skus, hints)
             result: Dict[str, Any] = {"stock_product": res.product.id, "stock_candidates": None}
@@ -230,6 +232,11 @@ class ValidateStockForm(FormValidationAction):
             if latest and not latest.startswith("/") and latest != slot_value:
                 # NLU's variant entity may hold one of the values typed ("白色 500ml" → "500ml"): read them all
                 slot_value = f"{slot_value} {latest}"[:MAX_QUERY]
+            if asks(latest) and not latest.startswith("/"):  # "quick q, do silver members get a birthday coupon?"
+                aside = answer_aside(dispatcher, tracker, "msg_resume_stock", sure_only=True)
+                if aside is not None:
+                    return {**aside, "stock_variant": None}
+            slot_value = without_product_names(slot_value, find_product(cat, product_id))  # "black watch s"
             new_hints = with_bare_capacity(extract_variant_hints(slot_value), slot_value, skus)
             exact = next((s for s in skus if new_hints.sku_code and s.code == new_hints.sku_code), None)
             if exact is not None:  # a tapped button (or a typed SKU code) names exactly one variant

@@ -226,6 +226,20 @@ def with_bare_capacity(hints: VariantHints, raw: Any, skus: Sequence[Sku]) -> Va
     return replace(hints, capacity=value, capacity_unit=unit)
 
 
+def without_product_names(raw: Any, product: Optional[Product]) -> str:
+    """``raw`` without the product's own names and aliases, so that a letter or a number in a name is not read as
+    a version: "is the watch s in stock?" names the Watch S, not size S. Normalised; "" for no text."""
+    if not isinstance(raw, str):
+        return ""
+    q = normalise(raw[:MAX_QUERY])
+    if product is None:
+        return q
+    names = {normalise(n) for n in (product.name_zh, product.name_en, *product.aliases) if n and n.strip()}
+    for name in sorted(names, key=len, reverse=True):
+        q = re.sub(r"(?<![a-z\d])" + re.escape(name) + r"(?![a-z\d])" if name.isascii() else re.escape(name), " ", q)
+    return q
+
+
 def _variant_code(q: str) -> Optional[str]:
     """The last full SKU code in ``q`` ("P001-BK"), never a bare product code ("P001").
 
@@ -311,10 +325,17 @@ def _bigrams(s: str) -> FrozenSet[str]:
     return frozenset(s[i : i + 2] for i in range(len(s) - 1)) if len(s) > 1 else frozenset({s})
 
 
+def _contains(q: str, name: str) -> bool:
+    """``name`` is in ``q``; a Latin name as whole words ("tee" is not in "stainless steel")."""
+    if not name.isascii():
+        return name in q
+    return re.search(r"(?<![a-z\d])" + re.escape(name) + r"(?![a-z\d])", q) is not None
+
+
 def _name_score(q: str, name: str) -> float:
     if not q or not name:
         return 0.0
-    if len(name) >= 2 and name in q:
+    if len(name) >= 2 and _contains(q, name):
         return 0.9 + 0.1 * len(name) / max(len(q), 1)
     if len(q) >= 2 and q in name:
         return 0.7 + 0.2 * len(q) / len(name)

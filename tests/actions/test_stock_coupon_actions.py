@@ -218,3 +218,23 @@ def test_a_variant_a_one_version_product_lacks_names_the_one_it_has(store, langu
     """The steamer comes in white only: "Available:" must not end empty."""
     out = stock_turn(Conversation(language=language), asked, stock_product=asked)
     assert any(t.endswith(listed) for t in texts(out)), texts(out)
+
+
+def test_a_latin_alias_matches_whole_words_only(store) -> None:  # type: ignore[no-untyped-def]
+    """"tee" (an alias of the T-shirt) is inside "stainless steel": the bottle was answered with T-shirt sizes."""
+    cat = store.catalogue()
+    assert resolve_product("what sizes does the stainless steel bottle come in", cat).product.id == "P010"
+    assert resolve_product("white tee M", cat).product.id == "P040"
+
+
+@pytest.mark.parametrize("language,asked", [("en", "is the watch s in stock?"), ("zh-Hans", "Watch S有货吗")])
+def test_a_letter_of_the_product_name_is_no_size(store, language, asked) -> None:  # type: ignore[no-untyped-def]
+    """"Watch S" is the product's name: the bot said "that version doesn't exist" (size S) before."""
+    conv = Conversation(language=language)
+    out = stock_turn(conv, asked, stock_product=asked)
+    assert conv.slots["stock_product"] == "P005", texts(out)
+    assert not any("doesn't exist" in t or "没有您说的规格" in t for t in texts(out)), texts(out)
+    assert any("41mm" in t and "45mm" in t for t in texts(out)), texts(out)
+    typed = "black watch s 41mm" if language == "en" else "黑色 Watch S 41mm"
+    out = stock_turn(conv, typed, stock_variant=typed)
+    assert conv.slots["stock_sku"] == "P005-BK-41MM", texts(out)
