@@ -13,8 +13,8 @@ usual.
 - **An order follow-up** right after an order answer (delivery date, tracking number, refund, status, "this
   order"): the order is shown again, re-checked (``action_order_status``), so the facts asked for come from it.
 - **A question about the product itself** ("降噪耳机有几个颜色", "蓝牙音箱防水吗", kernel/product_questions.py):
-  the versions from the catalogue, or an honest "that spec is not in my data" with a pre-sales person offered,
-  instead of the stock form's "which city?".
+  the versions, or the specs asked (the catalogue's product specs), from the catalogue; a spec it does not hold is
+  said honestly ("that spec is not in my data") with a pre-sales person offered; never the stock form's "which city?".
 - **A stock follow-up** right after a stock answer that names a version or a place but no other product ("那蓝色的
   呢", "不对 我要500毫升的", "and in beijing?", "网上有吗"): the check runs again with the changed version or
   city and everything else kept.
@@ -34,6 +34,7 @@ from rasa_sdk.types import DomainDict
 from actions.presales.signals import asks_for_a_quote
 from actions.stock.actions import current_catalogue
 from actions.stock.matching import (
+    another_makers,
     changed,
     extract_variant_hints,
     filter_skus,
@@ -47,13 +48,13 @@ from actions.stock.matching import (
 )
 from actions.stock.rendering import options_listing
 from actions.store.offload import offload
-from actions.store.types import StoreError
+from actions.store.types import Catalogue, Product, StoreError
 from actions.store_replies import money, product_name
 from actions.turns import previous_turn
 from kernel.i18n import buttons, text, to_script
-from kernel.language import LANGUAGES, SIMPLIFIED, TRADITIONAL, is_cjk, normalise, requested_language
+from kernel.language import ENGLISH, LANGUAGES, SIMPLIFIED, TRADITIONAL, is_cjk, normalise, requested_language
 from kernel.order_numbers import parse_order_id
-from kernel.product_questions import asks_about_a_product
+from kernel.product_questions import asked_specs, asks_about_a_product, product_words
 from knowledge_base.serving.runtime import KnowledgeBaseUnavailable, shared_knowledge_base
 from knowledge_base.serving.scoring import ANSWER
 
@@ -165,18 +166,15 @@ class ActionRouteTurn(Action):
     # -- the product itself ---------------------------------------------------------------------------------------
     async def _product_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, message: str, kind: str,
                                 language: Optional[str]) -> List[Dict[str, Any]]:
-        """"降噪耳机有几个颜色" (the versions, from the catalogue) or "蓝牙音箱防水吗" (a spec the catalogue does not
-        hold: said honestly, with a pre-sales person offered): never the stock form's "which city?". The product is
-        the one named, or the one this conversation last asked about."""
+        """"降噪耳机有几个颜色" (the versions, from the catalogue) or "蓝牙音箱防水吗" (the specs asked, from the
+        catalogue's product specs; one it does not hold is said honestly, with a pre-sales person offered): never the
+        stock form's "which city?". The product is the one named, or the one this conversation last asked about."""
         try:
             catalogue = await offload(current_catalogue)
         except StoreError:
             return []
-        named = resolve_product(message, catalogue)
-        product = named.product
-        if product is None and not named.candidates:
-            last = find_sku(catalogue, tracker.get_slot("stock_last_sku"))
-            product = find_product(catalogue, last.product_id) if last else None
+        keys = asked_specs(message)
+        product = self._asked_product(tracker, message, catalogue, keys)
         if product is None:
             return []  # no product, or several that fit: NLU and the stock form ask which
         skus = product_skus(catalogue, product.id)
@@ -187,11 +185,57 @@ class ActionRouteTurn(Action):
             dispatcher.utter_message(text=text(
                 "msg_product_options", language, product=name, options=options_listing(skus, language),
                 price=money(min(s.price_cents for s in skus))))
-        else:
+        if kind != "options" or keys:  # "有几种容量 什么材质": the versions, then the spec
+            self._say_specs(dispatcher, product, name, keys, language)
+        log.info("route.product_question conversation_id=%s kind=%s specs=%s product=%s", tracker.sender_id, kind,
+                 ",".join(keys), product.id)
+        return [SlotSet("stock_last_sku", skus[0].code)]
+
+    @staticmethod
+    def _asked_product(tracker: Tracker, message: str, catalogue: Catalogue, keys: Sequence[str]) -> Optional[Product]:
+        """The product the question names, found in its words without the spec asked ("降噪耳机支持无线充电么" is
+        about the earbuds, not the charging pad) nor the devices it asks about ("能给MacBook充电吗"); else the one
+        this conversation last asked about when nothing else, or it among others, fits ("the bottle" after the
+        vacuum bottle); else the product the whole message names. None for another maker's product ("AirPods防水吗")
+        and when several fit."""
+        if another_makers(message) and "compatibility" not in keys:
+            return None  # a question about their product, not ours
+        named = resolve_product(product_words(message, tuple(keys)), catalogue)
+        if named.product is not None:
+            return named.product
+        last = find_sku(catalogue, tracker.get_slot("stock_last_sku"))
+        previous = find_product(catalogue, last.product_id) if last else None
+        if previous is not None and (not named.candidates or previous in named.candidates):
+            return previous
+        if named.candidates:
+            return None  # NLU and the stock form ask which
+        return resolve_product(message, catalogue).product
+
+    @staticmethod
+    def _say_specs(dispatcher: CollectingDispatcher, product: Product, name: str, keys: Sequence[str],
+                   language: Optional[str]) -> None:
+        """One line per spec asked that the catalogue holds, in the customer's language and script; the ones it does
+        not hold said honestly, with a pre-sales person offered. A yes/no question gets the fact, not a bare yes."""
+        held = [spec for spec in (product.spec(key) for key in keys) if spec is not None]
+        missing = [key for key in keys if product.spec(key) is None]
+        if not held:
             dispatcher.utter_message(text=text("msg_product_spec_unknown", language, product=name),
                                      buttons=buttons("msg_product_spec_unknown", language))
-        log.info("route.product_question conversation_id=%s kind=%s product=%s", tracker.sender_id, kind, product.id)
-        return [SlotSet("stock_last_sku", skus[0].code)]
+            return
+        lines = []
+        for spec in held:
+            label = text(f"msg_spec_label_{spec.key}", language)
+            value = to_script(spec.value(language), language)
+            if not lines:
+                lines.append(text("msg_product_spec", language, product=name, label=label, value=value))
+            else:
+                lines.append(text("msg_product_spec_more", language, label=label[:1].upper() + label[1:], value=value))
+        dispatcher.utter_message(text="\n".join(lines))
+        if missing:
+            labels = [text(f"msg_spec_label_{key}", language) for key in missing]
+            joined = ", ".join(labels) if language == ENGLISH else "、".join(labels)
+            dispatcher.utter_message(text=text("msg_product_spec_partly_unknown", language, labels=joined),
+                                     buttons=buttons("msg_product_spec_partly_unknown", language))
 
     # -- stock ----------------------------------------------------------------------------------------------------
     async def _stock_followup(self, tracker: Tracker, message: str) -> List[Dict[str, Any]]:

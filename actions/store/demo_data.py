@@ -24,8 +24,12 @@ from actions.store.types import (
     LOCATION_KINDS,
     ORDER_CHANNELS,
     ORDER_STATUSES,
+    SPEC_KEYS,
+    SPEC_VALUE_EN_MAX,
+    SPEC_VALUE_ZH_MAX,
     Coupon,
     Location,
+    Spec,
 )
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -49,6 +53,7 @@ class ProductSpec:
     sizes: Tuple[str, ...] = ("",)
     price: int = 0  # yuan
     price_step: int = 0  # added per capacity/size step
+    specs: Tuple[Spec, ...] = ()  # the product's specs, in the file's order
 
 
 @dataclass(frozen=True)
@@ -223,6 +228,24 @@ def _pairs(raw: Any, where: str) -> Tuple[str, str]:
     return raw[0], raw[1]
 
 
+def _specs(raw: Any, where: str) -> Tuple[Spec, ...]:
+    """``specs: {material: [Chinese, English], ...}``: keys from SPEC_KEYS, both texts within the stores' sizes."""
+    if raw is None:
+        return ()
+    out = []
+    for key, value in _mapping(raw, where).items():
+        if key not in SPEC_KEYS:
+            raise DemoDataError(f"{where}: unknown spec key {key!r} (one of {', '.join(SPEC_KEYS)})")
+        zh, en = _pairs(value, f"{where}.{key}")
+        if not zh.strip() or not en.strip():
+            raise DemoDataError(f"{where}.{key}: both texts must be non-empty")
+        if len(zh) > SPEC_VALUE_ZH_MAX or len(en) > SPEC_VALUE_EN_MAX:
+            raise DemoDataError(f"{where}.{key}: longer than {SPEC_VALUE_ZH_MAX} (Chinese) or {SPEC_VALUE_EN_MAX} "
+                                "(English) characters")
+        out.append(Spec(str(key), zh, en))
+    return tuple(out)
+
+
 def _mapping(raw: Any, where: str) -> Dict[str, Any]:
     if not isinstance(raw, dict):
         raise DemoDataError(f"{where}: expected a mapping, got {type(raw).__name__}")
@@ -294,7 +317,7 @@ def _catalogue(doc: Dict[str, Any], where: str) -> Tuple[Mapping[str, Tuple[str,
     }
     fields = (
         "id", "name_zh", "name_en", "category", "brand", "aliases", "colors", "capacities", "sizes", "price",
-        "price_step",
+        "price_step", "specs",
     )  # fmt: skip
     products = []
     for i, raw in enumerate(_list(doc, "products", where)):
@@ -311,6 +334,7 @@ def _catalogue(doc: Dict[str, Any], where: str) -> Tuple[Mapping[str, Tuple[str,
             sizes=e.texts("sizes", required=False, default=("",)),
             price=e.number("price", minimum=1),
             price_step=e.number("price_step", required=False),
+            specs=_specs(raw.get("specs"), f"{e.where}: specs"),
         )
         _known(spec.colors, frozenset(colors), "colour code", e.where)
         products.append(spec)

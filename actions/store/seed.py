@@ -27,6 +27,7 @@ from actions.store.sql import (
     OrderRow,
     ProductAliasRow,
     ProductRow,
+    ProductSpecRow,
     SkuRow,
     SqlStore,
     StatusEventRow,
@@ -198,6 +199,8 @@ def _add_locations_and_catalogue(s: Session, data: DemoData, skus: Sequence[SkuS
     for spec in data.products:
         for alias in spec.aliases:
             s.add(ProductAliasRow(product_id=spec.id, alias=alias))
+        for fact in spec.specs:
+            s.add(ProductSpecRow(product_id=spec.id, key=fact.key, value_zh=fact.value_zh, value_en=fact.value_en))
     for spec, code, color, cap, size, price in skus:
         zh, en = data.colors[color]
         s.add(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timezone
-from typing import Any, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -19,6 +19,8 @@ from sqlalchemy.orm import (
 )
 
 from actions.store.types import (
+    SPEC_VALUE_EN_MAX,
+    SPEC_VALUE_ZH_MAX,
     Catalogue,
     ChannelIdentity,
     Coupon,
@@ -30,6 +32,7 @@ from actions.store.types import (
     RestockRequest,
     RestockSubscription,
     Sku,
+    Spec,
     StatusEvent,
     StockLevel,
     StoreInputError,
@@ -154,6 +157,19 @@ class ProductAliasRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     product_id: Mapped[str] = mapped_column(sa.ForeignKey("products.id"), index=True)
     alias: Mapped[str] = mapped_column(sa.String(96))
+
+
+class ProductSpecRow(Base):
+    """One spec of a product (``key`` from SPEC_KEYS), in the order the catalogue lists them. A database made before
+    specs existed has no such table: its products are read without specs."""
+
+    __tablename__ = "product_specs"
+    __table_args__ = (sa.UniqueConstraint("product_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    product_id: Mapped[str] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(32))
+    value_zh: Mapped[str] = mapped_column(sa.String(SPEC_VALUE_ZH_MAX))
+    value_en: Mapped[str] = mapped_column(sa.String(SPEC_VALUE_EN_MAX))
 
 
 class SkuRow(Base):
@@ -363,9 +379,11 @@ class SqlStore:
                 sa.select(ProductRow).order_by(ProductRow.id).options(selectinload(ProductRow.aliases))
             ).all()
             skus = s.scalars(sa.select(SkuRow).order_by(SkuRow.code)).all()
+            specs = _specs(s)
             return Catalogue(
                 products=tuple(
-                    Product(p.id, p.name_zh, p.name_en, p.category, p.brand, tuple(a.alias for a in p.aliases))
+                    Product(p.id, p.name_zh, p.name_en, p.category, p.brand, tuple(a.alias for a in p.aliases),
+                            specs.get(p.id, ()))
                     for p in products
                 ),
                 skus=tuple(
@@ -528,6 +546,16 @@ class SqlStore:
             return True
         except sa_exc.SQLAlchemyError:
             return False
+
+
+def _specs(s: Session) -> Dict[str, Tuple[Spec, ...]]:
+    """Every product's specs, by product id; none when the database predates the ``product_specs`` table."""
+    if not sa.inspect(s.connection()).has_table(ProductSpecRow.__tablename__):
+        return {}
+    out: Dict[str, List[Spec]] = {}
+    for row in s.scalars(sa.select(ProductSpecRow).order_by(ProductSpecRow.product_id, ProductSpecRow.id)):
+        out.setdefault(row.product_id, []).append(Spec(row.key, row.value_zh, row.value_en))
+    return {product_id: tuple(specs) for product_id, specs in out.items()}
 
 
 def _subscriptions(s: Session, where: Any, limit: Optional[int]) -> List[RestockSubscription]:

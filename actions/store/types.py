@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Optional, Protocol, Sequence, Tuple, runtime_checkable
 
+from kernel.product_questions import SPEC_KEYS as QUESTION_SPEC_KEYS
+
 ORDER_STATUSES: Tuple[str, ...] = (
     "pending_payment",
     "paid",
@@ -23,6 +25,11 @@ ORDER_CHANNELS: Tuple[str, ...] = ("online", "store", "wechat_mini_program")
 LOCATION_KINDS: Tuple[str, ...] = ("store", "warehouse")
 COUPON_SCOPES: Tuple[str, ...] = ("online", "in_store", "both")
 COUPON_KINDS: Tuple[str, ...] = ("amount_off", "percent_off")
+#: the keys a product's specs use (kernel/product_questions.py maps a question to them; docs/orders.md#product-specs)
+SPEC_KEYS: Tuple[str, ...] = QUESTION_SPEC_KEYS
+#: the longest spec value the stores keep, in characters (the SQL columns' sizes)
+SPEC_VALUE_ZH_MAX = 200
+SPEC_VALUE_EN_MAX = 400
 
 
 class StoreError(Exception):
@@ -100,6 +107,20 @@ class Order:
 
 
 @dataclass(frozen=True)
+class Spec:
+    """One fact about a product: ``key`` from :data:`SPEC_KEYS`, the value in Simplified Chinese and in English (the
+    Traditional text is derived from the Simplified one when it is shown)."""
+
+    key: str
+    value_zh: str
+    value_en: str
+
+    def value(self, language: Optional[str]) -> str:
+        """The value in ``language``'s text: English, else the Chinese text (the caller renders its script)."""
+        return (self.value_en or self.value_zh) if language == "en" else (self.value_zh or self.value_en)
+
+
+@dataclass(frozen=True)
 class Product:
     id: str
     name_zh: str
@@ -107,6 +128,11 @@ class Product:
     category: str
     brand: str
     aliases: Tuple[str, ...] = ()
+    specs: Tuple[Spec, ...] = ()  # optional: a catalogue without specs is still a catalogue
+
+    def spec(self, key: str) -> Optional[Spec]:
+        """The product's spec ``key``, or None when the catalogue does not hold it."""
+        return next((s for s in self.specs if s.key == key), None)
 
 
 @dataclass(frozen=True)
