@@ -11,7 +11,6 @@ not a valid value" reply.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
@@ -19,22 +18,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq, answer_turn, chosen_entry
 from kernel.i18n import text
-from kernel.language import normalise
+from kernel.questions import looks_like_a_question
 from knowledge_base.serving.runtime import shared_knowledge_base
 from knowledge_base.serving.scoring import ANSWER, CLARIFY
 
 log = logging.getLogger(__name__)
 
-#: a question, whatever NLU read: "门店自提收钱不", "how much is shipping to chengdu btw" (not "' OR 1=1 --")
-_QUESTION = re.compile(
-    r"[?？]|[吗呢么嘛不没]\s*$|怎么|怎样|多少|几[天点号个时]|什么|啥|哪|能不能|可不可以|可以吗|是否|有没有|"
-    r"\b(?:how|what|when|where|who|which|why|can|could|do|does|is|are|will|would)\b",
-    re.IGNORECASE,
-)
-
-
 def asks(message: str) -> bool:
-    return bool(_QUESTION.search(normalise(message)))
+    """A question, whatever NLU read: "门店自提收钱不", "how much is shipping to chengdu btw" (not "' OR 1=1 --")."""
+    return looks_like_a_question(message)
 
 
 def answer_aside(dispatcher: CollectingDispatcher, tracker: Tracker, resume_key: str,

@@ -31,7 +31,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.coupons import today_in_china
 from actions.escalation import Decision, asks_for_a_person
-from actions.faq import ActionAnswerFaq, answer_turn
+from actions.faq import ActionAnswerFaq, answer_turn, follow_up_context
 from actions.handoff import console_url, hand_over, pending_event, queue_event, service_token
 from actions.metrics import record_presales
 from actions.presales import intake, qualify, render
@@ -39,13 +39,13 @@ from actions.presales.signals import (
     asks_for_a_quote,
     asks_quote_status,
     is_a_deal,
-    looks_like_a_question,
     names_no_business_need,
 )
 from actions.store.offload import offload
 from actions.store.types import StoreError
 from kernel.i18n import buttons, text, to_script
 from kernel.language import LANGUAGES, SIMPLIFIED, normalise
+from kernel.questions import looks_like_a_question
 from knowledge_base.serving.runtime import shared_knowledge_base
 from knowledge_base.serving.scoring import ANSWER, CLARIFY
 
@@ -300,7 +300,8 @@ class ActionPresalesRoute(ActionAnswerFaq):
         said = intake.parse_need(message[:MAX_MESSAGE], today=_today(), catalogue=catalogue, language=language)
         if not is_a_deal(message, said.quantity):
             try:
-                reply = answer_turn(self._knowledge_base(), message, tracker.get_slot("language"), None)
+                reply = answer_turn(self._knowledge_base(), message, tracker.get_slot("language"), None,
+                                    follow_up_context(tracker.events))
             except Exception:  # the knowledge base failing must not cost the customer the desk
                 log.exception("presales.kb_failed conversation_id=%s", tracker.sender_id)
                 reply = None

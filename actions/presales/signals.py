@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from kernel.language import normalise
+from kernel.questions import looks_like_a_question
 
 _QUOTE_WORDS = re.compile(
     r"报价|报个价|出个价|询价|批发价|底价|最低价|优惠价|团购价|便宜|砍价|议价|谈谈价|价格.{0,4}商量|商量.{0,4}价|拿货|"
@@ -23,11 +24,6 @@ _QUOTE_REQUEST = re.compile(
 #: bargaining: a price for the customer's own deal, which sales gives ("能再便宜点吗，买得多", "最低多少钱能拿")
 _BARGAIN = re.compile(r"便宜点|便宜些|再便宜|便宜一点|少点|砍价|砍个价|议价|讲价|最低价|底价|最低多少|给个价|"
                       r"\bcheaper\b|best price|lowest price|negotiate", re.IGNORECASE)
-_QUESTION = re.compile(
-    r"[?？]|吗|嘛|呢|么|多少|几|怎么|怎样|如何|能否|可否|是否|有没有|能不能|可不可以|可以.{0,8}[吗不]|哪|啥|什么|"
-    r"^\s*(?:can|could|do|does|is|are|how|what|when|which|will|would|should|may)\b|"
-    r"\b(?:what's|what is|how much|how many|how long|is there|are there|do you|can you|can i|can we|could you|"
-    r"will you|would you)\b", re.IGNORECASE)
 #: asking where one's own quote stands: "我的报价到哪一步了", "报价好了没", "where is my quote"
 _QUOTE_STATUS = re.compile(r"报价.{0,6}(?:进度|到哪|怎么样|好了|出来|结果|有进展)|询价.{0,6}(?:结果|进度|到哪)|报价呢|"
                            r"报价单呢|联系我了吗|(?:status|update).{0,20}quot|quot\w*.{0,20}(?:status|ready|update)|"
@@ -38,10 +34,6 @@ _QUOTE_STATUS = re.compile(r"报价.{0,6}(?:进度|到哪|怎么样|好了|出�
 #: read (the desk points a small number to checkout); a discount or coupon with a number is not one ("满199减30")
 _BULK_PRICE = re.compile(r"批发价|团购价|拿货价|(?:wholesale|bulk) (?:price|rate|pricing)", re.IGNORECASE)
 _A_NUMBER = re.compile(r"\d+|[一二两三四五六七八九十百千万]+\s*(?:个|件|只|台|套|箱|瓶|杯|条|双)")
-
-
-def looks_like_a_question(message: str) -> bool:
-    return bool(_QUESTION.search(message))
 
 
 def asks_for_a_quote(message: str) -> bool:

@@ -164,9 +164,17 @@ def test_a_question_with_nothing_of_a_purchase_is_no_business_need(message: str,
 
 def test_a_question_with_no_purchase_in_it_goes_to_the_fallback_not_the_intake(store) -> None:  # noqa: F811
     dispatcher = CollectingDispatcher()
-    tr = tracker("desk-none", [user("大概要等幾多日", "presales_quote")], {})
+    tr = tracker("desk-none", [user("要等多久啊", "presales_quote")], {})
     result = asyncio.run(desk.ActionPresalesRoute().run(dispatcher, tr, {}))
     assert [e["name"] for e in result if e.get("event") == "followup"] == ["action_fallback_ladder"]
+    assert not any("采购需求" in (m.get("text") or "") for m in dispatcher.messages)
+    # one the knowledge base has choices for ("大概要等几天" once Cantonese is read): those, and still no intake
+    dispatcher = CollectingDispatcher()
+    tr = tracker("desk-none-2", [user("大概要等幾多日", "presales_quote")], {})
+    result = asyncio.run(desk.ActionPresalesRoute().run(dispatcher, tr, {}))
+    assert not any(e.get("event") == "followup" for e in result)
+    assert '/faq_choose{"faq_id":"shipping.delivery_time"}' in [b["payload"] for m in dispatcher.messages
+                                                                 for b in m.get("buttons") or []]
     assert not any("採購需求" in (m.get("text") or "") for m in dispatcher.messages)
 
 
