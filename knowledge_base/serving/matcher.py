@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Tuple
 from kernel.i18n import to_traditional
 from kernel.language import ENGLISH, LANGUAGES, SIMPLIFIED, TRADITIONAL, detect, normalise
 from knowledge_base.config import KBConfig
+from knowledge_base.serving.colloquial import plain_question
 from knowledge_base.serving.encoders import Encoder
 from knowledge_base.serving.index import EntryRecord, IndexData
 from knowledge_base.serving.lexical import tokenize
@@ -106,7 +107,7 @@ class Matcher:
     def rank(self, text: str) -> Tuple[List[Candidate], Dict[str, float]]:
         """Ranked candidates for an already cleaned query, with timings (encode, search, fusion) in ms."""
         t0 = time.perf_counter()
-        normalised = normalise(text)
+        normalised = plain_question(normalise(text))  # "对了 门店自提收钱不" → "门店自提收钱吗"
         vector = self.encoder.encode_queries([normalised])[0]
         terms = tokenize(normalised)
         t1 = time.perf_counter()
