@@ -21,7 +21,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import asks_for_a_person, auto_escalation
-from actions.faq import ActionAnswerFaq, FaqReply, answer_turn
+from actions.faq import ActionAnswerFaq, FaqReply, answer_turn, follow_up_context
 from actions.presales.signals import asks_for_a_quote
 from knowledge_base.serving.scoring import ANSWER, CLARIFY, NO_ANSWER
 
@@ -62,7 +62,8 @@ class ActionFallbackLadder(ActionAnswerFaq):
         """The knowledge base's answer or "did you mean…", or None when it has neither."""
         text = tracker.latest_message.get("text") or ""
         try:
-            reply = answer_turn(self._knowledge_base(), text, tracker.get_slot("language"), None)
+            reply = answer_turn(self._knowledge_base(), text, tracker.get_slot("language"), None,
+                                follow_up_context(tracker.events))
         except Exception:  # the ladder must work with a broken or missing index
             log.exception("fallback.kb_failed conversation_id=%s", tracker.sender_id)
             return None

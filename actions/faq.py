@@ -27,7 +27,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -45,8 +45,10 @@ from actions.feedback import (
 )
 from actions.metrics import record_faq_outcome
 from actions.presales.signals import asks_for_a_quote
+from actions.turns import turns
 from kernel.i18n import buttons, text
 from kernel.language import LANGUAGES, SIMPLIFIED
+from kernel.questions import looks_like_a_question
 from knowledge_base.learning.unanswered import Record, UnansweredStore, mask
 from knowledge_base.serving.matcher import MatchResult, clean_query, has_content, reply_language
 from knowledge_base.serving.runtime import KnowledgeBase, KnowledgeBaseUnavailable, shared_knowledge_base
@@ -106,10 +108,73 @@ def reply_for(result: MatchResult) -> FaqReply:
     )
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """What a message may follow up on: the customer's previous question and the entries answered to it."""
+
+    question: str
+    entries: Tuple[str, ...]
+
+
+def follow_up_context(events: List[Dict[str, Any]]) -> Optional[FollowUp]:
+    """The previous question when the bot answered it from the knowledge base (directly, or through a "did you
+    mean" choice the customer tapped), else None."""
+    user_turns = turns(events)[:-1]  # the turns before the latest message
+    entries: List[str] = []
+    for turn in reversed(user_turns):
+        answered = [e for e in turn[1:] if e.get("event") == "slot" and e.get("name") == "faq_outcome"]
+        if not answered or answered[-1].get("value") != ANSWER:
+            return None
+        for event in turn[1:]:
+            if event.get("event") == "slot" and event.get("name") == "faq_candidates":
+                entries += [str(c.get("id")) for c in (event.get("value") or []) if isinstance(c, dict)]
+        text_ = str(turn[0].get("text") or "")
+        if not text_.startswith("/"):
+            return FollowUp(text_[:MAX_CONTEXT_CHARS], tuple(dict.fromkeys(entries)))
+    return None
+
+
+#: how much of the previous question is read with a follow-up
+MAX_CONTEXT_CHARS = 300
+#: a follow-up read with the previous question is answered only when that answer ranks among these first of the
+#: follow-up read alone: "可以改退到我的郵局帳戶嗎" after a credit-card refund answer must not get the credit-card
+#: answer again
+FOLLOW_UP_AGREEMENT = 5
+
+
+def with_context(matcher: Any, query: str, previous: Optional[str], context: FollowUp) -> Optional[MatchResult]:
+    """"海淀那家晚上几点关" after the Beijing stores' answer, "那關稅誰要付" after the Taiwan shipping one: matched with
+    the previous question, when that gives a sure answer that the follow-up alone ranks high too."""
+    combined = matcher.match(f"{context.question} {query}", previous)
+    if combined.outcome != ANSWER or not combined.candidates:
+        return None
+    ranked, _ = matcher.rank(query)
+    alone = [matcher.index.entries[c.entry].id for c in ranked[:FOLLOW_UP_AGREEMENT]]
+    return combined if combined.candidates[0].id in alone else None
+
+
 def answer_turn(
+    kb: KnowledgeBase, message_text: Optional[str], language_slot: Optional[str], chosen_id: Optional[str],
+    context: Optional[FollowUp] = None,
+) -> FaqReply:
+    """Decide one FAQ turn. Never raises for any input text. ``context``: the question this one may follow up on."""
+    reply = _answer_turn(kb, message_text, language_slot, chosen_id)
+    if reply.outcome == ANSWER or context is None or chosen_id:
+        return reply
+    query = clean_query(message_text)
+    if not has_content(query) or not looks_like_a_question(query):  # "好 明天再说" follows up on nothing
+        return reply
+    matcher = kb.matcher()
+    found = with_context(matcher, query, language_slot if language_slot in LANGUAGES else None, context)
+    if found is None:
+        return reply
+    return reply_for(replace(found, language=reply.language, answer=matcher.answer_text(found.candidates[0].id,
+                                                                                       reply.language)))
+
+
+def _answer_turn(
     kb: KnowledgeBase, message_text: Optional[str], language_slot: Optional[str], chosen_id: Optional[str]
 ) -> FaqReply:
-    """Decide one FAQ turn. Never raises for any input text."""
     previous = language_slot if language_slot in LANGUAGES else None
     try:
         matcher = kb.matcher()
@@ -269,7 +334,7 @@ class ActionAnswerFaq(Action):
         language_slot = tracker.get_slot("language")
         chosen = chosen_entry(tracker)
         try:
-            reply = answer_turn(kb, message_text, language_slot, chosen)
+            reply = answer_turn(kb, message_text, language_slot, chosen, follow_up_context(tracker.events))
         except Exception:  # a bug or a broken index: an honest reply instead of a crashed turn
             log.exception("kb.answer_failed conversation_id=%s", tracker.sender_id)
             lang = language_slot if language_slot in LANGUAGES else SIMPLIFIED

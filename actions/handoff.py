@@ -32,13 +32,23 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.escalation import Decision, infer_category, load_config, signals_from_events, unfounded_complaint
+from actions.escalation import (
+    Decision,
+    infer_category,
+    load_config,
+    names_nobody,
+    signals_from_events,
+    unfounded_complaint,
+)
 from actions.escalation import decide as decide_escalation
+from actions.faq import answer_turn
 from actions.metrics import record_handoff
 from actions.sentiment import score_transcript
 from actions.store.offload import offload
 from kernel.i18n import text as t
 from kernel.settings import persisted_secret, var_dir_of
+from knowledge_base.serving.runtime import shared_knowledge_base
+from knowledge_base.serving.scoring import ANSWER
 
 log = logging.getLogger(__name__)
 
@@ -495,6 +505,21 @@ def queue_message(dispatcher: CollectingDispatcher, answer: Mapping[str, Any], l
     dispatcher.utter_message(text=message, json_message={"kefu_event": kefu_event})
 
 
+def a_shop_question_instead(tracker: Tracker) -> bool:
+    """NLU read a request for a person, but the message names nobody ("can my husband grab it instead of me") and the
+    knowledge base has a sure answer to it: that answer, not a ticket (issue 25, intents that do not over-reach).
+    Blocking (the index): call it through :func:`offload`."""
+    latest = tracker.latest_message or {}
+    message = latest.get("text") or ""
+    if (latest.get("intent") or {}).get("name") != "human_handoff" or not names_nobody(message):
+        return False
+    try:
+        return answer_turn(shared_knowledge_base(), message, tracker.get_slot("language"), None).outcome == ANSWER
+    except Exception:  # noqa: BLE001 - no index: the customer asked for a person, so a person it is
+        log.exception("handoff.kb_failed conversation_id=%s", tracker.sender_id)
+        return False
+
+
 class ActionHandoff(Action):
     def name(self) -> str:
         return "action_handoff"
@@ -505,5 +530,8 @@ class ActionHandoff(Action):
             log.info("handoff.unfounded_complaint conversation_id=%s: answered by the fallback ladder",
                      tracker.sender_id)
             return [FollowupAction("action_fallback_ladder")]
+        if await offload(a_shop_question_instead, tracker):
+            log.info("handoff.shop_question conversation_id=%s: answered by the knowledge base", tracker.sender_id)
+            return [FollowupAction("action_answer_faq")]
         events, _, _ = await hand_over(dispatcher, tracker)
         return events

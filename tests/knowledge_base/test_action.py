@@ -196,6 +196,29 @@ def test_while_waiting_a_broken_knowledge_base_still_acknowledges(monkeypatch) -
     assert [m["text"] for m in messages] == ["收到，您的消息已转给客服，客服接入后会看到并在这里回复您。"]
 
 
+def test_while_waiting_outside_hours_the_ack_says_when_the_team_is_back(db_config, monkeypatch) -> None:
+    """"what time do your agents start tomorrow" outside staffed hours: the ack says when (from the queue notice
+    the handoff sent); inside staffed hours, or with no notice, the plain ack."""
+    from actions.waiting import ActionWhileWaiting, opens_again
+
+    monkeypatch.delenv("KEFU_APP_DB_URL", raising=False)
+    now = 1796904000.0  # 2026-12-10 12:00 UTC, 20:00 in the team's zone (UTC+8)
+    queued = {"type": "handoff_queued", "staffed": False, "opens_at": "2026-12-11T01:00:00Z",
+              "opens_at_local": "2026-12-11 09:00"}
+    notice = {"event": "bot", "text": "…", "data": {"custom": {"kefu_event": queued}}}
+    assert opens_again([notice], "en", now) == "after 09:00 tomorrow"
+    assert opens_again([notice], "zh-Hans", now) == "明天 09:00 后"
+    staffed = {"event": "bot", "data": {"custom": {"kefu_event": {**queued, "staffed": True}}}}
+    assert opens_again([notice, staffed], "en", now) is None
+    assert opens_again([{"event": "bot", "data": {"custom": ["x"]}}, {"event": "user"}], "en", now) is None
+    t = tracker("what time do your agents start", language="en", intent="out_of_scope")
+    t.events.insert(0, {**notice, "data": {"custom": {"kefu_event": {**queued, "opens_at": "2999-01-01T01:00:00Z",
+                                                                      "opens_at_local": "2999-01-01 09:00"}}}})
+    messages, slots = run(ActionWhileWaiting(KnowledgeBase(db_config)), t)
+    assert "09:00" in messages[-1]["text"] and messages[-1]["text"].startswith("Got it"), messages
+    assert slots == {}
+
+
 def _has_table(url: str) -> bool:
     engine = sa.create_engine(url)
     try:
@@ -247,7 +270,12 @@ def test_while_waiting_a_shop_question_gets_its_choices_and_a_choice_its_answer(
     assert choice_payload("invoices.company_title") in [b["payload"] for b in messages[0]["buttons"]]
     assert all(b["payload"].startswith("/faq_choose") for b in messages[0]["buttons"]), "no offer of a person"
     assert messages[1]["text"].startswith("（您的人工服务请求仍在排队")
+    # worded as a question, it gets the choices whatever NLU read ("while I wait - opening hours of your beijing
+    # stores?" was read as out of scope); the same words as no question, read as something else, only the ack
     messages, _ = run(action, tracker(question, language="zh-Hans", intent="out_of_scope"))
+    assert choice_payload("invoices.company_title") in [b["payload"] for b in messages[0]["buttons"]]
+    assert answer_turn(kb, "退款到账", "zh-Hans", None).outcome == "clarify"
+    messages, _ = run(action, tracker("退款到账", language="zh-Hans", intent="out_of_scope"))
     assert [m["text"][:2] for m in messages] == ["收到"]
     picked = tracker(choice_payload("invoices.company_title"), language="zh-Hans", intent="faq_choose",
                      entities=[{"entity": "faq_id", "value": "invoices.company_title"}])
@@ -278,3 +306,69 @@ def test_one_sure_answer_and_choices_for_the_other_question() -> None:
     reply = answer_turn(kb, f"{first}？{second}", "zh-Hans", None)
     assert reply.messages[0].text == answer_turn(kb, first, "zh-Hans", None).messages[0].text
     assert any(b["payload"].startswith("/faq_choose") for m in reply.messages[1:] for b in m.buttons)
+
+
+# -- follow-ups on a knowledge-base answer (issue 25) -------------------------------------------------------------
+
+
+def _answered(text: str, entry: str, intent: str = "ask_faq") -> List[Dict[str, Any]]:
+    return [{"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+            {"event": "action", "name": "action_answer_faq"},
+            {"event": "slot", "name": "faq_outcome", "value": "answered"},
+            {"event": "slot", "name": "faq_candidates", "value": [{"id": entry, "score": 0.9}]},
+            {"event": "bot", "text": "…"}]
+
+
+def test_the_follow_up_context_is_the_question_answered_last() -> None:
+    from actions.faq import FollowUp, choice_payload, follow_up_context
+
+    latest = {"event": "user", "text": "海淀那家晚上几点关"}
+    assert follow_up_context([*_answered("北京哪儿有你们的实体店啊", "stores.beijing"), latest]) == \
+        FollowUp("北京哪儿有你们的实体店啊", ("stores.beijing",))
+    # through a "did you mean" choice: the question typed before the tap
+    clarified = [{"event": "user", "text": "公司发票怎么开"},
+                 {"event": "slot", "name": "faq_outcome", "value": "clarify"}]
+    tapped = _answered(choice_payload("invoices.company_title"), "invoices.company_title", "faq_choose")
+    assert follow_up_context([*clarified, *tapped, latest]) is None  # the question itself was not answered
+    assert follow_up_context([*_answered("公司发票怎么开", "invoices.how_to_request"), *tapped, latest]) == \
+        FollowUp("公司发票怎么开", ("invoices.company_title", "invoices.how_to_request"))
+    # no answer before, or something else answered (an order card): nothing to follow up on
+    assert follow_up_context([latest]) is None
+    assert follow_up_context([{"event": "user", "text": "KF20261120001"}, {"event": "bot", "text": "📦"}, latest]) is None
+    assert follow_up_context([{"event": "user", "text": "你好"},
+                              {"event": "slot", "name": "faq_outcome", "value": "no_answer"}, latest]) is None
+
+
+@pytest.mark.parametrize("language, first, entry, follow_up, expected", [
+    ("zh-Hans", "北京哪儿有你们的实体店啊", "stores.beijing", "海淀那家晚上几点关", "stores.beijing"),
+    ("zh-Hant", "可以寄台灣嗎？運費怎麼算？", "shipping.hk_macau_taiwan", "那關稅誰要付", "shipping.hk_macau_taiwan"),
+    ("zh-Hant", "門市買的東西怎麼開發票？另外消費多少可以免費停車", "stores.parking", "可以停幾個小時", "stores.parking"),
+])
+def test_a_follow_up_is_read_with_the_question_it_follows(language, first, entry, follow_up, expected) -> None:  # type: ignore[no-untyped-def]
+    """On the shop's knowledge base (``make kb``): alone, these have no sure answer; after the answer they follow
+    up on, they get one."""
+    from actions.faq import FollowUp, answer_turn
+    from knowledge_base.serving.runtime import shared_knowledge_base
+
+    kb = shared_knowledge_base()
+    assert answer_turn(kb, follow_up, language, None).outcome != "answered"
+    reply = answer_turn(kb, follow_up, language, None, FollowUp(first, (entry,)))
+    assert reply.outcome == "answered" and reply.candidates[0]["id"] == expected
+    assert reply.messages[0].text == kb.matcher().answer_text(expected, language)
+
+
+@pytest.mark.parametrize("language, first, entry, follow_up", [
+    # the previous question would pull another answer that the follow-up alone does not rank: not given
+    ("zh-Hant", "我是刷信用卡的 大概還要等幾天", "refunds.credit_card", "可以改退到我的郵局帳戶嗎"),
+    ("zh-Hant", "咁運費幾錢呀", "shipping.fee", "大概要等幾多日"),
+    # no question: "好 明天再说" follows up on nothing, and is never answered with the last answer again
+    ("zh-Hans", "你们门店几点开门", "stores.hours", "好 明天再说"),
+    ("en", "what are your store hours", "stores.hours", "ok thanks"),
+])
+def test_a_follow_up_never_borrows_a_wrong_answer(language, first, entry, follow_up) -> None:  # type: ignore[no-untyped-def]
+    from actions.faq import FollowUp, answer_turn
+    from knowledge_base.serving.runtime import shared_knowledge_base
+
+    kb = shared_knowledge_base()
+    alone = answer_turn(kb, follow_up, language, None)
+    assert answer_turn(kb, follow_up, language, None, FollowUp(first, (entry,))) == alone

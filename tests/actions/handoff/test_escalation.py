@@ -156,3 +156,39 @@ def test_evidence_in_the_previous_message_counts_and_buttons_always_hand_over() 
     raw["triggers"]["complaint"]["evidence"] = ["ok", ""]
     with pytest.raises(EscalationConfigError, match="evidence"):
         parse_config(raw)
+
+
+@pytest.mark.parametrize("text, nobody", [
+    ("can my husband grab it instead of me", True), ("别人可以帮我代取吗", True),
+    ("a human please, not the bot", False), ("real human pls", False), ("转人工", False), ("客服在吗", False),
+    ("let me talk to someone", False), ("叫你们经理来", False), ("你们这什么垃圾服务，气死我了", False),
+    ("/human_handoff", False), ("", False),
+])
+def test_a_request_for_a_person_that_names_nobody(text: str, nobody: bool) -> None:
+    from actions.escalation import names_nobody
+
+    assert names_nobody(text) is nobody
+
+
+def test_a_shop_question_read_as_a_request_for_a_person_is_answered() -> None:
+    """On the shop's knowledge base (``make kb``): "can my husband grab it instead of me" (NLU: human_handoff) has a
+    sure answer and names nobody to talk to: the answer, not a ticket. A request for a person stays one."""
+    import asyncio
+
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.handoff import ActionHandoff, a_shop_question_instead
+
+    def tracker(text: str, intent: str = "human_handoff") -> Tracker:
+        message = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []}
+        return Tracker("t", {"language": "en"}, message, [{"event": "user", "text": text, "parse_data": message}],
+                       False, None, {}, "action_listen")
+
+    assert a_shop_question_instead(tracker("can my husband grab it instead of me"))
+    events = asyncio.run(ActionHandoff().run(CollectingDispatcher(), tracker("can my husband grab it instead of me"),
+                                             {}))
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_answer_faq"}]
+    assert not a_shop_question_instead(tracker("a human please, not the bot"))
+    assert not a_shop_question_instead(tracker("can my husband grab it instead of me", intent="ask_faq"))
+    assert not a_shop_question_instead(tracker("/human_handoff"))
