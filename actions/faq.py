@@ -118,19 +118,31 @@ class FollowUp:
 
 def follow_up_context(events: List[Dict[str, Any]]) -> Optional[FollowUp]:
     """The previous question when the bot answered it from the knowledge base (directly, or through a "did you
-    mean" choice the customer tapped), else None."""
+    mean" choice the customer tapped); after an order card, the order's status as the customer saw it ("待付款"
+    then "要是一直沒付會怎樣？"); else None."""
     user_turns = turns(events)[:-1]  # the turns before the latest message
     entries: List[str] = []
     for turn in reversed(user_turns):
         answered = [e for e in turn[1:] if e.get("event") == "slot" and e.get("name") == "faq_outcome"]
         if not answered or answered[-1].get("value") != ANSWER:
-            return None
+            status = _order_status_shown(turn) if not entries else None
+            return FollowUp(status, ()) if status else None
         for event in turn[1:]:
             if event.get("event") == "slot" and event.get("name") == "faq_candidates":
                 entries += [str(c.get("id")) for c in (event.get("value") or []) if isinstance(c, dict)]
         text_ = str(turn[0].get("text") or "")
         if not text_.startswith("/"):
             return FollowUp(text_[:MAX_CONTEXT_CHARS], tuple(dict.fromkeys(entries)))
+    return None
+
+
+def _order_status_shown(turn: List[Dict[str, Any]]) -> Optional[str]:
+    """The status label of the order card shown in this turn ("退款处理中", "delivered"), if one was."""
+    for event in reversed(turn[1:]):
+        custom = (event.get("data") or {}).get("custom") if event.get("event") == "bot" else None
+        card = custom.get("kefu_card") if isinstance(custom, dict) else None
+        if isinstance(card, dict) and card.get("type") == "order_status" and isinstance(card.get("status_label"), str):
+            return card["status_label"][:40]
     return None
 
 

@@ -8,9 +8,12 @@ NLU reads one message at a time, so two kinds of message go wrong on their own:
   unless NLU read a request for a person or a complaint: the intent becomes ``order_status`` (the original intent
   is kept in the parse data as ``kefu_nlu_intent``), and the lookup form reads the number and the digits from the
   text.
+- **A product named with a version, a city or stock words** ("黑色5.5L的空气炸锅还有没", "black anc earbuds in
+  shanghai?") that NLU was unsure of (``inform``, ``nlu_fallback``) is a stock check.
 - **A follow-up or a language request** ("那大概几号能到", "and in beijing?", "sorry can you say that in English?"):
   right after an order or a stock answer (something to follow up on), when the message asks for
-  a language, or it asks about a product itself ("蓝牙音箱防水吗": kernel/product_questions.py),
+  a language, it asks about a product itself ("蓝牙音箱防水吗": kernel/product_questions.py), or NLU read a stock
+  check that is worded as another question ("你们那个降噪耳机保修多久"),
   ``action_route_turn`` (actions/router.py) runs first: one more call to the action server on those turns, none on
   the others. When it returns events they are the turn's answer (logged as that action, then its follow-up action
   if any, else the bot listens); when it returns none, the policies decide as usual.
@@ -28,7 +31,7 @@ from typing import Any, Optional
 
 from kernel.language import requested_language
 from kernel.order_numbers import parse_order_id
-from kernel.product_questions import asks_about_a_product
+from kernel.product_questions import asks_about_a_product, asks_about_stock, stock_check_misread
 
 logger = logging.getLogger("kefu.turn_router")
 
@@ -59,6 +62,21 @@ def order_lookup_instead(intent: Optional[str], text: str) -> bool:
     return True
 
 
+STOCK_INTENT = "stock_check"  # kernel.product_questions.STOCK_INTENT
+#: what NLU reads when it is unsure of a stock question that names a product ("黑色5.5L的空气炸锅还有没" → inform 0.53,
+#: "black anc earbuds in shanghai?" → nlu_fallback)
+UNSURE_INTENTS = frozenset({"inform", "nlu_fallback"})
+
+
+def stock_check_instead(intent: Optional[str], entities: Any, text: str) -> bool:
+    """Whether a message outside a form that names a product, with a version, a city or stock words, is a stock
+    check although NLU read ``intent`` (a product question such as "蓝牙音箱防水吗" is the router's)."""
+    if intent not in UNSURE_INTENTS or asks_about_a_product(text) is not None:
+        return False
+    kinds = {e.get("entity") for e in entities or () if isinstance(e, dict)}
+    return "product" in kinds and bool(kinds & {"variant", "city"} or asks_about_stock(text))
+
+
 def answered_last(events: Any) -> set:
     """The actions that answered the customer's previous message (between it and the latest one)."""
     names, users = set(), 0
@@ -72,11 +90,11 @@ def answered_last(events: Any) -> set:
     return names
 
 
-def worth_routing(tracker: Any, text: str) -> bool:
-    """A language request, a product question, or a message right after an order or stock answer: only then is the
-    action server asked (no extra call on the other turns)."""
+def worth_routing(tracker: Any, text: str, intent: Optional[str] = None) -> bool:
+    """A language request, a product question, a stock check that asks something else, or a message right after an
+    order or stock answer: only then is the action server asked (no extra call on the other turns)."""
     return (requested_language(text) is not None or asks_about_a_product(text) is not None
-            or bool(FOLLOWED_UP & answered_last(tracker.events)))
+            or stock_check_misread(intent, text) or bool(FOLLOWED_UP & answered_last(tracker.events)))
 
 
 def install() -> None:
@@ -101,7 +119,11 @@ def install() -> None:
             logger.info("turn_router.order_lookup conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
             message.intent = {"name": ORDER_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
             return await original(self, output_channel, tracker)
-        if not worth_routing(tracker, text):
+        if stock_check_instead(intent, message.entities, text):
+            logger.info("turn_router.stock_check conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
+            message.intent = {"name": STOCK_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
+            return await original(self, output_channel, tracker)
+        if not worth_routing(tracker, text, intent):
             return await original(self, output_channel, tracker)
         action = action_for_name_or_text(ROUTE_ACTION, self.domain, self.action_endpoint)
         try:

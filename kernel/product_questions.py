@@ -19,6 +19,7 @@ import re
 from typing import Dict, Optional, Pattern, Tuple
 
 from kernel.language import normalise
+from kernel.questions import looks_like_a_question
 
 #: what the catalogue knows: the versions a product comes in
 OPTIONS = re.compile(
@@ -195,3 +196,28 @@ def product_words(text: str, keys: Tuple[str, ...] = ()) -> str:
     if "included" in keys:
         q = ACCESSORIES.sub(" ", q)
     return " ".join(_FILLER.sub(" ", q).split())
+
+
+#: words that ask whether something is there to buy: "有卫衣吗", "do you still have…", "卖不卖" (not the 有 of 还有,
+#: "還有保固嗎" asks about the warranty)
+_STOCK_WORDED = re.compile(r"(?<!还)有|卖|\b(?:have|has|sell|sells|selling|carry|stock|stocks|buy)\b")
+
+
+def asks_about_stock(text: Optional[str]) -> bool:
+    """Whether a message is worded as a question about stock or availability ("保温杯还有货没", "深圳门店有卫衣吗",
+    "do you still have the red speaker"), as opposed to a question NLU read as one ("你们那个降噪耳机保修多久",
+    "the tshirt is too small. can i still send it back?")."""
+    if not text:
+        return False
+    q = normalise(text)
+    return bool(STOCK.search(q) or _STOCK_WORDED.search(q))
+
+
+STOCK_INTENT = "stock_check"
+
+
+def stock_check_misread(intent: Optional[str], text: Optional[str]) -> bool:
+    """NLU read a stock check, but the message is worded as another question ("你们那个降噪耳机保修多久", "T恤尺寸買太小
+    了 可以換大一號嗎"): the turn router asks actions/router.py, which answers it when the knowledge base is sure."""
+    return intent == STOCK_INTENT and bool(text) and not asks_about_stock(text) and looks_like_a_question(text)
+

@@ -55,3 +55,35 @@ def test_routing_needs_something_to_follow_up_or_a_language_request() -> None:
     # an order verified long ago is no reason to ask the action server on every later turn
     assert not worth_routing(tracker("几号到", answered="action_answer_faq", order_verified="KF20261120001"), "几号到")
     assert worth_routing(tracker("english please"), "english please")
+
+
+def _entities(*kinds: str) -> list:
+    return [{"entity": kind, "value": "x"} for kind in kinds]
+
+
+@pytest.mark.parametrize("intent, message, kinds, expected", [
+    # NLU unsure of a stock question that names a product and a version, a city or stock words
+    ("inform", "黑色5.5L的空气炸锅还有没", ("variant", "variant", "product"), True),
+    ("nlu_fallback", "black anc earbuds in shanghai?", ("variant", "product", "city"), True),
+    ("nlu_fallback", "保温杯还有货吗", ("product",), True),
+    # no product, a product question, another intent, a product alone with nothing of stock: as NLU said
+    ("inform", "白色 500ml", ("variant",), False),
+    ("nlu_fallback", "蓝牙音箱防水吗", ("product",), False),
+    ("ask_faq", "保温杯可以刻字吗", ("product",), False),
+    ("nlu_fallback", "保温杯", ("product",), False),
+])
+def test_an_unsure_product_message_with_stock_words_is_a_stock_check(intent, message, kinds, expected) -> None:  # type: ignore[no-untyped-def]
+    from bot.turn_router import stock_check_instead
+
+    assert stock_check_instead(intent, _entities(*kinds), message) is expected
+
+
+def test_a_stock_check_worded_as_another_question_is_routed() -> None:
+    # "你们那个降噪耳机保修多久" (NLU: stock_check 1.0) goes to the router, which asks the knowledge base first
+    assert worth_routing(tracker("你们那个降噪耳机保修多久"), "你们那个降噪耳机保修多久", "stock_check")
+    assert worth_routing(tracker("x"), "the tshirt is too small. can i still send it back?", "stock_check")
+    # a stock question, or the same words read as something else: no extra call
+    assert not worth_routing(tracker("x"), "深圳门店有卫衣吗", "stock_check")
+    assert not worth_routing(tracker("x"), "do you still have the red bluetooth speaker?", "stock_check")
+    assert not worth_routing(tracker("x"), "你们那个降噪耳机保修多久", "ask_faq")
+    assert not worth_routing(tracker("x"), "空气炸锅", "stock_check")

@@ -372,3 +372,19 @@ def test_a_follow_up_never_borrows_a_wrong_answer(language, first, entry, follow
     kb = shared_knowledge_base()
     alone = answer_turn(kb, follow_up, language, None)
     assert answer_turn(kb, follow_up, language, None, FollowUp(first, (entry,))) == alone
+
+
+def test_after_an_order_card_a_question_is_read_with_the_status_shown() -> None:
+    """"要是一直沒付會怎樣？" after a card that said 待付款: the payment time limit, which the question alone misses."""
+    from actions.faq import FollowUp, answer_turn, follow_up_context
+    from knowledge_base.serving.runtime import shared_knowledge_base
+
+    card = {"kefu_card": {"type": "order_status", "status": "pending_payment", "status_label": "待付款"}}
+    events = [{"event": "user", "text": "KF20261121001 後四碼2468 我好像忘記付款了"},
+              {"event": "bot", "text": "📦 …", "data": {"custom": card}},
+              {"event": "user", "text": "要是一直沒付會怎樣？"}]
+    assert follow_up_context(events) == FollowUp("待付款", ())
+    kb = shared_knowledge_base()
+    assert answer_turn(kb, "要是一直沒付會怎樣？", "zh-Hant", None).outcome != "answered"
+    reply = answer_turn(kb, "要是一直沒付會怎樣？", "zh-Hant", None, FollowUp("待付款", ()))
+    assert reply.outcome == "answered" and reply.candidates[0]["id"] == "payment.timeout"
