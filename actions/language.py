@@ -40,4 +40,18 @@ class ActionDetectLanguage(Action):
         latest = tracker.latest_message or {}
         metadata = latest.get("metadata")
         hint = language_of_locale(metadata.get("language")) if isinstance(metadata, dict) else None
-        return [SlotSet("language", language_after(latest.get("text"), tracker.get_slot("language"), hint))]
+        previous = tracker.get_slot("language")
+        if hint and not any(e.get("event") == "user" for e in _before_latest(tracker.events)):
+            previous = None  # the slot's initial value (zh-Hans) is nobody's choice: the widget's locale decides
+        return [SlotSet("language", language_after(latest.get("text"), previous, hint))]
+
+
+def _before_latest(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The session's events before the latest user message."""
+    out: List[Dict[str, Any]] = []
+    for event in events:
+        if event.get("event") == "session_started":
+            out = []
+        out.append(event)
+    last = max((i for i, e in enumerate(out) if e.get("event") == "user"), default=len(out))
+    return out[:last]

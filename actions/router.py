@@ -67,7 +67,7 @@ STOCK_ACTION = "action_check_stock"
 #: questions about the order just shown (normalised: Simplified, lower case)
 _ORDER_FOLLOWUP = re.compile(
     r"什么时候|啥时候|几号|几天|哪天|多久|何时|能到|送到|到货|到了没|到哪|发货|出货|单号|运单|快递号|物流|退款|退回|退钱|"
-    r"到账|钱呢|这单|这个订单|还能付|付款|支付|截止|地址|取消|"
+    r"到账|钱呢|这单|这个订单|还能付|付款|支付|没付|未付|不付|截止|地址|取消|"
     r"\b(?:when|how long|eta|arrive|arrival|deliver(?:y|ed)?|get here|tracking|track|refund|money back|shipped|"
     r"dispatch(?:ed)?|status|this order|pay|deadline|address|cancel)\b"
 )

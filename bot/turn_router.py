@@ -18,7 +18,8 @@ NLU reads one message at a time, so two kinds of message go wrong on their own:
   the others. When it returns events they are the turn's answer (logged as that action, then its follow-up action
   if any, else the bot listens); when it returns none, the policies decide as usual.
 
-Neither applies while a form is active (the forms read their own values and answer questions asked in the middle,
+Inside a form, a goodbye or "算了 先不查了" with no value in it leaves the form (the intent becomes ``deny``, which the
+rules end the form on). The rest applies neither while a form is active (the forms read their own values and answer questions asked in the middle,
 actions/interruptions.py), while the conversation is paused for a person (bot/waiting.py), or to button payloads.
 ``install()`` wraps :meth:`rasa.core.processor.MessageProcessor._run_prediction_loop`; ``bot.server`` installs it
 before starting Rasa, after ``bot.waiting``.
@@ -27,9 +28,10 @@ before starting Rasa, after ``bot.waiting``.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Optional
 
-from kernel.language import requested_language
+from kernel.language import normalise, requested_language
 from kernel.order_numbers import parse_order_id
 from kernel.product_questions import asks_about_a_product, asks_about_stock, stock_check_misread
 
@@ -70,11 +72,37 @@ UNSURE_INTENTS = frozenset({"inform", "nlu_fallback"})
 
 def stock_check_instead(intent: Optional[str], entities: Any, text: str) -> bool:
     """Whether a message outside a form that names a product, with a version, a city or stock words, is a stock
-    check although NLU read ``intent`` (a product question such as "蓝牙音箱防水吗" is the router's)."""
-    if intent not in UNSURE_INTENTS or asks_about_a_product(text) is not None:
+    check although NLU was unsure (``inform``, ``nlu_fallback``), or read a shop question where a version and a city
+    are named (a product question such as "蓝牙音箱防水吗" is the router's)."""
+    if asks_about_a_product(text) is not None:
         return False
     kinds = {e.get("entity") for e in entities or () if isinstance(e, dict)}
-    return "product" in kinds and bool(kinds & {"variant", "city"} or asks_about_stock(text))
+    if "product" not in kinds:
+        return False
+    if intent in UNSURE_INTENTS:
+        return bool(kinds & {"variant", "city"} or asks_about_stock(text))
+    # read as a shop question, but it names a version and a city: "blue crew neck tee in XL, any in the shenzhen
+    # stores?" (not "白色保温杯可以刻字吗")
+    return intent == "ask_faq" and {"variant", "city"} <= kinds
+
+
+LEAVE_INTENT = "deny"  # the rules leave the order and stock forms on it ("never mind")
+#: leaving a form in other words: "算了算了 先不查了 回头再说", "forget it" (not "取消": "取消订单" is a question)
+_LEAVES = re.compile(r"算了|不查了|先不查|不用查了|不用了|不要了|不想查了|不买了|never\s*mind|forget it|no thanks|"
+                     r"\bstop\b|don'?t bother")
+#: ... unless the customer goes on with another value: "算了还是上海吧", "never mind, make it black instead"
+_GOES_ON = re.compile(r"还是|换成|改成|换个|不对|不过|\binstead\b|\bbut\b|\bmake it\b")
+
+
+def leaves_the_form(intent: Optional[str], entities: Any, text: str) -> bool:
+    """Whether a message inside a form leaves it although NLU read ``intent`` (a goodbye, or "算了 先不查了" read as
+    anything): no value in it, no "还是…"."""
+    if intent == LEAVE_INTENT or not text or text.startswith("/") or entities:
+        return False
+    plain = normalise(text)
+    if _GOES_ON.search(plain):
+        return False
+    return intent == "goodbye" or bool(_LEAVES.search(plain))
 
 
 def answered_last(events: Any) -> set:
@@ -110,6 +138,14 @@ def install() -> None:
     original = MessageProcessor._run_prediction_loop
 
     async def _run_prediction_loop(self: Any, output_channel: Any, tracker: Any) -> None:
+        message = tracker.latest_message
+        if tracker.active_loop_name and not tracker.is_paused() and leaves_the_form(
+                (message.intent or {}).get("name"), message.entities, (message.text or "").strip()):
+            logger.info("turn_router.leave_form conversation_id=%s form=%s", tracker.sender_id,
+                        tracker.active_loop_name)
+            message.intent = {"name": LEAVE_INTENT, "confidence": 1.0,
+                              "kefu_nlu_intent": (message.intent or {}).get("name")}
+            return await original(self, output_channel, tracker)
         text = free_text(tracker)
         if text is None:
             return await original(self, output_channel, tracker)

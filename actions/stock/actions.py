@@ -25,10 +25,12 @@ from actions.notifier.ledger import LedgerUnavailable, shared_ledger
 from actions.stock.matching import (
     MAX_QUERY,
     another_makers,
+    changed,
     extract_variant_hints,
     filter_skus,
     find_product,
     find_sku,
+    hints_of,
     parse_city,
     product_skus,
     resolve_product,
@@ -151,8 +153,11 @@ class ValidateStockForm(FormValidationAction):
         if tracker.get_slot("requested_slot") == "stock_city":
             return {}  # asked for: the from_text mapping and validate_stock_city read it
         city = parse_city(_latest_text(tracker)) if len(_latest_text(tracker)) <= MAX_QUERY else None
-        # a city named while another value is asked for is kept, and replaces the one said before ("算了还是上海吧")
-        return {"stock_city": city} if city and city != "online" and city != tracker.get_slot("stock_city") else {}
+        # a city named while another value is asked for is kept, and replaces the one said before ("算了还是上海吧");
+        # "online" only in the message that starts the check ("white power bank 20000mah, how many in stock online?")
+        if city == "online" and tracker.get_slot("requested_slot"):
+            return {}
+        return {"stock_city": city} if city and city != tracker.get_slot("stock_city") else {}
 
     async def validate_stock_product(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -269,12 +274,41 @@ class ValidateStockForm(FormValidationAction):
     ) -> Dict[str, Any]:
         city = parse_city(slot_value)
         if city is None:
+            changed_version = self._version_changed(tracker)  # "nope my bad, 10000 mah and black"
+            if changed_version is not None:
+                return {**changed_version, "stock_city": None}
             aside = answer_aside(dispatcher, tracker, "msg_resume_stock")  # "what time do your stores close"
             if aside is not None:
                 return {**aside, "stock_city": None}
             dispatcher.utter_message(text=text("msg_stock_city_invalid", _lang(tracker)))
             return {"stock_city": None}
         return {"stock_city": city}
+
+
+    def _version_changed(self, tracker: Tracker) -> Optional[Dict[str, Any]]:
+        """Asked for the city, the customer changed the version instead ("nope my bad, 10000 mah and black", "不对
+        要白色的"): the version's slots for it (the form then asks what is still missing), or None."""
+        product_id = tracker.get_slot("stock_product")
+        latest = _latest_text(tracker)
+        if not product_id or not latest or latest.startswith("/") or len(latest) > MAX_QUERY:
+            return None
+        try:
+            cat = CATALOGUE.get(get_store())
+        except StoreError:
+            return None
+        skus = product_skus(cat, product_id)
+        said = without_product_names(latest, find_product(cat, product_id))
+        hints = with_bare_capacity(extract_variant_hints(said), said, skus)
+        if hints.is_empty():
+            return None
+        last = find_sku(cat, tracker.get_slot("stock_sku"))
+        wanted = changed(hints_of(last), hints) if last else hints
+        remaining = filter_skus(skus, wanted) or filter_skus(skus, hints)
+        if len(remaining) == 1:
+            return {"stock_sku": remaining[0].code, "stock_variant": remaining[0].code, "stock_hints": None}
+        if remaining:
+            return {"stock_sku": None, "stock_variant": None, "stock_hints": said[:MAX_QUERY]}
+        return None
 
 
 class ActionAskStockProduct(Action):

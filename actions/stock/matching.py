@@ -427,7 +427,7 @@ def find_sku(catalogue: Catalogue, sku_code: Any) -> Optional[Sku]:
 # ---------------------------------------------------------------------------
 def parse_city(raw: Any) -> Optional[str]:
     """A known city key, ``online`` for "anywhere", another recognised city name, or None."""
-    if not isinstance(raw, str) or not raw.strip() or len(raw) > 40:
+    if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_QUERY:
         return None
     q = normalise(raw).strip()
     tokens = set(re.findall(r"[a-z]+", q))

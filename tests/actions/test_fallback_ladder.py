@@ -103,10 +103,17 @@ def test_locales_map_to_the_three_languages():
 
 
 def test_detect_language_action_reads_the_widget_locale():
-    tracker = Tracker("s", {"language": None}, {"text": "KF20261118001", "metadata": {"language": "en-US"}}, [],
-                      False, None, {}, "action_listen")
+    first = {"event": "user", "text": "KF20261118001"}
+    # the slot starts as zh-Hans (the domain's initial value): on the first message the widget's locale decides
+    tracker = Tracker("s", {"language": "zh-Hans"}, {"text": "KF20261118001", "metadata": {"language": "en-US"}},
+                      [{"event": "session_started"}, first], False, None, {}, "action_listen")
     events = asyncio.run(ActionDetectLanguage().run(CollectingDispatcher(), tracker, {}))
     assert events[0]["value"] == "en"
+    # later, the conversation's language stays
+    later = Tracker("s", {"language": "zh-Hans"}, {"text": "1234", "metadata": {"language": "en-US"}},
+                    [first, {"event": "bot", "text": "请提供后四位"}, {"event": "user", "text": "1234"}], False, None, {},
+                    "action_listen")
+    assert asyncio.run(ActionDetectLanguage().run(CollectingDispatcher(), later, {}))[0]["value"] == "zh-Hans"
     hostile = Tracker("s", {"language": None}, {"text": "KF20261118001", "metadata": ["en"]}, [], False, None, {},
                       "action_listen")
     assert asyncio.run(ActionDetectLanguage().run(CollectingDispatcher(), hostile, {}))[0]["value"] == "zh-Hans"

@@ -96,7 +96,7 @@ def test_simplified_to_traditional_repeats_any_text() -> None:
 
 @pytest.mark.parametrize("message", ["那大概几号能到啊 等着用呢", "所以大概哪一天會送到？", "so roughly when does it get here",
                                      "现在还能付吗 有没有时间限制", "收货地址填错了一个字 还能改吗", "can I still cancel it",
-                                     "单号给我下 我自己去查"])
+                                     "单号给我下 我自己去查", "要是一直沒付會怎樣？"])
 def test_an_order_follow_up_shows_the_verified_order_again(message: str) -> None:
     events = [user("KF20261120001 5678", "order_status"), action("action_order_status"), bot("…"), user(message)]
     messages, result = route(events, {"order_verified": "KF20261120001"})

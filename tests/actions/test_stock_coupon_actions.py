@@ -64,7 +64,7 @@ def test_parse_city() -> None:
     assert parse_city("上海") == "shanghai" and parse_city("在北京") == "beijing"
     assert parse_city("I'm in Shenzhen") == "shenzhen" and parse_city("網路就好") is None or True
     assert parse_city("online is fine") == "online" and parse_city("杭州") == "杭州"
-    assert parse_city("我不知道") is None and parse_city("x" * 100) is None
+    assert parse_city("我不知道") is None and parse_city("x" * 100) is None and parse_city("上海" + "x" * 200) is None
 
 
 def test_stock_found_in_one_message(store) -> None:  # type: ignore[no-untyped-def]
@@ -238,3 +238,28 @@ def test_a_letter_of_the_product_name_is_no_size(store, language, asked) -> None
     typed = "black watch s 41mm" if language == "en" else "黑色 Watch S 41mm"
     out = stock_turn(conv, typed, stock_variant=typed)
     assert conv.slots["stock_sku"] == "P005-BK-41MM", texts(out)
+
+
+def test_online_in_the_first_message_is_not_asked_again(store) -> None:  # type: ignore[no-untyped-def]
+    """"white power bank 20000mah, how many in stock online?": the bot asked "which city?"."""
+    conv = Conversation(language="en")
+    out = stock_turn(conv, "white power bank 20000mah, how many in stock online?",
+                     stock_product="white power bank 20000mah")
+    assert conv.slots["stock_city"] == "online", texts(out)
+    assert not any("Which city" in t for t in texts(out)), texts(out)
+
+
+@pytest.mark.parametrize("language, first, correction, sku", [
+    ("en", "black power bank 20000mah", "nope my bad, 10000 mah and white", "P003-WH-10000MAH"),
+    ("zh-Hans", "黑色充电宝 20000mAh", "不对 要10000的", "P003-BK-10000MAH"),
+])
+def test_a_version_changed_when_the_city_is_asked(store, language, first, correction, sku) -> None:  # type: ignore[no-untyped-def]
+    """Asked "which city?", the customer corrected the version: before, "I didn't recognise that city"."""
+    conv = Conversation(language=language)
+    stock_turn(conv, first, stock_product=first)
+    assert conv.slots["requested_slot"] == "stock_city" and conv.slots["stock_sku"], conv.slots
+    out = stock_turn(conv, correction, stock_city=correction)
+    assert conv.slots["stock_sku"] == sku, texts(out)
+    assert not any("recognise" in t or "没有识别" in t or "城市名" in t for t in texts(out)[:-1]), texts(out)
+    out = stock_turn(conv, "Shanghai" if language == "en" else "上海", stock_city="上海")
+    assert conv.slots["stock_last_sku"] == sku, texts(out)

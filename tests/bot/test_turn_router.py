@@ -71,6 +71,9 @@ def _entities(*kinds: str) -> list:
     ("nlu_fallback", "蓝牙音箱防水吗", ("product",), False),
     ("ask_faq", "保温杯可以刻字吗", ("product",), False),
     ("nlu_fallback", "保温杯", ("product",), False),
+    # a shop question that names a version and a city is a stock check; a version alone is not
+    ("ask_faq", "blue crew neck tee in XL, any in the shenzhen stores?", ("variant", "product", "city"), True),
+    ("ask_faq", "白色保温杯可以刻字吗", ("variant", "product"), False),
 ])
 def test_an_unsure_product_message_with_stock_words_is_a_stock_check(intent, message, kinds, expected) -> None:  # type: ignore[no-untyped-def]
     from bot.turn_router import stock_check_instead
@@ -87,3 +90,22 @@ def test_a_stock_check_worded_as_another_question_is_routed() -> None:
     assert not worth_routing(tracker("x"), "do you still have the red bluetooth speaker?", "stock_check")
     assert not worth_routing(tracker("x"), "你们那个降噪耳机保修多久", "ask_faq")
     assert not worth_routing(tracker("x"), "空气炸锅", "stock_check")
+
+
+@pytest.mark.parametrize("intent, message, entities, expected", [
+    ("goodbye", "算了算了 先不查了 回头再说", [], True),
+    ("ask_faq", "算了 不用查了", [], True),
+    ("goodbye", "ok bye", [], True),
+    ("inform", "never mind, forget it", [], True),
+    # a value, or going on with another one: the form reads it
+    ("inform", "算了还是上海吧", [{"entity": "city"}], False),
+    ("inform", "算了 还是黑色吧", [], False),
+    ("inform", "never mind, make it black instead", [], False),
+    ("deny", "算了", [], False),  # the rules already leave on it
+    ("ask_faq", "取消订单要多久退款", [], False),
+    ("goodbye", "/goodbye", [], False),
+])
+def test_leaving_a_form_in_other_words(intent, message, entities, expected) -> None:  # type: ignore[no-untyped-def]
+    from bot.turn_router import leaves_the_form
+
+    assert leaves_the_form(intent, entities, message) is expected
