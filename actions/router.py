@@ -227,9 +227,24 @@ class ActionRouteTurn(Action):
         previous = find_product(catalogue, last.product_id) if last else None
         if previous is not None and (not named.candidates or previous in named.candidates):
             return previous
-        if named.candidates:
-            return None  # NLU and the stock form ask which
-        return resolve_product(message, catalogue).product
+        whole = named if named.candidates else resolve_product(message, catalogue)
+        if whole.product is not None:
+            return whole.product
+        # "那耳机有几个颜色" after "你们那个降噪耳机保修多久": the product the customer named just before, unless this
+        # message fits other products only; else NLU and the stock form ask which
+        said_before = ActionRouteTurn._product_said_before(tracker, catalogue)
+        if said_before is None or (whole.candidates and said_before not in whole.candidates):
+            return None
+        return said_before
+
+    @staticmethod
+    def _product_said_before(tracker: Tracker, catalogue: Catalogue) -> Optional[Product]:
+        """The one product the customer's previous message named, if it named exactly one."""
+        turn = previous_turn(tracker.events) or []
+        said = str(turn[0].get("text") or "") if turn else ""
+        if not said or said.startswith("/"):
+            return None
+        return resolve_product(product_words(said), catalogue).product
 
     @staticmethod
     def _say_specs(dispatcher: CollectingDispatcher, product: Product, name: str, keys: Sequence[str],

@@ -267,3 +267,14 @@ def test_a_shop_question_nlu_read_as_a_stock_check_gets_its_answer(store, langua
     # a real stock question, or one the knowledge base is unsure of, is left to the stock form
     assert route([user("深圳门店有卫衣吗", "stock_check")], {"language": "zh-Hans"}) == ([], [])
     assert route([user("那个黑色的怎么样", "stock_check")], {"language": "zh-Hans"})[1] == []
+
+
+def test_an_ambiguous_product_question_takes_the_product_named_before(store) -> None:  # type: ignore[no-untyped-def]
+    """"那耳机有几个颜色可以选" after "你们那个降噪耳机保修多久" (answered by the knowledge base): 耳机 alone fits two
+    products; the customer meant the earbuds named just before."""
+    events = [user("你们那个降噪耳机保修多久", "ask_faq"), action("action_answer_faq"), bot("…"),
+              action("action_listen"), user("那耳机有几个颜色可以选", "ask_faq")]
+    said, result = route(events, {"language": "zh-Hans"})
+    assert said and "降噪耳机" in said[0] and all(c in said[0] for c in ("黑色", "白色", "蓝色")), said
+    # nothing named before: still "which one?" (left to NLU and the stock form)
+    assert route([user("那耳机有几个颜色可以选", "ask_faq")], {"language": "zh-Hans"}) == ([], [])
