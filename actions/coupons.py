@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -12,6 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.faq import ActionAnswerFaq, answer_turn, follow_up_context
 from actions.identity import VerifiedIdentity, identity_for_tracker, identity_slots
 from actions.store import get_store
 from actions.store.offload import offload
@@ -19,6 +21,9 @@ from actions.store.types import Coupon, StoreError
 from actions.store_replies import CHINA, local_date, log_store_failure, money, utter_store_down
 from kernel.i18n import buttons, text, to_script
 from kernel.language import normalise
+from kernel.questions import looks_like_a_question
+from knowledge_base.serving.runtime import shared_knowledge_base
+from knowledge_base.serving.scoring import ANSWER, CLARIFY
 
 log = logging.getLogger(__name__)
 
@@ -173,12 +178,37 @@ def _customer_coupons(tracker: Tracker) -> Tuple[Optional[VerifiedIdentity], Seq
     return identity, store.coupons_for_customer(identity.customer_id)
 
 
+#: asking about one's own coupons ("我有哪些券", "my coupons", "查一下我的优惠券"), which needs the identity check
+_OWN = re.compile(r"我的|我有|我还有|我这|我账|有哪些|有什么券|有几张|还剩|查一下|查查|帮我查|\b(?:my|mine|i have|do i have|i got)\b")
+
+
+def _how_coupons_work(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[Dict[str, Any]]]:
+    """A question about how coupons work ("领了张运费券 结账时候咋用", "那運費券呢 也不行嗎") that NLU read as a look at
+    one's own coupons: the knowledge base's answer or its "did you mean" choices, with no identity check; None
+    otherwise (the customer's coupons, after the identity check). Blocking."""
+    message = (tracker.latest_message or {}).get("text") or ""
+    if not message or message.startswith("/") or _OWN.search(normalise(message)) or not looks_like_a_question(message):
+        return None
+    try:
+        kb = shared_knowledge_base()
+        reply = answer_turn(kb, message, tracker.get_slot("language"), None, follow_up_context(tracker.events))
+    except Exception:  # noqa: BLE001 - no index: the coupons, as NLU said
+        log.exception("coupons.kb_failed conversation_id=%s", tracker.sender_id)
+        return None
+    if reply.outcome not in (ANSWER, CLARIFY):
+        return None
+    return ActionAnswerFaq(kb).send(dispatcher, tracker, reply)
+
+
 class ActionCouponQuery(Action):
     def name(self) -> str:
         return "action_coupon_query"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[str, Any]]:
         lang = tracker.get_slot("language")
+        answered = await offload(_how_coupons_work, dispatcher, tracker)
+        if answered is not None:  # "领了张运费券 结账时候咋用": the policy, not the customer's own coupons
+            return answered
         try:
             identity, coupons = await offload(_customer_coupons, tracker)
         except StoreError as exc:

@@ -34,6 +34,7 @@ from typing import Any, Optional
 from kernel.language import normalise, requested_language
 from kernel.order_numbers import parse_order_id
 from kernel.product_questions import asks_about_a_product, asks_about_stock, stock_check_misread
+from kernel.questions import asks_for_a_task, question_after_courtesy
 
 logger = logging.getLogger("kefu.turn_router")
 
@@ -65,6 +66,10 @@ def order_lookup_instead(intent: Optional[str], text: str) -> bool:
 
 
 STOCK_INTENT = "stock_check"  # kernel.product_questions.STOCK_INTENT
+OUT_OF_SCOPE = "out_of_scope"
+FAQ_INTENT = "ask_faq"
+#: what NLU reads for courtesy that may come before a question
+COURTESY_INTENTS = frozenset({"greet", "thanks", "goodbye", "affirm"})
 #: what NLU reads when it is unsure of a stock question that names a product ("黑色5.5L的空气炸锅还有没" → inform 0.53,
 #: "black anc earbuds in shanghai?" → nlu_fallback)
 UNSURE_INTENTS = frozenset({"inform", "nlu_fallback"})
@@ -151,6 +156,17 @@ def install() -> None:
             return await original(self, output_channel, tracker)
         message = tracker.latest_message
         intent = (message.intent or {}).get("name")
+        if asks_for_a_task(text) and intent not in KEEPS_ITS_INTENT and parse_order_id(text).order_id is None:
+            # "给我写首诗 夸夸你们家保温杯" (a sure warranty answer before), "quick one, what's 15% of 240" (the presales
+            # desk before): declined as out of scope, no answer, form or ticket
+            logger.info("turn_router.task conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
+            message.intent = {"name": OUT_OF_SCOPE, "confidence": 1.0, "kefu_nlu_intent": intent}
+            return await original(self, output_channel, tracker)
+        if intent in COURTESY_INTENTS and question_after_courtesy(text):
+            # "謝謝 那要幾天才到" read as thanks: the question is what the customer wants answered
+            logger.info("turn_router.question_after_courtesy conversation_id=%s nlu_intent=%s", tracker.sender_id,
+                        intent)
+            message.intent = {"name": FAQ_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
         if order_lookup_instead(intent, text):
             logger.info("turn_router.order_lookup conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
             message.intent = {"name": ORDER_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}

@@ -14,7 +14,7 @@ from typing import Optional
 from kernel.language import normalise
 
 _QUESTION = re.compile(
-    r"[?？]|吗|嘛|呢|么|[不没]\s*$|多少|多[久长大重远]|几|怎么|怎样|如何|能否|可否|是否|有没有|能不能|可不可以|可以.{0,8}[吗不]|哪|啥|什么|谁|"
+    r"[?？]|吗|嘛|呢|么|[不没]\s*$|多少|多[久长大重远]|几|怎么|怎样|咋|为啥|为什么|如何|能否|可否|是否|有没有|能不能|可不可以|可以.{0,8}[吗不]|哪|啥|什么|谁|"
     r"^\s*(?:can|could|do|does|did|is|are|how|what|when|where|who|which|why|will|would|should|may)\b|"
     r"\b(?:how|what|when|where|who|which|why)\b|"
     r"\b(?:what's|how much|how many|how long|is there|are there|do you|can you|can i|can we|could you|will you|"
@@ -25,3 +25,33 @@ _QUESTION = re.compile(
 
 def looks_like_a_question(text: Optional[str]) -> bool:
     return bool(text) and bool(_QUESTION.search(normalise(text or "")))
+
+
+#: a task for a general assistant, not a shop question: a poem, homework, sums, a translation, an opinion
+_TASK = re.compile(
+    r"写(?:一)?[首篇]|作文|写诗|(?<!打)诗(?:歌)?(?!人)|翻译一下|帮我翻译|等于多少|告诉我答案|"
+    r"\d+\s*(?:[+*×÷]|乘以?|除以?)\s*\d+|"
+    r"\bwrite (?:me )?(?:a|an|some)\b|\bpoems?\b|\bessay\b|\bhomework\b|\btranslate\b|\bcalculate\b|"
+    r"\d+\s*%\s*of\s*\d+|\b\d+\s*[+*x]\s*\d+\s*\??$|\b(?:your|personal) opinion\b"
+)
+#: "你算一下嘛": a sum asked for, when nothing of the shop is in it ("帮我算一下运费" is a shop question)
+_SUM = re.compile(r"算一下|算算|帮我算|计算一下")
+_SHOP = re.compile(r"运费|价|钱|满减|优惠|券|积分|折|退款|订单|元|块")
+#: courtesy before a question: "谢谢 那要几天才到", "hi, how do I get an invoice"
+_COURTESY = re.compile(r"^(?:谢谢|多谢|感谢|好的|好吧|好|嗯|ok|okay|thanks|thank you|hi|hello|hey|你好|您好)"
+                       r"(?:[\s,，!！.。~～]+|(?=[\u4e00-\u9fff]))(?:那么?|then\b)?\s*")
+
+
+def asks_for_a_task(text: Optional[str]) -> bool:
+    """A general-assistant task ("给我写首诗 夸夸你们家保温杯", "你算一下嘛", "quick one, what's 15% of 240", "just give
+    me your personal opinion"), which the bot declines however NLU read it (no answer, form or ticket)."""
+    plain = normalise(text or "")
+    return bool(_TASK.search(plain)) or bool(_SUM.search(plain) and not _SHOP.search(plain))
+
+
+def question_after_courtesy(text: Optional[str]) -> bool:
+    """A question after a thank-you or a greeting ("謝謝 那要幾天才到"): NLU reads the courtesy, the customer asks."""
+    plain = normalise(text or "").strip()
+    rest = _COURTESY.sub("", plain, count=1)
+    return rest != plain and len(rest) >= 3 and looks_like_a_question(rest)
+

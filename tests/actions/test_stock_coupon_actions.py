@@ -263,3 +263,21 @@ def test_a_version_changed_when_the_city_is_asked(store, language, first, correc
     assert not any("recognise" in t or "没有识别" in t or "城市名" in t for t in texts(out)[:-1]), texts(out)
     out = stock_turn(conv, "Shanghai" if language == "en" else "上海", stock_city="上海")
     assert conv.slots["stock_last_sku"] == sku, texts(out)
+
+
+@pytest.mark.parametrize("language, message, entry", [
+    ("zh-Hans", "运费券怎么用", "coupons.shipping_coupon"),
+    ("zh-Hans", "领了张运费券 结账时候咋用", "coupons.shipping_coupon"),
+])
+def test_how_coupons_work_is_no_look_at_ones_own(store, language, message, entry) -> None:  # type: ignore[no-untyped-def]
+    """NLU read "领了张运费券 结账时候咋用" as a look at the customer's own coupons, and the bot asked for an order number
+    and phone digits: the policy (or its "did you mean") needs no identity check."""
+    from actions.faq import choice_payload
+
+    out = Conversation(language=language).run_action(ActionCouponQuery(), message)
+    assert not any("验证身份" in t for t in texts(out)), texts(out)
+    assert entry in " ".join(payloads(out)) or texts(out)[0].startswith("运费券"), (texts(out), payloads(out))
+    assert choice_payload(entry) in payloads(out) or len(texts(out)) >= 1
+    # one's own coupons still need it
+    out = Conversation(language=language).run_action(ActionCouponQuery(), "我有哪些优惠券")
+    assert any("验证身份" in t for t in texts(out)), texts(out)

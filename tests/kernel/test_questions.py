@@ -20,3 +20,35 @@ def test_questions(text: str) -> None:
 ])
 def test_not_questions(text) -> None:  # type: ignore[no-untyped-def]
     assert not looks_like_a_question(text)
+
+
+@pytest.mark.parametrize("text", [
+    "给我写首诗 夸夸你们家保温杯 要押韵的😄", "幫我寫一首情人節的詩", "你就直接告诉我答案嘛 求求了", "你算一下嘛 很簡單啊",
+    "128乘36等於多少", "quick one, what's 15% of 240", "fine. 12+30?", "just give me your personal opinion",
+    "write me a poem about cats", "can you translate this for me",
+])
+def test_assistant_tasks(text: str) -> None:
+    from kernel.questions import asks_for_a_task
+
+    assert asks_for_a_task(text)
+
+
+@pytest.mark.parametrize("text", [
+    "满199减30能和别的券一起用吗", "帮我算一下运费多少", "请拨打400-820-6688?", "12/25能发货吗", "可以帮我写贺卡吗",
+    "刻字多少钱", "how much is 2 x the 500ml bottle", "KF20261118001", "白色 500ml",
+])
+def test_shop_questions_are_no_tasks(text: str) -> None:
+    from kernel.questions import asks_for_a_task
+
+    assert not asks_for_a_task(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("謝謝 那要幾天才到", True), ("你好 请问发票怎么开", True), ("hi, how do I get an invoice?", True),
+    ("thanks, what about the black one?", True), ("谢谢", False), ("好 明天再说", False), ("ok thanks", False),
+    ("发票怎么开", False),
+])
+def test_a_question_after_courtesy(text: str, expected: bool) -> None:
+    from kernel.questions import question_after_courtesy
+
+    assert question_after_courtesy(text) is expected
