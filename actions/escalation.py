@@ -8,7 +8,6 @@ to offer a person, hand over at once, or neither.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +19,7 @@ from actions.sentiment import TranscriptSentiment, score_message, score_transcri
 from actions.turns import count_misses, intent_of, turns
 from kernel.handoff import REASONS
 from kernel.language import normalise
+from kernel.questions import names_someone
 
 CONFIG_FILE = Path(__file__).resolve().parent / "escalation.yml"
 MODES = ("escalate", "offer")
@@ -202,20 +202,12 @@ def unfounded_complaint(events: Sequence[Mapping[str, Any]], config: Optional[Es
     return not complaint_evidence(recent, config)
 
 
-#: words with which a message may ask for a person even without a configured keyword ("a human please", "客服在吗",
-#: "let me talk to someone", "叫你们经理来")
-_PERSON_WORDS = re.compile(
-    r"人工|真人|活人|客服|小二|经理|主管|店长|老板|负责人|机器人|\b(?:human|humans|person|people|agent|agents|someone|somebody|"
-    r"anyone|anybody|staff|representative|rep|operator|manager|supervisor|real|live|talk|speak|chat|call|bot|robot)\b"
-)
-
-
 def names_nobody(text: Optional[str]) -> bool:
     """Whether free text that NLU read as a request for a person names nobody to talk to and is not upset: "can my
     husband grab it instead of me" is a shop question (actions/handoff.py answers it when the knowledge base is sure)."""
     if not text or text.startswith("/"):
         return False
-    return not _PERSON_WORDS.search(normalise(text)) and score_message(text).score >= 0
+    return not names_someone(text) and score_message(text).score >= 0
 
 
 def asks_for_a_person(text: Optional[str]) -> bool:

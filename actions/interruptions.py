@@ -3,9 +3,9 @@
 While the bot waits for an order number, the phone digits, a product version or a city, a customer may ask
 something else first: "等下 先问一句 你们能开增值税专票吗", "what time do your stores close". The forms' validation
 calls :func:`answer_aside` when the message holds no value for the slot they asked for: when the knowledge base
-answers it, or offers "did you mean" for what reads as a question, that is said, then a line that says the form
-goes on (and how to leave it); the form asks its question again. Anything else is left to the form's own "that is
-not a valid value" reply.
+answers it, or, for what reads as a question, offers "did you mean" or says honestly it has no answer, that is said,
+then a line that says the form goes on (and how to leave it); the form asks its question again. Anything else is
+left to the form's own "that is not a valid value" reply.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from actions.faq import ActionAnswerFaq, answer_turn, chosen_entry
 from kernel.i18n import text
 from kernel.questions import looks_like_a_question
 from knowledge_base.serving.runtime import shared_knowledge_base
-from knowledge_base.serving.scoring import ANSWER, CLARIFY
+from knowledge_base.serving.scoring import ANSWER, CLARIFY, NO_ANSWER
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,10 @@ def answer_aside(dispatcher: CollectingDispatcher, tracker: Tracker, resume_key:
     except Exception:  # a broken index must not break the form: the form's own reply follows
         log.exception("interruption.kb_failed conversation_id=%s", tracker.sender_id)
         return None
-    if not (reply.outcome == ANSWER
-            or (not sure_only and reply.outcome == CLARIFY and (intent == "ask_faq" or asks(message)))):
+    # a sure answer; or, for what reads as a question, its "did you mean" or its honest "I don't know" ("先問一下 退款
+    #會退回哪裡？" is no failed phone check, "how much is shipping to chengdu btw" no failed version)
+    question = intent == "ask_faq" or asks(message)
+    if not (reply.outcome == ANSWER or (not sure_only and reply.outcome in (CLARIFY, NO_ANSWER) and question)):
         return None  # the knowledge base has nothing sure, and it is no question: the form's own reply
     events = ActionAnswerFaq(kb).send(dispatcher, tracker, reply, record=chosen is None)
     dispatcher.utter_message(text=text(resume_key, reply.language))

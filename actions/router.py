@@ -116,17 +116,18 @@ class ActionRouteTurn(Action):
         return []
 
     def _shop_question(self, dispatcher: CollectingDispatcher, tracker: Tracker, message: str) -> List[Dict[str, Any]]:
-        """The knowledge base's sure answer to a question NLU read as a stock check; [] (the stock form) otherwise.
-        Blocking (the index)."""
+        """The knowledge base's reply to a question NLU read as a stock check although it holds no stock or price
+        words ("你们那个降噪耳机保修多久", "the tshirt is too small. can i still send it back?"): its answer, its "did
+        you mean", or its honest "I don't know"; never the stock form's "which version?". [] (the stock form) only
+        when the knowledge base cannot be read. Blocking (the index)."""
         try:
             kb = shared_knowledge_base()
             reply = answer_turn(kb, message, tracker.get_slot("language"), None, follow_up_context(tracker.events))
         except Exception:  # noqa: BLE001 - no index: the stock form, as NLU said
             log.exception("route.kb_failed conversation_id=%s", tracker.sender_id)
             return []
-        if reply.outcome != ANSWER:
-            return []
-        log.info("route.shop_question conversation_id=%s entry=%s", tracker.sender_id, reply.candidates[:1])
+        log.info("route.shop_question conversation_id=%s outcome=%s entry=%s", tracker.sender_id, reply.outcome,
+                 reply.candidates[:1])
         return ActionAnswerFaq(kb).send(dispatcher, tracker, reply)
 
     # -- language -------------------------------------------------------------------------------------------------

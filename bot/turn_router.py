@@ -34,7 +34,7 @@ from typing import Any, Optional
 from kernel.language import normalise, requested_language
 from kernel.order_numbers import parse_order_id
 from kernel.product_questions import asks_about_a_product, asks_about_stock, stock_check_misread
-from kernel.questions import asks_for_a_task, question_after_courtesy
+from kernel.questions import asks_for_a_task, names_someone, question_after_courtesy
 
 logger = logging.getLogger("kefu.turn_router")
 
@@ -99,6 +99,10 @@ _LEAVES = re.compile(r"算了|不查了|先不查|不用查了|不用了|不要�
 _GOES_ON = re.compile(r"还是|换成|改成|换个|不对|不过|\binstead\b|\bbut\b|\bmake it\b")
 
 
+#: a complaint named outright keeps its meaning even inside a task ("我要投诉 你们写的诗…")
+_COMPLAINT = re.compile(r"投诉|客诉|12315|\bcomplain")
+
+
 def leaves_the_form(intent: Optional[str], entities: Any, text: str) -> bool:
     """Whether a message inside a form leaves it although NLU read ``intent`` (a goodbye, or "算了 先不查了" read as
     anything): no value in it, no "还是…"."""
@@ -156,7 +160,8 @@ def install() -> None:
             return await original(self, output_channel, tracker)
         message = tracker.latest_message
         intent = (message.intent or {}).get("name")
-        if asks_for_a_task(text) and intent not in KEEPS_ITS_INTENT and parse_order_id(text).order_id is None:
+        if (asks_for_a_task(text) and parse_order_id(text).order_id is None and not names_someone(text)
+                and not _COMPLAINT.search(normalise(text))):
             # "给我写首诗 夸夸你们家保温杯" (a sure warranty answer before), "quick one, what's 15% of 240" (the presales
             # desk before): declined as out of scope, no answer, form or ticket
             logger.info("turn_router.task conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)

@@ -199,10 +199,11 @@ def product_words(text: str, keys: Tuple[str, ...] = ()) -> str:
 
 
 #: words that ask whether something is there to buy: "有卫衣吗", "do you still have…", "卖不卖" (not the 有 of 还有,
-#: "還有保固嗎", nor "有保修吗", "有发票吗": those ask about the warranty, the invoice)
+#: "還有保固嗎", nor "有保修吗", "有发票吗": those ask about the warranty, the invoice); a price ("保温杯多少钱") is
+#: the stock answer's too
 _STOCK_WORDED = re.compile(
     r"(?<!还)有(?!.{0,2}(?:保修|保固|质保|发票|优惠|活动|赠品|运费|折扣|积分|会员|门店|门市|实体店|店|问题|影响))|卖|"
-    r"\b(?:have|has|sell|sells|selling|carry|stock|stocks|buy)\b")
+    r"多少钱|价格|价钱|几块|\b(?:have|has|sell|sells|selling|carry|stock|stocks|buy|price|cost|how much)\b")
 
 
 def asks_about_stock(text: Optional[str]) -> bool:

@@ -55,3 +55,17 @@ def question_after_courtesy(text: Optional[str]) -> bool:
     rest = _COURTESY.sub("", plain, count=1)
     return rest != plain and len(rest) >= 3 and looks_like_a_question(rest)
 
+
+#: words with which a message may ask for a person even without a configured keyword ("a human please", "客服在吗",
+#: "let me talk to someone", "叫你们经理来")
+_PERSON_WORDS = re.compile(
+    r"人工|真人|活人|客服|小二|经理|主管|店长|老板|负责人|机器人|\b(?:human|humans|person|people|agent|agents|someone|"
+    r"somebody|anyone|anybody|staff|representative|rep|operator|manager|supervisor|real|live|talk|speak|chat|call|bot|"
+    r"robot)\b"
+)
+
+
+def names_someone(text: Optional[str]) -> bool:
+    """Whether a message names someone to talk to: a person, an agent, a manager, the bot itself."""
+    return bool(text) and bool(_PERSON_WORDS.search(normalise(text or "")))
+

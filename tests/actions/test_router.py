@@ -264,9 +264,14 @@ def test_a_shop_question_nlu_read_as_a_stock_check_gets_its_answer(store, langua
     said, result = route([user(message, "stock_check")], {"language": language})
     assert said[0] == answer(entry, language), said
     assert slot_values(result)["faq_outcome"] == "answered"
-    # a real stock question, or one the knowledge base is unsure of, is left to the stock form
+    # a real stock question, or a price, is left to the stock form
     assert route([user("深圳门店有卫衣吗", "stock_check")], {"language": "zh-Hans"}) == ([], [])
-    assert route([user("那个黑色的怎么样", "stock_check")], {"language": "zh-Hans"})[1] == []
+    assert route([user("保温杯多少钱", "stock_check")], {"language": "zh-Hans"}) == ([], [])
+    # one the knowledge base cannot answer gets its honest reply, not "which version?"
+    said, result = route([user("the tshirt is too small. can i still send it back?", "stock_check")],
+                         {"language": "en"})
+    assert slot_values(result)["faq_outcome"] in ("clarify", "no_answer") and said, said
+    assert not any("versions" in line for line in said if line), said
 
 
 def test_an_ambiguous_product_question_takes_the_product_named_before(store) -> None:  # type: ignore[no-untyped-def]
