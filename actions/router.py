@@ -55,9 +55,15 @@ from actions.turns import previous_turn
 from kernel.i18n import buttons, text, to_script
 from kernel.language import ENGLISH, LANGUAGES, SIMPLIFIED, TRADITIONAL, is_cjk, normalise, requested_language
 from kernel.order_numbers import parse_order_id
-from kernel.product_questions import asked_specs, asks_about_a_product, product_words, stock_check_misread
+from kernel.product_questions import (
+    asked_specs,
+    asks_about_a_product,
+    asks_about_the_warranty,
+    product_words,
+    stock_check_misread,
+)
 from knowledge_base.serving.runtime import KnowledgeBaseUnavailable, shared_knowledge_base
-from knowledge_base.serving.scoring import ANSWER
+from knowledge_base.serving.scoring import ANSWER, CLARIFY
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +108,10 @@ class ActionRouteTurn(Action):
             events = await self._product_question(dispatcher, tracker, message, kind, language)
             if events:
                 return events
+        if asks_about_the_warranty(message):  # "不粘锅保修多久": the knowledge base when sure, else the catalogue
+            events = await self._warranty(dispatcher, tracker, message, language)
+            if events:
+                return events
         if ORDER_ACTION in before["actions"] and tracker.get_slot("order_verified"):
             events = self._order_followup(tracker, message)
             if events:
@@ -110,8 +120,9 @@ class ActionRouteTurn(Action):
             events = await self._stock_followup(tracker, message)
             if events:
                 return events
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if stock_check_misread(intent, message):  # "你们那个降噪耳机保修多久": NLU read a stock check
+        latest = tracker.latest_message or {}
+        intent = (latest.get("intent") or {}).get("name")
+        if stock_check_misread(intent, message, latest.get("entities")):  # "你们那个降噪耳机保修多久": NLU read a stock check
             return await offload(self._shop_question, dispatcher, tracker, message)
         return []
 
@@ -211,6 +222,32 @@ class ActionRouteTurn(Action):
         log.info("route.product_question conversation_id=%s kind=%s specs=%s product=%s", tracker.sender_id, kind,
                  ",".join(keys), product.id)
         return [SlotSet("stock_last_sku", skus[0].code)]
+
+    async def _warranty(self, dispatcher: CollectingDispatcher, tracker: Tracker, message: str,
+                        language: Optional[str]) -> List[Dict[str, Any]]:
+        """A question about one product's warranty: the knowledge base's answer or "did you mean" (its warranty
+        entries say the shop's terms, and what they do not cover: "如果泡水壞掉還能保固嗎"); when it has nothing, the
+        warranty the catalogue holds for the product named ("不粘锅保修多久"); [] when neither."""
+        try:
+            kb = shared_knowledge_base()
+            reply = await offload(answer_turn, kb, message, language, None, follow_up_context(tracker.events))
+        except Exception:  # noqa: BLE001 - no index: the catalogue may still know
+            log.exception("route.kb_failed conversation_id=%s", tracker.sender_id)
+            kb, reply = None, None
+        if kb is not None and reply is not None and reply.outcome in (ANSWER, CLARIFY):
+            return ActionAnswerFaq(kb).send(dispatcher, tracker, reply)  # its answer, or its "did you mean"
+        try:
+            catalogue = await offload(current_catalogue)
+        except StoreError:
+            return []
+        product = self._asked_product(tracker, message, catalogue, ("warranty",))
+        if product is None or product.spec("warranty") is None:
+            return []
+        name = product_name(product.name_zh, product.name_en, language)
+        self._say_specs(dispatcher, product, name, ("warranty",), language)
+        log.info("route.product_warranty conversation_id=%s product=%s", tracker.sender_id, product.id)
+        skus = product_skus(catalogue, product.id)
+        return [SlotSet("stock_last_sku", skus[0].code)] if skus else [SlotSet("faq_outcome", ANSWER)]
 
     @staticmethod
     def _asked_product(tracker: Tracker, message: str, catalogue: Catalogue, keys: Sequence[str]) -> Optional[Product]:

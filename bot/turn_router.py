@@ -33,7 +33,12 @@ from typing import Any, Optional
 
 from kernel.language import normalise, requested_language
 from kernel.order_numbers import parse_order_id
-from kernel.product_questions import asks_about_a_product, asks_about_stock, stock_check_misread
+from kernel.product_questions import (
+    asks_about_a_product,
+    asks_about_stock,
+    asks_about_the_warranty,
+    stock_check_misread,
+)
 from kernel.questions import asks_for_a_task, names_someone, question_after_courtesy
 
 logger = logging.getLogger("kefu.turn_router")
@@ -127,11 +132,12 @@ def answered_last(events: Any) -> set:
     return names
 
 
-def worth_routing(tracker: Any, text: str, intent: Optional[str] = None) -> bool:
+def worth_routing(tracker: Any, text: str, intent: Optional[str] = None, entities: Any = ()) -> bool:
     """A language request, a product question, a stock check that asks something else, or a message right after an
     order or stock answer: only then is the action server asked (no extra call on the other turns)."""
     return (requested_language(text) is not None or asks_about_a_product(text) is not None
-            or stock_check_misread(intent, text) or bool(FOLLOWED_UP & answered_last(tracker.events)))
+            or asks_about_the_warranty(text) or stock_check_misread(intent, text, entities)
+            or bool(FOLLOWED_UP & answered_last(tracker.events)))
 
 
 def install() -> None:
@@ -180,7 +186,7 @@ def install() -> None:
             logger.info("turn_router.stock_check conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
             message.intent = {"name": STOCK_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
             return await original(self, output_channel, tracker)
-        if not worth_routing(tracker, text, intent):
+        if not worth_routing(tracker, text, intent, message.entities):
             return await original(self, output_channel, tracker)
         action = action_for_name_or_text(ROUTE_ACTION, self.domain, self.action_endpoint)
         try:

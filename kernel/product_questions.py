@@ -16,7 +16,7 @@ are left to the stock answer.
 from __future__ import annotations
 
 import re
-from typing import Dict, Optional, Pattern, Tuple
+from typing import Any, Dict, Optional, Pattern, Tuple
 
 from kernel.language import normalise
 from kernel.questions import looks_like_a_question
@@ -182,6 +182,13 @@ def asks_about_a_product(text: Optional[str]) -> Optional[str]:
     return None
 
 
+def asks_about_the_warranty(text: Optional[str]) -> bool:
+    """A question about the warranty alone ("不粘锅保修多久", "what's the warranty on the watch s"): the knowledge base
+    answers it when it is sure; else the product's own warranty from the catalogue (actions/router.py)."""
+    q = _question(text)
+    return q is not None and not OPTIONS.search(q) and _specs_in(q) == ("warranty",)
+
+
 def product_words(text: str, keys: Tuple[str, ...] = ()) -> str:
     """What is left of a product question to find the product in: ``text`` (normalised) without the words that ask
     for the specs ``keys``, without the other makers' devices a compatibility question names and the accessories an
@@ -198,11 +205,11 @@ def product_words(text: str, keys: Tuple[str, ...] = ()) -> str:
     return " ".join(_FILLER.sub(" ", q).split())
 
 
-#: words that ask whether something is there to buy: "有卫衣吗", "do you still have…", "卖不卖" (not the 有 of 还有,
-#: "還有保固嗎", nor "有保修吗", "有发票吗": those ask about the warranty, the invoice); a price ("保温杯多少钱") is
+#: words that ask whether something is there to buy: "有卫衣吗", "还有红色的吗", "do you still have…", "卖不卖" (not
+#: "還有保固嗎", "有保修吗", "有发票吗": those ask about the warranty, the invoice); a price ("保温杯多少钱") is
 #: the stock answer's too
 _STOCK_WORDED = re.compile(
-    r"(?<!还)有(?!.{0,2}(?:保修|保固|质保|发票|优惠|活动|赠品|运费|折扣|积分|会员|门店|门市|实体店|店|问题|影响))|卖|"
+    r"有(?!.{0,2}(?:保修|保固|质保|发票|优惠|活动|赠品|运费|折扣|积分|会员|门店|门市|实体店|店|问题|影响))|卖|"
     r"多少钱|价格|价钱|几块|\b(?:have|has|sell|sells|selling|carry|stock|stocks|buy|price|cost|how much)\b")
 
 
@@ -219,8 +226,11 @@ def asks_about_stock(text: Optional[str]) -> bool:
 STOCK_INTENT = "stock_check"
 
 
-def stock_check_misread(intent: Optional[str], text: Optional[str]) -> bool:
+def stock_check_misread(intent: Optional[str], text: Optional[str], entities: Any = ()) -> bool:
     """NLU read a stock check, but the message is worded as another question ("你们那个降噪耳机保修多久", "T恤尺寸買太小
-    了 可以換大一號嗎"): the turn router asks actions/router.py, which answers it when the knowledge base is sure."""
-    return intent == STOCK_INTENT and bool(text) and not asks_about_stock(text) and looks_like_a_question(text)
+    了 可以換大一號嗎"): no stock or price words, no version nor city found in it ("got the vacuum flask in shanghai?"
+    is a stock question). The turn router asks actions/router.py, which gives the knowledge base's reply."""
+    kinds = {e.get("entity") for e in entities or () if isinstance(e, dict)}
+    return (intent == STOCK_INTENT and bool(text) and not kinds & {"variant", "city"} and not asks_about_stock(text)
+            and looks_like_a_question(text))
 

@@ -19,6 +19,7 @@ from actions.store.demo_data import demo_data
 from actions.store.factory import set_store
 from actions.store.types import Catalogue
 from kernel.i18n import text, to_traditional
+from knowledge_base.serving.runtime import shared_knowledge_base
 from tests.actions.orders_harness import seeded_url, store  # noqa: F401
 
 Said = List[Tuple[str, List[str]]]
@@ -35,6 +36,9 @@ def route(message: str, language: str, last_sku: Optional[str] = None) -> Tuple[
     dispatcher = CollectingDispatcher()
     events = asyncio.run(ActionRouteTurn().run(dispatcher, tracker, {}))
     return [(m.get("text") or "", [b["payload"] for b in m.get("buttons") or []]) for m in dispatcher.messages], events
+
+
+WOK = next(p.id for p in demo_data().products if p.name_zh == "不粘炒锅")
 
 
 def spec(product_id: str, key: str) -> Tuple[str, str]:
@@ -124,8 +128,12 @@ def test_the_versions_and_a_spec_asked_together(store) -> None:
 def test_the_warranty_alone_and_other_makers_products_are_left_to_the_rest(store) -> None:
     """The warranty alone: the knowledge base's warranty entries (the same terms); AirPods: not ours, even right after
     our earbuds were asked about."""
-    said, events = route("不粘锅保修多久", "zh-Hans")  # read as a stock check here: the knowledge base's reply
-    assert all("保修：" not in line for line, _ in said) and not any(e.get("name") == "stock_last_sku" for e in events)
+    # the warranty alone: the knowledge base when it is sure ("降噪耳机保修多久": its electronics entry, the same
+    # terms); when it is not ("不粘锅保修多久"), the warranty the catalogue holds for that product
+    said, _ = route("降噪耳机保修多久", "zh-Hans")
+    assert said[0][0] == shared_knowledge_base().matcher().answer_text("warranty.electronics", "zh-Hans")
+    said, _ = route("不粘锅保修多久", "zh-Hans")
+    assert said == [(fact("zh-Hans", "不粘炒锅", "warranty", spec(WOK, "warranty")[0]), [])], said
     # AirPods: never our earbuds' waterproofing; the knowledge base's honest "I don't know" (NLU read a stock check
     # with no stock words in it: actions/router.py) or the stock form's "we may not sell that"
     said, _ = route("AirPods防水吗", "zh-Hans", "P001-BK")

@@ -88,7 +88,9 @@ def test_a_stock_check_worded_as_another_question_is_routed() -> None:
     # a stock question, or the same words read as something else: no extra call
     assert not worth_routing(tracker("x"), "深圳门店有卫衣吗", "stock_check")
     assert not worth_routing(tracker("x"), "do you still have the red bluetooth speaker?", "stock_check")
-    assert not worth_routing(tracker("x"), "你们那个降噪耳机保修多久", "ask_faq")
+    assert not worth_routing(tracker("x"), "那个黑色的好看吗", "ask_faq")
+    assert not worth_routing(tracker("x"), "深圳門市還有紅色藍牙音箱嗎", "stock_check")
+    assert not worth_routing(tracker("x"), "got the vacuum flask in shanghai?", "stock_check", [{"entity": "city"}])
     assert not worth_routing(tracker("x"), "空气炸锅", "stock_check")
 
 
@@ -109,3 +111,9 @@ def test_leaving_a_form_in_other_words(intent, message, entities, expected) -> N
     from bot.turn_router import leaves_the_form
 
     assert leaves_the_form(intent, entities, message) is expected
+
+
+def test_a_question_about_one_products_warranty_is_routed() -> None:
+    # the knowledge base when it is sure, else the product's warranty from the catalogue (actions/router.py)
+    assert worth_routing(tracker("不粘锅保修多久"), "不粘锅保修多久", "ask_faq")
+    assert not worth_routing(tracker("退货运费谁出"), "退货运费谁出", "ask_faq")
