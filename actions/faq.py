@@ -209,7 +209,7 @@ def _answer_turn(
     whole = matcher.match(query, previous)
     parts = question_parts(query)
     if parts:
-        results = [matcher.match(part, previous) for part in parts]
+        results = [_match_part(matcher, part, previous, parts[0] if i else None) for i, part in enumerate(parts)]
         answers = distinct_answers(results)
         if len(answers) >= 2:  # "几天能到？新疆发吗": one answer each, in the order asked
             return FaqReply(ANSWER, whole.language, [Message(r.answer) for r in answers],
@@ -224,6 +224,15 @@ def _answer_turn(
             if whole.outcome != ANSWER:  # "你好！发票怎么开": the one question there is
                 return reply_for(replace(answers[0], language=whole.language))
     return reply_for(whole)
+
+
+def _match_part(matcher: Any, part: str, previous: Optional[str], first: Optional[str]) -> MatchResult:
+    """One question of several; a later one is read with the first when that gives an answer it ranks high alone:
+    "當日達要幾點前下單？運費多少錢？" asks the same-day fee, "收货地址填错了一个字 还能改吗" the address."""
+    alone = matcher.match(part, previous)
+    if first is None or not looks_like_a_question(part):
+        return alone
+    return with_context(matcher, part, previous, FollowUp(first[:MAX_CONTEXT_CHARS], ())) or alone
 
 
 #: a message asks several questions when it splits here into 2-3 parts with words in each

@@ -346,7 +346,15 @@ def stop_stacks(stacks: Mapping[str, Any]) -> None:
 BASELINE = SET_DIR / "baseline.json"
 
 
-def baseline_regressions(report: Mapping[str, Any], baseline: Mapping[str, Any], slack: int = 3) -> List[str]:
+#: how many dialogues may differ from the baseline before the stack test fails. The Rasa model is trained with a
+#: fixed seed, but TensorFlow's threaded training is not bit-for-bit the same on every machine: a model trained on
+#: another machine from the same data read some set messages differently (2026-12-07: "black anc earbuds in
+#: shanghai?" as nlu_fallback, "你们那个降噪耳机保修多久" as a stock check), so CI's model is not exactly the one the
+#: baseline was written with.
+SLACK = 5
+
+
+def baseline_regressions(report: Mapping[str, Any], baseline: Mapping[str, Any], slack: int = SLACK) -> List[str]:
     """What got worse than the committed baseline (``benchmarks/conversations.py --baseline`` writes it): dialogues
     resolved there and not now beyond ``slack`` of them, or more wrong conversations than there plus ``slack``."""
     now = {d["id"]: d["verdict"] for d in report["dialogues"]}

@@ -388,3 +388,16 @@ def test_after_an_order_card_a_question_is_read_with_the_status_shown() -> None:
     assert answer_turn(kb, "要是一直沒付會怎樣？", "zh-Hant", None).outcome != "answered"
     reply = answer_turn(kb, "要是一直沒付會怎樣？", "zh-Hant", None, FollowUp("待付款", ()))
     assert reply.outcome == "answered" and reply.candidates[0]["id"] == "payment.timeout"
+
+
+def test_a_later_question_of_several_is_read_with_the_first() -> None:
+    """"當日達要幾點前下單？運費多少錢？": the second asks the same-day fee, not the standard shipping fee."""
+    from actions.faq import answer_turn
+    from knowledge_base.serving.runtime import shared_knowledge_base
+
+    kb = shared_knowledge_base()
+    reply = answer_turn(kb, "當日達要幾點前下單？運費多少錢？", "zh-Hant", None)
+    ids = [c["id"] for c in reply.candidates]
+    assert reply.outcome == "answered" and ids == ["same_day.cutoff", "same_day.fee"], ids
+    alone = answer_turn(kb, "運費多少錢？", "zh-Hant", None)
+    assert alone.candidates[0]["id"] == "shipping.fee"  # what the second question alone gets
