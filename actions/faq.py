@@ -176,7 +176,10 @@ def answer_turn(
     query = clean_query(message_text)
     if not has_content(query) or not looks_like_a_question(query):  # "好 明天再说" follows up on nothing
         return reply
-    matcher = kb.matcher()
+    try:
+        matcher = kb.matcher()
+    except KnowledgeBaseUnavailable:
+        return reply  # already the honest "unavailable" reply
     found = with_context(matcher, query, language_slot if language_slot in LANGUAGES else None, context)
     if found is None:
         return reply

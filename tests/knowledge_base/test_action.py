@@ -157,6 +157,11 @@ def test_no_build_yet_offers_a_human(tmp_path) -> None:
     messages, slots = run(ActionAnswerFaq(kb), tracker("退款多久到账"))
     assert slots["faq_outcome"] == "no_answer"
     assert messages[0]["buttons"][0]["payload"] == "/human_handoff"
+    # a follow-up with no index either: the same honest reply, no exception
+    from actions.faq import FollowUp, answer_turn
+
+    reply = answer_turn(kb, "那要几天才到呢", "zh-Hans", None, FollowUp("可以寄香港吗", ()))
+    assert reply.outcome == "no_answer" and reply.messages[0].buttons[0]["payload"] == "/human_handoff"
 
 
 # -- action_while_waiting (bot/waiting.py runs it while a handoff waits for an agent) ------------------
