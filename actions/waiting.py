@@ -4,7 +4,8 @@ Rasa runs it (bot/waiting.py) for a paused conversation that no agent has taken 
 staffed hours while the ticket waits for the morning. A question the knowledge base answers with confidence gets the
 answer (a shop question it is less sure of gets its "did you mean" choices, and a choice picked gets its answer),
 and a note that the request still waits for a person; anything else gets an acknowledgement that the
-message is with the team (outside staffed hours, with when the team is back: "明天 09:00 后"); "where is my quote" gets the lead's status from the console (actions/presales/). It sets
+message is with the team (outside staffed hours, with when the team is back: "明天 09:00 后"); "where is my quote"
+gets the lead's status from the console (actions/presales/). It sets
 no slots (the conversation belongs to the handoff) and never hands over again.
 """
 
