@@ -87,6 +87,9 @@ def stock_check_instead(intent: Optional[str], entities: Any, text: str) -> bool
     if asks_about_a_product(text) is not None:
         return False
     kinds = {e.get("entity") for e in entities or () if isinstance(e, dict)}
+    # a product code read as an order number ("上海有白色的 P001 吗": order_id P001, which is no order number)
+    if "order_id" in kinds and parse_order_id(text).order_id is None:
+        kinds.add("product")
     if "product" not in kinds:
         return False
     if intent in UNSURE_INTENTS:

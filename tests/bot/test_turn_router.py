@@ -66,6 +66,9 @@ def _entities(*kinds: str) -> list:
     ("inform", "黑色5.5L的空气炸锅还有没", ("variant", "variant", "product"), True),
     ("nlu_fallback", "black anc earbuds in shanghai?", ("variant", "product", "city"), True),
     ("nlu_fallback", "保温杯还有货吗", ("product",), True),
+    # a product code NLU took for an order number
+    ("inform", "上海有白色的 P001 吗", ("city", "variant", "order_id"), True),
+    ("inform", "KF20261120001 上海", ("city", "order_id"), False),
     # no product, a product question, another intent, a product alone with nothing of stock: as NLU said
     ("inform", "白色 500ml", ("variant",), False),
     ("nlu_fallback", "蓝牙音箱防水吗", ("product",), False),

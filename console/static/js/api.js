@@ -1,5 +1,15 @@
 // The console HTTP API (docs/console-api.md): session cookie + X-CSRF-Token on every state-changing request.
 
+let leaving = false;
+
+/** Go to the login page once: the logout button, the stream's "session ended" and a 401 can all ask for it in the
+ *  same moment, and a second navigation would abort the first one. */
+export function toLogin() {
+  if (leaving) return;
+  leaving = true;
+  window.location.assign("/login");
+}
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message || code || `HTTP ${status}`);
@@ -34,7 +44,7 @@ async function request(method, path, body) {
   if (!response.ok) {
     const err = new ApiError(response.status, data && data.error, data && data.message);
     if (response.status === 401 && path !== "/api/auth/login" && path !== "/api/auth/me") {
-      window.location.assign("/login");
+      toLogin();
     }
     throw err;
   }
@@ -79,7 +89,7 @@ export async function requireSession() {
     return me.agent;
   } catch (err) {
     if (err.status === 401) {
-      window.location.assign("/login");
+      toLogin();
       return new Promise(() => {}); // the page is going away
     }
     throw err;

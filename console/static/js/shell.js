@@ -1,5 +1,5 @@
 // The top bar shared by the console and the dashboard: who is logged in, language, logout, toasts.
-import { api } from "./api.js";
+import { api, toLogin } from "./api.js";
 import { applyI18n, bindLanguageSelect, t } from "./i18n.js";
 import { el } from "./dom.js";
 
@@ -16,7 +16,7 @@ export function initShell(agent) {
   if (dash && agent.role === "supervisor") dash.hidden = false;
   document.getElementById("logout").addEventListener("click", async () => {
     try { await api.logout(); } catch (_) { /* the session may already be gone */ }
-    window.location.assign("/login");
+    toLogin();
   });
 }
 

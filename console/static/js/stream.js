@@ -1,7 +1,7 @@
 // The console's SSE stream (GET /api/stream). EventSource reconnects by itself; when the browser gives up
 // (CLOSED, e.g. the console restarted) we open a new one. There is no replay, so after every reconnect the
 // caller refetches (onUp(true)).
-import { api } from "./api.js";
+import { api, toLogin } from "./api.js";
 
 const EVENTS = ["hello", "ticket.created", "ticket.updated", "message.created", "note.created"];
 
@@ -37,7 +37,7 @@ export class LiveStream {
     // the server ended the stream: logout elsewhere, session expired, or the account was deactivated
     source.addEventListener("session_ended", () => {
       this.stop();
-      window.location.assign("/login");
+      toLogin();
     });
     source.addEventListener("error", () => {
       this.onDown();
@@ -50,7 +50,7 @@ export class LiveStream {
     try {
       await api.me(); // 401 → the API module sends us to /login
     } catch (err) {
-      if (err.status === 401) { window.location.assign("/login"); return; }
+      if (err.status === 401) { toLogin(); return; }
     }
     this.retryTimer = setTimeout(() => this.start(), this.delay);
     this.delay = Math.min(this.delay * 2, 15000);
