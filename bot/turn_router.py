@@ -19,8 +19,9 @@ NLU reads one message at a time, so two kinds of message go wrong on their own:
   if any, else the bot listens); when it returns none, the policies decide as usual.
 
 Inside a form, a goodbye or "算了 先不查了" with no value in it leaves the form (the intent becomes ``deny``, which the
-rules end the form on). The rest applies neither while a form is active (the forms read their own values and answer questions asked in the middle,
-actions/interruptions.py), while the conversation is paused for a person (bot/waiting.py), or to button payloads.
+rules end the form on). The rest applies neither while a form is active (the forms read their own values and
+answer questions asked in the middle, actions/interruptions.py), while the conversation is paused for a person
+(bot/waiting.py), or to button payloads.
 ``install()`` wraps :meth:`rasa.core.processor.MessageProcessor._run_prediction_loop`; ``bot.server`` installs it
 before starting Rasa, after ``bot.waiting``.
 """
