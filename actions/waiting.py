@@ -20,11 +20,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import CHOOSE_INTENT, ActionAnswerFaq, Message, answer_turn, chosen_entry
 from actions.handoff import opening_text
-from actions.interruptions import asks
 from actions.presales.actions import say_quote_status
 from actions.presales.signals import asks_quote_status
 from kernel.i18n import text
 from kernel.language import LANGUAGES, SIMPLIFIED
+from kernel.questions import looks_like_a_question
 from knowledge_base.serving.scoring import ANSWER, CLARIFY
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class ActionWhileWaiting(ActionAnswerFaq):
             return [], None
         if reply.outcome == ANSWER:
             return [m for m in reply.messages if m.text], reply.language
-        if reply.outcome == CLARIFY and (intent in QUESTION_INTENTS or asks(message_text)):
+        if reply.outcome == CLARIFY and (intent in QUESTION_INTENTS or looks_like_a_question(message_text)):
             # "趁等的时候问一下 发票可以开公司的吗", "while I wait - opening hours of your beijing stores?"
             return reply.messages[:1], reply.language
         return [], reply.language
