@@ -9,7 +9,8 @@ an answer or an acknowledgement until an agent joins; :mod:`bot.turn_router`: an
 whatever NLU read, and follow-ups and language requests are read with the conversation around them;
 :mod:`bot.control_commands`: customers on public
 channels cannot send ``/restart`` or payloads the bot did not offer, and every text is cleaned of
-NUL and control characters). With ``KEFU_LOG_FORMAT=json`` and no logging config of
+NUL and control characters). ``KEFU_CHANNELS`` picks the input channels :mod:`bot.channels.selection`
+opens (unset: every channel of the credentials file). With ``KEFU_LOG_FORMAT=json`` and no logging config of
 its own on the command line, Rasa logs through ``bot/logging-json.yml`` (one JSON object a line,
 personal data masked: :mod:`kernel.logs`).
 """
@@ -21,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
+from bot.channels import selection as channel_selection
 from kernel import secrets as secrets_check
 
 LOGGING_CONFIG = Path(__file__).resolve().parent / "logging-json.yml"
@@ -37,7 +39,11 @@ def with_logging(args: List[str], environ: Optional[dict] = None) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    secrets_check.enforce("rasa", sys.argv[1:] if argv is None else argv)  # weak secrets: refuse (docs/security.md)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "run":
+        # KEFU_CHANNELS: only the enabled channels' credentials; a missing setting names itself (exit 78)
+        args = channel_selection.apply(args)
+    secrets_check.enforce("rasa", args)  # weak secrets: refuse (docs/security.md)
     from bot import action_failures, control_commands, never_silent, store_failures, turn_router, waiting
 
     action_failures.install()
@@ -48,7 +54,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     control_commands.install()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *with_logging(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["rasa", *with_logging(args)]
     rasa_main()
 
 
