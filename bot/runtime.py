@@ -1,0 +1,92 @@
+"""Kefu's runtime: what ``bot.server`` installs in Rasa 3.6 before any command runs, and what it replaced.
+
+Six modules change Rasa's behaviour by wrapping one of its methods each (:data:`PATCHES` names them, in the
+order they are installed; ``turn_router`` after ``waiting``: a paused conversation is never routed). None of
+these behaviours has an extension point in Rasa 3.6 that ``config.yml`` or ``endpoints.yml`` could name:
+
+- ``RemoteAction.run`` (action_failures) is not reachable through the action endpoint's configuration;
+- ``FailSafeTrackerStore`` (store_failures) wraps *every* configured tracker store, a custom one included;
+- the processor (never_silent, waiting, turn_router, control_commands) is built by the agent, never named.
+
+So the patches stay, and tests/bot/test_runtime_patches.py records the signature of every Rasa method listed
+here: a Rasa upgrade that changes one fails there, naming the patch. :func:`state` reads, in the running
+process, which patches are in place (``bot.server`` writes it to ``KEFU_RUNTIME_REPORT`` when asked, so the
+end-to-end stories can show that they ran on this runtime).
+
+Importing this module imports no Rasa (the app environment's tests read :data:`PATCHES`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any, Callable, Dict, List, Tuple
+
+#: patch (module ``bot.<name>``) -> the Rasa attributes its ``install()`` replaces, as ``module:Class.method``
+PATCHES: Dict[str, Tuple[str, ...]] = {
+    "action_failures": ("rasa.core.actions.action:RemoteAction.run",),
+    "store_failures": (
+        "rasa.core.tracker_store:FailSafeTrackerStore.retrieve",
+        "rasa.core.tracker_store:FailSafeTrackerStore.retrieve_full_tracker",
+        "rasa.core.tracker_store:FailSafeTrackerStore.save",
+    ),
+    "never_silent": ("rasa.core.processor:MessageProcessor._run_action",),
+    "waiting": ("rasa.core.processor:MessageProcessor._run_prediction_loop",),
+    "turn_router": ("rasa.core.processor:MessageProcessor._run_prediction_loop",),
+    "control_commands": ("rasa.core.processor:MessageProcessor._handle_message_with_tracker",),
+}
+
+
+def install() -> None:
+    """Install every patch of :data:`PATCHES`, in order (each ``install()`` is idempotent)."""
+    for name in PATCHES:
+        importlib.import_module(f"bot.{name}").install()
+
+
+def owner_and_name(target: str) -> Tuple[Any, str]:
+    """``"rasa.core.processor:MessageProcessor._run_action"`` -> (MessageProcessor, "_run_action")."""
+    module_name, _, path = target.partition(":")
+    *owners, attribute = path.split(".")
+    owner: Any = importlib.import_module(module_name)
+    for part in owners:
+        owner = getattr(owner, part)
+    return owner, attribute
+
+
+def chain(function: Callable[..., Any]) -> List[Callable[..., Any]]:
+    """The wrappers around a method, outermost first, down to the function they wrap: each Kefu wrapper keeps
+    the function it wraps in its closure as ``original``."""
+    found: List[Callable[..., Any]] = []
+    current: Any = function
+    while current is not None and current not in found:
+        found.append(current)
+        code = getattr(current, "__code__", None)
+        cells = getattr(current, "__closure__", None) or ()
+        names = code.co_freevars if code is not None else ()
+        current = dict(zip(names, (cell.cell_contents for cell in cells), strict=False)).get("original")
+    return found
+
+
+def modules_of(target: str) -> List[str]:
+    """The modules of the functions now behind ``target``, outermost first (the last one is Rasa's unless a
+    patch replaced the method outright)."""
+    owner, attribute = owner_and_name(target)
+    return [getattr(function, "__module__", "?") for function in chain(getattr(owner, attribute))]
+
+
+def state() -> Dict[str, Any]:
+    """Which patches are in place in this process: ``{"rasa": version, "installed": {patch: bool},
+    "targets": {target: [modules, outermost first]}}``."""
+    import rasa
+
+    targets = {target: modules_of(target) for targets in PATCHES.values() for target in targets}
+    installed = {
+        name: all(f"bot.{name}" in targets[target] for target in PATCHES[name]) for name in PATCHES
+    }
+    return {"rasa": rasa.__version__, "installed": installed, "targets": targets}
+
+
+def signature(target: str) -> str:
+    """``inspect.signature`` of what ``target`` is now (Rasa's own method when nothing is installed)."""
+    owner, attribute = owner_and_name(target)
+    return str(inspect.signature(getattr(owner, attribute)))
