@@ -1,8 +1,11 @@
 """docker-compose.yml: valid against the compose specification (check-jsonschema's vendored
-compose-spec schema), secrets only through .env, and the stack wired as issue 8 describes."""
+compose-spec schema), secrets only through .env, and the stack wired as issue 8 describes; one step
+from a fresh clone (issue 26): the migrations run once before the services, and the channels are
+opt-in (a web-only operator sets no WeChat value, an enabled channel names what it lacks)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import urllib.parse
 from pathlib import Path
@@ -11,16 +14,22 @@ from typing import Any, Dict, List
 import pytest
 import yaml
 
+from bot.channels import selection
 from kernel.settings import SECRETS
 from tests.deploy import assets
 
 EXPECTED_SERVICES = {
-    "postgres", "redis", "seed", "rasa-1", "rasa-2", "actions-1", "actions-2", "notifier-1", "notifier-2", "console",
+    "postgres", "redis", "migrate", "seed", "rasa-1", "rasa-2", "actions-1", "actions-2", "notifier-1", "notifier-2", "console",
     "nginx",
 }
 #: The module each long-running Kefu service runs, and its process name in kernel/secrets.py.
 PROCESSES = (("bot.server", "rasa"), ("actions.server", "actions"), ("actions.notifier", "notifier"),
              ("console", "console"))
+#: Services that run once and exit.
+ONE_SHOTS = {"migrate", "seed"}
+#: `kefu-migrate upgrade`, as the image runs it (the console script is not installed in the image).
+MIGRATE_COMMAND = ["python", "-m", "kernel.migrations", "upgrade"]
+CHANNEL_PREFIXES = ("WECHAT_", "WECOM_", "WXKF_")
 
 
 def _check(tool: str, path: Path) -> subprocess.CompletedProcess[str]:
@@ -130,7 +139,7 @@ def test_dependencies_wait_on_conditions_and_have_no_cycle(compose: Dict[str, An
 
 def test_long_running_services_have_healthchecks_and_restart(compose: Dict[str, Any]) -> None:
     for name, service in compose["services"].items():
-        if name == "seed":
+        if name in ONE_SHOTS:
             continue
         assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
         assert service.get("restart") in {"unless-stopped", "always"}, name
@@ -205,4 +214,135 @@ def test_env_example_values_stop_every_process(compose: Dict[str, Any]) -> None:
                 found = problems(process, assets.service_environment(service), command[3:], assets.ROOT)
                 assert found, f"{name} would start with the example secrets"
                 checked.add(name)
-    assert sorted(set(assets.kefu_services(compose)) - checked) == ["seed"], "a Kefu process this test does not know"
+    assert sorted(set(assets.kefu_services(compose)) - checked) == sorted(ONE_SHOTS), (
+        "a Kefu process this test does not know"
+    )
+
+
+# -- migrations: once, before the services (issue 26) -----------------------------------------------
+
+
+def test_migrate_is_a_one_shot_of_the_app_image_after_postgres(compose: Dict[str, Any]) -> None:
+    services = compose["services"]
+    migrate = services["migrate"]
+    assert assets.command_of(migrate) == MIGRATE_COMMAND
+    assert migrate["restart"] == "no"
+    assert migrate["image"] == services["console"]["image"], "the app image: alembic and every store's code"
+    assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    env = assets.service_environment(migrate)
+    for name in ("KEFU_CONSOLE_DB_URL", "KEFU_APP_DB_URL", "KEFU_STORE_DB_URL"):
+        assert env[name].startswith("postgresql://"), f"migrate must reach {name}"
+
+
+def test_every_service_with_a_database_waits_for_the_migrations(compose: Dict[str, Any]) -> None:
+    services = compose["services"]
+    waiting = []
+    for name, service in assets.kefu_services(compose).items():
+        if name == "migrate":
+            continue
+        env = assets.service_environment(service)
+        assert any(k.endswith("_DB_URL") for k in env), f"{name}: no database? then this test needs a look"
+        depends = service.get("depends_on") or {}
+        assert depends.get("migrate") == {"condition": "service_completed_successfully"}, name
+        assert env.get("KEFU_MIGRATE_ON_START") == "0", f"{name} would migrate at start besides the one-shot"
+        waiting.append(name)
+    assert sorted(waiting) == sorted(set(assets.kefu_services(compose)) - {"migrate"})
+    assert "migrate" not in services["postgres"].get("depends_on", {})
+
+
+def test_the_migrate_command_is_the_migrations_cli() -> None:
+    """The module the one-shot runs is the one ``kefu-migrate`` (pyproject.toml) is."""
+    import tomllib
+
+    scripts = tomllib.loads((assets.ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    if "kefu-migrate" not in scripts:
+        pytest.skip("kefu-migrate is not declared in pyproject.toml yet (the migrations change has not landed)")
+    assert scripts["kefu-migrate"].split(":")[0].startswith("kernel.migrations")
+    package = assets.ROOT / "kernel" / "migrations"
+    assert (package / "__main__.py").exists() or (package.with_suffix(".py")).exists(), (
+        "python -m kernel.migrations must run the same CLI"
+    )
+
+
+# -- channels: opt-in (issue 26) ------------------------------------------------------------------------
+
+
+def _env_without_channel_values() -> Dict[str, str]:
+    return {k: v for k, v in assets.env_example().items() if not k.startswith(CHANNEL_PREFIXES)}
+
+
+def _rasa(rendered: Dict[str, Any]) -> Dict[str, Any]:
+    return rendered["services"]["rasa-1"]
+
+
+def test_no_channel_value_is_demanded_by_compose() -> None:
+    document = assets.load_yaml(assets.COMPOSE_FILE)
+    channel = [i for i in assets.interpolations(document) if i.name.startswith(CHANNEL_PREFIXES)]
+    assert {i.name.split("_")[0] for i in channel} == {"WECHAT", "WECOM", "WXKF"}
+    assert [i.name for i in channel if not i.has_default] == [], "a web-only operator would have to set them"
+    assert not any(k.startswith(CHANNEL_PREFIXES) for k in assets.env_example()), (
+        "deploy/env.example sets a channel value: a web-only operator would have to replace it"
+    )
+
+
+def test_a_web_only_operator_starts_with_no_wechat_value() -> None:
+    rendered = assets.interpolate(assets.load_yaml(assets.COMPOSE_FILE), _env_without_channel_values())
+    for name in ("rasa-1", "rasa-2"):
+        service = rendered["services"][name]
+        env = assets.service_environment(service)
+        assert env["KEFU_CHANNELS"] == "webchat,rest"
+        args = selection.prepare(assets.command_of(service)[3:], env, assets.ROOT)
+        copy = Path(args[args.index("--credentials") + 1])
+        kept = assets.load_yaml(copy)
+        assert set(kept) == {selection.CHANNELS["webchat"].entry, selection.CHANNELS["rest"].entry}
+        # Rasa substitutes every ${VAR} of the file it reads: none of them is a channel value now
+        assert not [v for v in assets.rasa_config_variables([copy]) if v.startswith(CHANNEL_PREFIXES)]
+
+
+@pytest.mark.parametrize("channel", ["wechat", "wecom", "wechat_kf"])
+def test_an_enabled_channel_without_values_names_them(channel: str) -> None:
+    values = {**_env_without_channel_values(), "KEFU_CHANNELS": f"webchat,{channel}"}
+    rendered = assets.interpolate(assets.load_yaml(assets.COMPOSE_FILE), values)
+    service = _rasa(rendered)
+    with pytest.raises(selection.ChannelSettingsError) as caught:
+        selection.prepare(assets.command_of(service)[3:], assets.service_environment(service), assets.ROOT)
+    expected = {"wechat": "WECHAT_TOKEN", "wecom": "WECOM_CORP_ID", "wechat_kf": "WXKF_OPEN_KFIDS"}[channel]
+    assert f"- {channel}: " in str(caught.value) and expected in str(caught.value)
+
+
+def _channel_variables(channel: str) -> List[str]:
+    """The variables ``channel`` needs: its credentials entry's ``${VAR}``s, else its own variables."""
+    credentials = assets.load_yaml(assets.ROOT / "credentials.yml")
+    spec = selection.CHANNELS[channel]
+    entry = credentials[spec.entry] or {}
+    names: List[str] = []
+    for key, variable in spec.required.items():
+        referenced = selection._REFERENCE.findall(str(entry.get(key) or ""))
+        names.extend(referenced or [variable])
+    return names
+
+
+@pytest.mark.parametrize("channel", ["wechat", "wecom", "wechat_kf"])
+def test_every_channel_value_in_env_reaches_the_rasa_containers(channel: str) -> None:
+    """Set in .env, each value of an enabled channel is in every Rasa container and satisfies it."""
+    names = _channel_variables(channel)
+    assert names and all(names), channel
+    given = {name: f"value-of-{name.lower()}" for name in names}
+    values = {**_env_without_channel_values(), **given, "KEFU_CHANNELS": f"webchat,rest,{channel}"}
+    rendered = assets.interpolate(assets.load_yaml(assets.COMPOSE_FILE), values)
+    for name in ("rasa-1", "rasa-2"):
+        service = rendered["services"][name]
+        env = assets.service_environment(service)
+        assert {k: env.get(k) for k in given} == given, name
+        args = selection.prepare(assets.command_of(service)[3:], env, assets.ROOT)
+        assert selection.CHANNELS[channel].entry in assets.load_yaml(Path(args[args.index("--credentials") + 1]))
+
+
+def test_wechat_kf_settings_the_channel_reads_all_pass_through(compose: Dict[str, Any]) -> None:
+    """Every WXKF_* the 微信客服 channel reads (bot/channels/wechat_kf/channel.py SETTINGS) is in the
+    Rasa containers' environment."""
+    source = (assets.ROOT / "bot" / "channels" / "wechat_kf" / "channel.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'"(WXKF_[A-Z_]+)"', source))
+    assert {"WXKF_CORP_ID", "WXKF_OPEN_KFIDS", "WXKF_API_BASE"} <= read
+    for name in ("rasa-1", "rasa-2"):
+        assert sorted(read - set(assets.service_environment(compose["services"][name]))) == [], name
