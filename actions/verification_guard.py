@@ -372,12 +372,9 @@ class SqlBackend:
     def _ensure_schema(self) -> None:
         if self._schema_ready:
             return
-        try:
-            self.metadata.create_all(self.engine)
-        except self._errors:
-            # another replica may have created it at the same moment; anything else fails below
-            if not self.sa.inspect(self.engine).has_table(self.table.name):
-                raise
+        from kernel.migrations import ensure
+
+        ensure(self.engine, "verification")  # under the migration lock: replicas starting together are safe
         self._schema_ready = True
 
     def reserve(self, subjects: Sequence[Tuple[str, int]], now: float, window: float) -> Tuple[bool, List[int], Any]:

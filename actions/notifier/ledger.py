@@ -139,8 +139,10 @@ class Ledger:
         self.owner = owner[:64]
         self.lease = lease
         self.engine = create_engine(url)
+        from kernel.migrations import ensure
+
         try:
-            metadata.create_all(self.engine)
+            ensure(self.engine, "notifier")  # the schema by migration (kernel.migrations), never create_all
         except sa_exc.SQLAlchemyError as error:
             raise LedgerUnavailable(f"notice ledger unavailable: {type(error).__name__}") from error
 

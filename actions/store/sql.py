@@ -291,10 +291,17 @@ class SqlStore:
 
     # -- schema -------------------------------------------------------------
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Bring the database to this release's schema (the ``store`` store of :mod:`kernel.migrations`)."""
+        from kernel.migrations import ensure
+
+        ensure(self.engine, "store")
 
     def drop_schema(self) -> None:
+        """Drop every table and the version table: the next :meth:`create_schema` starts from empty."""
+        from kernel.migrations import forget
+
         Base.metadata.drop_all(self.engine)
+        forget(self.engine, "store")
 
     def has_data(self) -> bool:
         try:

@@ -148,8 +148,7 @@ class CurationStore:
 
     def ensure_schema(self) -> None:
         if not self._ready:
-            self.unanswered.ensure_schema()
-            Base.metadata.create_all(self.engine)
+            self.unanswered.ensure_schema()  # one migrated store holds both modules' tables
             self._ready = True
 
     def exists(self) -> bool:

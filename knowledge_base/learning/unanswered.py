@@ -128,8 +128,12 @@ class UnansweredStore:
         self._ready = False
 
     def ensure_schema(self) -> None:
+        """Bring the database to this release's schema (the ``knowledge`` store of :mod:`kernel.migrations`: both
+        this module's tables and curation's)."""
         if not self._ready:
-            Base.metadata.create_all(self.engine)
+            from kernel.migrations import ensure
+
+            ensure(self.engine, "knowledge")
             self._ready = True
 
     def exists(self) -> bool:

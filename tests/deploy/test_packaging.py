@@ -19,7 +19,7 @@ import pytest
 import kernel
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ("kefu-kb", "kefu-console", "kefu-store", "kefu-notifier")
+SCRIPTS = ("kefu-kb", "kefu-console", "kefu-store", "kefu-notifier", "kefu-migrate")
 
 
 def _project_files() -> list:
@@ -56,7 +56,8 @@ def test_the_wheel_carries_the_code_its_data_and_the_licence_but_no_tests(instal
     assert installed["wheel"].name == f"kefu-{kernel.__version__}-py3-none-any.whl"
     for needed in ("kernel/__init__.py", "console/config.yml", "console/templates/console.html",
                    "console/static/js/console.js", "console/static/css/console.css", "actions/presales/config.yml",
-                   "bot/domain/core.yml", "bot/responses/core.yml", "knowledge_base/__main__.py"):
+                   "bot/domain/core.yml", "bot/responses/core.yml", "knowledge_base/__main__.py",
+                   "kernel/migrations/console/versions/0001_baseline.py"):
         assert needed in names, needed
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), sorted(n for n in names if "dist-info" in n)
     assert not any(n.startswith(("tests/", "benchmarks/", "scripts/")) for n in names)
