@@ -88,6 +88,7 @@ kb: setup
 	$(APP_PY) -m knowledge_base build
 
 db: setup
+	$(APP_PY) -m kernel.migrations upgrade
 	$(APP_PY) -m actions.store seed --if-empty
 
 run: setup widget domain model kb db
