@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 
 from actions.store.types import Order, StoreBackend, StoreInputError
-from actions.store.validation import CUSTOMER_ID_RE, EXTERNAL_ID_RE, IDENTITY_CHANNELS
+from actions.store.validation import EXTERNAL_ID_RE, IDENTITY_CHANNELS, is_customer_id
 from kernel.conversation_ids import channel_identity
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ def sign_web_token(customer_id: str, secret: str, ttl_seconds: int = 3600, now: 
     """A token the shop's website puts in the widget's metadata for a logged-in customer."""
     if not secret:
         raise ValueError("a non-empty secret is required")
-    if not CUSTOMER_ID_RE.match(customer_id or ""):
+    if not is_customer_id(customer_id):
         raise ValueError("malformed customer id")
     exp = int((time.time() if now is None else now) + ttl_seconds)
     payload = _b64url(json.dumps({"cid": customer_id, "exp": exp}, separators=(",", ":")).encode("utf-8"))
@@ -220,7 +220,7 @@ def verify_web_token(token: Any, secret: Optional[str], now: Optional[float] = N
     if not isinstance(claims, dict):
         return None
     cid, exp = claims.get("cid"), claims.get("exp")
-    if not isinstance(cid, str) or not CUSTOMER_ID_RE.match(cid):
+    if not is_customer_id(cid):
         return None
     if not isinstance(exp, int) or isinstance(exp, bool):
         return None
@@ -359,7 +359,7 @@ def decide_identity(
     token = identity_from_metadata(metadata, secret, now)
     dropped: Optional[str] = None
     stored: Optional[VerifiedIdentity] = None
-    if isinstance(slot_customer_id, str) and CUSTOMER_ID_RE.match(slot_customer_id):
+    if is_customer_id(slot_customer_id):
         stored = VerifiedIdentity(slot_customer_id, str(slot_method or ""), _as_time(slot_verified_at),
                                   slot_conversation if isinstance(slot_conversation, str) else None)
     if stored is not None and stored.conversation_id != conversation:

@@ -16,6 +16,7 @@ from typing import Optional
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from kernel import seller
 from kernel.i18n import buttons, text, to_script
 from kernel.logs import mask_id
 
@@ -35,7 +36,8 @@ def shows_cards(tracker: Tracker) -> bool:
 
 
 def money(cents: int) -> str:
-    return f"¥{cents / 100:,.2f}"
+    """An amount (minor units: fen, cents) in the shop's currency: ``¥499.00``, ``$12.50``, ``¥499`` (JPY)."""
+    return seller.money(cents)
 
 
 def product_name(name_zh: str, name_en: str, language: Optional[str]) -> str:

@@ -34,8 +34,9 @@ import os
 import re
 import sys
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterator, Optional, TextIO, Tuple
+from typing import Any, Dict, Iterator, List, Optional, TextIO, Tuple
 
+from kernel import seller
 from kernel.conversation_ids import split as split_conversation_id
 
 FORMAT_ENV = "KEFU_LOG_FORMAT"
@@ -132,13 +133,41 @@ def mask_ip(ip: Optional[str]) -> str:
     return ip.rsplit(".", 1)[0] + ".x"
 
 
-def mask_personal_data(text: str) -> str:
-    """Mask mobile numbers, e-mail addresses and long digit runs; idempotent."""
-    if not text:
-        return text
+def _order_number_spans(text: str) -> List[Tuple[int, int]]:
+    """Where ``text`` holds an order number in the shop's format (kernel/seller.py), when it has a prefix.
+
+    A format with no prefix protects nothing: its numbers are long digit runs like any card number, and
+    those are masked. A shop configuration that does not load protects nothing either (masking wins).
+    """
+    try:
+        fmt = seller.current().order_number
+    except seller.ShopConfigError:
+        return []
+    if not fmt.prefix_letters:
+        return []
+    return [m.span() for m in fmt.search_regex.finditer(text)]
+
+
+def _mask_free_text(text: str) -> str:
     text = _PHONE.sub(_phone, text)
     text = _EMAIL.sub(_email, text)
     return _LONG_DIGITS.sub(_long_digits, text)
+
+
+def mask_personal_data(text: str) -> str:
+    """Mask mobile numbers, e-mail addresses and long digit runs; the shop's order numbers stay readable; idempotent."""
+    if not text:
+        return text
+    spans = _order_number_spans(text)
+    if not spans:
+        return _mask_free_text(text)
+    out, at = [], 0
+    for start, end in spans:
+        out.append(_mask_free_text(text[at:start]))
+        out.append(text[start:end])
+        at = end
+    out.append(_mask_free_text(text[at:]))
+    return "".join(out)
 
 
 def mask_message(message: str) -> str:

@@ -31,6 +31,7 @@ from actions.store.types import (
     Location,
     Spec,
 )
+from kernel import seller
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 FILES = ("locations", "catalogue", "stock", "customers", "orders", "coupons")
@@ -310,7 +311,11 @@ def _locations(doc: Dict[str, Any], where: str) -> Tuple[Location, ...]:
 
 
 def _catalogue(doc: Dict[str, Any], where: str) -> Tuple[Mapping[str, Tuple[str, str]], Tuple[ProductSpec, ...]]:
-    brand = _Entry(doc, where, ("brand", "colors", "products")).text("brand")
+    brand = _Entry(doc, where, ("brand", "shop", "colors", "products")).text("brand")
+    try:  # the shop's formats (kernel/seller.py reads them for every process); a mistake stops this load too
+        seller.formats_from(doc.get("shop"), where)
+    except seller.ShopConfigError as e:
+        raise DemoDataError(str(e)) from None
     colors = {
         str(code): _pairs(v, f"{where}: colors.{code}")
         for code, v in _mapping(doc.get("colors"), f"{where}: colors").items()

@@ -33,6 +33,7 @@ from actions.store.sql import (
     StatusEventRow,
     StockLevelRow,
 )
+from kernel import seller
 
 SEED = 20261122
 #: The demo shop's local time (UTC+8): order numbers and timelines are by local day.
@@ -310,10 +311,11 @@ def _add_orders(
     seq_by_day: Dict[date, int] = {}
     status_count: Dict[str, int] = {}
     line_total = 0
-    for plan in plans:
+    order_format = seller.current().order_number  # the demo's: KF<yyyymmdd><3-digit sequence of the day>
+    for number, plan in enumerate(plans, start=1):
         seq = seq_by_day.get(plan.day, 0) + 1
         seq_by_day[plan.day] = seq
-        order_id = f"KF{plan.day:%Y%m%d}{seq:03d}"
+        order_id = order_format.make(seq, plan.day) if order_format.dated else order_format.make(number)
         cust = next(c for c in customers if c.id == plan.customer_id)
         created = _local(plan.day, plan.minute)
         codes = plan.skus or tuple(

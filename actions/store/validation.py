@@ -1,27 +1,42 @@
-"""Id checks shared by every backend: reject malformed or hostile ids before any I/O."""
+"""Id checks shared by every backend: reject malformed or hostile ids before any I/O.
+
+Order numbers and customer ids follow the shop's formats (:mod:`kernel.seller`, the ``shop:`` section of the
+catalogue; the demo's: ``KF`` + 11 digits, ``C`` + 4–8 digits).
+"""
 
 from __future__ import annotations
 
 import re
 
 from actions.store.types import StoreInputError
+from kernel import seller
 
-ORDER_ID_RE = re.compile(r"^KF\d{11}$")
-CUSTOMER_ID_RE = re.compile(r"^C\d{4,8}$")
 SKU_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,31}$")
 EXTERNAL_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
 IDENTITY_CHANNELS = ("wechat", "wecom")
 MAX_SENDER_ID = 256
 
 
+def is_order_id(value: object) -> bool:
+    """Whether ``value`` is an order number in the shop's canonical form (``KF20261120001``)."""
+    fmt = seller.current().order_number
+    return isinstance(value, str) and len(value) <= 64 and fmt.exact_regex.fullmatch(value) is not None
+
+
+def is_customer_id(value: object) -> bool:
+    """Whether ``value`` is a customer id in the shop's format (``C0001``)."""
+    return seller.current().customer_id.matches(value)
+
+
 def check_order_id(order_id: str) -> str:
-    if not isinstance(order_id, str) or not ORDER_ID_RE.match(order_id):
-        raise StoreInputError("order id must look like KF + 11 digits")
+    if not is_order_id(order_id):
+        fmt = seller.current().order_number
+        raise StoreInputError(f"order id must look like {fmt.prefix or 'no prefix'} + {fmt.digits} digits")
     return order_id
 
 
 def check_customer_id(customer_id: str) -> str:
-    if not isinstance(customer_id, str) or not CUSTOMER_ID_RE.match(customer_id):
+    if not is_customer_id(customer_id):
         raise StoreInputError("malformed customer id")
     return customer_id
 
