@@ -120,3 +120,15 @@ def test_a_question_about_one_products_warranty_is_routed() -> None:
     # the knowledge base when it is sure, else the product's warranty from the catalogue (actions/router.py)
     assert worth_routing(tracker("不粘锅保修多久"), "不粘锅保修多久", "ask_faq")
     assert not worth_routing(tracker("退货运费谁出"), "退货运费谁出", "ask_faq")
+
+
+def test_the_router_knows_the_sellers_order_numbers_not_the_demos() -> None:
+    """The turn router reads order numbers in the shop's format (kernel/seller.py), in either process."""
+    from kernel import seller
+
+    shop = seller.formats_from({"order_number": {"prefix": "SO-", "digits": 8, "dated": False}})
+    with seller.use(shop):
+        assert order_lookup_instead("ask_faq", "so-1234 5678 到哪了")
+        assert not order_lookup_instead("ask_faq", "KF20261120001 到哪了")
+    assert order_lookup_instead("ask_faq", "KF20261120001 到哪了")
+    assert not order_lookup_instead("ask_faq", "so-1234 5678 到哪了")
