@@ -16,7 +16,7 @@ RASA_BIN := .venv-rasa/bin
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup setup-english test-english browser widget run test test-rasa-env test-app validate domain faq-nlu model kb db lint clean
+.PHONY: help setup setup-english lock test-english browser widget run test test-rasa-env test-app validate domain faq-nlu model kb db lint clean
 
 help:
 	@echo "make run    - set up, train if the data changed, start Kefu (Ctrl-C stops it)"
@@ -26,6 +26,7 @@ help:
 	@echo "make model  - train the Rasa model if its fingerprint changed"
 	@echo "make domain - regenerate bot/domain/responses.yml from bot/responses/*.yml"
 	@echo "make lint   - ruff and the import contracts (lint-imports)"
+	@echo "make lock   - regenerate requirements/*.lock from requirements/*.in (uv, with hashes)"
 
 setup: $(APP_VENV)/.kefu-ready .venv-rasa/.kefu-ready
 
@@ -47,6 +48,11 @@ setup: $(APP_VENV)/.kefu-ready .venv-rasa/.kefu-ready
 	touch $@
 
 setup-english: .venv-english/.kefu-ready
+
+# Every requirements/*.lock from its .in file, with sha256 hashes, by the uv that requirements/dev.lock pins;
+# the versions a lock pins stay unless its .in file asks for others (docs/operations.md, "Dependencies").
+lock: .venv/.kefu-ready
+	scripts/lock
 
 # Browser tests drive Debian's chromium (never a browser a tool downloads itself), with CJK and
 # emoji fonts so that screenshots show Chinese text rather than boxes. The multi-process cluster
