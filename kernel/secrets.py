@@ -70,6 +70,10 @@ SECRET_KINDS: Dict[str, str] = {
     "WECOM_SECRET": TOKEN,
     "WECOM_TOKEN": TOKEN,
     "WECOM_AES_KEY": AES_KEY,
+    # 微信客服 (bot/channels/wechat_kf: read from the environment by the channel itself)
+    "WXKF_SECRET": TOKEN,
+    "WXKF_TOKEN": TOKEN,
+    "WXKF_AES_KEY": AES_KEY,
     # the seller's order API
     "KEFU_STORE_HTTP_TOKEN": EXTERNAL,
     # URLs that carry passwords
@@ -121,6 +125,12 @@ PLACEHOLDER_MARKERS: Tuple[str, ...] = (
 )
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+#: Channels that read their secrets from the environment themselves (no ``${VAR}`` in the
+#: credentials file): their entry in the file stands for these variables.
+CHANNEL_ENVIRONMENT: Dict[str, Tuple[str, ...]] = {
+    "bot.channels.wechat_kf.WeChatKfInput": ("WXKF_SECRET", "WXKF_TOKEN", "WXKF_AES_KEY"),
+}
 
 
 @dataclass(frozen=True)
@@ -193,7 +203,8 @@ def _option(args: Sequence[str], name: str) -> Optional[str]:
 
 def referenced_variables(path: Path) -> Set[str]:
     """The ``${VAR}`` names a Rasa YAML file uses, comment lines left out (a commented-out channel
-    uses nothing). A missing or unreadable file references nothing: Rasa reports it itself."""
+    uses nothing), and the variables of a channel of :data:`CHANNEL_ENVIRONMENT` it names. A missing
+    or unreadable file references nothing: Rasa reports it itself."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
@@ -204,6 +215,9 @@ def referenced_variables(path: Path) -> Set[str]:
         if code.lstrip().startswith("#"):
             continue
         names.update(_REFERENCE.findall(code))
+        entry = code.split(":", 1)[0].strip()
+        if not code.startswith((" ", "\t")) and entry in CHANNEL_ENVIRONMENT:
+            names.update(CHANNEL_ENVIRONMENT[entry])
     return names
 
 

@@ -395,3 +395,95 @@ def test_deployments_never_run_as_the_demo() -> None:
     for deployment in DEPLOYMENTS.values():
         for container in assets.containers(deployment):
             assert "KEFU_DEMO" not in {e["name"] for e in container.get("env") or []}
+
+
+# -- migrations: a Job before the Deployments (issue 26) ------------------------------------------
+
+JOBS = assets.of_kind(DOCUMENTS, "Job")
+#: `kefu-migrate upgrade`, as the app image runs it (the console script is not installed there).
+MIGRATE_COMMAND = ["python", "-m", "kernel.migrations", "upgrade"]
+
+
+def test_the_migrations_run_as_a_job_of_the_app_image() -> None:
+    assert set(JOBS) == {"kefu-migrate"}
+    job = JOBS["kefu-migrate"]["spec"]
+    assert 1 <= job["backoffLimit"] <= 10, "a few retries for a database that is briefly away, then Failed"
+    assert job["ttlSecondsAfterFinished"] > 0, "removed after a while, so the next release's apply runs it again"
+    assert job.get("activeDeadlineSeconds", 0) > 0
+    pod = job["template"]["spec"]
+    assert pod["restartPolicy"] in {"Never", "OnFailure"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    [container] = pod["containers"]
+    [console] = assets.containers(DEPLOYMENTS["console"])
+    assert assets.command_of(container) == MIGRATE_COMMAND
+    assert container["image"] == console["image"], "the app image: alembic and every store's code"
+    assert container["envFrom"] == console["envFrom"], "the same database settings as the services"
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+
+
+def test_the_deployments_leave_the_migrations_to_the_job() -> None:
+    sources = assets.k8s_sources(DOCUMENTS)
+    assert CONFIG["KEFU_MIGRATE_ON_START"] == "0"
+    for name, deployment in DEPLOYMENTS.items():
+        for container in assets.containers(deployment):
+            assert "KEFU_MIGRATE_ON_START" in assets.container_env_names(container, sources), name
+            overridden = {e["name"]: e.get("value") for e in container.get("env") or []}
+            assert overridden.get("KEFU_MIGRATE_ON_START", "0") == "0", name
+
+
+def test_the_job_is_applied_before_the_deployments_and_waited_for() -> None:
+    resources = assets.load_yaml(assets.KUSTOMIZATION)["resources"]
+    assert resources.index("migrate.yaml") < min(resources.index(f"{n}.yaml") for n in DEPLOYMENTS)
+    operations = (assets.ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    assert "wait --for=condition=complete" in operations and "job/kefu-migrate" in operations
+
+
+# -- channels: opt-in (issue 26) ---------------------------------------------------------------------
+
+
+def _rasa_environment(config: Dict[str, str]) -> Dict[str, str]:
+    _, secret = assets.k8s_environment(DOCUMENTS)
+    return {**config, **secret}
+
+
+def _rasa_arguments(env: Dict[str, str]) -> List[str]:
+    [container] = assets.containers(DEPLOYMENTS["rasa"])
+    command = assets.command_of(container)[3:]
+    return [env.get(a[2:-1], a) if a.startswith("$(") else a for a in command]
+
+
+def test_a_web_only_cluster_sets_no_wechat_value(tmp_path: Path) -> None:
+    from bot.channels import selection
+
+    env = _rasa_environment(dict(CONFIG))
+    assert env["KEFU_CHANNELS"] == "webchat,rest"
+    channel_values = {k: v for k, v in env.items() if k.startswith(("WECHAT_", "WECOM_", "WXKF_"))}
+    assert {k for k, v in channel_values.items() if v and "api_base" not in k.lower()} == set(), (
+        "a web-only seller would have to replace a channel value"
+    )
+    args = selection.prepare(_rasa_arguments(env), env, assets.ROOT, str(tmp_path))
+    kept = assets.load_yaml(Path(args[args.index("--credentials") + 1]))
+    assert set(kept) == {selection.CHANNELS["webchat"].entry, selection.CHANNELS["rest"].entry}
+
+
+def test_a_channel_enabled_in_the_configmap_without_values_names_them() -> None:
+    from bot.channels import selection
+
+    env = _rasa_environment({**CONFIG, "KEFU_CHANNELS": "webchat,wechat_kf"})
+    with pytest.raises(selection.ChannelSettingsError, match="wechat_kf: WXKF_CORP_ID, WXKF_SECRET"):
+        selection.prepare(_rasa_arguments(env), env, assets.ROOT)
+
+
+def test_every_wechat_kf_setting_reaches_the_rasa_pods() -> None:
+    import re
+
+    source = (assets.ROOT / "bot" / "channels" / "wechat_kf" / "channel.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'"(WXKF_[A-Z_]+)"', source))
+    assert {"WXKF_CORP_ID", "WXKF_SECRET", "WXKF_TOKEN", "WXKF_AES_KEY", "WXKF_OPEN_KFIDS"} <= read
+    sources = assets.k8s_sources(DOCUMENTS)
+    [container] = assets.containers(DEPLOYMENTS["rasa"])
+    assert sorted(read - assets.container_env_names(container, sources)) == []
+    _, secret = assets.k8s_environment(DOCUMENTS)
+    assert {"WXKF_SECRET", "WXKF_TOKEN", "WXKF_AES_KEY"} <= set(secret), "the 微信客服 secrets belong in the Secret"

@@ -29,7 +29,7 @@ WXKF_ENV = {
     "WXKF_CORP_ID": "ww1234567890abcdef",
     "WXKF_SECRET": "kfSecretAbcdef0123456789",
     "WXKF_TOKEN": "kfTokenAbcdef012345",
-    "WXKF_AES_KEY": "A" * 20 + "bcdefghijklmnopqrstuvw",
+    "WXKF_AES_KEY": "A" * 20 + "bcdefghijklmnopqrstuvwx",
     "WXKF_OPEN_KFIDS": "wkAbc123",
 }
 
@@ -192,3 +192,18 @@ def test_the_server_refuses_an_unknown_channel_in_json_logs() -> None:
     assert result.returncode == selection.EXIT_STATUS
     record = [line for line in result.stderr.splitlines() if line.startswith("{")][-1]
     assert '"level": "CRITICAL"' in record and "whatsapp" in record
+
+
+@pytest.mark.parametrize(("channels", "checked"), [("webchat,rest", False), ("webchat,wechat_kf", True)])
+def test_weak_wechat_kf_secrets_are_refused_only_when_the_channel_is_enabled(
+    tmp_path: Path, channels: str, checked: bool
+) -> None:
+    """kernel/secrets.py checks the secrets of the channels Rasa really opens: the 微信客服 channel
+    reads WXKF_* itself, so its entry in the selected file stands for them."""
+    from kernel import secrets
+
+    env = {**WXKF_ENV, "WXKF_TOKEN": "change-me-wxkf-token", "KEFU_CHANNELS": channels}
+    args = selection.prepare(["run", "--credentials", "credentials.yml"], env, ROOT, str(tmp_path))
+    refused = {problem.variable for problem in secrets.problems("rasa", env, args, ROOT)}
+    assert ("WXKF_TOKEN" in refused) is checked
+    assert "WXKF_SECRET" not in refused and "WXKF_AES_KEY" not in refused
