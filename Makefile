@@ -16,10 +16,13 @@ RASA_BIN := .venv-rasa/bin
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help setup setup-english lock test-english browser widget run test test-rasa-env test-app validate domain faq-nlu model kb db lint clean
+.PHONY: help setup setup-english lock test-english browser widget run shell interactive test-stories test test-rasa-env test-app validate domain faq-nlu model kb db lint clean
 
 help:
 	@echo "make run    - set up, train if the data changed, start Kefu (Ctrl-C stops it)"
+	@echo "make shell  - talk to the bot in the terminal (rasa shell on the production runtime)"
+	@echo "make interactive - rasa interactive on the production runtime"
+	@echo "make test-stories - the end-to-end test stories (bot/tests) on the production runtime"
 	@echo "make test   - every test: ruff, rasa data validate, pytest (both environments, e2e stories, browser)"
 	@echo "make setup  - create .venv (Python 3.11) and .venv-rasa (Python 3.10) from the lock files"
 	@echo "               (KB_ENGLISH=1 on any target: .venv-english, with the optional English stack)"
@@ -99,6 +102,17 @@ db: setup
 
 run: setup widget domain model kb db
 	$(APP_PY) -m launcher
+
+# Rasa's shell, interactive learning and end-to-end stories on production's runtime (python -m bot.server:
+# bot/runtime.py); shell and interactive start the action server for the session (launcher/develop.py).
+shell: setup domain model kb db
+	$(APP_PY) -m launcher shell
+
+interactive: setup domain model kb db
+	$(APP_PY) -m launcher interactive
+
+test-stories: setup domain model kb db
+	$(APP_PY) -m pytest -q -p no:cacheprovider tests/e2e/test_rasa_stories.py
 
 validate: setup domain faq-nlu
 	$(RASA_BIN)/rasa data validate --config config.yml --domain bot/domain --data bot/data

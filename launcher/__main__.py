@@ -2,7 +2,8 @@
 
 ``make run`` prepares everything first (environments, model, databases) and
 then calls this. ``python -m launcher env`` prints the settings as shell
-exports, for running one process by hand. The launcher starts processes and
+exports, for running one process by hand. ``python -m launcher shell|interactive`` is ``make shell`` /
+``make interactive`` (:mod:`launcher.develop`). The launcher starts processes and
 imports none of them (the demo logins come from ``python -m console accounts``).
 """
 
@@ -15,11 +16,14 @@ from honcho.manager import Manager
 
 from kernel.secrets import enforce
 from kernel.settings import ROOT, resolve
+from launcher import develop
 from launcher.banner import banner, demo_logins
 from launcher.processes import process_env, specs
 
 
 def main(argv: list) -> int:
+    if argv[:1] and argv[0] in develop.COMMANDS:  # make shell, make interactive
+        return develop.main(argv[0], argv[1:])
     env = resolve()
     if argv[:1] == ["env"]:
         for key in sorted(k for k in env if k.startswith("KEFU_")):
