@@ -14,7 +14,7 @@ import sys
 
 from honcho.manager import Manager
 
-from kernel.secrets import enforce
+from kernel.secrets import enforce, rasa_config_variables
 from kernel.settings import ROOT, resolve
 from launcher import develop
 from launcher.banner import banner, demo_logins
@@ -26,7 +26,9 @@ def main(argv: list) -> int:
         return develop.main(argv[0], argv[1:])
     env = resolve()
     if argv[:1] == ["env"]:
-        for key in sorted(k for k in env if k.startswith("KEFU_")):
+        # Kefu's settings and what Rasa's endpoints.yml and credentials.yml read: enough for a plain `rasa shell`
+        referenced = rasa_config_variables([], ROOT)
+        for key in sorted(k for k in env if k.startswith("KEFU_") or k in referenced):
             print(f"export {key}={shlex.quote(env[key])}")
         return 0
     child_env = process_env(env)

@@ -138,3 +138,17 @@ def test_a_taken_rasa_port_is_not_reused() -> None:
         argv = rasa_command("shell", [], {"KEFU_HOST": LOOPBACK, "KEFU_RASA_PORT": port, "KEFU_MODEL": "m"})
     chosen = argv[argv.index("--port") + 1]
     assert chosen != port and chosen.isdigit()
+
+
+def test_launcher_env_exports_everything_rasa_s_config_files_read(tmp_path: Path) -> None:
+    """``eval "$(.venv/bin/python -m launcher env)"`` is enough for a plain ``rasa shell`` from the project root:
+    every ``${VAR}`` of endpoints.yml and credentials.yml gets a value (Rasa refuses an unset one)."""
+    env = {**environ_without(), "KEFU_VAR_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "launcher", "env"], cwd=str(ROOT), env=env, capture_output=True,
+                         text=True, check=True, timeout=120).stdout
+    exported = {line.split("=", 1)[0].removeprefix("export ") for line in out.splitlines()}
+    needed = {name for config in ("endpoints.yml", "credentials.yml")
+              for line in (ROOT / config).read_text(encoding="utf-8").splitlines()
+              if not line.lstrip().startswith("#") for name in re.findall(r"\$\{(\w+)\}", line.split(" #")[0])}
+    assert {"KEFU_ACTION_URL", "KEFU_TRACKER_DB", "KEFU_EVENTS_DB"} <= needed
+    assert needed <= exported, sorted(needed - exported)
