@@ -5,6 +5,7 @@
 #   - the console         python -m console                                      (:8080, ONE replica)
 #   - the notifier        python -m actions.notifier                             (:5056 /health, restock notices)
 #   - the demo-store seed python -m actions.store seed --if-empty                  (one-shot)
+#   - the migrations      python -m kernel.migrations upgrade (= kefu-migrate upgrade) (one-shot)
 #
 # Build from the project root (no model needed for this image):
 #
@@ -44,10 +45,14 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 COPY requirements/app.lock /tmp/app.lock
 COPY requirements/kb-english.lock /tmp/kb-english.lock
+# As scripts/ensure-venv: each lock with --require-hashes (every file is the one the lock names) and
+# --no-deps (each layer installs its own lines, so nothing arrives unhashed; pip check proves the
+# layers complete). torch, first and alone, stays outside hash mode (its CPU index is not PyPI); its
+# dependencies come, hashed, from kb-english.lock.
 RUN /opt/venv/bin/python -m pip install --upgrade pip \
- && if [ "${KB_ENGLISH}" = 1 ]; then /opt/venv/bin/python -m pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0; fi \
- && /opt/venv/bin/python -m pip install -r /tmp/app.lock \
- && if [ "${KB_ENGLISH}" = 1 ]; then /opt/venv/bin/python -m pip install --extra-index-url "${TORCH_INDEX_URL}" -r /tmp/kb-english.lock; fi \
+ && if [ "${KB_ENGLISH}" = 1 ]; then /opt/venv/bin/python -m pip install --no-deps --index-url "${TORCH_INDEX_URL}" torch==2.13.0; fi \
+ && /opt/venv/bin/python -m pip install --require-hashes --no-deps -r /tmp/app.lock \
+ && if [ "${KB_ENGLISH}" = 1 ]; then /opt/venv/bin/python -m pip install --require-hashes --no-deps --extra-index-url "${TORCH_INDEX_URL}" -r /tmp/kb-english.lock; fi \
  && /opt/venv/bin/python -m pip check
 
 # -- runtime ------------------------------------------------------------------------------------
