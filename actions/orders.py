@@ -54,6 +54,7 @@ from actions.store_replies import (
     utter_store_down,
 )
 from actions.verification_guard import GuardConfigError, GuardUnavailable, Subjects, get_guard
+from kernel import seller
 from kernel.i18n import buttons, text, to_script
 from kernel.logs import mask_id
 from kernel.order_numbers import parse_order_id
@@ -201,7 +202,7 @@ def render_order(
                 for ln in order.lines
             ],
             "amounts": {
-                "currency": "CNY",
+                "currency": seller.current().currency.code,
                 "subtotal": _money_json(order.subtotal_cents),
                 "shipping": _money_json(order.shipping_fee_cents),
                 "discount": _money_json(order.discount_cents),

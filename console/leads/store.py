@@ -22,6 +22,7 @@ from console.leads.sla import quote_state
 from console.live import Viewer
 from console.models import Agent, Ticket
 from console.queueing import StaffedHours, iso
+from kernel import seller
 from kernel.leads import STATUSES, Lead, LeadError, can_move, parse_edit
 
 #: The status of a new lead and the ones that end it.
@@ -61,6 +62,8 @@ def lead_json(row: LeadRow, agents: Optional[Dict[int, Agent]] = None, staffed: 
     return {
         **fields,
         "quote_due_at": iso(quote["due"]), "quote_overdue": quote["overdue"],
+        # the deal's size as the bot writes money, in the shop's currency (kernel/seller.py): "¥8,940.00"
+        "value_text": seller.money(fields["value_cents"]) if isinstance(fields.get("value_cents"), int) else None,
         "status": row.status, "ticket_id": row.ticket_id, "sender_id": row.sender_id, "channel": row.channel,
         "customer_id": row.customer_id,
         "owner": ({"id": owner.id, "username": owner.username, "display_name": owner.display_name}

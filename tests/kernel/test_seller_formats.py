@@ -199,6 +199,7 @@ def test_a_store_seeded_under_the_seller_format_answers_by_its_numbers(
             amounts = [v for v in _walk(card) if isinstance(v, dict) and set(v) == {"cents", "text"}]
             assert amounts and all(a["text"] == seller_formats.currency.format(a["cents"]) for a in amounts)
             assert all(a["text"].startswith(("$", "-$")) for a in amounts)
+            assert card["kefu_card"]["amounts"]["currency"] == "USD"
     finally:
         store.dispose()
 

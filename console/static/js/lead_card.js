@@ -26,8 +26,10 @@ const FORM = [
 // one edit at a time; the open form survives the panel's re-renders (a live event must not wipe what is typed)
 let editing = null; // {leadId, node}
 
-function money(cents) {
-  return cents == null ? null : `¥${(cents / 100).toLocaleString(undefined, { maximumFractionDigits: 2 })}`;
+// the server formats money in the shop's currency (kernel/seller.py): value_text "$8,940.00"
+function money(lead) {
+  if (lead.value_text) return lead.value_text;
+  return lead.value_cents == null ? null : String(lead.value_cents);
 }
 
 function rows(items) {
@@ -60,7 +62,7 @@ function view(detail, lead, ctx) {
       [t("lead_product"), [lead.product, lead.sku].filter(Boolean).join(" · ")],
       [t("lead_product_line"), lead.product_line ? productLineWord(lead.product_line, lang) : null],
       [t("lead_quantity"), lead.quantity != null ? el("span", { dataset: { testid: "lead-quantity" } }, String(lead.quantity)) : null],
-      [t("lead_value"), money(lead.value_cents)],
+      [t("lead_value"), money(lead)],
       [t("lead_customisation"), lead.customisation],
       [t("lead_cities"), (lead.cities || []).join("、")],
       [t("lead_region"), lead.region],
