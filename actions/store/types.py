@@ -1,7 +1,8 @@
 """The store interface: the data that crosses the boundary, and the backend protocol.
 
 Every backend (SQL, HTTP) returns these frozen dataclasses, so the actions never
-see an ORM row or a raw JSON document.  Money is in integer cents (fen) of CNY.
+see an ORM row or a raw JSON document.  Money is in integers of the minor unit of the shop's
+currency (fen of CNY in the demo; kernel/seller.py).
 Times are timezone-aware UTC ``datetime``; dates are ``date``.
 """
 
