@@ -5,7 +5,8 @@ What ``make shell`` and ``make interactive`` call. The Rasa side is ``python -m 
 the action server: when one already answers at ``KEFU_ACTION_URL`` (``make run`` is up) it is used; otherwise this
 starts one as ``make run`` does (launcher/processes.py), on ``KEFU_ACTION_PORT`` or a free port when that is taken,
 with its output in ``<var dir>/develop-actions.log``, and stops it when the shell ends (``/stop``, Ctrl-D or
-Ctrl-C). Rasa's own port is ``KEFU_RASA_PORT`` unless taken (``make run``'s server), then a free one.
+Ctrl-C; SIGTERM or a closed terminal end Rasa first). Rasa's own port is ``KEFU_RASA_PORT`` unless taken
+(``make run``'s server), then a free one.
 """
 
 from __future__ import annotations
@@ -139,6 +140,18 @@ def main(command: str, args: Sequence[str], environ: Optional[Mapping[str, str]]
         print(f"Action server: {url}{started}", flush=True)
         argv = rasa_command(command, args, env)
         child = subprocess.Popen(argv, cwd=str(ROOT), env=process_env(env))
+
+        def stop(signum: int, _frame: object) -> None:
+            """SIGTERM or a closed terminal: end the Rasa side, then (finally) the action server."""
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+            raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGHUP, stop)
         while True:
             try:
                 return child.wait()

@@ -107,6 +107,24 @@ def test_make_shell_talks_to_the_bot_and_stops_its_action_server(shell_env: Dict
     assert log.exists() and "/webhook" in log.read_text(encoding="utf-8", errors="replace")
 
 
+
+def test_make_interactive_reads_the_project_and_sigterm_stops_everything(shell_env: Dict[str, str]) -> None:
+    """``rasa interactive`` loads config.yml, domain.yml and data (the links at the project root) with the trained
+    model, asks about the first message; SIGTERM to the launcher ends Rasa and the action server."""
+    reason = model_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    terminal = Terminal([sys.executable, "-m", "launcher", "interactive", "--skip-visualization"], shell_env)
+    try:
+        assert terminal.read_until("Your input ->"), f"no prompt:\n{terminal.seen[-4000:]}"
+        terminal.type("你好\r")
+        assert terminal.read_until("Is the intent"), f"no question about the message:\n{terminal.seen[-4000:]}"
+        os.kill(terminal.process.pid, signal.SIGTERM)
+        assert terminal.process.wait(timeout=120) == 128 + signal.SIGTERM
+    finally:
+        terminal.close()
+    assert not port_open(LOOPBACK, int(shell_env["KEFU_ACTION_PORT"])), "the action server outlived the session"
+
 def test_without_a_model_the_shell_says_so_and_starts_nothing(shell_env: Dict[str, str], tmp_path: Path) -> None:
     shell_env["KEFU_MODEL"] = str(tmp_path / "no-such-model.tar.gz")
     result = subprocess.run([sys.executable, "-m", "launcher", "shell"], cwd=str(ROOT), env=shell_env,
