@@ -222,6 +222,17 @@ def test_env_example_values_stop_every_process(compose: Dict[str, Any]) -> None:
 # -- migrations: once, before the services (issue 26) -----------------------------------------------
 
 
+def test_the_rasa_image_builds_its_model_as_the_build_argument_says(compose: Dict[str, Any]) -> None:
+    dockerfile = assets.DOCKERFILES["rasa"].read_text(encoding="utf-8")
+    assert re.search(r"^ARG KEFU_MODEL_SOURCE=auto$", dockerfile, re.M)
+    for name in ("rasa-1", "rasa-2"):
+        build = compose["services"][name]["build"]
+        assert build["dockerfile"] == "deploy/docker/Dockerfile.rasa"
+        assert build["args"]["KEFU_MODEL_SOURCE"] == "auto", "a fresh clone: no host step"
+    rendered = assets.interpolate(assets.load_yaml(assets.COMPOSE_FILE), {**assets.env_example(), "KEFU_MODEL_SOURCE": "given"})
+    assert rendered["services"]["rasa-1"]["build"]["args"]["KEFU_MODEL_SOURCE"] == "given"
+
+
 def test_migrate_is_a_one_shot_of_the_app_image_after_postgres(compose: Dict[str, Any]) -> None:
     services = compose["services"]
     migrate = services["migrate"]
