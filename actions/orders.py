@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timezone
+from datetime import date, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -74,6 +74,18 @@ CARRIER_KEYS = {"SF Express": "sf", "JD Logistics": "jd", "ZTO": "zto"}
 
 def _money_json(cents: Optional[int]) -> Optional[Dict[str, Any]]:
     return None if cents is None else {"cents": cents, "text": money(cents)}
+
+
+def order_id_problem_text(problem: Optional[str], language: Optional[str]) -> str:
+    """What the customer is told about an order number that was not one: the demo's texts describe ``KF`` numbers,
+    a seller's format (kernel/seller.py) gets the texts that show an example of its own."""
+    fmt = seller.current().order_number
+    if problem == "ambiguous":
+        return text("msg_order_id_ambiguous", language)
+    key = "msg_order_id_too_long" if problem == "too_long" else "msg_order_id_invalid"
+    if fmt == seller.DEMO.order_number:
+        return text(key, language)
+    return text(f"{key}_shop", language, example=fmt.make(1, date(2026, 11, 20)))
 
 
 def status_label(status: str, language: Optional[str]) -> str:
@@ -420,10 +432,7 @@ class ValidateOrderLookupForm(FormValidationAction):
             aside = answer_aside(dispatcher, tracker, "msg_resume_order")  # "先问一句 能开专票吗"
             if aside is not None:
                 return {**aside, "order_id": None}
-            key = {"too_long": "msg_order_id_too_long", "ambiguous": "msg_order_id_ambiguous"}.get(
-                parsed.problem or "", "msg_order_id_invalid"
-            )
-            dispatcher.utter_message(text=text(key, lang))
+            dispatcher.utter_message(text=order_id_problem_text(parsed.problem, lang))
             return {"order_id": None}
         order_id = parsed.order_id
         result: Dict[str, Any] = {"order_id": order_id}

@@ -349,3 +349,20 @@ def test_huge_customer_ids_are_refused_without_matching() -> None:
     assert formats.customer_id.matches("A" * seller.MAX_CUSTOMER_ID)
     assert not formats.customer_id.matches("A" * (seller.MAX_CUSTOMER_ID + 1))
     assert not formats.customer_id.matches("A" * 1_000_000)
+
+
+def test_the_format_hint_shows_the_shops_own_example() -> None:
+    from actions.orders import order_id_problem_text
+    from kernel.i18n import text
+
+    assert order_id_problem_text("not_found_in_text", "zh-Hans") == text("msg_order_id_invalid", "zh-Hans")  # demo
+    assert "KF20261120001" in order_id_problem_text("too_long", "en")
+    with seller.use(seller.formats_from(SELLER_SHOP)):
+        for language in ("zh-Hans", "zh-Hant", "en"):
+            hint = order_id_problem_text("not_found_in_text", language)
+            assert "SO-00000001" in hint and "KF" not in hint, hint
+            assert "SO-00000001" in order_id_problem_text("too_long", language)
+        assert order_id_problem_text("ambiguous", "en") == text("msg_order_id_ambiguous", "en")
+    dated = seller.formats_from({"order_number": {"prefix": "ORD", "digits": 12}})
+    with seller.use(dated):
+        assert "ORD202611200001" in order_id_problem_text(None, "en")
