@@ -55,6 +55,12 @@ RUN /opt/venv/bin/python -m pip install --upgrade pip \
  && if [ "${KB_ENGLISH}" = 1 ]; then /opt/venv/bin/python -m pip install --require-hashes --no-deps --extra-index-url "${TORCH_INDEX_URL}" -r /tmp/kb-english.lock; fi \
  && /opt/venv/bin/python -m pip check
 
+# -- source: bot/ as the processes use it (texts; no training data, no test stories) -----------------
+FROM ${PYTHON_IMAGE} AS source
+WORKDIR /src
+COPY bot/ bot/
+RUN rm -rf bot/data bot/tests bot/tests-backend-down
+
 # -- runtime ------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 ARG KB_ENGLISH=0
@@ -75,7 +81,7 @@ COPY console/ console/
 COPY knowledge_base/ knowledge_base/
 COPY launcher/ launcher/
 # bot/responses: the texts kernel.i18n serves to the actions; the Rasa-only parts are unused here.
-COPY bot/ bot/
+COPY --from=source /src/bot/ bot/
 COPY kernel/ kernel/
 COPY webchat/demo/ webchat/demo/
 COPY --from=widget /src/webchat/dist/kefu-widget.js webchat/dist/kefu-widget.js

@@ -325,6 +325,17 @@ def test_the_runtime_takes_only_the_model_from_the_training_stage() -> None:
     assert "--model models/kefu.tar.gz" in cmd
 
 
+@pytest.mark.parametrize("name", sorted(assets.DOCKERFILES))
+def test_no_image_ships_the_training_data_or_the_test_stories(name: str) -> None:
+    """bot/data reaches the build context (the Rasa image trains from it), never a runtime stage."""
+    runtime = _stages(name)[-1]
+    copies = [dockerfiles.copy_sources(i) for i in runtime.instructions if i.keyword == "COPY"]
+    assert not [c for c in copies if c[2] is None and any(s.rstrip("/") in ("bot", "bot/data") for s in c[0])]
+    assert (["/src/bot/"], "bot/", "source") in copies
+    source_runs = " ".join(i.arguments for i in _stage(name, "source").instructions if i.keyword == "RUN")
+    assert "rm -rf bot/data bot/tests bot/tests-backend-down" in source_runs
+
+
 # The model stage's shell, run for real on a copy of what the stage copies, with the real
 # scripts/train-model. Only Rasa's training is stood in for (it takes 25 minutes): a `rasa` that
 # records its command line and writes a model archive where it is told to.
