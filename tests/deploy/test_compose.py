@@ -357,3 +357,30 @@ def test_wechat_kf_settings_the_channel_reads_all_pass_through(compose: Dict[str
     assert {"WXKF_CORP_ID", "WXKF_OPEN_KFIDS", "WXKF_API_BASE"} <= read
     for name in ("rasa-1", "rasa-2"):
         assert sorted(read - set(assets.service_environment(compose["services"][name]))) == [], name
+
+
+def test_the_migrate_one_shot_brings_fresh_databases_to_head(compose: Dict[str, Any], pg_schema_url: str) -> None:
+    """The one-shot's own command and environment (the databases pointed at a fresh PostgreSQL schema
+    here), started twice at once as a careless `docker compose run migrate` would: both exit 0,
+    although the services' KEFU_MIGRATE_ON_START=0 is in the environment; `status` then finds every
+    store at head (exit 0)."""
+    import sys
+
+    migrate = compose["services"]["migrate"]
+    env = dict(assets.service_environment(migrate))
+    assert env["KEFU_MIGRATE_ON_START"] == "0"
+    for name in [k for k in env if k.endswith("_DB_URL")]:
+        env[name] = pg_schema_url
+    env.update({"PATH": "/usr/bin:/bin", "PYTHONPATH": str(assets.ROOT), "KEFU_VAR_DIR": "/nonexistent-var"})
+    command = assets.command_of(migrate)
+    assert command[0] == "python"
+    runs = [
+        subprocess.Popen([sys.executable, *command[1:]], cwd=assets.ROOT, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    status = subprocess.run([sys.executable, *command[1:-1], "status"], cwd=assets.ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert status.returncode == 0, status.stdout + status.stderr
