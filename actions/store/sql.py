@@ -288,13 +288,30 @@ class SqlStore:
         self.url = url
         self.engine = engine or make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._schema_checked = False
 
     # -- schema -------------------------------------------------------------
     def create_schema(self) -> None:
-        """Bring the database to this release's schema (the ``store`` store of :mod:`kernel.migrations`)."""
+        """Bring the database to this release's schema (the ``store`` store of :mod:`kernel.migrations`): at head
+        one query; behind, an upgrade under the migration lock, or a refusal when ``KEFU_MIGRATE_ON_START`` is off."""
         from kernel.migrations import ensure
 
         ensure(self.engine, "store")
+        self._schema_checked = True
+
+    def _check_schema(self) -> None:
+        """On first use: the schema is this release's (a database the previous release made is migrated; an empty
+        one is refused)."""
+        if self._schema_checked:
+            return
+        from kernel.migrations import MigrationError, ensure
+
+        try:  # an empty database stays unavailable (never mistaken for a shop without orders): seed it
+            ensure(self.engine, "store", create=False)
+            self._schema_checked = True
+        except MigrationError as exc:
+            log.error("store.schema %s", exc)
+            raise StoreUnavailable(f"SQL store schema: {exc}") from exc
 
     def drop_schema(self) -> None:
         """Drop every table and the version table: the next :meth:`create_schema` starts from empty."""
@@ -302,6 +319,7 @@ class SqlStore:
 
         Base.metadata.drop_all(self.engine)
         forget(self.engine, "store")
+        self._schema_checked = False
 
     def has_data(self) -> bool:
         try:
@@ -319,6 +337,7 @@ class SqlStore:
     # -- reads --------------------------------------------------------------
     def _run(self, what: str, fn):  # type: ignore[no-untyped-def]
         try:
+            self._check_schema()
             with self._sessions() as s:
                 return fn(s)
         except sa_exc.SQLAlchemyError as exc:

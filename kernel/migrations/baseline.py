@@ -30,10 +30,10 @@ def declared(schema: Schema) -> Dict[str, List[str]]:
     return tables
 
 
-def apply(schema: Schema, store: str) -> None:
+def check(bind: sa.engine.Connection, schema: Schema, store: str) -> None:
+    """Raise ForeignSchema when a table with one of the baseline's names lacks some of its columns."""
     from kernel.migrations.core import ForeignSchema
 
-    bind = op.get_bind()
     inspector = sa.inspect(bind)
     existing = set(inspector.get_table_names())
     problems = []
@@ -48,6 +48,12 @@ def apply(schema: Schema, store: str) -> None:
             f"the {store} database has tables named like Kefu's that are not Kefu's schema: {'; '.join(problems)}. "
             f"Point the store at its own database (or schema), or move those tables away; nothing was changed."
         )
+
+
+def apply(schema: Schema, store: str) -> None:
+    bind = op.get_bind()
+    check(bind, schema, store)
+    existing = set(sa.inspect(bind).get_table_names())
     created = set()
 
     def create_table(name: str, *items: Any, **kw: Any) -> None:
@@ -62,10 +68,15 @@ def apply(schema: Schema, store: str) -> None:
     schema(create_table, create_index)
 
 
-def baseline_tables(store: str) -> List[str]:
-    """The table names of ``store``'s baseline revision (its first)."""
+def baseline_schema(store: str) -> Schema:
+    """The ``schema`` function of ``store``'s baseline revision (its first)."""
     from kernel.migrations.core import script_directory
 
     script = script_directory(store)
     base = next(iter(script.get_bases()))
-    return list(declared(script.get_revision(base).module.schema))
+    return script.get_revision(base).module.schema
+
+
+def baseline_tables(store: str) -> List[str]:
+    """The table names of ``store``'s baseline revision."""
+    return list(declared(baseline_schema(store)))

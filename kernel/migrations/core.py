@@ -54,6 +54,10 @@ class ForeignSchema(MigrationError):
     """Tables with Kefu's names that are not Kefu's (another application's, or damaged)."""
 
 
+class SchemaMissing(MigrationError):
+    """The database holds none of the store's tables and the caller may not create them."""
+
+
 class DatabaseUnreachable(MigrationError):
     """The database did not answer."""
 
@@ -246,6 +250,12 @@ def _upgrade_locked(engine: sa.Engine, store: Store) -> Tuple[Tuple[str, ...], s
         if conn.in_transaction():
             conn.commit()
         _check_known(store.name, engine, current)
+        if not current:  # before Alembic writes its version table: a foreign schema leaves the database untouched
+            from kernel.migrations.baseline import baseline_schema, check
+
+            check(conn, baseline_schema(store.name), store.name)
+            if conn.in_transaction():
+                conn.commit()
         if current != (target,):
             _run(conn, store, target)
         return current, target
@@ -258,12 +268,14 @@ def _connect_error(engine: sa.Engine, store: Store, error: sa_exc.SQLAlchemyErro
     )
 
 
-def ensure(engine: sa.Engine, name: str, environ: Optional[Mapping[str, str]] = None) -> None:
+def ensure(engine: sa.Engine, name: str, environ: Optional[Mapping[str, str]] = None, create: bool = True) -> None:
     """Bring ``engine``'s database to the store's head revision, or refuse.
 
     At head: one query. Behind: upgrade under the lock when ``KEFU_MIGRATE_ON_START`` is on (default), else raise
-    :class:`SchemaBehind`. Ahead of the code: :class:`DatabaseAhead`. An unreachable database raises SQLAlchemy's
-    own error, which the stores already handle.
+    :class:`SchemaBehind`. Ahead of the code: :class:`DatabaseAhead`. ``create=False``: a database without any of
+    the store's tables is not created but refused (:class:`SchemaMissing`; a reader that must not mistake an
+    unseeded database for an empty shop). An unreachable database raises SQLAlchemy's own error, which the stores
+    already handle.
     """
     store = get_store(name)
     target = head(name)
@@ -272,6 +284,16 @@ def ensure(engine: sa.Engine, name: str, environ: Optional[Mapping[str, str]] = 
         return
     if current:
         _check_known(name, engine, current)
+    elif not create:
+        from kernel.migrations.baseline import baseline_tables
+
+        with engine.connect() as conn:
+            present = set(sa.inspect(conn).get_table_names()) & set(baseline_tables(name))
+        if not present:
+            raise SchemaMissing(
+                f"the {name} database ({_safe_url(engine)}) has none of its tables: run `{COMMAND}` "
+                f"(and seed it, for the demo store)"
+            )
     if not on_start_enabled(environ):
         state = f"at revision {', '.join(current)}" if current else "not versioned"
         raise SchemaBehind(
@@ -290,6 +312,8 @@ def upgrade(engine: sa.Engine, name: str) -> Tuple[Tuple[str, ...], str]:
         if _unreachable(error):
             raise _connect_error(engine, store, error) from error
         raise
+    except OSError as error:  # the SQLite file's folder or lock file cannot be made
+        raise DatabaseUnreachable(f"the {name} database ({_safe_url(engine)}) cannot be opened: {error}") from error
 
 
 def status(engine: sa.Engine, name: str) -> Status:
