@@ -9,9 +9,14 @@ never from the command line, where ``ps`` and shell history would show them.
     printf '%s\\n' "$PASSWORD" | python -m console users set-password wang
     python -m console users deactivate wang      # ends wang's sessions and live streams
     python -m console users activate wang
+    python -m console users update wang --role supervisor --teams presales,after_sales --display-name 王经理
     python -m console users list
 
-Exit codes: 0 done, 1 refused (unknown or existing account, weak password, bad team), 2 bad usage.
+Every change goes through the console's administration service (console/admin/service.py): checked as in the
+console's admin page and written to the admin audit log with the actor ``cli:<os user>``. The last active
+supervisor is neither deactivated nor demoted.
+
+Exit codes: 0 done, 1 refused (unknown or existing account, weak password, bad team, last supervisor), 2 bad usage.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ import re
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Callable, List, Optional, Sequence, TextIO
+from typing import Any, Callable, List, Optional, Sequence, TextIO
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+import console.admin.models  # noqa: F401  (the admin tables join the metadata create_schema brings up)
 from console.auth import hash_password
 from console.models import ROLES, Agent, SessionRow, create_schema, make_engine
 from console.settings import Settings, SettingsError, load_settings
@@ -118,16 +124,48 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("set-password", help="set a new password; ends the account's sessions").add_argument("username")
     sub.add_parser("deactivate", help="block logins and end the account's sessions").add_argument("username")
     sub.add_parser("activate", help="allow logins again").add_argument("username")
+    update = sub.add_parser("update", help="change the role, teams or display name of an account")
+    update.add_argument("username")
+    update.add_argument("--role", choices=ROLES)
+    update.add_argument("--teams", help="comma-separated team ids (replaces the account's teams)")
+    update.add_argument("--display-name")
     sub.add_parser("list", help="list the accounts")
     return top
 
 
+def cli_actor() -> Any:
+    """``cli:<os user>``: who changed what from a shell (the admin audit log)."""
+    from console.admin.service import Actor
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor(f"cli:{user}", "cli")
+
+
+def admin_service(engine: sa.Engine, settings: Settings) -> Any:
+    """The administration service over ``engine`` (its teams and canned responses read, seeded once if empty)."""
+    from console.admin.directory import Directory
+    from console.admin.service import AdminService
+    from console.settings import load_canned
+
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    directory = Directory(sessions, settings.config, load_canned)
+    directory.load()
+    return AdminService(sessions, directory, settings.config)
+
+
 def run(argv: Sequence[str], settings: Settings, stdin: TextIO, stdout: TextIO,
         prompt: Callable[[str], str] = getpass.getpass) -> int:
+    from console.admin.service import AdminError
+
     args = parser().parse_args(list(argv))
     engine = make_engine(settings.db_url)
     try:
         create_schema(engine)
+        admin = admin_service(engine, settings)
+        actor = cli_actor()
         with sessionmaker(engine)() as session:
             if args.command == "list":
                 rows = list(session.scalars(sa.select(Agent).order_by(Agent.username)))
@@ -147,26 +185,37 @@ def run(argv: Sequence[str], settings: Settings, stdin: TextIO, stdout: TextIO,
                 if session.scalar(sa.select(Agent.id).where(Agent.username == username)) is not None:
                     raise AccountError(f"account {username!r} exists already (set-password changes its password)")
                 password = read_password(stdin, prompt)
-                create_agent(session, username, display, args.role, teams, password)
-                session.commit()
+                admin.create_agent(actor, {"username": username, "display_name": display, "role": args.role,
+                                           "teams": teams, "password": password})
                 stdout.write(f"created {username} ({args.role}; teams: {', '.join(teams) or '-'})\n")
                 return 0
             agent = _agent(session, args.username)
+            session.rollback()  # the service changes the account in its own transaction
             if args.command == "set-password":
-                agent.password_hash = hash_password(read_password(stdin, prompt))
-                ended = end_sessions(session, agent.id)
-                session.commit()
+                ended = admin.reset_password(actor, agent.username, read_password(stdin, prompt))["sessions_ended"]
                 stdout.write(f"password of {agent.username} changed; {ended} session(s) ended\n")
             elif args.command == "deactivate":
-                agent.active = False
-                ended = end_sessions(session, agent.id)
-                session.commit()
+                ended = admin.update_agent(actor, agent.username, {"active": False}).get("sessions_ended", 0)
                 stdout.write(f"{agent.username} deactivated; {ended} session(s) ended\n")
             elif args.command == "activate":
-                agent.active = True
-                session.commit()
+                admin.update_agent(actor, agent.username, {"active": True})
                 stdout.write(f"{agent.username} activated\n")
+            elif args.command == "update":
+                change: dict = {}
+                if args.role is not None:
+                    change["role"] = args.role
+                if args.teams is not None:
+                    change["teams"] = _teams(args.teams, settings)
+                if args.display_name is not None:
+                    change["display_name"] = args.display_name
+                if not change:
+                    raise AccountError("nothing to change: give --role, --teams and/or --display-name")
+                done = admin.update_agent(actor, agent.username, change)
+                stdout.write(f"{done['username']}: {done['role']}; teams: {', '.join(done['teams']) or '-'}; "
+                             f"name: {done['display_name']}\n")
             return 0
+    except AdminError as error:
+        raise AccountError(str(error)) from None
     finally:
         engine.dispose()
 

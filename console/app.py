@@ -13,7 +13,7 @@ from console.privacy.schedule import run_daily
 from console.privacy.service import Privacy
 from console.privacy.stores import Locations
 from console.settings import Settings
-from console.web import auth, customers, internal, leads, learning, ops, pages, parts, protocol, public, tickets
+from console.web import admin, auth, customers, internal, leads, learning, ops, pages, parts, protocol, public, tickets
 from console.web import privacy as privacy_web
 from console.web.guards import Guards
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     protocol.install(app)
     app.blueprint(auth.blueprint(held, guards))
     app.blueprint(tickets.blueprint(held, guards))
+    app.blueprint(admin.blueprint(held, guards))
     app.blueprint(internal.blueprint(held, guards))
     app.blueprint(leads.blueprint(held, guards))
     app.blueprint(customers.blueprint(held, guards))

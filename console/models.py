@@ -170,6 +170,7 @@ def make_engine(url: str) -> sa.Engine:
 
 def import_models() -> None:
     """Import every module whose tables join the console metadata (the migrations' agreement test reads them)."""
+    import console.admin.models  # noqa: F401  (the teams, canned responses and admin audit tables join the metadata)
     import console.customers.models  # noqa: F401  (the conversation table joins the metadata)
     import console.feedback.models  # noqa: F401  (the feedback table joins the metadata)
     import console.leads.models  # noqa: F401  (the lead tables join the metadata; console/leads imports this module)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -38,9 +38,13 @@ class HandoffCounts:
 
 
 class ConsoleMetrics:
-    def __init__(self, teams: list, config: Optional[Mapping[str, Any]] = None) -> None:
+    def __init__(self, teams: Union[list, Callable[[], list]], config: Optional[Mapping[str, Any]] = None,
+                 hours_for: Optional[Callable[[str], queueing.StaffedHours]] = None) -> None:
+        """``teams``: the team ids, or a function giving the current ones (teams change in the console's
+        administration); ``hours_for``: a team's staffed hours (default: the shop's for every team)."""
         self.registry = CollectorRegistry()
-        self.teams = teams
+        self._teams = teams
+        self.hours_for = hours_for
         sla = dict((config or {}).get("sla") or {})
         self.first_response_seconds = float(sla.get("first_response_seconds", 60))
         self.first_response_clock = str(sla.get("first_response_clock", queueing.STAFFED_HOURS))
@@ -77,6 +81,10 @@ class ConsoleMetrics:
         self.logins = Counter("kefu_console_logins", "Login attempts by outcome (ok, failed, rate_limited)",
                               ["outcome"], registry=self.registry)
 
+    @property
+    def teams(self) -> list:
+        return self._teams() if callable(self._teams) else self._teams
+
     def render(self, session: sa.orm.Session, last_event_at: float | None) -> Tuple[bytes, str]:
         now = time.time()
         for team in self.teams:
@@ -87,7 +95,8 @@ class ConsoleMetrics:
         overdue: Dict[str, int] = {}
         for team, created in session.execute(sa.select(Ticket.team, Ticket.created_at).where(
                 Ticket.state == State.QUEUED.value, Ticket.first_response_at.is_(None))):
-            if queueing.due(created, self.first_response_seconds, self.first_response_clock, self.hours) < now:
+            hours = self.hours_for(team) if self.hours_for is not None else self.hours
+            if queueing.due(created, self.first_response_seconds, self.first_response_clock, hours) < now:
                 overdue[team] = overdue.get(team, 0) + 1
         for team, count in overdue.items():
             self.first_overdue.labels(team).set(count)

@@ -80,7 +80,9 @@ class Settings:
 
     @property
     def teams(self) -> List[str]:
-        return [t["id"] for t in self.config["teams"]]
+        """The active teams' ids: console/config.yml's until the console database was read, then the database's
+        (console/admin/directory.py keeps ``config["teams"]`` and ``config["routing"]`` current)."""
+        return [t["id"] for t in self.config["teams"] if t.get("active", True)]
 
     @property
     def resolutions(self) -> List[str]:

@@ -10,17 +10,21 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from console import queueing
 from console.live import Hub, Viewer
 from console.models import Agent, Ticket, Transition
 from console.settings import Settings
 from console.states import State
 from kernel.logs import bind_conversation
 from kernel.text import clean_text as strip_poison
+
+if TYPE_CHECKING:
+    from console.admin.directory import Directory
 
 #: Every ticket module logs as this one logger (log lines and dashboards keep their name).
 LOGGER = "kefu.console.tickets"
@@ -80,6 +84,14 @@ class TicketStore:
         self.hub = hub
         self.clock = clock
         self._locks: Dict[int, asyncio.Lock] = {}
+        #: the current teams and their hours (console.admin.directory; set by TicketService)
+        self.directory: Optional[Directory] = None
+
+    def hours(self, team: Optional[str]) -> queueing.StaffedHours:
+        """The team's staffed hours: its own (console admin), else the shop's (config ``staffed_hours``)."""
+        if self.directory is not None:
+            return self.directory.hours_for(team)
+        return queueing.StaffedHours.from_config(self.config["staffed_hours"])
 
     @property
     def config(self) -> Dict[str, Any]:

@@ -91,7 +91,7 @@ class TicketViews:
     def __init__(self, store: TicketStore, leads: LeadStore) -> None:
         self.store = store
         self.leads = leads
-        self.staffed = queueing.StaffedHours.from_config(store.config["staffed_hours"])
+        self.staffed = queueing.StaffedHours.from_config(store.config["staffed_hours"])  # the shop's (leads' SLA)
 
     # -- one ticket ----------------------------------------------------------------------------------
     def ticket_json(self, session: Session, ticket: Ticket, agents: Optional[Dict[int, Agent]] = None,
@@ -115,7 +115,7 @@ class TicketViews:
         sla_cfg = cfg["sla"]
         sla = queueing.sla_status(ticket.category, ticket.created_at, ticket.first_response_at, ticket.closed_at, now,
                                   sla_cfg["first_response_seconds"], sla_cfg["complaint_resolve_seconds"],
-                                  hours=self.staffed,
+                                  hours=self.store.hours(ticket.team),
                                   first_response_clock=sla_cfg["first_response_clock"],
                                   resolve_clock=sla_cfg["complaint_resolve_clock"])
         last = session.scalars(
@@ -271,10 +271,11 @@ class TicketViews:
     def queue_status_of(self, session: Session, ticket: Optional[Ticket]) -> QueueStatus:
         cfg = self.store.config
         now = self.store.clock()
-        staffed = self.staffed.is_staffed(now)
-        opens_at = None if staffed else self.staffed.next_open(now)
+        hours = self.store.hours(ticket.team) if ticket is not None else self.staffed  # the team's, else the shop's
+        staffed = hours.is_staffed(now)
+        opens_at = None if staffed else hours.next_open(now)
         if ticket is None:
-            return QueueStatus(None, None, None, 0, 0, staffed, opens_at, self.staffed.tz)
+            return QueueStatus(None, None, None, 0, 0, staffed, opens_at, hours.tz)
         position = 0
         eta = 0
         if ticket.state == State.QUEUED.value:
@@ -285,7 +286,7 @@ class TicketViews:
                                                  float(cfg["eta"].get("default_wait_seconds", 120)))
             if not staffed and opens_at:
                 eta += int(opens_at - now)
-        return QueueStatus(ticket.id, ticket.state, ticket.team, position, eta, staffed, opens_at, self.staffed.tz)
+        return QueueStatus(ticket.id, ticket.state, ticket.team, position, eta, staffed, opens_at, hours.tz)
 
     def queue_status(self, sender_id: str) -> QueueStatus:
         with self.store.sessions() as session:

@@ -1,5 +1,6 @@
-"""Blueprint ``pages``: the console's HTML pages (``/login``, ``/console``, ``/dashboard``; the last two
-redirect to the login without a session) and their static files."""
+"""Blueprint ``pages``: the console's HTML pages (``/login``, ``/console``, ``/dashboard``, ``/admin``; all but the
+login redirect to it without a session; the dashboard's and the administration's data are for supervisors only)
+and their static files."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def blueprint(guards: Guards) -> Blueprint:
     bp.add_route(page("login.html", False), "/login", methods=["GET"])
     bp.add_route(page("console.html", True), "/console", methods=["GET"])
     bp.add_route(page("dashboard.html", True), "/dashboard", methods=["GET"])
+    bp.add_route(page("admin.html", True), "/admin", methods=["GET"])
 
     @bp.get("/")
     async def root(_request: Request) -> HTTPResponse:

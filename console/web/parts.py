@@ -7,11 +7,12 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Optional
 
 import sqlalchemy as sa
 
 from console import auth
+from console.admin.service import AdminService
 from console.demo import load_demo_accounts
 from console.events_tail import EventsTail
 from console.leads.sender import LeadWebhookSender, WebhookConfig
@@ -20,7 +21,7 @@ from console.models import create_schema, make_engine
 from console.prometheus import ConsoleMetrics
 from console.ratelimit import LoginLimits
 from console.seed import apply_demo_flag
-from console.settings import Settings, load_canned
+from console.settings import Settings
 from console.tickets import TicketService
 from kernel.rasa_client import RasaClient
 
@@ -39,7 +40,8 @@ class Parts:
     limits: LoginLimits
     #: scrypt runs here, off the event loop; two workers: a login flood queues here instead of taking every core
     hasher: ThreadPoolExecutor
-    canned: List[Dict[str, Any]]
+    #: the administration (agents, teams, canned responses; console/admin/service.py)
+    admin: AdminService
     #: the lead webhook's sender; None when no URL is configured (the outbox keeps the events)
     lead_sender: Optional[LeadWebhookSender] = None
 
@@ -49,7 +51,7 @@ def build(settings: Settings) -> Parts:
     hub = Hub()
     rasa = RasaClient(settings.rasa_url, settings.rasa_token)
     service = TicketService(settings, engine, rasa, hub)
-    metrics = ConsoleMetrics(settings.teams, settings.config)
+    metrics = ConsoleMetrics(lambda: settings.teams, settings.config, hours_for=service.store.hours)
     tail = EventsTail(settings.events_db_url, service, settings.tail_interval,
                       on_batch=lambda n: metrics.tailed.inc(n), max_tries=settings.tail_max_tries,
                       lag_seconds=settings.tail_lag_seconds, dead_letter_window=settings.dead_letter_window,
@@ -61,13 +63,15 @@ def build(settings: Settings) -> Parts:
     if settings.lead_webhook_url:
         sender = LeadWebhookSender(service.sessions, WebhookConfig.from_config(
             settings.config["presales"]["webhook"], settings.lead_webhook_url, settings.lead_webhook_secret))
-    return Parts(settings, engine, hub, rasa, service, metrics, tail, limits, hasher, load_canned(), sender)
+    admin = AdminService(service.sessions, service.directory, settings.config)
+    return Parts(settings, engine, hub, rasa, service, metrics, tail, limits, hasher, admin, sender)
 
 
 def start(parts: Parts) -> None:
     """Before the server starts: the schema, the hub on this loop, the demo accounts as the flag says,
     the dummy hash (the first login is not slower for unknown users), the dead-letter state after a restart."""
     create_schema(parts.engine)
+    parts.service.directory.load()  # the teams and canned responses: seeded once from the YAML, then the database's
     parts.hub.bind(asyncio.get_running_loop())
     with parts.service.sessions() as session:
         apply_demo_flag(session, parts.settings.demo_accounts, load_demo_accounts())

@@ -14,6 +14,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 
+from console.admin.service import AdminError
 from console.leads.store import LeadConflict, LeadForbidden, LeadNotFound
 from console.states import InvalidTransition
 from console.tickets import BadRequest, Forbidden, NotFound
@@ -76,6 +77,10 @@ def install(app: Sanic) -> None:
     @app.exception(ApiError)
     async def _api_error(_request: Request, error: ApiError) -> HTTPResponse:
         return error_json(error.status, error.code, error.message)
+
+    @app.exception(AdminError)
+    async def _admin_error(_request: Request, error: AdminError) -> HTTPResponse:
+        return error_json(error.status, error.code, str(error))
 
     @app.exception(InvalidTransition)
     async def _transition(_request: Request, error: InvalidTransition) -> HTTPResponse:

@@ -44,7 +44,7 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
     @bp.get("/api/canned")
     @guards.agent()
     async def canned_responses(_request: Request) -> HTTPResponse:
-        return ok({"canned": parts.canned})
+        return ok({"canned": parts.service.directory.canned()})
 
     @bp.get("/api/tickets")
     @guards.agent()

@@ -1,4 +1,4 @@
-// The top bar shared by the console and the dashboard: who is logged in, language, logout, toasts.
+// The top bar shared by the console, the dashboard and the administration page: who is logged in, language, logout, toasts.
 import { api, toLogin } from "./api.js";
 import { applyI18n, bindLanguageSelect, t } from "./i18n.js";
 import { el } from "./dom.js";
@@ -14,6 +14,8 @@ export function initShell(agent) {
   document.addEventListener("kefu:lang", renderWho);
   const dash = document.getElementById("nav-dashboard");
   if (dash && agent.role === "supervisor") dash.hidden = false;
+  const admin = document.getElementById("nav-admin"); // administration: supervisors only (the API says 403 to agents)
+  if (admin && agent.role === "supervisor") admin.hidden = false;
   document.getElementById("logout").addEventListener("click", async () => {
     try { await api.logout(); } catch (_) { /* the session may already be gone */ }
     toLogin();
