@@ -203,7 +203,7 @@ function renderCanned() {
     el("td", { class: "row-actions" },
       button("admin_edit", () => editCanned(c), { dataset: { action: "edit" } }),
       button("admin_delete", () => deleteCanned(c), { dataset: { action: "delete" } }))));
-  replaceChildren($("#canned-table"), headRow("admin_id", "admin_title", "admin_text", "admin_actions"), el("tbody", {}, rows));
+  replaceChildren($("#canned-table"), headRow("admin_id", "admin_title_col", "admin_text", "admin_actions"), el("tbody", {}, rows));
 }
 
 function editCanned(item) {

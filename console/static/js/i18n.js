@@ -390,6 +390,7 @@ const S = {
   admin_confirm_team: ["停用团队「{name}」？", "停用團隊「{name}」？", "Deactivate the team \u201c{name}\u201d?"],
   admin_new_canned: ["新建快捷回复", "新增快捷回覆", "New canned response"],
   admin_edit_canned: ["编辑快捷回复 {name}", "編輯快捷回覆 {name}", "Edit canned response {name}"],
+  admin_title_col: ["标题", "標題", "Title"],
   admin_title_hans: ["标题（简体）", "標題（簡體）", "Title (Simplified Chinese)"],
   admin_title_hant: ["标题（繁体，可留空）", "標題（繁體，可留空）", "Title (Traditional Chinese, optional)"],
   admin_title_en: ["标题（英文）", "標題（英文）", "Title (English)"],
