@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +54,58 @@ def test_pyenv_versions_are_found_without_path(tmp_path):
     result = run([version, "NOPE_PYTHON"], env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(fake / f"python{version}")
+
+
+# -- scripts/train-model's fingerprint ----------------------------------------------------------------------------
+
+
+def fingerprint(tree: Path) -> str:
+    done = subprocess.run([str(tree / "scripts" / "train-model"), "--fingerprint"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"[0-9a-f]{20}", done.stdout.strip()), done.stdout
+    return done.stdout.strip()
+
+
+def model_inputs(tmp_path: Path) -> Path:
+    """A tree with what the model is built from (small stand-ins, the real Rasa lock) and the real script."""
+    tree = tmp_path / "tree"
+    (tree / "scripts").mkdir(parents=True)
+    shutil.copy2(ROOT / "scripts" / "train-model", tree / "scripts" / "train-model")
+    for folder in ("bot/domain", "bot/data", "bot/nlu", "requirements"):
+        (tree / folder).mkdir(parents=True)
+    (tree / "config.yml").write_text("language: zh\npipeline: []\n", encoding="utf-8")
+    (tree / "bot/domain/intents.yml").write_text("intents: [greet]\n", encoding="utf-8")
+    (tree / "bot/data/nlu.yml").write_text("nlu: []\n", encoding="utf-8")
+    (tree / "bot/nlu/component.py").write_text("X = 1\n", encoding="utf-8")
+    shutil.copy2(ROOT / "requirements" / "rasa.lock", tree / "requirements" / "rasa.lock")
+    return tree
+
+
+def test_the_fingerprint_reads_the_rasa_lock_pins_only(tmp_path):
+    tree = model_inputs(tmp_path)
+    lock = tree / "requirements" / "rasa.lock"
+    text = lock.read_text(encoding="utf-8")
+    assert "--hash=sha256:" in text and "\nrasa==3.6.21 " in text
+    before = fingerprint(tree)
+    assert fingerprint(tree) == before  # stable
+    # the same pins without hashes and comments, in another order, names spelled the old way: the same model
+    bare = [line.split(" ", 1)[0] for line in text.splitlines() if "==" in line and not line.startswith(("#", " "))]
+    assert len(bare) > 100
+    lock.write_text("# written by hand\n" + "\n".join(reversed(bare)).replace("apscheduler==", "APScheduler==")
+                    + "\n", encoding="utf-8")
+    assert fingerprint(tree) == before
+    # other hashes (a new wheel published for a pinned version) change nothing either
+    lock.write_text(re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, text), encoding="utf-8")
+    assert fingerprint(tree) == before
+    # a version changed is another model
+    lock.write_text(text.replace("\nrasa==3.6.21 ", "\nrasa==3.6.20 "), encoding="utf-8")
+    assert fingerprint(tree) != before
+    # a package added is another model
+    lock.write_text(text + "left-pad==1.0 \\\n    --hash=sha256:" + "1" * 64 + "\n", encoding="utf-8")
+    assert fingerprint(tree) != before
+    # and so is a change of the training data
+    lock.write_text(text, encoding="utf-8")
+    assert fingerprint(tree) == before
+    (tree / "bot/data/nlu.yml").write_text("nlu: [{intent: greet, examples: '- hi'}]\n", encoding="utf-8")
+    assert fingerprint(tree) != before
