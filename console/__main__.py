@@ -2,8 +2,8 @@
 
 ``python -m console accounts`` prints the demo logins when ``KEFU_CONSOLE_DEMO_ACCOUNTS`` is on (what
 ``make run``'s banner shows; the launcher runs this command, it imports nothing of the console);
-``python -m console users ...`` manages agent accounts (console/accounts.py); ``python -m console teams|canned|audit
-...`` the teams, canned responses and the admin audit log (console/admin/cli.py);
+``python -m console users ...`` manages agent accounts (console/accounts.py); ``python -m console teams|canned|escalation|audit
+...`` the teams, canned responses, escalation words and the admin audit log (console/admin/cli.py);
 ``python -m console privacy ...`` runs the retention job and access and erasure requests (docs/privacy.md).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 
-USAGE = """usage: python -m console [accounts | users ... | teams ... | canned ... | audit | privacy ...]
+USAGE = """usage: python -m console [accounts | users ... | teams ... | canned ... | escalation ... | audit | privacy ...]
        (installed: kefu-console)
 
   (no command)   serve the handoff console (settings from the environment, docs/console.md)
@@ -20,6 +20,7 @@ USAGE = """usage: python -m console [accounts | users ... | teams ... | canned .
   users ...      manage agent accounts (kefu-console users --help)
   teams ...      teams, their categories and staffed hours (kefu-console teams --help)
   canned ...     canned responses (kefu-console canned --help)
+  escalation ... the escalation keywords and complaint evidence (kefu-console escalation --help)
   audit          the admin audit log, newest first
   privacy ...    retention job, access and erasure requests (docs/privacy.md)"""
 
@@ -67,7 +68,7 @@ def main() -> int:
         from console.accounts import main as users_main
 
         return users_main(sys.argv[2:])
-    if sys.argv[1:2] in (["teams"], ["canned"], ["audit"]):  # administration (console/admin/cli.py)
+    if sys.argv[1:2] in (["teams"], ["canned"], ["escalation"], ["audit"]):  # administration (console/admin/cli.py)
         from console.admin.cli import main as admin_main
 
         return admin_main(sys.argv[1:])

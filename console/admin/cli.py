@@ -1,5 +1,5 @@
-"""``python -m console teams ...`` and ``python -m console canned ...``: the console's teams and canned responses
-from a shell, through the same checked, audited service as the admin page (actor ``cli:<os user>``).
+"""``python -m console teams|canned|escalation ...``: the console's teams, canned responses and escalation word
+lists from a shell, through the same checked, audited service as the admin page (actor ``cli:<os user>``).
 
     python -m console teams list
     python -m console teams create wholesale --name-zh-hans 批发 --name-en Wholesale --categories wholesale \\
@@ -12,11 +12,17 @@ from a shell, through the same checked, audited service as the admin page (actor
         --text-zh-hans "退款 1-3 个工作日到账。" --text-en "Refunds arrive within 1-3 working days."
     python -m console canned update refund_eta --text-en "..."
     python -m console canned delete refund_eta
-    python -m console audit [--page N] [--per-page N] [--kind agent|team|canned]
+    python -m console escalation list
+    python -m console escalation set explicit_request.keywords 转人工 找店长 "talk to a human"
+    python -m console escalation set complaint.evidence --confirm-empty     # switches the evidence words off
+    python -m console escalation reset explicit_request.keywords            # actions/escalation.yml's list again
+    python -m console audit [--page N] [--per-page N] [--kind agent|team|canned|escalation]
 
 ``--hours``: ``shop`` (the shop's staffed hours of console/config.yml) or ``day=HH:MM-HH:MM[,HH:MM-HH:MM];...``
 with days mon..sun or a range like ``mon-fri``; a day not named is closed. ``zh-Hant`` words are generated from
-``zh-Hans`` when not given.
+``zh-Hans`` when not given. ``escalation set`` replaces the whole list (``explicit_request.keywords``,
+``complaint.keywords`` or ``complaint.evidence``) with the words given; the action servers use it within
+``KEFU_ESCALATION_REFRESH_SECONDS``.
 
 Exit codes: 0 done, 1 refused (the message says why), 2 bad usage.
 """
@@ -31,6 +37,7 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO
 import sqlalchemy as sa
 
 from console.accounts import admin_service, cli_actor
+from console.admin.escalation import LISTS
 from console.admin.service import AdminError, AdminService
 from console.models import create_schema, make_engine
 from console.queueing import DAYS
@@ -79,7 +86,8 @@ def _add_words(command: argparse.ArgumentParser, prefix: str, what: str) -> None
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m console", description="Console teams, canned responses, audit log.")
+    top = argparse.ArgumentParser(prog="python -m console",
+                                  description="Console teams, canned responses, escalation words, audit log.")
     kinds = top.add_subparsers(dest="kind", required=True)
     teams = kinds.add_parser("teams", help="the teams").add_subparsers(dest="command", required=True)
     teams.add_parser("list", help="list the teams")
@@ -99,10 +107,18 @@ def parser() -> argparse.ArgumentParser:
         _add_words(command, "title", "title")
         _add_words(command, "text", "text")
     canned.add_parser("delete", help="delete a canned response").add_argument("canned_id")
+    escalation = kinds.add_parser("escalation", help="the escalation keywords and complaint evidence words")
+    lists = escalation.add_subparsers(dest="command", required=True)
+    lists.add_parser("list", help="every list: the words in effect, and whether they are the YAML's")
+    command = lists.add_parser("set", help="replace a list with the words given")
+    command.add_argument("list_id", metavar="list", help=", ".join(LISTS))
+    command.add_argument("words", nargs="*", help="the words (quote a word with spaces)")
+    command.add_argument("--confirm-empty", action="store_true", help="allow no words: switches the list off")
+    lists.add_parser("reset", help="the YAML's list again").add_argument("list_id", metavar="list", help=", ".join(LISTS))
     audit = kinds.add_parser("audit", help="the admin audit log, newest first")
     audit.add_argument("--page", type=int, default=1)
     audit.add_argument("--per-page", type=int, default=50)
-    audit.add_argument("--kind", dest="target_kind", choices=("agent", "team", "canned"))
+    audit.add_argument("--kind", dest="target_kind", choices=("agent", "team", "canned", "escalation"))
     return top
 
 
@@ -169,6 +185,8 @@ def _run(args: argparse.Namespace, admin: AdminService, stdout: TextIO) -> int:
             done = admin.update_canned(actor, args.canned_id, merged)
         stdout.write(f"canned response {done['id']}: {done['title']['zh-Hans']} / {done['title']['en']}\n")
         return 0
+    if args.kind == "escalation":
+        return _escalation(args, admin, actor, stdout)
     if args.page < 1 or not 1 <= args.per_page <= 200:
         raise UsageError("--page must be 1 or more, --per-page 1-200")
     page = admin.audit(args.page, args.per_page, [args.target_kind] if args.target_kind else [])
@@ -177,6 +195,28 @@ def _run(args: argparse.Namespace, admin: AdminService, stdout: TextIO) -> int:
         stdout.write(f"{item['at']}  {item['actor']:<20} {item['address'] or '-':<15} {item['action']:<18} "
                      f"{item['target']['kind']} {item['target']['id']}  "
                      f"{json.dumps(item['after'], ensure_ascii=False) if item['after'] is not None else '-'}\n")
+    return 0
+
+
+def _words_line(words: List[str]) -> str:
+    return ", ".join(words) if words else "(none: switched off)"
+
+
+def _escalation(args: argparse.Namespace, admin: AdminService, actor: Any, stdout: TextIO) -> int:
+    if args.command == "list":
+        for item in admin.list_escalation()["lists"]:
+            source = (f"saved by {item['updated_by']} at {item['updated_at']}" if item["overridden"]
+                      else "actions/escalation.yml")
+            stdout.write(f"{item['id']} ({len(item['words'])} words; {source}):\n  {_words_line(item['words'])}\n")
+        return 0
+    trigger, _, name = args.list_id.partition(".")
+    if args.command == "reset":
+        done = admin.reset_escalation_words(actor, trigger, name)
+        stdout.write(f"{done['id']}: actions/escalation.yml's list ({len(done['words'])} words)\n")
+        return 0
+    done = admin.set_escalation_words(actor, trigger, name, {"words": list(args.words),
+                                                             "confirm_empty": bool(args.confirm_empty)})
+    stdout.write(f"{done['id']}: {len(done['words'])} words saved: {_words_line(done['words'])}\n")
     return 0
 
 

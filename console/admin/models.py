@@ -66,3 +66,15 @@ class AdminSeed(Base):
     __tablename__ = "console_admin_seeds"
     name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     at: Mapped[float] = mapped_column(sa.Float)
+
+
+class EscalationWordsRow(Base):
+    """A supervisor's word list for one escalation trigger list (``id``: ``explicit_request.keywords``,
+    ``complaint.keywords`` or ``complaint.evidence``), replacing the list of actions/escalation.yml. No row: the
+    YAML's list applies. The action server fetches these from ``/internal/escalation-words``."""
+
+    __tablename__ = "console_escalation_words"
+    id: Mapped[str] = mapped_column(sa.String(48), primary_key=True)
+    words_json: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[float] = mapped_column(sa.Float)
+    updated_by: Mapped[str] = mapped_column(sa.String(128))

@@ -1,5 +1,7 @@
 """Administrative changes, checked and audited: agents (create, edit role, teams and name, deactivate and
-activate, reset the password), teams (names, categories, staffed hours, deactivate), canned responses.
+activate, reset the password), teams (names, categories, staffed hours, deactivate), canned responses, the
+escalation word lists (console/admin/escalation.py: the keywords and complaint evidence the action server uses
+instead of actions/escalation.yml's lists).
 
 The web API (console/web/admin.py) and the command line (console/admin/cli.py, console/accounts.py) call the
 same methods. Every change writes one ``AdminAudit`` row in the transaction of the change, with the values
@@ -24,7 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from console.accounts import USERNAME, AccountError, check_password, end_sessions
 from console.admin.directory import Directory, _loads, canned_json, dumps, team_json
-from console.admin.models import AdminAudit, CannedRow, TeamRow
+from console.admin import escalation as words
+from console.admin.models import AdminAudit, CannedRow, EscalationWordsRow, TeamRow
 from console.auth import hash_password
 from console.models import ROLES, Agent, Ticket
 from console.queueing import DAYS, StaffedHours
@@ -493,6 +496,107 @@ class AdminService:
         if row is None:
             raise NotFound(f"no canned response {str(canned_id)[:64]!r}")
         return row
+
+    # -- escalation word lists --------------------------------------------------------------------------
+    def _escalation_rows(self, session: Session) -> Dict[str, EscalationWordsRow]:
+        return {r.id: r for r in session.scalars(sa.select(EscalationWordsRow)) if r.id in words.LISTS}
+
+    @staticmethod
+    def _escalation_item(key: str, default: List[str], row: Optional[EscalationWordsRow]) -> Dict[str, Any]:
+        from console.queueing import iso
+
+        saved = _loads(row.words_json, []) if row is not None else None
+        trigger, name = key.split(".")
+        return {"id": key, "trigger": trigger, "list": name, "default": default, "override": saved,
+                "words": saved if saved is not None else default, "overridden": saved is not None,
+                "updated_at": iso(row.updated_at) if row is not None else None,
+                "updated_by": row.updated_by if row is not None else None}
+
+    def _escalation_key(self, trigger: Any, name: Any) -> str:
+        key = words.list_id(trigger, name)
+        if key is None:
+            raise NotFound(f"no escalation list {str(trigger)[:32]}.{str(name)[:32]}; lists are "
+                           f"{', '.join(words.LISTS)}")
+        return key
+
+    def list_escalation(self) -> Dict[str, Any]:
+        """Every editable list: its YAML default, the saved override (or null) and the words in effect."""
+        defaults = words.defaults()
+        with self.sessions() as session:
+            rows = self._escalation_rows(session)
+        saved = {k: _loads(r.words_json, []) for k, r in rows.items()}
+        return {"lists": [self._escalation_item(k, defaults[k], rows.get(k)) for k in words.LISTS],
+                "version": words.version_of(saved), "max_words": words.MAX_WORDS, "max_word": words.MAX_WORD}
+
+    def escalation_list(self, trigger: Any, name: Any) -> Dict[str, Any]:
+        key = self._escalation_key(trigger, name)
+        with self.sessions() as session:
+            return self._escalation_item(key, words.defaults()[key], session.get(EscalationWordsRow, key))
+
+    def escalation_overrides(self) -> Dict[str, Any]:
+        """What the action server reads: the saved lists by trigger and list, and their version."""
+        with self.sessions() as session:
+            rows = list(self._escalation_rows(session).values())
+        saved = {r.id: _loads(r.words_json, []) for r in rows}
+        nested: Dict[str, Dict[str, List[str]]] = {}
+        for key, listed in saved.items():
+            trigger, name = key.split(".")
+            nested.setdefault(trigger, {})[name] = listed
+        from console.queueing import iso
+
+        return {"version": words.version_of(saved), "overrides": nested,
+                "updated_at": iso(max(r.updated_at for r in rows)) if rows else None}
+
+    def set_escalation_words(self, actor: Actor, trigger: Any, name: Any, data: Mapping[str, Any]) -> Dict[str, Any]:
+        """Save ``data["words"]`` as the list (replacing the YAML's). An empty list switches the trigger's keywords
+        (or the complaint evidence) off: only with ``confirm_empty: true``."""
+        key = self._escalation_key(trigger, name)
+        unknown = sorted(set(data) - {"words", "confirm_empty"})
+        if unknown:
+            raise Invalid(f"unknown field(s) {', '.join(map(str, unknown))[:200]}; use words, confirm_empty")
+        confirm = data.get("confirm_empty", False)
+        if not isinstance(confirm, bool):
+            raise Invalid("confirm_empty must be true or false")
+        try:
+            listed = words.check_words(data.get("words"), key)
+        except words.WordsError as error:
+            raise Invalid(str(error)) from None
+        if not listed and not confirm:
+            what = "complaint evidence" if key == "complaint.evidence" else f"{key.split('.')[0]} keywords"
+            raise Conflict(f"an empty list switches the {what} off; send confirm_empty: true to do that")
+        default = words.defaults()[key]
+        with self.sessions() as session:
+            row = session.get(EscalationWordsRow, key, with_for_update=True)
+            before = self._escalation_item(key, default, row)
+            if row is not None and _loads(row.words_json, []) == listed:
+                return before
+            if row is None:
+                row = EscalationWordsRow(id=key)
+                session.add(row)
+            row.words_json = dumps(listed)
+            row.updated_at = self.clock()
+            row.updated_by = actor.name[:128]
+            after = self._escalation_item(key, default, row)
+            self._audit(session, actor, "escalation.update", "escalation", key,
+                        {"words": before["words"], "overridden": before["overridden"]},
+                        {"words": listed, "overridden": True})
+            self._commit(session, f"{key} was saved by someone else at the same time; try again")
+            return after
+
+    def reset_escalation_words(self, actor: Actor, trigger: Any, name: Any) -> Dict[str, Any]:
+        """Delete the saved list: the YAML's applies again (nothing to do, and no audit row, when none was saved)."""
+        key = self._escalation_key(trigger, name)
+        default = words.defaults()[key]
+        with self.sessions() as session:
+            row = session.get(EscalationWordsRow, key, with_for_update=True)
+            if row is None:
+                return self._escalation_item(key, default, None)
+            before = {"words": _loads(row.words_json, []), "overridden": True}
+            session.delete(row)
+            self._audit(session, actor, "escalation.reset", "escalation", key, before,
+                        {"words": default, "overridden": False})
+            session.commit()
+            return self._escalation_item(key, default, None)
 
     # -- the audit log ----------------------------------------------------------------------------------
     def audit(self, page: int = 1, per_page: int = 50, kinds: Sequence[str] = ()) -> Dict[str, Any]:

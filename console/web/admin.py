@@ -1,5 +1,5 @@
 """Blueprint ``admin``: the supervisors' administration API (``/api/admin/...``): agents, teams, canned
-responses and the audit log (console/admin/service.py does the checked, audited work; docs/console-api.md).
+responses, the escalation word lists and the audit log (console/admin/service.py does the checked, audited work; docs/console-api.md).
 
 Supervisors only (401 without a session, 403 for agents), the CSRF token on every write, 400 with a message on
 bad input, 404 for an unknown target, 409 on a conflict (a taken id, the last supervisor, a team with open
@@ -20,6 +20,9 @@ from console.web.guards import Guards
 from console.web.parts import Parts
 from console.web.protocol import ApiError, body_json, ok
 from kernel.handoff import CATEGORIES
+
+
+AUDIT_KINDS = ("agent", "team", "canned", "escalation")
 
 
 def _int_arg(request: Request, name: str, default: int) -> int:
@@ -107,6 +110,28 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
         body_json(request)
         return ok(admin.delete_canned(actor(request), canned_id))
 
+    # -- escalation word lists (keywords, complaint evidence) ----------------------------------------------
+    @bp.get("/api/admin/escalation")
+    @supervisor
+    async def escalation(_request: Request) -> HTTPResponse:
+        return ok(admin.list_escalation())
+
+    @bp.get("/api/admin/escalation/<trigger:str>/<name:str>")
+    @supervisor
+    async def escalation_list(_request: Request, trigger: str, name: str) -> HTTPResponse:
+        return ok(admin.escalation_list(trigger, name))
+
+    @bp.put("/api/admin/escalation/<trigger:str>/<name:str>")
+    @supervisor
+    async def set_escalation(request: Request, trigger: str, name: str) -> HTTPResponse:
+        return ok(admin.set_escalation_words(actor(request), trigger, name, body_json(request)))
+
+    @bp.delete("/api/admin/escalation/<trigger:str>/<name:str>")
+    @supervisor
+    async def reset_escalation(request: Request, trigger: str, name: str) -> HTTPResponse:
+        body_json(request)
+        return ok(admin.reset_escalation_words(actor(request), trigger, name))
+
     # -- the audit log ----------------------------------------------------------------------------------
     @bp.get("/api/admin/audit")
     @supervisor
@@ -116,8 +141,8 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
         if page < 1 or not 1 <= per_page <= 200:
             raise ApiError(400, "bad_request", "page must be 1 or more, per_page 1-200")
         kind = request.args.get("kind")
-        if kind is not None and kind not in ("agent", "team", "canned"):
-            raise ApiError(400, "bad_request", "kind must be agent, team or canned")
+        if kind is not None and kind not in AUDIT_KINDS:
+            raise ApiError(400, "bad_request", f"kind must be {', '.join(AUDIT_KINDS[:-1])} or {AUDIT_KINDS[-1]}")
         return ok(admin.audit(page, per_page, [kind] if kind else []))
 
     return bp

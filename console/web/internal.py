@@ -1,5 +1,6 @@
 """Blueprint ``internal``: the action server's API (``/internal/*``, bearer service token): open a handoff
-ticket, record a CSAT rating, ask for the customer's place in the queue."""
+ticket, record a CSAT rating, ask for the customer's place in the queue, read the escalation word lists the
+supervisors saved (actions/escalation_words.py)."""
 
 from __future__ import annotations
 
@@ -54,5 +55,10 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
             raise ApiError(400, "bad_request", "sender_id is required")
         bind_conversation(sender)
         return ok(views.queue_status(sender).to_json())
+
+    @bp.get("/internal/escalation-words")
+    @guards.service
+    async def escalation_words(_request: Request) -> HTTPResponse:
+        return ok(parts.admin.escalation_overrides())
 
     return bp

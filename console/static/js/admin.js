@@ -1,5 +1,5 @@
-// Supervisor administration (/admin): agents, teams (names, categories, staffed hours), canned responses and the
-// audit log, through /api/admin/... (docs/console-api.md). Everything from the server goes in as text (dom.js).
+// Supervisor administration (/admin): agents, teams (names, categories, staffed hours), canned responses, the
+// escalation word lists and the audit log, through /api/admin/... (docs/console-api.md). Everything from the server goes in as text (dom.js).
 import { api, requireSession } from "./api.js";
 import { $, el, replaceChildren } from "./dom.js";
 import { clock } from "./format.js";
@@ -8,7 +8,8 @@ import { confirmDialog, errorText, initShell, toast } from "./shell.js";
 
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const PER_PAGE = 20;
-const state = { me: null, agents: [], teams: [], categories: [], canned: [], audit: null, page: 1, editing: { agent: null, team: null, canned: null } };
+const state = { me: null, agents: [], teams: [], categories: [], canned: [], escalation: [], audit: null, page: 1,
+  editing: { agent: null, team: null, canned: null, escalation: null } };
 
 const teamName = (id) => { const team = state.teams.find((x) => x.id === id); return team ? pick(team.name) : id; };
 const categoryWord = (c) => (hasKey(`category_${c}`) ? t(`category_${c}`) : c);
@@ -243,6 +244,53 @@ async function deleteCanned(item) {
   await act(() => api.adminDeleteCanned(item.id), t("admin_saved"));
 }
 
+// -- escalation word lists --------------------------------------------------------------------------------
+const listName = (id) => t(`escalation_${id.replace(".", "_")}`);
+
+function renderEscalation() {
+  const rows = state.escalation.map((x) => el("tr", { dataset: { escalation: x.id }, class: x.overridden ? "" : "muted" },
+    el("td", {}, listName(x.id)),
+    el("td", {}, x.overridden ? t("admin_escalation_saved_by", { who: x.updated_by, when: clock(x.updated_at, getLang()) }) : t("admin_escalation_default")),
+    el("td", { class: "admin-text" }, x.words.length ? x.words.join("、") : t("admin_escalation_off")),
+    el("td", { class: "row-actions" },
+      button("admin_edit", () => editEscalation(x), { dataset: { action: "edit" } }),
+      x.overridden ? button("admin_escalation_reset", () => resetEscalation(x), { dataset: { action: "reset" } }) : null)));
+  replaceChildren($("#escalation-table"), headRow("admin_escalation_list", "admin_escalation_source", "admin_escalation_words_col",
+    "admin_actions"), el("tbody", {}, rows));
+  if (state.editing.escalation) $("#escalation-form-title").textContent = t("admin_escalation_edit", { name: listName(state.editing.escalation.id) });
+}
+
+function editEscalation(item) {
+  state.editing.escalation = item;
+  $("#escalation-words").value = item.words.join("\n");
+  $("#escalation-confirm-empty").checked = false;
+  $("#escalation-form").hidden = false;
+  renderEscalation();
+  $("#escalation-words").focus();
+}
+
+function closeEscalationForm() {
+  state.editing.escalation = null;
+  $("#escalation-form").reset();
+  $("#escalation-form").hidden = true;
+}
+
+async function saveEscalation(event) {
+  event.preventDefault();
+  const editing = state.editing.escalation;
+  if (!editing) return;
+  const words = $("#escalation-words").value.split(/\r?\n/).map((x) => x.trim()).filter(Boolean);
+  const saved = await act(() => api.adminSetEscalation(editing.id, { words, confirm_empty: $("#escalation-confirm-empty").checked }),
+    t("admin_saved"));
+  if (saved) closeEscalationForm();
+}
+
+async function resetEscalation(item) {
+  if (!(await confirmDialog(t("admin_escalation_confirm_reset", { name: listName(item.id) })))) return;
+  const done = await act(() => api.adminResetEscalation(item.id), t("admin_saved"));
+  if (done && state.editing.escalation && state.editing.escalation.id === item.id) closeEscalationForm();
+}
+
 // -- the audit log ---------------------------------------------------------------------------------------
 function change(item) {
   const before = item.before || {};
@@ -272,15 +320,17 @@ function render() {
   renderAgents();
   renderTeams();
   renderCanned();
+  renderEscalation();
   renderAudit();
 }
 
 async function load() {
   const error = $("#admin-error");
   try {
-    const [agents, teams, canned, audit] = await Promise.all([api.adminAgents(), api.adminTeams(), api.adminCanned(),
-      api.adminAudit(state.page, PER_PAGE)]);
-    Object.assign(state, { agents: agents.agents, teams: teams.teams, categories: teams.categories, canned: canned.canned, audit });
+    const [agents, teams, canned, escalation, audit] = await Promise.all([api.adminAgents(), api.adminTeams(), api.adminCanned(),
+      api.adminEscalation(), api.adminAudit(state.page, PER_PAGE)]);
+    Object.assign(state, { agents: agents.agents, teams: teams.teams, categories: teams.categories, canned: canned.canned,
+      escalation: escalation.lists, audit });
     error.hidden = true;
     render();
   } catch (err) {
@@ -302,6 +352,8 @@ async function init() {
   $("#team-cancel").addEventListener("click", resetTeamForm);
   $("#canned-form").addEventListener("submit", saveCanned);
   $("#canned-cancel").addEventListener("click", resetCannedForm);
+  $("#escalation-form").addEventListener("submit", saveEscalation);
+  $("#escalation-cancel").addEventListener("click", closeEscalationForm);
   $("#audit-prev").addEventListener("click", () => { state.page = Math.max(1, state.page - 1); load(); });
   $("#audit-next").addEventListener("click", () => { state.page += 1; load(); });
   document.addEventListener("kefu:lang", render);
