@@ -1,4 +1,4 @@
-"""Baseline of the store store: the tables as release 0.x (commit b5e7bd9) created them with ``create_all``.
+"""Baseline of the store store: the tables as release 0.x (commit b5e7bd9) made them with ``create_all``.
 
 Revision ID: 0001
 Revises: (none)
