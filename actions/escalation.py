@@ -1,6 +1,8 @@
 """When to hand a conversation to a person: a pure decision over the conversation's signals.
 
-Triggers and their switches live in ``actions/escalation.yml``. ``decide`` is
+Triggers and their switches live in ``actions/escalation.yml``; the word lists a supervisor saved in the console
+(``explicit_request.keywords``, ``complaint.keywords``, ``complaint.evidence``) replace the YAML's, as the action
+server last fetched them (actions/escalation_words.py). ``decide`` is
 what ``action_handoff`` uses to name the reason and category; ``auto_escalation``
 is for the fallback ladder (actions/fallback.py): after a miss it says whether
 to offer a person, hand over at once, or neither.
@@ -15,6 +17,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 
 import yaml
 
+from actions import escalation_words
 from actions.sentiment import TranscriptSentiment, score_message, score_transcript
 from actions.turns import count_misses, intent_of, turns
 from kernel.handoff import REASONS
@@ -67,8 +70,40 @@ def parse_config(raw: Mapping[str, Any]) -> EscalationConfig:
 
 
 @lru_cache(maxsize=4)
-def load_config(path: Path = CONFIG_FILE) -> EscalationConfig:
+def _parsed(path: Path) -> EscalationConfig:
     return parse_config(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+
+
+def load_yaml_config(path: Path = CONFIG_FILE) -> EscalationConfig:
+    """actions/escalation.yml as written (parsed once)."""
+    return _parsed(path)
+
+
+def merge_overrides(base: EscalationConfig, overrides: escalation_words.Overrides) -> EscalationConfig:
+    """``base`` with the supervisors' word lists in place of its own (the other settings unchanged)."""
+    triggers = dict(base.triggers)
+    for (trigger, name), words in overrides.lists.items():
+        triggers[trigger] = {**(triggers.get(trigger) or {}), name: list(words)}
+    return EscalationConfig(triggers, base.categories)
+
+
+_merged: Dict[Any, EscalationConfig] = {}
+
+
+def load_config(path: Path = CONFIG_FILE) -> EscalationConfig:
+    """The configuration in effect: the YAML, with the console's saved word lists over it (actions/escalation.yml
+    only for another ``path`` or before the console's lists were read). Merged once per version of the lists."""
+    base = load_yaml_config(path)
+    overrides = escalation_words.current()
+    if overrides is None or not overrides.lists or path != CONFIG_FILE:
+        return base
+    key = (id(base), overrides.version)
+    merged = _merged.get(key)
+    if merged is None:
+        if len(_merged) >= 4:
+            _merged.clear()
+        merged = _merged[key] = merge_overrides(base, overrides)
+    return merged
 
 
 @dataclass(frozen=True)

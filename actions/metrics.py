@@ -7,6 +7,7 @@
 | ``kefu_actions_in_progress`` | gauge | |
 | ``kefu_faq_outcomes_total`` | counter | ``outcome`` (answered / clarify / no_answer), ``language`` |
 | ``kefu_handoffs_requested_total`` | counter | ``reason``, ``console`` (``ok`` / ``down``) |
+| ``kefu_escalation_words_refresh_failures_total`` | counter | ``kind`` (``unreachable`` / ``status`` / ``bad_body``) |
 
 Label values are bounded: unknown action names become ``unknown``, unknown outcomes, languages and
 reasons ``other``. The recording functions never raise: a metric must not cost a customer a reply.
@@ -61,6 +62,16 @@ PRESALES = Counter(
     ["outcome", "priority"], registry=REGISTRY,
 )
 
+#: a refresh of the supervisors' escalation words (actions/escalation_words.py) that kept the last known lists
+ESCALATION_REFRESH_FAILURES = ("unreachable", "status", "bad_body")
+ESCALATION_WORDS_FAILURES = Counter(
+    "kefu_escalation_words_refresh_failures",
+    "Refreshes of the console's escalation word lists that failed (the last known lists stay): unreachable, "
+    "status (not 200), bad_body", ["kind"], registry=REGISTRY,
+)
+
+for _kind in ESCALATION_REFRESH_FAILURES:
+    ESCALATION_WORDS_FAILURES.labels(_kind)
 for _outcome in FAQ_OUTCOMES:
     for _language in LANGUAGES:
         FAQ_TURNS.labels(_outcome, _language)
@@ -92,6 +103,13 @@ def record_presales(outcome: str, priority: str = "") -> None:
         PRESALES.labels(_bounded(outcome, PRESALES_OUTCOMES), _bounded(priority, ("hot", "warm")) if priority else "").inc()
     except Exception:  # pragma: no cover
         log.exception("metrics.record_failed metric=presales_outcomes")
+
+
+def record_escalation_refresh_failure(kind: str) -> None:
+    try:
+        ESCALATION_WORDS_FAILURES.labels(_bounded(kind, ESCALATION_REFRESH_FAILURES)).inc()
+    except Exception:  # pragma: no cover
+        log.exception("metrics.record_failed metric=escalation_words_refresh_failures")
 
 
 def render() -> Tuple[bytes, str]:

@@ -36,7 +36,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
-from actions import metrics
+from actions import escalation_words, metrics
 from kernel.logs import (
     add_masking,
     adopt_loggers,
@@ -53,9 +53,12 @@ SERVICE_NAME = "actions"
 
 
 class InstrumentedExecutor(ActionExecutor):
-    """rasa-sdk's executor, timing every action and binding the conversation id for its log lines."""
+    """rasa-sdk's executor, timing every action and binding the conversation id for its log lines. Each call
+    also starts a background refresh of the supervisors' escalation words when they are stale (never waited for:
+    actions/escalation_words.py)."""
 
     async def run(self, action_call: Dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        escalation_words.REFRESHER.poke()
         action_name = action_call.get("next_action")
         if not action_name:
             return await super().run(action_call, *args, **kwargs)
