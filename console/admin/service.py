@@ -25,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from console.accounts import USERNAME, AccountError, check_password, end_sessions
-from console.admin.directory import Directory, _loads, canned_json, dumps, team_json
 from console.admin import escalation as words
+from console.admin.directory import Directory, _loads, canned_json, dumps, team_json
 from console.admin.models import AdminAudit, CannedRow, EscalationWordsRow, TeamRow
 from console.auth import hash_password
 from console.models import ROLES, Agent, Ticket

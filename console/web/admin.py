@@ -21,7 +21,6 @@ from console.web.parts import Parts
 from console.web.protocol import ApiError, body_json, ok
 from kernel.handoff import CATEGORIES
 
-
 AUDIT_KINDS = ("agent", "team", "canned", "escalation")
 
 
