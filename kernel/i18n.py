@@ -156,11 +156,31 @@ def buttons(key: str, language: Optional[str]) -> List[Dict[str, str]]:
     ]
 
 
+#: Domain responses that describe the demo shop's order numbers, and the source text a seller with another format
+#: (``shop.order_number``, kernel/seller.py) gets instead, with an example of its own filled in at build time.
+SHOP_ORDER_VARIANTS = {"utter_ask_order_id": "msg_ask_order_id_shop"}
+
+
+def _for_the_shop(key: str, catalog: Mapping[str, Dict[str, Any]]) -> Dict[str, Any]:
+    """``catalog[key]``, or for a seller's own order-number format its shop variant with the seller's example."""
+    from datetime import date
+
+    from kernel import seller
+
+    fmt = seller.current().order_number
+    if key not in SHOP_ORDER_VARIANTS or fmt == seller.DEMO.order_number:
+        return catalog[key]
+    variant = catalog[SHOP_ORDER_VARIANTS[key]]
+    example = fmt.make(1, date(2026, 11, 20))
+    texts = {lang: [t.format(example=example) for t in variations] for lang, variations in variant["texts"].items()}
+    return {**catalog[key], "texts": texts}
+
+
 def domain_responses(catalog: Mapping[str, Dict[str, Any]]) -> Dict[str, List[Dict[str, Any]]]:
     """Rasa responses with one conditional variation per language and a default."""
     responses: Dict[str, List[Dict[str, Any]]] = {}
     for key in sorted(k for k in catalog if k.startswith("utter_")):
-        entry = catalog[key]
+        entry = _for_the_shop(key, catalog)
         variations: List[Dict[str, Any]] = []
         for lang in (*LANGUAGES, None):
             for t in entry["texts"][lang or DEFAULT_LANGUAGE]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from kernel import seller
 from kernel.i18n import text as t
 from kernel.i18n import to_script
 
@@ -103,8 +104,14 @@ def stock_text(product: str, quantity: int, available: Optional[int], short: int
 
 
 def checkout_text(quantity: int, bulk_quantity: int, bulk_value_yuan: int, language: str) -> str:
-    value = f"{bulk_value_yuan:,}"
-    return t("msg_presales_checkout", language, quantity=quantity, bulk_quantity=bulk_quantity, bulk_value=value)
+    """Why a small order goes to the shop. ``bulk_value_yuan`` is the threshold in the shop currency's major unit:
+    the demo says "5,000 元"; a shop in another currency gets the amount with its own symbol ("$5,000.00")."""
+    currency = seller.current().currency
+    if currency == seller.DEMO.currency:
+        return t("msg_presales_checkout", language, quantity=quantity, bulk_quantity=bulk_quantity,
+                 bulk_value=f"{bulk_value_yuan:,}")
+    return t("msg_presales_checkout_shop", language, quantity=quantity, bulk_quantity=bulk_quantity,
+             bulk_money=currency.format(currency.from_major(bulk_value_yuan)))
 
 
 def sla_text(hours: int, language: str) -> str:

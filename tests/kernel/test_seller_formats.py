@@ -366,3 +366,26 @@ def test_the_format_hint_shows_the_shops_own_example() -> None:
     dated = seller.formats_from({"order_number": {"prefix": "ORD", "digits": 12}})
     with seller.use(dated):
         assert "ORD202611200001" in order_id_problem_text(None, "en")
+
+
+def test_the_order_number_prompt_in_the_domain_shows_the_sellers_example(seller_formats: seller.ShopFormats) -> None:
+    """`make domain` writes the form's question with the seller's example; the demo's domain stays as committed."""
+    from kernel import i18n
+
+    catalog = i18n.load_catalog()
+    asked = {v.get("condition", [{}])[0].get("value"): v["text"]
+             for v in i18n.domain_responses(catalog)["utter_ask_order_id"]}
+    assert asked["zh-Hans"] == "请告诉我您的订单号（例如 SO-00000001），我帮您查询。"
+    assert asked["zh-Hant"] == "請告訴我您的訂單編號（例如 SO-00000001），我幫您查詢。"
+    assert "for example SO-00000001" in asked["en"] and "KF" not in " ".join(asked.values())
+    with seller.use(seller.DEMO):
+        assert i18n.render_domain(catalog) == i18n.DOMAIN_RESPONSES.read_text(encoding="utf-8")
+
+
+def test_the_business_threshold_is_said_in_the_shops_currency(seller_formats: seller.ShopFormats) -> None:
+    from actions.presales.render import checkout_text
+
+    assert "$5,000.00" in checkout_text(3, 20, 5000, "en") and "yuan" not in checkout_text(3, 20, 5000, "en")
+    assert "$5,000.00 以上" in checkout_text(3, 20, 5000, "zh-Hans") and "元" not in checkout_text(3, 20, 5000, "zh-Hans")
+    with seller.use(seller.DEMO):
+        assert "5,000 元以上" in checkout_text(3, 20, 5000, "zh-Hans")
