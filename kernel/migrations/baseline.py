@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, List
 
 import sqlalchemy as sa
-from alembic import op
 
 Schema = Callable[[Callable[..., Any], Callable[..., Any]], None]
 
@@ -32,7 +31,7 @@ def declared(schema: Schema) -> Dict[str, List[str]]:
 
 def check(bind: sa.engine.Connection, schema: Schema, store: str) -> None:
     """Raise ForeignSchema when a table with one of the baseline's names lacks some of its columns."""
-    from kernel.migrations.core import ForeignSchema
+    from kernel.migrations.common import ForeignSchema
 
     inspector = sa.inspect(bind)
     existing = set(inspector.get_table_names())
@@ -51,6 +50,8 @@ def check(bind: sa.engine.Connection, schema: Schema, store: str) -> None:
 
 
 def apply(schema: Schema, store: str) -> None:
+    from alembic import op  # here, not at the top: kernel.migrations.light reads schemas without Alembic
+
     bind = op.get_bind()
     check(bind, schema, store)
     existing = set(sa.inspect(bind).get_table_names())

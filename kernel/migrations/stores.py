@@ -2,8 +2,10 @@
 one's service reads.
 
 The kernel imports nothing else of Kefu (docs/architecture.md), so the URL rules are restated here from the
-environment the services read; ``tests/kernel/test_migrations_cli.py`` checks they agree with each service's own
-resolution. Several stores may share one database (on the embedded default ``knowledge`` and ``notifier`` share
+environment the services read; ``tests/kernel/test_migrations.py`` checks they agree with each service's own
+resolution. The two ``wechat_*`` stores belong to the Rasa process (no Alembic there):
+``kefu-migrate`` upgrades them like the others and the Rasa process checks them with :mod:`kernel.migrations.light`.
+Several stores may share one database (on the embedded default ``knowledge`` and ``notifier`` share
 ``var/kefu_app.db``): their version tables differ, so they never clash.
 """
 
@@ -96,6 +98,28 @@ def verification_url(env: Mapping[str, str]) -> Optional[str]:
     return url or f"sqlite:///{os.path.join(str(_var_dir(env)), 'verification.db')}"
 
 
+def _rasa_store_url(env: Mapping[str, str], own: str, filename: str) -> Optional[str]:
+    """The WeChat stores of the Rasa process: their own variable, else KEFU_APP_DB_URL, else a SQLite file in the
+    var dir (a relative KEFU_VAR_DIR taken from the working directory, as those modules do); a Redis URL is not SQL."""
+    url = (env.get(own) or env.get("KEFU_APP_DB_URL") or "").strip()
+    if url.startswith(("redis://", "rediss://")):
+        return None
+    if url:
+        return url
+    return f"sqlite:///{Path(env.get('KEFU_VAR_DIR') or 'var').resolve() / filename}"
+
+
+def wechat_outbox_url(env: Mapping[str, str]) -> Optional[str]:
+    """``bot.channels.wechat.outbox``: KEFU_WECHAT_OUTBOX_URL, else KEFU_APP_DB_URL, else ``wechat_outbox.db``."""
+    return _rasa_store_url(env, "KEFU_WECHAT_OUTBOX_URL", "wechat_outbox.db")
+
+
+def wechat_kf_url(env: Mapping[str, str]) -> Optional[str]:
+    """``bot.channels.wechat_kf.state``: KEFU_WXKF_STATE_URL, else KEFU_APP_DB_URL, else ``wxkf_state.db`` (the
+    channel's ``state_url`` in credentials.yml overrides the variable there: give both the same value)."""
+    return _rasa_store_url(env, "KEFU_WXKF_STATE_URL", "wxkf_state.db")
+
+
 STORES: Dict[str, Store] = {
     store.name: store
     for store in (
@@ -104,5 +128,7 @@ STORES: Dict[str, Store] = {
         Store("knowledge", "knowledge base: unanswered questions, what supervisors taught", knowledge_url),
         Store("notifier", "notifier: notices, opt-outs, order watches", notifier_url),
         Store("verification", "order verification lockout", verification_url),
+        Store("wechat_outbox", "WeChat / WeCom outbox of late replies (the Rasa process)", wechat_outbox_url),
+        Store("wechat_kf", "微信客服 sync cursors, message ledger, sessions (the Rasa process)", wechat_kf_url),
     )
 }

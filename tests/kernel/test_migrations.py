@@ -226,6 +226,10 @@ def test_the_cli_takes_the_services_urls(tmp_path: Path, monkeypatch) -> None:
     from actions.verification_guard import guard_from_env
     from console.settings import load_settings
     from knowledge_base.config import load_config
+    from tests.kernel.migration_models import rasa_module
+
+    outbox = rasa_module("bot/channels/wechat/outbox.py")
+    state = rasa_module("bot/channels/wechat_kf/state.py")
 
     for env in ({"KEFU_VAR_DIR": str(tmp_path)},
                 {"KEFU_VAR_DIR": str(tmp_path), "KEFU_CONSOLE_DB_URL": "sqlite:///var/other.db",
@@ -241,6 +245,19 @@ def test_the_cli_takes_the_services_urls(tmp_path: Path, monkeypatch) -> None:
         assert STORES["notifier"].url(env) == (env.get("KEFU_APP_DB_URL") or LEDGER_DEFAULT)
         guard = guard_from_env(env)
         assert STORES["verification"].url(env) == str(guard.backend.engine.url)
+        assert STORES["wechat_outbox"].url(env) == outbox.default_url(env)
+        assert STORES["wechat_kf"].url(env) == state.default_url(env)
+    for env in ({"KEFU_WECHAT_OUTBOX_URL": f"sqlite:///{tmp_path}/o.db", "KEFU_WXKF_STATE_URL": f"sqlite:///{tmp_path}/k.db",
+                 "KEFU_APP_DB_URL": "postgresql+psycopg2://u@h/db"},
+                {"KEFU_APP_DB_URL": " postgresql+psycopg2://u@h/db "},
+                {"KEFU_VAR_DIR": "relative-var"}):
+        monkeypatch.chdir(tmp_path)  # a relative var dir is taken from the working directory, as the modules do
+        assert STORES["wechat_outbox"].url(env) == outbox.default_url(env)
+        assert STORES["wechat_kf"].url(env) == state.default_url(env)
+    for env in ({"KEFU_WECHAT_OUTBOX_URL": "redis://127.0.0.1:6379/0", "KEFU_WXKF_STATE_URL": "rediss://r:6380/1"},
+                {"KEFU_APP_DB_URL": "redis://127.0.0.1:6379/0"}):
+        assert outbox.default_url(env).startswith("redis") and state.default_url(env).startswith("redis")
+        assert STORES["wechat_outbox"].url(env) is None and STORES["wechat_kf"].url(env) is None  # not SQL
 
 
 def test_the_order_store_never_creates_an_empty_shop_and_refuses_a_behind_one(tmp_path: Path, monkeypatch) -> None:
@@ -260,3 +277,14 @@ def test_the_order_store_never_creates_an_empty_shop_and_refuses_a_behind_one(tm
         old.get_order("KF20251201001")
     monkeypatch.setenv("KEFU_MIGRATE_ON_START", "1")
     assert old.get_order("KF20251201001").status == "shipped"
+
+
+@pytest.mark.parametrize(("store", "table", "column"), [("wechat_outbox", "kefu_wechat_outbox", "last_error"),
+                                                       ("wechat_kf", "kefu_wxkf_sessions", "servicer")])
+def test_the_rasa_stores_models_are_compared_too(tmp_path: Path, store: str, table: str, column: str) -> None:
+    """The Rasa process's tables (loaded from their modules' files) are in the agreement test like the others."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'kefu.db'}")
+    migrations.ensure(engine, store)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+    assert [(d[0], d[3].name) for d in differences(engine, store)] == [("add_column", column)]

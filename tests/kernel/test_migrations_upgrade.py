@@ -15,10 +15,30 @@ from sqlalchemy.orm import Session
 
 from kernel import migrations
 from kernel.migrations.__main__ import main as cli
-from tests.kernel.migration_models import differences
+from tests.kernel.migration_models import differences, rasa_module
 
 DATA = Path(__file__).parent / "data" / "release_b5e7bd9"
 AT = datetime(2025, 12, 1, 8, 30, tzinfo=timezone.utc)
+
+
+def wechat_release(url: str) -> None:
+    """The Rasa process's two stores as that release's ``create_all`` made them (their table definitions have not
+    changed since commit b5e7bd9, so today's metadata makes the same tables; the dumps do not hold them), with a
+    row each."""
+    outbox = rasa_module("bot/channels/wechat/outbox.py")
+    state = rasa_module("bot/channels/wechat_kf/state.py")
+    engine = sa.create_engine(url)
+    try:
+        outbox.metadata.create_all(engine)
+        state.metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(outbox.outbox_table.insert().values(
+                channel="wechat", account="wx-release", recipient="o-release-user", text="您好，订单已发出。",
+                status="pending", attempts=1, created_at=1764547200.0, next_attempt_at=1764547200.0))
+            conn.execute(state.cursor_table.insert().values(corp_id="ww-release", open_kfid="wk-release",
+                                                            cursor="cursor-release", updated_at=1764547200.0))
+    finally:
+        engine.dispose()
 
 
 def sqlite_release(folder: Path) -> Dict[str, str]:
@@ -29,6 +49,7 @@ def sqlite_release(folder: Path) -> Dict[str, str]:
         with sqlite3.connect(path) as conn:
             conn.executescript((DATA / f"{name}.sqlite.sql").read_text(encoding="utf-8"))
         urls[name] = f"sqlite:///{path}"
+    wechat_release(urls["app"])  # KEFU_APP_DB_URL: where both WeChat stores live when it is set
     return urls
 
 
@@ -49,6 +70,7 @@ def release(request: pytest.FixtureRequest, tmp_path: Path) -> Dict[str, str]:
             conn.commit()
     finally:
         engine.dispose()
+    wechat_release(url)
     return {"console": url, "store": url, "app": url, "verification": url}
 
 
@@ -100,17 +122,27 @@ def read_every_store(urls: Dict[str, str], monkeypatch: pytest.MonkeyPatch) -> N
     assert guard.count("a" * 64, 1764547200.0 + 1, 900.0) == 1
     guard.engine.dispose()
 
+    # the Rasa process's stores, through their own classes (kernel.migrations.light at their start)
+    outbox = rasa_module("bot/channels/wechat/outbox.py")
+    sent = outbox.SqlOutbox(outbox.OutboxSettings(url=urls["app"]))
+    assert [(row["recipient"], row["text"]) for row in sent.rows()] == [("o-release-user", "您好，订单已发出。")]
+    sent.engine.dispose()
+    state = rasa_module("bot/channels/wechat_kf/state.py").SqlState(urls["app"], "ww-release", "release:1")
+    assert state._cursor("wk-release") == "cursor-release"
+    state.engine.dispose()
+
 
 def test_the_previous_releases_databases_upgrade_and_every_store_reads_them(
         release: Dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     env = environment(release)
     assert cli(["status"], env) == 3
-    assert capsys.readouterr().out.count("unversioned (tables from create_all)") == 5
+    assert capsys.readouterr().out.count("unversioned (tables from create_all)") == 7
     assert cli(["upgrade"], env) == 0
     out = capsys.readouterr().out
-    assert out.count("upgraded from nothing") == 5, out
+    assert out.count("upgraded from nothing") == 7, out
     store_urls = {"console": release["console"], "store": release["store"], "knowledge": release["app"],
-                  "notifier": release["app"], "verification": release["verification"]}
+                  "notifier": release["app"], "verification": release["verification"],
+                  "wechat_outbox": release["app"], "wechat_kf": release["app"]}
     for store, url in store_urls.items():
         engine = sa.create_engine(url)
         try:

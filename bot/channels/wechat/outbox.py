@@ -8,7 +8,8 @@ rows, retries with exponential backoff, and gives up after a bounded number of t
 logged error.
 
 - **Durable**: one SQL table (SQLAlchemy; ``KEFU_WECHAT_OUTBOX_URL``, else ``KEFU_APP_DB_URL``, else a SQLite file
-  ``wechat_outbox.db`` in ``KEFU_VAR_DIR``; PostgreSQL when several Rasa replicas share it), or
+  ``wechat_outbox.db`` in ``KEFU_VAR_DIR``; PostgreSQL when several Rasa replicas share it; its schema is
+  migrated by ``kefu-migrate``, store ``wechat_outbox``, and checked here by :mod:`kernel.migrations.light`), or
   Redis (:class:`RedisOutbox`, for a ``redis://`` URL). A process that stops with rows pending
   sends them when it (or another replica) starts again.
 - **Claimed atomically**: a row is sent by whoever flips it from free to claimed in one
@@ -38,6 +39,7 @@ from typing import Any, Awaitable, Callable, Dict, FrozenSet, List, Mapping, Opt
 
 import sqlalchemy as sa
 
+from kernel.migrations.light import ensure as ensure_schema
 from kernel.state import redis_client, sync_redis_client
 
 logger = logging.getLogger(__name__)
@@ -165,11 +167,8 @@ class SqlOutbox:
         if settings.url.startswith("sqlite"):
             connect_args = {"timeout": 30, "check_same_thread": False}
         self.engine = sa.create_engine(settings.url, connect_args=connect_args, pool_pre_ping=True, future=True)
-        try:
-            metadata.create_all(self.engine)
-        except sa.exc.SQLAlchemyError:  # another replica created it at the same moment
-            if not sa.inspect(self.engine).has_table(outbox_table.name):
-                raise
+        # the schema is kefu-migrate's (store wechat_outbox); this process has no Alembic: the light check
+        ensure_schema(self.engine, "wechat_outbox", [outbox_table])
 
     def __repr__(self) -> str:  # the URL may carry a password
         return f"SqlOutbox(dialect={self.engine.dialect.name!r})"

@@ -2,7 +2,8 @@
 a ledger of the messages handed to the bot (by msgid), and the WeCom-side session state.
 
 - **SQL** (SQLAlchemy): ``KEFU_WXKF_STATE_URL``, else ``KEFU_APP_DB_URL``, else a SQLite file
-  ``wxkf_state.db`` in ``KEFU_VAR_DIR``; PostgreSQL when several Rasa replicas share it.
+  ``wxkf_state.db`` in ``KEFU_VAR_DIR``; PostgreSQL when several Rasa replicas share it. The schema is migrated
+  by ``kefu-migrate`` (store ``wechat_kf``) and checked here by :mod:`kernel.migrations.light`.
 - **Redis** (``redis://…``): the same in keys, claims as a Lua script.
 
 A message is *claimed* (with a lease and the claiming process's id) before it is handed to the bot
@@ -23,6 +24,7 @@ from typing import Any, Dict, Mapping, Optional
 
 import sqlalchemy as sa
 
+from kernel.migrations.light import ensure as ensure_schema
 from kernel.state import redis_client
 
 STATE_URL_ENV = "KEFU_WXKF_STATE_URL"
@@ -90,11 +92,8 @@ class SqlState:
         self.lease = lease
         connect_args: Dict[str, Any] = {"timeout": 30, "check_same_thread": False} if url.startswith("sqlite") else {}
         self.engine = sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True, future=True)
-        try:
-            metadata.create_all(self.engine)
-        except sa.exc.SQLAlchemyError:  # another replica created them at the same moment
-            if not sa.inspect(self.engine).has_table(ledger_table.name):
-                raise
+        # the schema is kefu-migrate's (store wechat_kf); this process has no Alembic: the light check
+        ensure_schema(self.engine, "wechat_kf", [cursor_table, ledger_table, session_table])
 
     def __repr__(self) -> str:  # the URL may carry a password
         return f"SqlState(dialect={self.engine.dialect.name!r})"
