@@ -34,6 +34,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     async def _start(app_: Sanic) -> None:
         parts.start(held)
         app_.add_task(held.tail.run(), name="events_tail")
+        app_.add_task(held.service.directory.watch(), name="admin_directory")  # changes made with the CLI
         if held.lead_sender is not None:
             app_.add_task(held.lead_sender.run(), name="lead_webhook")
         if privacy.policy.schedule:  # the daily retention job (docs/privacy.md)

@@ -1,14 +1,16 @@
 """The current teams, routing and canned responses: the database is the source of truth, console/config.yml and
 console/canned.yml are the seed (imported once into an empty table).
 
-One console process holds one ``Directory``. It reads the tables at start and again after every administrative
-change (the console runs as one replica), and keeps the settings' configuration current in place: every reader
+One console process holds one ``Directory``. It reads the tables at start, again after every administrative
+change it makes, and within ``WATCH_SECONDS`` of a change made outside it (``python -m console teams|canned``:
+``watch``, a background task of the console), and keeps the settings' configuration current in place: every reader
 of ``config["teams"]``, ``config["routing"]`` and ``Settings.teams`` (routing, transfers, the ticket list's
 filter, ``/api/config``) sees the change at once. Per-team staffed hours are read here (``hours_for``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -25,6 +27,8 @@ from console.queueing import StaffedHours
 log = logging.getLogger("kefu.console.admin")
 
 CannedLoader = Callable[[], List[Dict[str, Any]]]
+#: how often a console looks for changes made outside it (the CLI, another process)
+WATCH_SECONDS = 5.0
 
 
 def _loads(raw: Optional[str], default: Any) -> Any:
@@ -85,6 +89,7 @@ class Directory:
         self._hours: Dict[str, StaffedHours] = {}
         self._canned: Optional[List[Dict[str, Any]]] = None
         self._lock = threading.Lock()
+        self._seen: Optional[tuple] = None  # the tables' stamp when last read
         self.loaded = False
 
     def load(self) -> None:
@@ -100,9 +105,40 @@ class Directory:
             log.info("imported the seed of %s into the console database", " and ".join(imported))
         self.refresh()
 
+    def _stamp(self, session: Session) -> tuple:
+        """What changes whenever a team or canned response is added, edited or removed: counts and latest edits."""
+        stamp: tuple = ()
+        for table in (TeamRow, CannedRow):
+            count, latest = session.execute(sa.select(sa.func.count(), sa.func.max(table.updated_at))).one()
+            stamp += (int(count or 0), float(latest or 0.0))
+        return stamp
+
+    def refresh_if_changed(self) -> bool:
+        """Read the tables again when someone else changed them (``python -m console teams|canned`` from a shell, or
+        another console process): one cheap query when nothing changed. True when the directory was reloaded."""
+        with self.sessions() as session:
+            stamp = self._stamp(session)
+        if stamp == self._seen:
+            return False
+        self.refresh()
+        return True
+
+    async def watch(self, every: float = WATCH_SECONDS) -> None:
+        """The console's background task: pick up changes made outside this process within ``every`` seconds."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if await asyncio.to_thread(self.refresh_if_changed):
+                    log.info("reloaded the teams and canned responses changed outside this console")
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the database away for a moment: the next check tries again
+                log.warning("admin.directory.watch_failed error=%s", type(error).__name__)
+
     def refresh(self) -> None:
         """Read the tables again (after a change) and update the configuration in place."""
         with self.sessions() as session:
+            stamp = self._stamp(session)
             teams = [team_json(r) for r in session.scalars(sa.select(TeamRow).order_by(TeamRow.position, TeamRow.id))]
             canned = [canned_json(r) for r in session.scalars(
                 sa.select(CannedRow).order_by(CannedRow.position, CannedRow.id))]
@@ -118,6 +154,7 @@ class Directory:
             self.config["routing"] = routing
             self._hours = hours
             self._canned = canned
+            self._seen = stamp
             self.loaded = True
 
     def hours_for(self, team: Optional[str]) -> StaffedHours:

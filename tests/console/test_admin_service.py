@@ -264,3 +264,25 @@ def test_audit_paging_newest_first(admin) -> None:
     assert [i["target"]["id"] for i in third["items"]] == ["c_1", "c_0"]
     assert service.audit(page=1, per_page=50, kinds=["agent"])["total"] == 1
     assert service.audit(page=9, per_page=2)["items"] == []
+
+
+def test_a_running_console_picks_up_changes_made_from_the_shell(admin) -> None:
+    """`python -m console teams|canned` runs in another process with its own directory: the console's watch reloads
+    when the tables changed and only then (one cheap query otherwise)."""
+    service, config = admin
+    shell_config = copy.deepcopy(load_config())
+    shell_directory = Directory(service.sessions, shell_config, load_canned)
+    shell_directory.load()
+    shell = AdminService(service.sessions, shell_directory, shell_config)
+    assert service.directory.refresh_if_changed() is False  # nothing changed since the console read the tables
+
+    shell.create_team(BOSS, {"id": "vip_care", "name": {"zh-Hans": "贵宾", "en": "VIP care"}, "categories": []})
+    assert "vip_care" not in [t["id"] for t in config["teams"]]
+    assert service.directory.refresh_if_changed() is True
+    assert "vip_care" in [t["id"] for t in config["teams"]]
+    assert service.directory.refresh_if_changed() is False
+
+    gone = service.directory.canned()[0]["id"]
+    shell.delete_canned(BOSS, gone)  # a removal changes no row's time: the count tells
+    assert service.directory.refresh_if_changed() is True
+    assert gone not in [c["id"] for c in service.directory.canned()]
