@@ -4,8 +4,8 @@ What ``make shell`` and ``make interactive`` call. The Rasa side is ``python -m 
 (Rasa's own command with Kefu's runtime installed, bot/runtime.py) in the foreground, with this terminal. It needs
 the action server: when one already answers at ``KEFU_ACTION_URL`` (``make run`` is up) it is used; otherwise this
 starts one as ``make run`` does (launcher/processes.py), on ``KEFU_ACTION_PORT`` or a free port when that is taken,
-with its output in ``<var dir>/develop-actions.log``, and stops it when the shell ends (``/stop``, Ctrl-D or
-Ctrl-C; SIGTERM or a closed terminal end Rasa first). Rasa's own port is ``KEFU_RASA_PORT`` unless taken
+with its output in ``<var dir>/develop-actions.log``, and stops it when the shell ends (``/stop``; SIGTERM or a
+closed terminal end Rasa first). Rasa's own port is ``KEFU_RASA_PORT`` unless taken
 (``make run``'s server), then a free one.
 """
 
@@ -130,6 +130,20 @@ def main(command: str, args: Sequence[str], environ: Optional[Mapping[str, str]]
         print(f"No trained Rasa model at {env['KEFU_MODEL']}: `make model` trains it.", file=sys.stderr)
         return 1
     actions = ActionServer(env)
+    running: List[subprocess.Popen] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        """SIGTERM or a closed terminal: end the Rasa side, then (finally, below) the action server."""
+        for child in running:
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
     try:
         try:
             url = actions.ensure()
@@ -138,23 +152,10 @@ def main(command: str, args: Sequence[str], environ: Optional[Mapping[str, str]]
             return 1
         started = f" (started here, log: {actions.log})" if actions.process else " (already running)"
         print(f"Action server: {url}{started}", flush=True)
-        argv = rasa_command(command, args, env)
-        child = subprocess.Popen(argv, cwd=str(ROOT), env=process_env(env))
-
-        def stop(signum: int, _frame: object) -> None:
-            """SIGTERM or a closed terminal: end the Rasa side, then (finally) the action server."""
-            child.terminate()
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-            raise SystemExit(128 + signum)
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGHUP, stop)
+        running.append(subprocess.Popen(rasa_command(command, args, env), cwd=str(ROOT), env=process_env(env)))
         while True:
             try:
-                return child.wait()
+                return running[0].wait()
             except KeyboardInterrupt:  # the terminal's Ctrl-C reaches Rasa too: wait for it to end
                 continue
     finally:
