@@ -78,8 +78,8 @@ def parse_body(body: Any) -> Overrides:
 
 
 def refresh_seconds(env: Mapping[str, str] = os.environ) -> float:
-    raw = env.get(REFRESH_ENV)
-    if raw is None or not raw.strip():
+    raw = env.get(REFRESH_ENV, "")
+    if not raw.strip():
         return DEFAULT_REFRESH_SECONDS
     try:
         value = float(raw)
