@@ -81,6 +81,19 @@ COURTESY_INTENTS = frozenset({"greet", "thanks", "goodbye", "affirm"})
 UNSURE_INTENTS = frozenset({"inform", "nlu_fallback"})
 
 
+PRESALES_INTENT = "presales_quote"
+#: asking for a quote outright, after normalise (Traditional read as Simplified): "请报价", "Please quote 300 ..."
+_QUOTE_ASKED = re.compile(r"报价|报个价|询价|\bquot(?:e|ation)\b")
+
+
+def quote_request_instead(intent: Optional[str], text: str) -> bool:
+    """Whether a message NLU was unsure of (``inform``, ``nlu_fallback``) asks for a quote in so many words: the
+    presales desk's ("…要300个保温杯，印logo，…请报价" read as nlu_fallback with presales_quote just below the
+    threshold, which the stock check took for a product and asked for its version). The desk answers a question
+    *about* quotes from the knowledge base itself."""
+    return intent in UNSURE_INTENTS and bool(_QUOTE_ASKED.search(normalise(text)))
+
+
 def stock_check_instead(intent: Optional[str], entities: Any, text: str) -> bool:
     """Whether a message outside a form that names a product, with a version, a city or stock words, is a stock
     check although NLU was unsure (``inform``, ``nlu_fallback``), or read a shop question where a version and a city
@@ -185,6 +198,10 @@ def install() -> None:
         if order_lookup_instead(intent, text):
             logger.info("turn_router.order_lookup conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
             message.intent = {"name": ORDER_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
+            return await original(self, output_channel, tracker)
+        if quote_request_instead(intent, text):
+            logger.info("turn_router.quote_request conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
+            message.intent = {"name": PRESALES_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
             return await original(self, output_channel, tracker)
         if stock_check_instead(intent, message.entities, text):
             logger.info("turn_router.stock_check conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)

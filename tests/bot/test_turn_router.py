@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional
 
 import pytest
 
-from bot.turn_router import free_text, order_lookup_instead, worth_routing
+from bot.turn_router import free_text, order_lookup_instead, quote_request_instead, worth_routing
 
 
 class UserUttered(SimpleNamespace):
@@ -132,3 +132,15 @@ def test_the_router_knows_the_sellers_order_numbers_not_the_demos() -> None:
         assert not order_lookup_instead("ask_faq", "KF20261120001 到哪了")
     assert order_lookup_instead("ask_faq", "KF20261120001 到哪了")
     assert not order_lookup_instead("ask_faq", "so-1234 5678 到哪了")
+
+
+@pytest.mark.parametrize("intent,message,expected", [
+    ("nlu_fallback", "我们是杭州云帆科技有限公司，要300个保温杯，印logo，12月25日前送到杭州，联系人李女士 13912345678，请报价", True),
+    ("inform", "我們要300個保溫杯，請報價", True),
+    ("nlu_fallback", "Please quote 300 insulated bottles with our logo", True),
+    ("nlu_fallback", "白色保温杯上海有货吗", False),  # no quote asked: the stock check's
+    ("stock_check", "300个保温杯请报价", False),  # NLU was sure: its reading stands
+    ("nlu_fallback", "the quotient of two numbers", False),  # a word that only starts like one
+])
+def test_an_unsure_message_that_asks_for_a_quote_goes_to_the_presales_desk(intent, message, expected) -> None:  # type: ignore[no-untyped-def]
+    assert quote_request_instead(intent, message) is expected
