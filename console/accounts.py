@@ -220,11 +220,12 @@ def run(argv: Sequence[str], settings: Settings, stdin: TextIO, stdout: TextIO,
         engine.dispose()
 
 
-def main(argv: Sequence[str]) -> int:
+def run_cli(command: Callable[[Settings], int], expected: tuple = ()) -> int:
+    """Run a console command-line tool: its own errors (``expected``), a bad configuration, the database away or
+    Ctrl-C are one line on stderr and exit 1, never a traceback."""
     try:
-        settings = load_settings()
-        return run(argv, settings, sys.stdin, sys.stdout)
-    except AccountError as error:
+        return command(load_settings())
+    except expected as error:
         sys.stderr.write(f"error: {error}\n")
         return 1
     except SettingsError as error:
@@ -236,3 +237,7 @@ def main(argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("cancelled\n")
         return 1
+
+
+def main(argv: Sequence[str]) -> int:
+    return run_cli(lambda settings: run(argv, settings, sys.stdin, sys.stdout), (AccountError,))

@@ -34,14 +34,12 @@ import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
-import sqlalchemy as sa
-
-from console.accounts import admin_service, cli_actor
+from console.accounts import admin_service, cli_actor, run_cli
 from console.admin.escalation import LISTS
 from console.admin.service import AdminError, AdminService
 from console.models import create_schema, make_engine
 from console.queueing import DAYS
-from console.settings import Settings, SettingsError, load_settings
+from console.settings import Settings
 
 
 class UsageError(ValueError):
@@ -231,17 +229,4 @@ def run(argv: Sequence[str], settings: Settings, stdout: TextIO) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    try:
-        return run(argv, load_settings(), sys.stdout)
-    except (AdminError, UsageError) as error:
-        sys.stderr.write(f"error: {error}\n")
-        return 1
-    except SettingsError as error:
-        sys.stderr.write(f"error: console configuration: {error}\n")
-        return 1
-    except sa.exc.SQLAlchemyError as error:
-        sys.stderr.write(f"error: the console database is unavailable ({type(error).__name__})\n")
-        return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("cancelled\n")
-        return 1
+    return run_cli(lambda settings: run(argv, settings, sys.stdout), (AdminError, UsageError))

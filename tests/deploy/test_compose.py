@@ -242,7 +242,7 @@ def test_migrate_is_a_one_shot_of_the_app_image_after_postgres(compose: Dict[str
     assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     env = assets.service_environment(migrate)
     for name in ("KEFU_CONSOLE_DB_URL", "KEFU_APP_DB_URL", "KEFU_STORE_DB_URL"):
-        assert env[name].startswith("postgresql://"), f"migrate must reach {name}"
+        assert env[name].startswith("postgresql+psycopg2://"), f"migrate must reach {name}"
 
 
 def test_every_service_with_a_database_waits_for_the_migrations(compose: Dict[str, Any]) -> None:

@@ -136,7 +136,7 @@ def _cluster_value_problems(env: Dict[str, str]) -> List[str]:
         "KEFU_APP_DB_URL",
         "KEFU_STORE_DB_URL",
     ):
-        if not env.get(name, "").startswith("postgresql://"):
+        if not env.get(name, "").startswith("postgresql+psycopg2://"):
             problems.append(f"{name} is not a PostgreSQL URL")
     for name in ("KEFU_SOCKETIO_REDIS_URL", "KEFU_WECHAT_REDIS_URL", "KEFU_RATE_LIMIT_REDIS_URL"):
         if not env.get(name, "").startswith("redis://"):
