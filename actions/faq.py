@@ -47,7 +47,7 @@ from actions.metrics import record_faq_outcome
 from actions.presales.signals import asks_for_a_quote
 from actions.turns import turns
 from kernel.i18n import buttons, text
-from kernel.language import LANGUAGES, SIMPLIFIED
+from kernel.language import LANGUAGES, SIMPLIFIED, requested_language
 from kernel.questions import looks_like_a_question
 from knowledge_base.learning.unanswered import Record, UnansweredStore, mask
 from knowledge_base.serving.matcher import MatchResult, clean_query, has_content, reply_language
@@ -124,6 +124,8 @@ def follow_up_context(events: List[Dict[str, Any]]) -> Optional[FollowUp]:
     entries: List[str] = []
     for turn in reversed(user_turns):
         answered = [e for e in turn[1:] if e.get("event") == "slot" and e.get("name") == "faq_outcome"]
+        if not answered and not entries and requested_language(str(turn[0].get("text") or "")) is not None:
+            continue  # "可以用中文講一次嗎？" repeated the answer before: a follow-up is about that one
         if not answered or answered[-1].get("value") != ANSWER:
             status = _order_status_shown(turn) if not entries else None
             return FollowUp(status, ()) if status else None

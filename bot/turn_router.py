@@ -18,6 +18,12 @@ NLU reads one message at a time, so two kinds of message go wrong on their own:
   the others. When it returns events they are the turn's answer (logged as that action, then its follow-up action
   if any, else the bot listens); when it returns none, the policies decide as usual.
 
+- **A question about a product read as "are you a bot?"** ("好吧 那保溫瓶可以刻名字嗎", ``bot_challenge`` 1.0 on this
+  machine's model) is a shop question when it names a product and no one to talk to.
+- **A follow-up to a declined question** that only swaps a place or a day ("will it rain in shanghai tomorrow", then
+  "ok and in beijing?"; ``kernel.questions.elliptical_followup``) is declined as the question was, instead of being
+  read alone (it got Beijing's stores).
+
 Inside a form, a goodbye or "算了 先不查了" with no value in it leaves the form (the intent becomes ``deny``, which the
 rules end the form on). The rest applies neither while a form is active (the forms read their own values and
 answer questions asked in the middle, actions/interruptions.py), while the conversation is paused for a person
@@ -40,7 +46,13 @@ from kernel.product_questions import (
     asks_about_the_warranty,
     stock_check_misread,
 )
-from kernel.questions import asks_for_a_task, names_someone, question_after_courtesy
+from kernel.questions import (
+    asks_for_a_task,
+    elliptical_followup,
+    looks_like_a_question,
+    names_someone,
+    question_after_courtesy,
+)
 
 logger = logging.getLogger("kefu.turn_router")
 
@@ -73,6 +85,8 @@ def order_lookup_instead(intent: Optional[str], text: str) -> bool:
 
 STOCK_INTENT = "stock_check"  # kernel.product_questions.STOCK_INTENT
 OUT_OF_SCOPE = "out_of_scope"
+#: the out-of-scope rule's reply (bot/data/rules/core.yml)
+DECLINED = "utter_out_of_scope"
 FAQ_INTENT = "ask_faq"
 #: what NLU reads for courtesy that may come before a question
 COURTESY_INTENTS = frozenset({"greet", "thanks", "goodbye", "affirm"})
@@ -111,6 +125,18 @@ def stock_check_instead(intent: Optional[str], entities: Any, text: str) -> bool
     # read as a shop question, but it names a version and a city: "blue crew neck tee in XL, any in the shenzhen
     # stores?" (not "白色保温杯可以刻字吗")
     return intent == "ask_faq" and {"variant", "city"} <= kinds
+
+
+BOT_CHALLENGE = "bot_challenge"
+
+
+def product_question_not_about_the_bot(intent: Optional[str], entities: Any, text: str) -> bool:
+    """Whether a message NLU read as "are you a bot?" is a question about a product instead: it names a product
+    (NLU's entity) and no one to talk to ("好吧 那保溫瓶可以刻名字嗎"; not "你是机器人吗", "is this a bot or a real
+    person")."""
+    if intent != BOT_CHALLENGE or names_someone(text) or not looks_like_a_question(text):
+        return False
+    return any(isinstance(e, dict) and e.get("entity") == "product" for e in entities or ())
 
 
 LEAVE_INTENT = "deny"  # the rules leave the order and stock forms on it ("never mind")
@@ -190,10 +216,20 @@ def install() -> None:
             logger.info("turn_router.task conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
             message.intent = {"name": OUT_OF_SCOPE, "confidence": 1.0, "kefu_nlu_intent": intent}
             return await original(self, output_channel, tracker)
+        if elliptical_followup(text, message.entities) and DECLINED in answered_last(tracker.events):
+            # "will it rain in shanghai tomorrow" (declined), then "ok and in beijing?": the same question for
+            # another city, declined again (it got Beijing's stores before)
+            logger.info("turn_router.declined_followup conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
+            message.intent = {"name": OUT_OF_SCOPE, "confidence": 1.0, "kefu_nlu_intent": intent}
+            return await original(self, output_channel, tracker)
         if intent in COURTESY_INTENTS and question_after_courtesy(text):
             # "謝謝 那要幾天才到" read as thanks: the question is what the customer wants answered
             logger.info("turn_router.question_after_courtesy conversation_id=%s nlu_intent=%s", tracker.sender_id,
                         intent)
+            message.intent = {"name": FAQ_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
+        if product_question_not_about_the_bot(intent, message.entities, text):
+            # "好吧 那保溫瓶可以刻名字嗎" read as "are you a bot?" (1.0): a question about a product is a shop question
+            logger.info("turn_router.product_question conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
             message.intent = {"name": FAQ_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
         if order_lookup_instead(intent, text):
             logger.info("turn_router.order_lookup conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)

@@ -9,7 +9,7 @@ message that asks rather than buys (actions/presales/signals.py), a question whi
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Optional
 
 from kernel.language import normalise
 
@@ -69,3 +69,31 @@ def names_someone(text: Optional[str]) -> bool:
     """Whether a message names someone to talk to: a person, an agent, a manager, the bot itself."""
     return bool(text) and bool(_PERSON_WORDS.search(normalise(text or "")))
 
+
+
+#: what an elliptical follow-up is made of besides the place or time it swaps in: "ok and in beijing?", "那北京呢",
+#: "what about tomorrow then", "那後天呢"
+_ELLIPSIS_FILLER = re.compile(
+    r"\b(?:ok|okay|and|what|how|about|in|at|for|then|there|the|same|one|too|also|so)\b|"
+    r"那么|那|呢|的话|如果是|要是|换成|还有|也|在|去|到|吗|嘛|[?？!！.。,，~～…\s]"
+)
+#: places and days that such a follow-up swaps in (the rest of a city name comes from NLU's city entity)
+_ELLIPSIS_SLOT = re.compile(r"\b(?:today|tomorrow|tonight|weekend|next week)\b|今天|明天|后天|周末|下周|今晚")
+
+
+def elliptical_followup(text: Optional[str], entities: Any = ()) -> bool:
+    """Whether a message only swaps a place or a day into the previous question ("ok and in beijing?", "那北京呢",
+    "what about tomorrow"): it means nothing alone, so it is read as the previous question was (a declined weather
+    question stays declined). ``entities``: NLU's, whose ``city`` spans are taken out."""
+    raw = text or ""
+    spans = sorted(((e.get("start"), e.get("end")) for e in entities or () if isinstance(e, dict)
+                    and e.get("entity") == "city" and isinstance(e.get("start"), int)
+                    and isinstance(e.get("end"), int)), reverse=True)
+    if not spans and not _ELLIPSIS_SLOT.search(normalise(raw)):
+        return False
+    for start, end in spans:
+        raw = raw[:start] + " " + raw[end:]
+    plain = normalise(raw)
+    if not looks_like_a_question(text) and not re.search(r"\b(?:and|what about|how about)\b|那", normalise(text or "")):
+        return False
+    return not _ELLIPSIS_FILLER.sub("", _ELLIPSIS_SLOT.sub("", plain))

@@ -7,7 +7,13 @@ from typing import Any, Dict, Optional
 
 import pytest
 
-from bot.turn_router import free_text, order_lookup_instead, quote_request_instead, worth_routing
+from bot.turn_router import (
+    free_text,
+    order_lookup_instead,
+    product_question_not_about_the_bot,
+    quote_request_instead,
+    worth_routing,
+)
 
 
 class UserUttered(SimpleNamespace):
@@ -144,3 +150,16 @@ def test_the_router_knows_the_sellers_order_numbers_not_the_demos() -> None:
 ])
 def test_an_unsure_message_that_asks_for_a_quote_goes_to_the_presales_desk(intent, message, expected) -> None:  # type: ignore[no-untyped-def]
     assert quote_request_instead(intent, message) is expected
+
+
+@pytest.mark.parametrize("intent, message, kinds, expected", [
+    ("bot_challenge", "好吧 那保溫瓶可以刻名字嗎", ("product",), True),
+    ("bot_challenge", "can the thermos be engraved?", ("product",), True),
+    # about the bot, or no product: NLU's reading stands
+    ("bot_challenge", "你是机器人吗", (), False),
+    ("bot_challenge", "is this thermos shop a bot or a real person?", ("product",), False),
+    ("bot_challenge", "保温杯", ("product",), False),
+    ("ask_faq", "保温杯可以刻字吗", ("product",), False),
+])
+def test_a_product_question_read_as_are_you_a_bot_is_a_shop_question(intent, message, kinds, expected) -> None:  # type: ignore[no-untyped-def]
+    assert product_question_not_about_the_bot(intent, _entities(*kinds), message) is expected

@@ -2,7 +2,7 @@
 
 import pytest
 
-from kernel.questions import looks_like_a_question
+from kernel.questions import elliptical_followup, looks_like_a_question
 
 
 @pytest.mark.parametrize("text", [
@@ -52,3 +52,27 @@ def test_a_question_after_courtesy(text: str, expected: bool) -> None:
     from kernel.questions import question_after_courtesy
 
     assert question_after_courtesy(text) is expected
+
+
+def _city(text: str, city: str) -> list:
+    start = text.lower().find(city)
+    return [{"entity": "city", "value": city, "start": start, "end": start + len(city)}] if start >= 0 else []
+
+
+@pytest.mark.parametrize("message, city, expected", [
+    ("ok and in beijing?", "beijing", True),
+    ("那北京呢", "北京", True),
+    ("那台北呢？", "台北", True),
+    ("what about tomorrow", "", True),
+    ("那後天呢", "", True),
+    # a question of its own, or a bare value: not a follow-up that only swaps the place
+    ("北京有没有门店", "北京", False),
+    ("beijing stores opening hours?", "beijing", False),
+    ("and in beijing do you have the black one?", "beijing", False),
+    ("那在北京有吗", "北京", False),
+    ("上海", "上海", False),
+    ("ok", "", False),
+    ("", "", False),
+])
+def test_a_follow_up_that_only_swaps_a_place_or_a_day(message: str, city: str, expected: bool) -> None:
+    assert elliptical_followup(message, _city(message, city)) is expected

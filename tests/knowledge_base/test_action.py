@@ -337,6 +337,12 @@ def test_the_follow_up_context_is_the_question_answered_last() -> None:
     assert follow_up_context([*clarified, *tapped, latest]) is None  # the question itself was not answered
     assert follow_up_context([*_answered("公司发票怎么开", "invoices.how_to_request"), *tapped, latest]) == \
         FollowUp("公司发票怎么开", ("invoices.company_title", "invoices.how_to_request"))
+    # a repeat in another language in between: the follow-up is about the answer it repeated
+    repeat = [{"event": "user", "text": "可以用中文講一次嗎？"}, {"event": "slot", "name": "language", "value": "zh-Hant"},
+              {"event": "bot", "text": "好的，下面用繁體中文說一遍："}, {"event": "bot", "text": "…"}]
+    assert follow_up_context([*_answered("Can you deliver to HK?", "shipping.hk_macau_taiwan"), *repeat, latest]) == \
+        FollowUp("Can you deliver to HK?", ("shipping.hk_macau_taiwan",))
+    assert follow_up_context([*repeat, latest]) is None
     # no answer before, or something else answered (an order card): nothing to follow up on
     assert follow_up_context([latest]) is None
     assert follow_up_context([{"event": "user", "text": "KF20261120001"}, {"event": "bot", "text": "📦"}, latest]) is None
