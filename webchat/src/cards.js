@@ -27,7 +27,7 @@ function rows(dl, pairs) {
 
 // Times on cards are the shop's, never the browser's: the card names its zone (`time_zone`, the zone of the bot's
 // text); cards saved before it did are in the shop's zone too.
-const SHOP_TIME_ZONE = "Asia/Shanghai";
+export const SHOP_TIME_ZONE = "Asia/Shanghai";
 
 function parts(date, options) {
   const out = {};
@@ -49,6 +49,27 @@ export function shopTime(iso, language, zone) {
     p = parts(when, options(SHOP_TIME_ZONE)); // an unknown zone name
   }
   return `${p.month}${en ? " " : "-"}${p.day} ${p.hour}:${p.minute}`;
+}
+
+/**
+ * When a chat message was sent (Unix seconds), in the shop's zone: "18:30" on the shop's today, else as the cards
+ * write it ("11-20 18:30", "Nov 20 18:30"). Null for a missing or bad time.
+ */
+export function messageTime(seconds, language, zone, now = Date.now()) {
+  if (typeof seconds !== "number" || !isFinite(seconds) || seconds <= 0) return null;
+  const when = new Date(seconds * 1000);
+  let day;
+  let p;
+  try {
+    day = (d) => parts(d, { timeZone: zone || SHOP_TIME_ZONE, year: "numeric", month: "2-digit", day: "2-digit" });
+    p = parts(when, { timeZone: zone || SHOP_TIME_ZONE, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  } catch (error) {
+    return messageTime(seconds, language, SHOP_TIME_ZONE, now); // an unknown zone name
+  }
+  const a = day(when);
+  const b = day(new Date(now));
+  if (a.year === b.year && a.month === b.month && a.day === b.day) return `${p.hour}:${p.minute}`;
+  return shopTime(when.toISOString(), language, zone || SHOP_TIME_ZONE);
 }
 
 /** A calendar date ("2026-11-21") as the bot's text writes it: "11月21日" or "Nov 21". No zone: it is a date. */

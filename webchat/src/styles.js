@@ -78,6 +78,39 @@ header button.close { background: transparent; border: none; color: inherit; fon
 form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #eaeef2; background: #fff; align-items: flex-end; }
 textarea { flex: 1; resize: none; border: 1px solid #d0d7de; border-radius: 10px; padding: 9px 10px; font: inherit; max-height: 110px; min-height: 40px; }
 form button { background: ${primary}; color: ${onPrimary}; border: none; border-radius: 10px; padding: 0 16px; height: 40px; font: inherit; font-weight: 600; cursor: pointer; }
+.stamp { font-size: 11px; color: #6e7781; }
+.row .who .stamp { color: #6e7781; font-weight: 400; }
+.foot { display: flex; gap: 6px; justify-content: flex-end; align-items: baseline; margin: 2px 4px 0; }
+.foot .meta { margin: 0; }
+.foot .meta[hidden] { display: none; }
+.row.user.attachment .bubble { padding: 4px; background: #fff; border: 1px solid #d0d7de; color: #1f2328; }
+.row.user .photo { display: block; max-width: 220px; max-height: 260px; border-radius: 10px; background: #f6f8fa; min-width: 60px; min-height: 40px; }
+.file-chip { display: inline-block; padding: 6px 10px; color: #0b57d0; text-decoration: none; }
+.missing { opacity: .5; }
+form button.attach { background: #fff; color: #57606a; border: 1px solid #d0d7de; padding: 0 10px; font-size: 18px; font-weight: 400; }
+.suggestions { display: flex; flex-wrap: wrap; gap: 6px; align-self: flex-start; max-width: 92%; }
+.suggestions-title { width: 100%; font-size: 12px; color: #57606a; margin-left: 2px; }
+.suggestions .chip { border: 1px solid ${primary}; color: ${primary}; background: #fff; border-radius: 16px; padding: 6px 12px; font: inherit; font-size: 13px; cursor: pointer; min-height: 32px; text-align: left; }
+.suggestions .chip:hover { background: ${primary}; color: ${onPrimary}; }
+form.contact { display: flex; flex-direction: column; gap: 6px; align-self: stretch; border: 1px solid #b6d4fe; background: #f5f9ff; border-radius: 12px; padding: 10px 12px; border-top: 1px solid #b6d4fe; align-items: stretch; }
+.contact-title { font-weight: 600; color: #0b57d0; }
+.contact-help { margin: 0; font-size: 12px; color: #57606a; }
+form.contact .field { display: grid; grid-template-columns: 64px 1fr; align-items: center; gap: 6px; }
+form.contact label { font-size: 13px; color: #57606a; }
+form.contact input { border: 1px solid #d0d7de; border-radius: 8px; padding: 6px 8px; font: inherit; min-height: 34px; min-width: 0; }
+form.contact input[aria-invalid="true"] { border-color: #cf222e; }
+.contact-error { color: #a40e26; font-size: 12px; }
+.contact-error[hidden] { display: none; }
+.contact-actions { display: flex; gap: 8px; justify-content: flex-end; }
+.contact-actions button { height: 34px; padding: 0 12px; }
+.contact-actions button.secondary { background: #fff; color: #57606a; border: 1px solid #d0d7de; font-weight: 400; }
+.notice.reply-notice { background: #fff8c5; color: #6b4b00; font-weight: 600; }
+.csat form.comment { display: flex; flex-direction: column; gap: 4px; border: none; padding: 4px 0 0; background: transparent; align-items: stretch; width: 100%; }
+.csat form.comment label { font-size: 12px; color: #57606a; }
+.csat form.comment textarea { min-height: 52px; }
+.csat form.comment button { height: 32px; align-self: flex-end; font-size: 14px; color: ${onPrimary}; background: ${primary}; border-radius: 10px; min-width: 0; min-height: 0; padding: 0 12px; }
+.comment-status { font-size: 12px; color: #a40e26; }
+.comment-done { font-size: 12px; color: #1a7f37; }
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0,0,0,0); white-space: nowrap; border: 0; }
 @media (max-width: 480px) {
   .kefu { bottom: 12px; } .kefu.right { right: 12px; } .kefu.left { left: 12px; }
@@ -85,7 +118,7 @@ form button { background: ${primary}; color: ${onPrimary}; border: none; border-
   .kefu.open .launcher { display: none; }
   .kefu.open .panel { position: fixed; inset: 0; width: 100vw; height: 100%; border-radius: 0; bottom: 0; }
   .row { max-width: 90%; }
-  textarea { font-size: 16px; }
+  textarea, form.contact input { font-size: 16px; }
 }
 `;
 }

@@ -17,20 +17,28 @@
 // closed chat or of a bot-only conversation as a star box. Both send their payload quietly: no
 // customer bubble, the icons or stars themselves show what was chosen (also after a reload).
 //
+// Photos and files (uploads.js), the off-hours contact form (contact.js) and the replies the shopper has not
+// seen (notices.js) talk to the console over HTTP; every message shows its time in the shop's zone; an empty
+// conversation offers suggested first questions; a CSAT rating may carry a comment.
+//
 // All server and user text is rendered with textContent.
 
 import { io } from "socket.io-client";
-import { cardActions, el, renderCard } from "./cards.js";
+import { SHOP_TIME_ZONE, cardActions, el, messageTime, renderCard } from "./cards.js";
+import { ContactForm } from "./contact.js";
 import { pickLanguage, strings } from "./i18n.js";
+import { ReplyNotices } from "./notices.js";
 import { PrivacyNotice } from "./privacy.js";
 import { Storage, randomId } from "./storage.js";
 import { css } from "./styles.js";
+import { Uploader } from "./uploads.js";
 
 const MAX_CHARS = 2000;
 const RESEND_AFTER_MS = 8000;
 const RATE_RETRY_MS = 15000;
 const SVG_NS = "http://www.w3.org/2000/svg";
 const CHAT_ICON = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2zm3 6a1.3 1.3 0 1 0 0 2.6A1.3 1.3 0 0 0 7 10zm5 0a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6zm5 0a1.3 1.3 0 1 0 0 2.6 1.3 1.3 0 0 0 0-2.6z";
+const MAX_COMMENT = 1000;
 const CSAT_PAYLOAD = /^\/csat_rating\{"rating":\s*([1-5])\}$/;
 const FEEDBACK_PAYLOAD = /^\/answer_feedback\{"feedback":"(up|down)","offer":"([\w-]{1,64})"\}$/;
 
@@ -136,6 +144,12 @@ export class KefuWidget {
     this.thumbs = new Map(); // offer id -> the 👍/👎 box under that answer
     this.retryTimer = null;
     this.kefuServer = false;
+    this.timeZone = typeof this.config.timeZone === "string" ? this.config.timeZone : SHOP_TIME_ZONE;
+    this.uploader = new Uploader(this);
+    this.contact = new ContactForm(this);
+    this.replyNotices = new ReplyNotices(this);
+    this.offHours = false; // handed over while nobody works, and no agent has answered yet
+    this.suggestions = null; // the chips of an empty conversation
   }
 
   /** Drop the stored session and queued messages (they belong to another customer). */
@@ -251,6 +265,7 @@ export class KefuWidget {
     });
     const sendButton = el("button", "send", t.send);
     sendButton.type = "submit";
+    if (this.uploader.enabled) form.append(...this.uploader.controls());
     form.append(label, this.input, sendButton);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -295,6 +310,7 @@ export class KefuWidget {
     this.storage.set("open", open ? "1" : "0");
     if (open) {
       this.setUnread(0);
+      this.replyNotices.looked();
       this.scrollDown();
       if (focus) this.input.focus();
     } else if (focus) {
@@ -335,23 +351,39 @@ export class KefuWidget {
     this.append(row);
   }
 
-  botRow(text, author, agentName) {
+  /** The message's time in the shop's zone, as a <time> element (null without a time). */
+  stamp(seconds) {
+    const shown = messageTime(seconds, this.language, this.timeZone);
+    if (!shown) return null;
+    const node = el("time", "stamp", shown);
+    node.dateTime = new Date(seconds * 1000).toISOString();
+    return node;
+  }
+
+  botRow(text, author, agentName, at) {
     const row = el("div", `row ${author}`);
     const who = author === "agent" ? this.t.agent_label(agentName || this.agentName || this.t.agent_default) : this.t.bot;
-    row.append(el("div", "who", who));
+    const line = el("div", "who", who);
+    const time = this.stamp(at);
+    if (time) line.append(document.createTextNode(" · "), time);
+    row.append(line);
     if (text) row.append(el("div", "bubble", text));
     return row;
   }
 
-  userRow(text, status) {
+  userRow(text, status, at) {
     const row = el("div", "row user");
     const label = el("span", "sr-only", `${this.t.you}: `);
     const bubble = el("div", "bubble");
     bubble.append(label, document.createTextNode(text));
     row.append(bubble);
-    const meta = el("div", "meta", status ? this.t[status] : "");
+    const footer = el("div", "foot");
+    const time = this.stamp(at);
+    if (time) footer.append(time);
+    const meta = el("span", "meta", status ? this.t[status] : "");
     meta.hidden = !status;
-    row.append(meta);
+    footer.append(meta);
+    row.append(footer);
     return row;
   }
 
@@ -432,9 +464,12 @@ export class KefuWidget {
       if (type === "agent_message") {
         author = "agent";
         agentName = name || this.agentName;
+        this.offHours = false;
         if (this.mode !== "agent") this.setMode("agent", agentName);
+        if (live) this.replyNotices.live();
       } else if (type === "handoff_queued") {
         this.setMode("queued");
+        this.offHours = event.staffed === false;
         const minutes = event.eta_seconds ? Math.max(1, Math.round(Number(event.eta_seconds) / 60)) : null;
         this.notice(
           // the server words the place and wait once (bot/responses/handoff.yml), for the bot and this banner
@@ -449,6 +484,7 @@ export class KefuWidget {
         // the greeting is the agent's own ("您好，人工客服小王已接入…"): labelled with the agent, not the bot
         author = "agent";
         agentName = name || this.agentName;
+        this.offHours = false;
         this.setMode("agent", name);
         this.notice(t.banner_agent_joined(name || t.agent_default), "handoff");
         if (live) this.announce(t.banner_agent_joined(name || t.agent_default));
@@ -457,11 +493,13 @@ export class KefuWidget {
         this.notice(t.banner_transferred(event.team_label ? String(event.team_label) : event.team ? String(event.team) : ""), "handoff");
       } else if (type === "handoff_closed") {
         this.setMode("bot");
+        this.offHours = false;
         this.notice(t.banner_closed, "handoff");
         csat = true;
         buttons = buttons.filter((b) => !CSAT_PAYLOAD.test(String(b.payload || "")));
       } else if (type === "returned_to_bot") {
         this.setMode("bot");
+        this.offHours = false;
         this.notice(t.banner_returned, "handoff");
       } else if (type === "rating_request" && event.kind === "bot_csat") {
         csat = true;
@@ -473,7 +511,7 @@ export class KefuWidget {
 
     const parts = [];
     if (text) parts.push(text);
-    const row = this.botRow(text, author, agentName);
+    const row = this.botRow(text, author, agentName, payload.timestamp);
     if (author === "agent") row.dataset.agent = agentName || "";
     if (payload.image || (payload.attachment && payload.attachment.type === "image")) {
       const src = payload.image || (payload.attachment.payload && payload.attachment.payload.src);
@@ -498,6 +536,7 @@ export class KefuWidget {
     if (live) {
       this.showTyping(false);
       if (!this.open) this.setUnread(this.unread + 1);
+      if (this.offHours && event && event.type === "handoff_queued") this.contact.offer();
     }
     return true;
   }
@@ -562,6 +601,7 @@ export class KefuWidget {
         if (box.dataset.rated) return;
         this.markRated(box, n);
         this.send(`/csat_rating{"rating":${n}}`, null, { quiet: true }); // the bot thanks once, in its reply
+        this.offerComment(box, n, event);
       });
       buttons.push(b);
       stars.append(b);
@@ -573,6 +613,63 @@ export class KefuWidget {
     this.lastCsat = box;
     this.append(box);
     if (event && event.ticket_id) box.dataset.ticket = String(event.ticket_id);
+  }
+
+  /** After the stars: an optional comment, stored with the rating by the console. */
+  offerComment(box, rating, event) {
+    if (!this.consoleUrl || box.querySelector(".comment")) return;
+    const t = this.t;
+    const form = el("form", "comment");
+    form.setAttribute("novalidate", "");
+    const id = `kefu-comment-${randomId("").slice(0, 8)}`;
+    const label = el("label", null, t.csat_comment_label);
+    label.htmlFor = id;
+    const input = el("textarea");
+    input.id = id;
+    input.rows = 2;
+    input.maxLength = MAX_COMMENT;
+    input.placeholder = t.csat_comment_hint;
+    const send = el("button", null, t.csat_comment_send);
+    send.type = "submit";
+    const status = el("div", "comment-status");
+    status.setAttribute("role", "status");
+    form.append(label, input, send, status);
+    const clientId = randomId("c-");
+    form.addEventListener("submit", async (submitEvent) => {
+      submitEvent.preventDefault();
+      const comment = input.value.trim();
+      if (!comment) {
+        status.textContent = t.csat_comment_empty;
+        input.focus();
+        return;
+      }
+      send.disabled = true;
+      const kind = event && event.type === "rating_request" ? "bot" : "agent";
+      const body = { session_id: this.sessionId, client_id: clientId, rating, comment, kind };
+      if (event && Number.isInteger(event.ticket_id)) body.ticket_id = event.ticket_id;
+      let ok = false;
+      try {
+        const response = await fetch(`${this.consoleUrl}/api/public/csat-comment`, {
+          method: "POST",
+          credentials: "omit",
+          headers: { "Content-Type": "text/plain;charset=UTF-8" },
+          body: JSON.stringify(body),
+        });
+        ok = response.ok;
+      } catch (error) {
+        ok = false;
+      }
+      send.disabled = false;
+      if (ok) {
+        const done = el("div", "comment-done", t.csat_comment_thanks);
+        done.dataset.comment = comment;
+        form.replaceWith(done);
+        this.announce(t.csat_comment_thanks);
+      } else {
+        status.textContent = t.csat_comment_failed; // the words stay in the box for another try
+      }
+    });
+    box.append(form);
   }
 
   markRated(box, n) {
@@ -608,7 +705,12 @@ export class KefuWidget {
       return;
     }
     this.seen.add(key);
-    const row = this.userRow(message.text || "", "");
+    const attachment = message.attachment && typeof message.attachment === "object" ? message.attachment : null;
+    const row = this.userRow(attachment ? "" : message.text || "", "", message.timestamp);
+    if (attachment) {
+      row.classList.add("attachment");
+      this.uploader.show(row.querySelector(".bubble"), attachment);
+    }
     if (id) {
       this.bubbles.set(id, row);
       this.dropFromOutbox(id);
@@ -640,7 +742,10 @@ export class KefuWidget {
     const messages = Array.isArray(body && body.messages) ? body.messages : [];
     for (const m of messages) {
       if (!m || typeof m !== "object") continue;
-      if (m.author === "customer") this.renderUserFromHistory(m);
+      if (m.author === "customer") {
+        this.renderUserFromHistory(m);
+        if (!CSAT_PAYLOAD.test(String(m.text || "")) && !FEEDBACK_PAYLOAD.test(String(m.text || ""))) this.hideSuggestions();
+      }
       else
         this.renderBot(
           { text: m.text, buttons: m.buttons, custom: m.custom, timestamp: m.timestamp },
@@ -661,6 +766,7 @@ export class KefuWidget {
 
   send(text, displayText, { quiet = false } = {}) {
     const message = { message_id: randomId("m-"), text: String(text).slice(0, MAX_CHARS), created: Date.now() };
+    if (!quiet) this.hideSuggestions();
     if (displayText && displayText !== text) message.display_text = String(displayText);
     if (quiet) message.quiet = true; // a control's click: no bubble, the control shows it
     if (!quiet && this.privacyNotice) this.privacyNotice.acknowledge();
@@ -675,7 +781,8 @@ export class KefuWidget {
     const key = `u:${message.message_id}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    const row = this.userRow(message.display_text || message.text, this.confirmed ? "sending" : "queued_offline");
+    const row = this.userRow(message.display_text || message.text, this.confirmed ? "sending" : "queued_offline",
+      (message.created || Date.now()) / 1000);
     row.dataset.messageId = message.message_id;
     this.bubbles.set(message.message_id, row);
     this.append(row);
@@ -760,13 +867,17 @@ export class KefuWidget {
   // ------------------------------------------------------------------ connection
   async start() {
     this.mount();
+    const config = this.loadConfig();
     if (this.sessionId) await this.loadHistory();
     for (const message of this.outbox) this.showPending(message);
+    if (this.outbox.some((m) => !m.quiet)) this.hideSuggestions();
+    this.afterHistory(config);
     this.connect(); // the server issues the session id (session_confirm)
     this.retryTimer = window.setInterval(() => this.flush(), 2000);
     window.addEventListener("offline", () => {
       if (this.socket) this.socket.disconnect();
     });
+    document.addEventListener("visibilitychange", () => this.replyNotices.looked());
     window.addEventListener("online", () => {
       if (this.socket && !this.socket.connected) this.socket.connect();
     });
@@ -780,6 +891,74 @@ export class KefuWidget {
         }
       }
     });
+  }
+
+  /** The console's widget settings: upload limit, the shop's time zone, suggested questions (or null). */
+  async loadConfig() {
+    if (!this.consoleUrl) return null;
+    try {
+      const response = await fetch(`${this.consoleUrl}/api/public/widget/config?lang=${encodeURIComponent(this.language)}`, {
+        credentials: "omit",
+        cache: "no-store",
+      });
+      if (!response.ok) return null;
+      const body = await response.json();
+      if (body && body.uploads && Number(body.uploads.max_bytes) > 0) this.uploader.maxBytes = Number(body.uploads.max_bytes);
+      if (body && typeof body.time_zone === "string" && typeof this.config.timeZone !== "string") this.timeZone = body.time_zone;
+      return body;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  /** After the history: replies that came while away, the off-hours form, suggested first questions. */
+  async afterHistory(configPromise) {
+    const notices = this.sessionId ? await this.replyNotices.check() : null;
+    if (notices && notices.contact) this.contact.left = notices.contact;
+    if (this.offHours && this.mode === "queued") this.contact.offer();
+    const config = await configPromise;
+    const own = Array.isArray(this.config.suggestions) ? this.config.suggestions : null;
+    this.showSuggestions(own || (config && Array.isArray(config.suggestions) ? config.suggestions : []));
+  }
+
+  /** 2-4 chips under the greeting of an empty conversation; a tap sends the question. */
+  showSuggestions(questions) {
+    const list = questions.filter((q) => typeof q === "string" && q.trim()).slice(0, 4);
+    if (!list.length || this.suggestions === false || this.log.querySelector(".row.user")) return;
+    const box = el("div", "suggestions");
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", this.t.suggestions_label);
+    box.append(el("div", "suggestions-title", this.t.suggestions_label));
+    for (const question of list) {
+      const chip = el("button", "chip", question.trim());
+      chip.type = "button";
+      chip.addEventListener("click", () => this.send(question.trim()));
+      box.append(chip);
+    }
+    const greeting = this.log.querySelector('[data-greeting="true"]');
+    if (greeting && greeting.nextSibling) this.log.insertBefore(box, greeting.nextSibling);
+    else this.append(box);
+    this.suggestions = box;
+  }
+
+  hideSuggestions() {
+    if (this.suggestions) this.suggestions.remove();
+    this.suggestions = false; // once the shopper wrote, never again in this conversation
+  }
+
+  /** A line about replies the shopper has not seen, at the end of the chat. */
+  placeNotice(node) {
+    this.append(node);
+  }
+
+  /** The console stored a photo or file and put it into the conversation. */
+  onAttachmentSent(body) {
+    if (this.mode !== "bot" || this.attachmentTipShown) return;
+    // the bot reads no pictures: say so once, and offer a person who can look at it
+    this.attachmentTipShown = true;
+    const row = this.botRow(this.t.upload_bot_tip, "bot", null, body && body.timestamp);
+    row.append(this.replies([{ title: this.t.upload_to_person, payload: "/human_handoff" }]));
+    this.append(row);
   }
 
   connect() {
@@ -814,6 +993,8 @@ export class KefuWidget {
         this.announce(this.t.reconnected);
       }
       this.flush(true);
+      this.uploader.flush();
+      if (!reconnect) this.uploader.restore(); // files a reload interrupted
       if (reconnect) this.loadHistory(); // fill in replies that arrived while we were away
     });
     socket.on("disconnect", () => {
