@@ -12,10 +12,13 @@ from console.privacy.policy import load_policy
 from console.privacy.schedule import run_daily
 from console.privacy.service import Privacy
 from console.privacy.stores import Locations
-from console.settings import Settings
+from console.settings import ROOT, Settings
 from console.web import admin, auth, customers, internal, leads, learning, ops, pages, parts, protocol, public, tickets
 from console.web import privacy as privacy_web
+from console.web import widget as widget_web
+from console.web import widget_agents as widget_agents_web
 from console.web.guards import Guards
+from console.widget.uploads import UploadSettings
 
 
 def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
@@ -26,6 +29,8 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     app.config.KEEP_ALIVE_TIMEOUT = 30
 
     held = parts.build(settings)
+    uploads = UploadSettings.from_env(root=ROOT)  # the widget's photos and files (console/widget/uploads.py)
+    widget_web.install(app, uploads)
     guards = Guards(held)
     app.ctx.parts = held
     privacy = Privacy(held.engine, Locations.from_env(settings.db_url, settings.events_db_url), load_policy())
@@ -56,4 +61,6 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     app.blueprint(learning.blueprint(guards))
     app.blueprint(pages.blueprint(guards))
     app.blueprint(privacy_web.blueprint(privacy, guards))
+    app.blueprint(widget_web.blueprint(held, uploads))
+    app.blueprint(widget_agents_web.blueprint(held, guards, uploads))
     return app

@@ -59,10 +59,11 @@ class HistoryMessage:
     agent: Optional[str] = None
     buttons: Optional[List[Dict[str, str]]] = None
     custom: Optional[Dict[str, Any]] = None
+    attachment: Optional[Dict[str, Any]] = None
 
     def as_json(self) -> Dict[str, Any]:
         out: Dict[str, Any] = {"author": self.author, "text": self.text, "timestamp": self.timestamp}
-        for key in ("message_id", "agent", "buttons", "custom"):
+        for key in ("message_id", "agent", "buttons", "custom", "attachment"):
             value = getattr(self, key)
             if value:
                 out[key] = value
@@ -81,6 +82,23 @@ def _buttons(data: Dict[str, Any]) -> Optional[List[Dict[str, str]]]:
         if isinstance(b, dict)
     ]
     return buttons or None
+
+
+_ATTACHMENT_ID = re.compile(r"^[0-9a-f]{32}$")
+_ATTACHMENT_MIMES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf"})
+
+
+def _attachment(metadata: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """A photo or file the console put into the conversation (``metadata.kefu_attachment``, console/widget/uploads.py;
+    the socket.io channel drops a client's own ``kefu_*`` keys), checked field by field."""
+    raw = metadata.get("kefu_attachment")
+    if not isinstance(raw, dict) or not _ATTACHMENT_ID.match(str(raw.get("id") or "")):
+        return None
+    if raw.get("kind") not in ("image", "file") or raw.get("mime") not in _ATTACHMENT_MIMES:
+        return None
+    size = raw.get("size")
+    return {"id": raw["id"], "kind": raw["kind"], "mime": raw["mime"], "name": str(raw.get("name") or "")[:128],
+            "size": size if isinstance(size, int) and not isinstance(size, bool) else 0}
 
 
 def widget_conversation(events: Iterable[Dict[str, Any]], channels: Iterable[str] = WIDGET_CHANNELS) -> bool:
@@ -106,6 +124,7 @@ def history_messages(events: Iterable[Dict[str, Any]], limit: int = MAX_MESSAGES
                     shown or text,
                     timestamp,
                     message_id=metadata.get("message_id") if isinstance(metadata.get("message_id"), str) else None,
+                    attachment=_attachment(metadata) if isinstance(metadata, dict) else None,
                 )
             )
         elif kind == "bot":

@@ -33,6 +33,8 @@ from console.models import ConversationDay, Message, Note, TailCursor, Ticket, m
 from console.privacy.subjects import ERASED_PREFIX
 from console.states import FINAL_STATES
 from console.tickets.followups import FollowUpRow
+from console.widget.privacy import WidgetPrivacy
+from console.widget.uploads import UploadSettings
 
 log = logging.getLogger("kefu.console.privacy")
 
@@ -346,6 +348,8 @@ class ConsoleStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        # the web widget's attachments (and their files), contacts, seen marks and CSAT comments
+        self.widget = WidgetPrivacy(engine, UploadSettings.from_env(root=ROOT).directory)
 
     # -- who
     def senders_of(self, customers: Set[str]) -> Set[str]:
@@ -447,6 +451,7 @@ class ConsoleStore:
                 item["changes"] = [plain(c) for c in session.scalars(
                     sa.select(LeadChange).where(LeadChange.lead_row_id == lead.id).order_by(LeadChange.id))]
                 out["leads"].append(item)
+        out.update(self.widget.export(senders, ticket_ids))  # attachments, contacts, seen, csat_comments
         return out
 
     # -- erasure and retention
@@ -457,6 +462,7 @@ class ConsoleStore:
             feedback = [f.id for f in self._feedback(session, scope, tickets)]
         senders = sorted(scope.senders)
         counts: Counts = {}
+        counts.update(self.widget.erase(senders, tickets, dry_run, batch))
         counts.update(self._anonymise_tickets(tickets, tokens, dry_run, batch))
         counts.update(self._anonymise_leads(leads, tokens, dry_run, batch))
         counts["console_feedback"] = self._anonymise_feedback(feedback, tokens, dry_run, batch)
@@ -482,7 +488,8 @@ class ConsoleStore:
             if kind == "feedback":
                 ids = list(session.scalars(sa.select(FeedbackRow.id).where(
                     FeedbackRow.created_at < cutoff, ~FeedbackRow.sender_id.startswith(ERASED_PREFIX))))
-                return {"console_feedback": self._anonymise_feedback(ids, tokens, dry_run, batch)}
+                return {"console_feedback": self._anonymise_feedback(ids, tokens, dry_run, batch),
+                        **self.widget.retain_feedback(cutoff, dry_run, batch)}
             if kind == "transcripts":
                 senders = list(session.scalars(sa.select(ConversationRow.sender_id).where(
                     ConversationRow.last_at < cutoff, ~ConversationRow.sender_id.startswith(ERASED_PREFIX))))
@@ -492,6 +499,7 @@ class ConsoleStore:
                 return {
                     "console_conversations": self._anonymise_conversations(senders, tokens, dry_run, batch),
                     "console_conversation_days": self._anonymise_days(day_senders, day, tokens, dry_run, batch),
+                    **self.widget.retain_transcripts(cutoff, dry_run, batch),
                 }
         return {}
 

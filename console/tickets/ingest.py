@@ -24,6 +24,7 @@ from console.states import Action, State, next_state
 from console.tickets.core import BadRequest, NotFound, TicketStore, dumps
 from console.tickets.followups import follow_up_on_rating, follow_up_rating
 from console.tickets.views import QueueStatus, TicketViews
+from console.widget.uploads import attachment_for_event
 from kernel.handoff import HandoffContext, event_key
 from kernel.language import detect, resolve
 from kernel.text import clean_text as strip_poison
@@ -115,6 +116,10 @@ class TicketIngest:
             data = dict(entry.data or {})
             if entry.intent:
                 data["intent"] = {"name": entry.intent, "confidence": entry.confidence}
+            if entry.event == "user":  # a photo or file the shopper attached before the handoff (console.widget)
+                attachment = attachment_for_event(session, key)
+                if attachment is not None:
+                    data["attachment"] = attachment
             session.add(Message(ticket_id=ticket.id, author=entry.author, text=entry.text,
                                 data_json=dumps(data) if data else None, source="transcript",
                                 event_key=key, created_at=entry.timestamp))
@@ -146,7 +151,11 @@ class TicketIngest:
             intent = (event.get("parse_data") or {}).get("intent") or {}
             if intent.get("name"):
                 data["intent"] = {"name": intent.get("name"), "confidence": intent.get("confidence")}
-            ticket.language = resolve(detect(text).language, ticket.language) if text and not text.startswith("/") else ticket.language
+            attachment = attachment_for_event(session, key)  # a photo or file the shopper attached (console.widget)
+            if attachment is not None:
+                data["attachment"] = attachment
+            elif text and not text.startswith("/"):
+                ticket.language = resolve(detect(text).language, ticket.language)
         else:
             data = dict(event.get("data") or {})
             data = {k: v for k, v in data.items() if v not in (None, [], {})}

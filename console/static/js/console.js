@@ -8,6 +8,7 @@ import {
 import { getLang, hasKey, pick, t } from "./i18n.js";
 import { askDialog, confirmDialog, errorText, initShell, toast } from "./shell.js";
 import { renderContext } from "./context_panel.js";
+import { attachmentNode, widgetSection } from "./attachments.js";
 import { LiveStream } from "./stream.js";
 
 const state = {
@@ -247,6 +248,7 @@ function renderTicket(scrollToEnd = false) {
   renderComposer();
   replaceChildren($("context"), renderContext(d, { label, teamName, t, lang: getLang(), onLead, rerender: () => renderTicket(),
     resolutionName, openTicket: (id) => selectTicket(id, true) }));
+  $("context").prepend(widgetSection(d, t, getLang(), () => renderTicket())); // from the web widget (attachments.js)
 }
 
 /** A lead the agent just edited or moved (the server's answer): the card shows it at once. */
@@ -293,7 +295,7 @@ function renderActions() {
 }
 
 function messageExtras(message) {
-  const out = [];
+  const out = [attachmentNode(message, t)]; // a photo or file from the web widget (attachments.js)
   const data = message.data || {};
   const custom = data.custom || {};
   const card = custom.kefu_card;

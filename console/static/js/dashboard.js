@@ -18,6 +18,7 @@ let agents = null;
 let kbEntries = null; // GET /api/kb/entries: what a group can be linked to
 let learned = null; // GET /api/kb/learned: recent phrasings and drafted entries, and the rebuild's state
 let rebuild = null;
+let comments = null;
 const drafting = new Set(); // groups whose "new entry" form is open: the periodic reload waits for them
 
 function card(span, title, id, ...body) {
@@ -174,6 +175,12 @@ function render(m) {
         { ariaLabel: reasons.map((r) => `${reasonLabel(r)} ${percent(byReasonRate[r] || 0)}`).join(", ") })),
     card(3, t("csat_distribution"), "csat_dist",
       vbar(csatRows, { ariaLabel: csatRows.map((r, i) => `${i + 1}: ${r.value}`).join(", ") })),
+    comments ? card(6, t("csat_comments"), "csat_comments", comments.length
+      ? el("ul", { class: "history" }, comments.map((c) => el("li", { dataset: { testid: "csat-comment" } },
+        el("span", { "aria-label": t("csat_value", { n: c.rating }) }, `${"★".repeat(c.rating)}${"☆".repeat(5 - c.rating)} `),
+        String(c.comment || ""),
+        el("span", { class: "muted" }, ` · ${c.ticket_id ? `#${c.ticket_id}` : t("bot_csat")} · ${clock(new Date(c.created_at * 1000).toISOString(), lang)}`))))
+      : el("p", { class: "muted" }, t("csat_comments_none"))) : null,
     card(3, t("queue_now"), "queue",
       el("div", { class: "kpi-value" }, t("queued_n", { n: queue.queued ?? 0 })),
       el("div", { class: "kpi-sub" }, t("assigned_n", { n: queue.assigned ?? 0 })),
@@ -323,6 +330,8 @@ async function load(periodic = false) {
   try {
     const [metrics, agentList, entryList, learnedNow, followupList] = await Promise.all([api.dashboard(params), api.agents().catch(() => null),
       api.kbEntries().catch(() => null), api.kbLearned().catch(() => null), api.followups().catch(() => null)]);
+    const commented = await api.csatComments(Math.min(366, Number(params.days) || 30)).catch(() => null);
+    comments = commented ? commented.comments : null; // the web widget's words after a rating
     last = metrics;
     followups = followupList ? followupList.followups : null;
     agents = agentList ? agentList.agents : null;

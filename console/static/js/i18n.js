@@ -450,6 +450,23 @@ const S = {
   escalation_explicit_request_keywords: ["转人工关键词", "轉人工關鍵詞", "Ask-for-a-person keywords"],
   escalation_complaint_keywords: ["投诉关键词", "投訴關鍵詞", "Complaint keywords"],
   escalation_complaint_evidence: ["投诉问题词", "投訴問題詞", "Complaint evidence words"],
+  // from the web widget (attachments.js)
+  attachment_photo_alt: ["顾客发送的图片：{name}", "顧客傳送的圖片：{name}", "Photo from the customer: {name}"],
+  attachment_open: ["打开原图", "開啟原圖", "Open full size"],
+  attachment_missing: ["文件已不再保存", "檔案已不再保存", "The file is no longer kept"],
+  widget_section: ["来自网页聊天", "來自網頁聊天", "From the web chat"],
+  widget_contact: ["顾客留下的联系方式（非工作时间）", "顧客留下的聯絡方式（非工作時間）", "Contact left off hours"],
+  widget_contact_masked: ["已部分隐藏：接手此工单的客服可见完整信息", "已部分隱藏：接手此工單的客服可見完整資訊", "Partly hidden: the agent who claims this ticket sees it whole"],
+  widget_contact_whole: ["仅接手此工单的客服可见完整信息；我们不会自动发送短信或邮件", "僅接手此工單的客服可見完整資訊；我們不會自動發送簡訊或郵件", "Only you, the ticket's agent, see it whole; Kefu sends no texts or e-mails itself"],
+  widget_contact_left: ["留于 {when}", "留於 {when}", "left {when}"],
+  contact_phone: ["电话", "電話", "Phone"],
+  contact_wechat: ["微信号", "微信號", "WeChat ID"],
+  contact_email: ["邮箱", "電子郵件", "E-mail"],
+  widget_replies_unseen: ["顾客还没看到 {n} 条回复（下次打开聊天时会看到提醒）", "顧客還沒看到 {n} 則回覆（下次打開聊天時會看到提醒）", "The customer has not seen {n} replies yet (they are shown a notice the next time they open the chat)"],
+  widget_replies_seen: ["顾客已于 {when} 看到回复", "顧客已於 {when} 看到回覆", "The customer saw the replies {when}"],
+  widget_attachments: ["本对话有 {n} 个图片或文件", "本對話有 {n} 個圖片或檔案", "{n} photos or files in this conversation"],
+  csat_comments: ["评价留言", "評價留言", "Rating comments"],
+  csat_comments_none: ["这段时间没有评价留言", "這段時間沒有評價留言", "No rating comments in this period"],
 };
 
 const INDEX = { "zh-Hans": 0, "zh-Hant": 1, en: 2 };
