@@ -126,6 +126,9 @@ def follow_up_context(events: List[Dict[str, Any]]) -> Optional[FollowUp]:
         answered = [e for e in turn[1:] if e.get("event") == "slot" and e.get("name") == "faq_outcome"]
         if not answered and not entries and requested_language(str(turn[0].get("text") or "")) is not None:
             continue  # "可以用中文講一次嗎？" repeated the answer before: a follow-up is about that one
+        if (not entries and not _WORDS.search(str(turn[0].get("text") or ""))
+                and not (answered and answered[-1].get("value") == ANSWER) and _order_status_shown(turn) is None):
+            continue  # "666", "👍", "??" in between: no question of its own, the one before still stands
         if not answered or answered[-1].get("value") != ANSWER:
             status = _order_status_shown(turn) if not entries else None
             return FollowUp(status, ()) if status else None
@@ -147,6 +150,9 @@ def _order_status_shown(turn: List[Dict[str, Any]]) -> Optional[str]:
             return card["status_label"][:40]
     return None
 
+
+#: a message with words in it (letters or Chinese characters), not only digits, emoji or punctuation
+_WORDS = re.compile(r"[^\W\d_]")
 
 #: how much of the previous question is read with a follow-up
 MAX_CONTEXT_CHARS = 300

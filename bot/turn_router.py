@@ -10,6 +10,9 @@ NLU reads one message at a time, so two kinds of message go wrong on their own:
   text.
 - **A product named with a version, a city or stock words** ("黑色5.5L的空气炸锅还有没", "black anc earbuds in
   shanghai?") that NLU was unsure of (``inform``, ``nlu_fallback``) is a stock check.
+- **A lookup asked for in so many words** ("想帮朋友查下库存" read as a shop question, "hi i want to check the refund on
+  one of my orders" read unsure) starts that lookup, whose form asks what it needs; "深圳门店有卫衣吗" (a product, a
+  city and "有…吗") is a stock check.
 - **A follow-up or a language request** ("那大概几号能到", "and in beijing?", "sorry can you say that in English?"):
   right after an order or a stock answer (something to follow up on), when the message asks for
   a language, it asks about a product itself ("蓝牙音箱防水吗": kernel/product_questions.py), or NLU read a stock
@@ -122,9 +125,34 @@ def stock_check_instead(intent: Optional[str], entities: Any, text: str) -> bool
         return False
     if intent in UNSURE_INTENTS:
         return bool(kinds & {"variant", "city"} or asks_about_stock(text))
-    # read as a shop question, but it names a version and a city: "blue crew neck tee in XL, any in the shenzhen
-    # stores?" (not "白色保温杯可以刻字吗")
-    return intent == "ask_faq" and {"variant", "city"} <= kinds
+    # read as a shop question, but it names a version and a city ("blue crew neck tee in XL, any in the shenzhen
+    # stores?"), or a city and asks whether they have it ("深圳门店有卫衣吗"); not "白色保温杯可以刻字吗"
+    return intent == "ask_faq" and ({"variant", "city"} <= kinds or ("city" in kinds and asks_about_stock(text)))
+
+
+#: asking for a lookup without saying what: "想帮朋友查下库存", "can you check stock for me"; "hi i want to check the
+#: refund on one of my orders", "帮我查下订单" (after normalise: Traditional read as Simplified)
+_STOCK_LOOKUP = re.compile(r"查.{0,4}(?:库存|有没有货|有货)|\b(?:check|look up)\b.{0,20}\bstock\b")
+_ORDER_LOOKUP = re.compile(r"查.{0,6}订单|\b(?:check|track|look up|find)\b.{0,30}\b(?:my|an?|one of my) orders?\b")
+
+
+def lookup_asked_instead(intent: Optional[str], entities: Any, text: str) -> Optional[str]:
+    """The lookup a message asks for in so many words although NLU read a shop question or was unsure: a stock
+    check when it names no product yet ("想帮朋友查下库存", the form then asks which), an order lookup when NLU was
+    unsure ("hi i want to check the refund on one of my orders", the form then asks for the number). A question
+    about how lookups work ("怎么查订单物流") has a question word and stays the knowledge base's."""
+    if intent not in UNSURE_INTENTS | {FAQ_INTENT} or entities or _HOW.search(normalise(text)):
+        return None
+    plain = normalise(text)
+    if _STOCK_LOOKUP.search(plain):
+        return STOCK_INTENT
+    if intent in UNSURE_INTENTS and _ORDER_LOOKUP.search(plain):
+        return ORDER_INTENT
+    return None
+
+
+#: how something is done, which the knowledge base answers
+_HOW = re.compile(r"怎么|怎样|如何|哪里|在哪|\bhow\b|\bwhere\b")
 
 
 BOT_CHALLENGE = "bot_challenge"
@@ -238,6 +266,12 @@ def install() -> None:
         if quote_request_instead(intent, text):
             logger.info("turn_router.quote_request conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)
             message.intent = {"name": PRESALES_INTENT, "confidence": 1.0, "kefu_nlu_intent": intent}
+            return await original(self, output_channel, tracker)
+        lookup = lookup_asked_instead(intent, message.entities, text)
+        if lookup is not None:
+            logger.info("turn_router.lookup conversation_id=%s nlu_intent=%s lookup=%s", tracker.sender_id, intent,
+                        lookup)
+            message.intent = {"name": lookup, "confidence": 1.0, "kefu_nlu_intent": intent}
             return await original(self, output_channel, tracker)
         if stock_check_instead(intent, message.entities, text):
             logger.info("turn_router.stock_check conversation_id=%s nlu_intent=%s", tracker.sender_id, intent)

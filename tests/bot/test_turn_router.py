@@ -9,9 +9,11 @@ import pytest
 
 from bot.turn_router import (
     free_text,
+    lookup_asked_instead,
     order_lookup_instead,
     product_question_not_about_the_bot,
     quote_request_instead,
+    stock_check_instead,
     worth_routing,
 )
 
@@ -163,3 +165,28 @@ def test_an_unsure_message_that_asks_for_a_quote_goes_to_the_presales_desk(inten
 ])
 def test_a_product_question_read_as_are_you_a_bot_is_a_shop_question(intent, message, kinds, expected) -> None:  # type: ignore[no-untyped-def]
     assert product_question_not_about_the_bot(intent, _entities(*kinds), message) is expected
+
+
+@pytest.mark.parametrize("intent, message, kinds, expected", [
+    ("ask_faq", "想帮朋友查下库存", (), "stock_check"),
+    ("nlu_fallback", "can you check stock for me", (), "stock_check"),
+    ("nlu_fallback", "hi i want to check the refund on one of my orders", (), "order_status"),
+    ("inform", "幫我查下訂單", (), "order_status"),
+    # how lookups work, a product already named (the stock rules decide), or a sure shop reading of an order word
+    ("ask_faq", "怎么查订单物流", (), None),
+    ("ask_faq", "how do I check stock in a store", (), None),
+    ("ask_faq", "查下保温杯库存", ("product",), None),
+    ("ask_faq", "I want to check my orders' invoices", (), None),
+    ("greet", "想查库存", (), None),
+])
+def test_a_lookup_asked_for_in_so_many_words(intent, message, kinds, expected) -> None:  # type: ignore[no-untyped-def]
+    assert lookup_asked_instead(intent, _entities(*kinds), message) == expected
+
+
+@pytest.mark.parametrize("intent, message, kinds, expected", [
+    ("ask_faq", "深圳门店有卫衣吗", ("city", "product"), True),
+    ("ask_faq", "深圳门店的卫衣可以退吗", ("city", "product"), False),
+    ("ask_faq", "卫衣有货吗", ("product",), False),
+])
+def test_a_product_in_a_city_asked_after_is_a_stock_check(intent, message, kinds, expected) -> None:  # type: ignore[no-untyped-def]
+    assert stock_check_instead(intent, _entities(*kinds), message) is expected

@@ -343,6 +343,17 @@ def test_the_follow_up_context_is_the_question_answered_last() -> None:
     assert follow_up_context([*_answered("Can you deliver to HK?", "shipping.hk_macau_taiwan"), *repeat, latest]) == \
         FollowUp("Can you deliver to HK?", ("shipping.hk_macau_taiwan",))
     assert follow_up_context([*repeat, latest]) is None
+    # "666" in between (the bot asked to rephrase): the question before still stands; not a phone suffix that
+    # showed an order card, which is what a follow-up is about then
+    nonsense = [{"event": "user", "text": "666"}, {"event": "slot", "name": "faq_outcome", "value": "no_answer"},
+                {"event": "bot", "text": "抱歉，我没太理解您的意思"}]
+    assert follow_up_context([*_answered("领了张运费券 结账时候咋用", "coupons.shipping_coupon"), *nonsense, latest]) == \
+        FollowUp("领了张运费券 结账时候咋用", ("coupons.shipping_coupon",))
+    card = {"event": "bot", "text": "📦", "data": {"custom": {"kefu_card": {"type": "order_status",
+                                                                             "status_label": "已签收"}}}}
+    suffix = [{"event": "user", "text": "1234"}, card]
+    assert follow_up_context([*_answered("发票怎么开", "invoices.how_to_request"), *suffix, latest]) == \
+        FollowUp("已签收", ())
     # no answer before, or something else answered (an order card): nothing to follow up on
     assert follow_up_context([latest]) is None
     assert follow_up_context([{"event": "user", "text": "KF20261120001"}, {"event": "bot", "text": "📦"}, latest]) is None
