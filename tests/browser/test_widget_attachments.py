@@ -165,7 +165,8 @@ def test_off_hours_contact_and_the_reply_notice_on_the_next_visit(widget_stack: 
     extras = wang.http.get(f"{wang.base}/api/widget/tickets/{ticket['id']}", timeout=10).json()
     assert extras["contact"]["phone"] == "13812345678" and extras["contact"]["wechat"] == "kefu_fan01"
 
-    page.close()  # the shopper leaves; the agent answers the next morning
+    page.locator("header button.close").click()  # the shopper closes the chat and leaves the shop
+    page.close()  # the agent answers the next morning
     wang.post(f"/api/tickets/{ticket['id']}/messages", {"text": "您好，我是小王，杯子的事我来处理"})
     assert wang.http.get(f"{wang.base}/api/widget/tickets/{ticket['id']}",
                          timeout=10).json()["reply_notice"]["unseen"] == 1

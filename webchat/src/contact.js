@@ -50,6 +50,9 @@ export class ContactForm {
     box.setAttribute("novalidate", "");
     box.setAttribute("aria-label", t.contact_title);
     box.append(el("div", "contact-title", t.contact_title), el("p", "contact-help", t.contact_help));
+    const error = el("div", "contact-error");
+    error.setAttribute("role", "alert");
+    error.hidden = true;
     const inputs = {};
     for (const [name, type, autocomplete] of [["phone", "tel", "tel"], ["wechat", "text", "off"], ["email", "email", "email"]]) {
       const id = `kefu-contact-${name}`;
@@ -62,14 +65,15 @@ export class ContactForm {
       input.autocomplete = autocomplete;
       input.maxLength = name === "email" ? 254 : 32;
       input.placeholder = t[`contact_${name}_hint`];
+      input.addEventListener("input", () => {
+        error.hidden = true; // a new try: the last complaint goes away
+        input.removeAttribute("aria-invalid");
+      });
       inputs[name] = input;
       const field = el("div", "field");
       field.append(label, input);
       box.append(field);
     }
-    const error = el("div", "contact-error");
-    error.setAttribute("role", "alert");
-    error.hidden = true;
     const actions = el("div", "contact-actions");
     const save = el("button", "primary", t.contact_save);
     save.type = "submit";

@@ -172,6 +172,7 @@ export class Uploader {
     if (kind === "image") {
       const img = el("img", "photo");
       img.alt = name ? t.photo_alt(name) : t.photo;
+      img.addEventListener("load", () => this.widget.scrollDown()); // the picture's height arrives late
       if (src) img.src = src;
       return img;
     }

@@ -634,6 +634,9 @@ export class KefuWidget {
     const status = el("div", "comment-status");
     status.setAttribute("role", "status");
     form.append(label, input, send, status);
+    input.addEventListener("input", () => {
+      status.textContent = "";
+    });
     const clientId = randomId("c-");
     form.addEventListener("submit", async (submitEvent) => {
       submitEvent.preventDefault();

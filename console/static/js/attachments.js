@@ -94,7 +94,7 @@ function fill(box, data, t, lang) {
   const files = data?.attachments || [];
   if (files.length) rows.push(el("p", { class: "muted" }, t("widget_attachments", { n: files.length })));
   if (!rows.length) return;
-  box.append(el("h4", {}, t("widget_section")), rows);
+  box.append(el("h4", {}, t("widget_section")), ...rows);
   box.hidden = false;
 }
 
