@@ -223,8 +223,13 @@ def _answer_turn(
         results = [_match_part(matcher, part, previous, parts[0] if i else None) for i, part in enumerate(parts)]
         answers = distinct_answers(results)
         if len(answers) >= 2:  # "几天能到？新疆发吗": one answer each, in the order asked
-            return FaqReply(ANSWER, whole.language, [Message(r.answer) for r in answers],
-                            [r.candidate_payload()[0] for r in answers])
+            messages = [Message(r.answer) for r in answers]
+            # a question of the three with no answer is said so, never dropped ("…，北京能不能送")
+            messages += [Message(text("msg_faq_part_no_answer", whole.language, question=part[:MAX_PART_QUOTED]),
+                                 buttons("msg_faq_part_no_answer", whole.language))
+                         for part, r in zip(parts, results, strict=True)
+                         if r.outcome == NO_ANSWER and looks_like_a_question(part)]
+            return FaqReply(ANSWER, whole.language, messages, [r.candidate_payload()[0] for r in answers])
         if len(answers) == 1:
             answered = answers[0].candidates[0].id
             unsure = [r for r in results if r.outcome == CLARIFY and r.candidates and r.candidates[0].id != answered]
@@ -254,6 +259,8 @@ _QUESTION_BREAK = re.compile(
     re.IGNORECASE,
 )
 MAX_QUESTIONS = 3
+#: how much of a question without an answer is quoted back
+MAX_PART_QUOTED = 40
 
 
 def question_parts(query: str) -> List[str]:

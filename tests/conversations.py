@@ -37,7 +37,7 @@ RESOLVED = "resolved"
 #: replies that say honestly that the bot cannot help (out of scope, no answer, rephrase, a person is offered)
 DECLINE_KEYS = ("utter_out_of_scope", "utter_ask_rephrase", "utter_offer_human", "utter_default",
                 "msg_faq_no_answer", "msg_faq_clarify_none", "msg_faq_unavailable", "msg_faq_clarify",
-                "msg_stock_not_found")
+                "msg_stock_not_found", "msg_faq_part_no_answer")
 _PREFIX_CHARS = 12
 
 
@@ -145,9 +145,11 @@ def _decline_prefixes() -> Tuple[str, ...]:
     for key in DECLINE_KEYS:
         for variants in catalog[key]["texts"].values():
             for variant in variants:
-                head = variant.split("{", 1)[0].strip()
-                if len(head) >= 4:
-                    prefixes.add(head[:_PREFIX_CHARS])
+                # the text around the placeholders: "至于「{question}」，我这里没有准确的答案…" declines after one
+                for piece in re.split(r"\{[^}]*\}", variant):
+                    piece = re.sub(r'^[\s」"，,]+|[\s「"，,]+$', "", piece)
+                    if len(piece) >= 4:
+                        prefixes.add(piece[:_PREFIX_CHARS])
     return tuple(sorted(prefixes))
 
 
@@ -186,11 +188,23 @@ def reply_language(replies: Sequence[str]) -> Optional[str]:
     return found.language
 
 
+#: a quotation in a reply: 「…」, “…”, "…"
+_QUOTED = re.compile(r'「([^」]*)」|“([^”]*)”|"([^"]*)"')
+
+
+def without_echo(replies: str, said: str) -> str:
+    """The replies without the customer's own words quoted back ("至于「北京能不能送」，我没有准确的答案"): a word the
+    customer said is no fact the bot gave."""
+    own = _compact(said)
+    return _QUOTED.sub(lambda m: "" if _compact(next(g for g in m.groups() if g is not None)) in own else m.group(0),
+                       replies)
+
+
 def judge(turn: Turn, replies: Sequence[str], language: str, ticket_opened: bool,
           started_something: bool) -> Tuple[str, List[str]]:
     """The verdict on one turn's replies: pass, unresolved (honest) or wrong, and the checks that failed."""
     expect, failed = turn.expect, []
-    said = _compact("\n".join(replies))
+    said = _compact(without_echo("\n".join(replies), turn.say))
     if "faq" in expect and not carries_answer(replies, expect["faq"], expect.get("lang", language)):
         failed.append(f"faq:{expect['faq']}")
     if "any" in expect and not any(_compact(s) in said for s in expect["any"]):

@@ -142,6 +142,20 @@ def test_a_decline_that_starts_a_form_is_not_a_decline() -> None:
     assert judge(Turn("write me a poem", {"decline": True}), [refusal], ENGLISH, False, True)[1] == ["decline"]
 
 
+@pytest.mark.parametrize("language", [SIMPLIFIED, ENGLISH])
+def test_the_customers_words_quoted_back_are_no_answer(language: str) -> None:
+    """"至于「北京能不能送」，我没有准确的答案" names 北京 only because it quotes the customer: an honest refusal of that
+    question, not the answer the set expects."""
+    said = "当日达收多少钱，几点前要下单，北京能不能送" if language == SIMPLIFIED else "and can you deliver to beijing"
+    part = "北京能不能送" if language == SIMPLIFIED else "can you deliver to beijing"
+    refusal = text("msg_faq_part_no_answer", language, question=part)
+    verdict, failed = judge(Turn(said, {"all": ["北京" if language == SIMPLIFIED else "beijing"]}), ["…", refusal],
+                            language, False, False)
+    assert verdict == UNRESOLVED and failed == ["all"]
+    # a quotation of something the customer did not say still counts
+    assert judge(Turn("哪里有门店", {"any": ["北京"]}), ["门店在「北京朝阳」"], SIMPLIFIED, False, False) == (PASS, [])
+
+
 def test_a_handoff_expected_is_a_ticket_opened() -> None:
     assert judge(Turn("转人工", {"handoff": True}), ["好的"], SIMPLIFIED, True, True) == (PASS, [])
     assert judge(Turn("转人工", {"handoff": True}), ["好的"], SIMPLIFIED, False, False) == (WRONG, ["handoff"])

@@ -313,6 +313,21 @@ def test_one_sure_answer_and_choices_for_the_other_question() -> None:
     assert any(b["payload"].startswith("/faq_choose") for m in reply.messages[1:] for b in m.buttons)
 
 
+def test_a_question_of_three_without_an_answer_is_said_so() -> None:
+    """"当日达收多少钱，几点前要下单，北京能不能送": two sure answers, and the third question was dropped silently."""
+    from actions.faq import answer_turn
+    from knowledge_base.serving.runtime import shared_knowledge_base
+
+    kb = shared_knowledge_base()
+    assert answer_turn(kb, "北京能不能送", "zh-Hans", None).outcome == "no_answer"
+    reply = answer_turn(kb, "当日达收多少钱，几点前要下单，北京能不能送", "zh-Hans", None)
+    assert [c["id"] for c in reply.candidates] == ["same_day.fee", "same_day.cutoff"]
+    assert len(reply.messages) == 3 and "「北京能不能送」" in reply.messages[2].text
+    assert reply.messages[2].buttons[0]["payload"] == "/human_handoff"
+    # a greeting among the questions is no question left unanswered
+    assert all("你好" not in m.text for m in answer_turn(kb, "你好，当日达收多少钱，几点前要下单", "zh-Hans", None).messages)
+
+
 # -- follow-ups on a knowledge-base answer (issue 25) -------------------------------------------------------------
 
 
