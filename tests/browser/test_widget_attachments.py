@@ -133,7 +133,7 @@ def test_a_photo_sent_from_the_widget_is_shown_to_the_agent(widget_stack: Widget
 
 
 def test_off_hours_contact_and_the_reply_notice_on_the_next_visit(widget_stack: WidgetStack, shopper: Any,
-                                                                   complaints_off_hours: None) -> None:
+                                                                   browser: Any, complaints_off_hours: None) -> None:
     page = shopper.new_page()
     open_widget(page, widget_stack.demo_url("zh-Hans"))
     say(page, COMPLAINT)
@@ -164,6 +164,14 @@ def test_off_hours_contact_and_the_reply_notice_on_the_next_visit(widget_stack: 
     wang.post(f"/api/tickets/{ticket['id']}/claim", {})
     extras = wang.http.get(f"{wang.base}/api/widget/tickets/{ticket['id']}", timeout=10).json()
     assert extras["contact"]["phone"] == "13812345678" and extras["contact"]["wechat"] == "kefu_fan01"
+    console = new_page(browser)  # the ticket's agent sees it whole in the context panel
+    login(console, widget_stack.console_url, "wang")
+    open_ticket(console, ticket["id"])
+    panel = console.locator('.ctx-widget [data-testid="widget-contact"]')
+    panel.wait_for(timeout=LIVE_MS)
+    assert "13812345678" in panel.inner_text() and "kefu_fan01" in panel.inner_text()
+    console.screenshot(path=str(SCREENSHOTS / "console-ticket-contact.png"))
+    console.context.close()
 
     page.locator("header button.close").click()  # the shopper closes the chat and leaves the shop
     page.close()  # the agent answers the next morning
