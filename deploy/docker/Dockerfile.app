@@ -87,12 +87,13 @@ COPY webchat/demo/ webchat/demo/
 COPY --from=widget /src/webchat/dist/kefu-widget.js webchat/dist/kefu-widget.js
 COPY deploy/docker/healthcheck.py deploy/docker/healthcheck.py
 # The FAQ index, built once here (encoders ship inside their packages: nothing is downloaded).
-# var/kb stays owned by root, read-only for the processes; var/ itself is the user's.
+# var/kb stays owned by root, read-only for the processes; var/ itself is the user's, and var/uploads (the
+# widget's photos and files, a volume in compose and Kubernetes) too.
 # With the English stack (KB_ENGLISH=1), bge-small-en (English knowledge bases) is converted from its packaged
 # ONNX export once, here, into $KEFU_CACHE/encoders: the containers' root filesystem is read-only.
 RUN python -m knowledge_base build \
  && if [ "${KB_ENGLISH}" = 1 ]; then python -m knowledge_base.english.onnx_import; fi \
- && chown kefu:kefu var
+ && mkdir -p var/uploads && chown kefu:kefu var var/uploads && chmod 700 var/uploads
 USER 10001:10001
 EXPOSE 5055 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=4 \

@@ -391,7 +391,9 @@ def test_token_check_notices_an_open_api() -> None:
 
 
 RASA_PUBLIC_PATHS = {"/webhooks", "/socket.io"}
-PUBLIC_PATHS = RASA_PUBLIC_PATHS | {"/widget", "/demo", "/api/public/history"}
+#: the console's public part: the widget bundle, the demo shop, and the widget's API under /api/public (history,
+#: uploads with their own body limit, contact, notices, CSAT comments; docs/widget.md)
+PUBLIC_PATHS = RASA_PUBLIC_PATHS | {"/widget", "/demo", "/api/public", "/api/public/uploads"}
 
 
 def _exposed(ingresses: Iterable[Dict[str, Any]]) -> List[tuple]:
