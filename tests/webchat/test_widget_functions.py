@@ -67,7 +67,7 @@ def test_the_widget_checks_contacts_as_the_console_does() -> None:
     found = run("import { checkContact } from './contact.js';"
                 f"const cases = {json.dumps(CONTACTS)};"
                 "console.log(JSON.stringify(cases.map((c) => checkContact(c))));")
-    for case, widget in zip(CONTACTS, found):
+    for case, widget in zip(CONTACTS, found, strict=True):
         try:
             server = parse_contact(case).as_dict()
         except ContactError as error:
