@@ -49,13 +49,15 @@ def content_disposition(kind: str, name: str) -> str:
     return f"{mode}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def file_response(data: bytes, mime: str, kind: str, name: str) -> HTTPResponse:
+def file_response(data: bytes, mime: str, kind: str, name: str, shopper: bool = False) -> HTTPResponse:
+    """A stored file as its sniffed type; ``shopper``: the widget fetches it from the shop's origin (CORS), agents'
+    copies stay same-origin."""
     return raw(data, content_type=mime, headers={
         "Content-Disposition": content_disposition(kind, name),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": FILE_CSP,
         "Cache-Control": "private, no-store",
-        "Cross-Origin-Resource-Policy": "cross-origin",
+        "Cross-Origin-Resource-Policy": "cross-origin" if shopper else "same-origin",
     })
 
 
@@ -165,7 +167,7 @@ def blueprint(parts: Parts, settings: UploadSettings) -> Blueprint:
             mime, kind, name = row.mime, row.kind, row.name
         if data is None:
             raise ApiError(404, "not_found", "the file is no longer kept")
-        return file_response(data, mime, kind, name)
+        return file_response(data, mime, kind, name, shopper=True)
 
     @bp.post("/api/public/contact")
     async def contact(request: Request) -> HTTPResponse:

@@ -243,6 +243,8 @@ def test_agents_see_the_photo_in_the_ticket_live_and_through_an_authenticated_ro
     assert served.headers["content-disposition"].startswith("inline;")
     assert "sandbox" in served.headers["content-security-policy"]
     assert "no-store" in served.headers["cache-control"]
+    assert served.headers["cross-origin-resource-policy"] == "same-origin"
+    assert "access-control-allow-origin" not in served.headers  # agents' routes are not for other origins
     assert console.login("li").get(url).status_code == 403  # presales only
     assert console.login("admin").get(url).status_code == 200
     assert console.login("admin").get("/api/attachments/" + "0" * 32).status_code == 404
