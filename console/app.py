@@ -13,7 +13,21 @@ from console.privacy.schedule import run_daily
 from console.privacy.service import Privacy
 from console.privacy.stores import Locations
 from console.settings import ROOT, Settings
-from console.web import admin, auth, customers, internal, leads, learning, ops, pages, parts, protocol, public, tickets
+from console.web import (
+    admin,
+    auth,
+    customers,
+    internal,
+    leads,
+    learning,
+    ops,
+    pages,
+    parts,
+    protocol,
+    public,
+    routing,
+    tickets,
+)
 from console.web import privacy as privacy_web
 from console.web import widget as widget_web
 from console.web import widget_agents as widget_agents_web
@@ -40,6 +54,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
         parts.start(held)
         app_.add_task(held.tail.run(), name="events_tail")
         app_.add_task(held.service.directory.watch(), name="admin_directory")  # changes made with the CLI
+        app_.add_task(held.routing.run(), name="assignment")  # presence and automatic assignment
         if held.lead_sender is not None:
             app_.add_task(held.lead_sender.run(), name="lead_webhook")
         if privacy.policy.schedule:  # the daily retention job (docs/privacy.md)
@@ -52,6 +67,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     protocol.install(app)
     app.blueprint(auth.blueprint(held, guards))
     app.blueprint(tickets.blueprint(held, guards))
+    app.blueprint(routing.blueprint(held, guards))
     app.blueprint(admin.blueprint(held, guards))
     app.blueprint(internal.blueprint(held, guards))
     app.blueprint(leads.blueprint(held, guards))

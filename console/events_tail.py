@@ -361,6 +361,8 @@ class EventsTail:
             ticket = session.get(Ticket, ticket_id)
             if ticket is not None:
                 self.service.views.announce_created(self.service.views.ticket_json(session, ticket))
+        if batch.created:
+            self.service.store.wake_assigner()  # online agents with free places get them (console/routing)
         for ticket, message in batch.messages:
             if ticket.id not in batch.created:
                 self.service.views.announce_message(session, ticket, message)

@@ -83,6 +83,23 @@ class Hub:
     def online_agent_ids(self) -> Set[int]:
         return {s.viewer.agent_id for s in self._subs}
 
+    def publish_to(self, event: str, payload: Dict[str, Any], wants: Callable[[Viewer], bool]) -> int:
+        """Queue ``event`` for every subscriber whose viewer ``wants`` it (not about a ticket: an agent's presence)."""
+        if self._loop is not None and threading.get_ident() != self._thread:
+            self._loop.call_soon_threadsafe(self.publish_to, event, payload, wants)
+            return 0
+        frame = f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n"
+        sent = 0
+        for sub in list(self._subs):
+            if not wants(sub.viewer):
+                continue
+            try:
+                sub.queue.put_nowait(frame)
+                sent += 1
+            except asyncio.QueueFull:
+                self._subs.discard(sub)
+        return sent
+
     def publish(self, event: str, payload: Dict[str, Any], team: str, assignee_id: Optional[int],
                 previous_team: Optional[str] = None) -> int:
         """Queue ``event`` for every subscriber allowed to see the ticket (before or after a transfer)."""

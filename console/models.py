@@ -30,6 +30,16 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[float] = mapped_column(sa.Float)
     last_seen_at: Mapped[Optional[float]] = mapped_column(sa.Float, nullable=True)
+    # presence and automatic assignment (console/routing): what the agent chose in the top bar (online | away |
+    # offline), when, and the last heartbeat of their console (its live stream); an online or away agent without a
+    # heartbeat for ``assignment.presence_timeout_seconds`` counts as offline
+    presence: Mapped[str] = mapped_column(sa.String(16), default="offline", server_default="offline")
+    presence_at: Mapped[Optional[float]] = mapped_column(sa.Float, nullable=True)
+    heartbeat_at: Mapped[Optional[float]] = mapped_column(sa.Float, nullable=True)
+    # open tickets the assigner gives the agent at most (null: ``assignment.default_capacity``); 0 = never
+    capacity: Mapped[Optional[int]] = mapped_column(sa.Integer, nullable=True)
+    # when the assigner last gave the agent a ticket (round-robin: the least recently assigned first)
+    last_assigned_at: Mapped[Optional[float]] = mapped_column(sa.Float, nullable=True)
 
 
 class SessionRow(Base):

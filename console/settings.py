@@ -40,6 +40,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from console.queueing import CALENDAR, CLOCKS, STAFFED_HOURS
+from console.routing.presence import RoutingConfigError, RoutingSettings
 from kernel.netaddr import parse_proxies
 from kernel.settings import persisted_secret
 
@@ -146,6 +147,10 @@ def load_config(path: Optional[Path] = None) -> Dict[str, Any]:
         if team not in teams:
             raise SettingsError(f"{path}: routing {category} -> unknown team {team!r}")
     data["presales"] = _presales(path, data.get("presales"), teams)
+    try:  # presence and automatic assignment (console/routing), with the defaults filled
+        data["assignment"] = RoutingSettings.from_config(data.get("assignment"), f"{path}: assignment").to_json()
+    except RoutingConfigError as error:
+        raise SettingsError(str(error)) from None
     return data
 
 

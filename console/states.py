@@ -2,7 +2,8 @@
 
 ``bot → queued → assigned → (closed | returned_to_bot)``; a transfer moves an
 open ticket back to ``queued`` in another team; an agent reply keeps it
-``assigned``. Like Chatwoot's conversation status, the state is one explicit
+``assigned``; an assignment (automatic, or a supervisor's) gives a queued or
+assigned ticket to a named agent. Like Chatwoot's conversation status, the state is one explicit
 field and every change is recorded as a transition.
 """
 
@@ -27,11 +28,14 @@ class Action(str, Enum):
     TRANSFER = "transfer"
     CLOSE = "close"
     RETURN = "return"
+    ASSIGN = "assign"  # the assigner (console/routing) or a supervisor gives the ticket to a named agent
 
 
 TRANSITIONS: Dict[Tuple[State, Action], State] = {
     (State.BOT, Action.ESCALATE): State.QUEUED,
     (State.QUEUED, Action.CLAIM): State.ASSIGNED,
+    (State.QUEUED, Action.ASSIGN): State.ASSIGNED,
+    (State.ASSIGNED, Action.ASSIGN): State.ASSIGNED,
     (State.QUEUED, Action.TRANSFER): State.QUEUED,
     (State.QUEUED, Action.RETURN): State.RETURNED_TO_BOT,
     (State.ASSIGNED, Action.REPLY): State.ASSIGNED,

@@ -16,7 +16,7 @@ lists from a shell, through the same checked, audited service as the admin page 
     python -m console escalation set explicit_request.keywords 转人工 找店长 "talk to a human"
     python -m console escalation set complaint.evidence --confirm-empty     # switches the evidence words off
     python -m console escalation reset explicit_request.keywords            # actions/escalation.yml's list again
-    python -m console audit [--page N] [--per-page N] [--kind agent|team|canned|escalation]
+    python -m console audit [--page N] [--per-page N] [--kind agent|team|canned|escalation|ticket]
 
 ``--hours``: ``shop`` (the shop's staffed hours of console/config.yml) or ``day=HH:MM-HH:MM[,HH:MM-HH:MM];...``
 with days mon..sun or a range like ``mon-fri``; a day not named is closed. ``zh-Hant`` words are generated from
@@ -116,7 +116,7 @@ def parser() -> argparse.ArgumentParser:
     audit = kinds.add_parser("audit", help="the admin audit log, newest first")
     audit.add_argument("--page", type=int, default=1)
     audit.add_argument("--per-page", type=int, default=50)
-    audit.add_argument("--kind", dest="target_kind", choices=("agent", "team", "canned", "escalation"))
+    audit.add_argument("--kind", dest="target_kind", choices=("agent", "team", "canned", "escalation", "ticket"))
     return top
 
 

@@ -31,6 +31,7 @@ from console.admin.models import AdminAudit, CannedRow, EscalationWordsRow, Team
 from console.auth import hash_password
 from console.models import ROLES, Agent, Ticket
 from console.queueing import DAYS, StaffedHours
+from console.routing.presence import check_capacity
 from console.states import State
 from kernel.handoff import CATEGORIES
 from kernel.text import is_clean
@@ -168,8 +169,17 @@ def check_new_password(value: Any) -> str:
 
 
 def _agent_public(agent: Agent) -> Dict[str, Any]:
+    """``capacity``: the agent's own (open tickets the assigner gives them at most), null for the default."""
     return {"id": agent.id, "username": agent.username, "display_name": agent.display_name, "role": agent.role,
-            "teams": [t for t in agent.teams.split(",") if t], "active": bool(agent.active)}
+            "teams": [t for t in agent.teams.split(",") if t], "active": bool(agent.active),
+            "capacity": agent.capacity}
+
+
+def _capacity(value: Any) -> Optional[int]:
+    try:
+        return check_capacity(value)
+    except ValueError as error:
+        raise Invalid(str(error)) from None
 
 
 def audit_json(row: AdminAudit) -> Dict[str, Any]:
@@ -250,6 +260,7 @@ class AdminService:
         if role not in ROLES:
             raise Invalid(f"role must be one of {', '.join(ROLES)}")
         password = check_new_password(data.get("password"))
+        capacity = _capacity(data.get("capacity"))
         with self.sessions() as session:
             teams = self._teams_of(session, data.get("teams") or [])
             if role == "agent" and not teams:
@@ -257,7 +268,8 @@ class AdminService:
             if session.scalar(sa.select(Agent.id).where(Agent.username == username)) is not None:
                 raise Conflict(f"the username {username!r} is taken")
             agent = Agent(username=username, display_name=display, role=role, teams=",".join(teams),
-                          password_hash=hash_password(password), active=True, created_at=self.clock())
+                          password_hash=hash_password(password), active=True, created_at=self.clock(),
+                          capacity=capacity)
             session.add(agent)
             session.flush()
             after = _agent_public(agent)
@@ -266,11 +278,12 @@ class AdminService:
             return after
 
     def update_agent(self, actor: Actor, key: Any, data: Mapping[str, Any]) -> Dict[str, Any]:
-        """Change ``display_name``, ``role``, ``teams`` and/or ``active``; deactivating ends the sessions (the
-        answer then says how many: ``sessions_ended``)."""
-        unknown = sorted(set(data) - {"display_name", "role", "teams", "active"})
+        """Change ``display_name``, ``role``, ``teams``, ``capacity`` (null: the default) and/or ``active``;
+        deactivating ends the sessions (the answer then says how many: ``sessions_ended``)."""
+        unknown = sorted(set(data) - {"display_name", "role", "teams", "active", "capacity"})
         if unknown:
-            raise Invalid(f"unknown field(s) {', '.join(map(str, unknown))}; use display_name, role, teams, active")
+            raise Invalid(f"unknown field(s) {', '.join(map(str, unknown))}; "
+                          "use display_name, role, teams, capacity, active")
         with self.sessions() as session:
             agent = self._agent(session, key, lock=True)
             before = _agent_public(agent)
@@ -282,6 +295,8 @@ class AdminService:
                 agent.role = data["role"]
             if "teams" in data:
                 agent.teams = ",".join(self._teams_of(session, data["teams"]))
+            if "capacity" in data:
+                agent.capacity = _capacity(data["capacity"])
             if "active" in data:
                 if not isinstance(data["active"], bool):
                     raise Invalid("active must be true or false")

@@ -86,6 +86,12 @@ class TicketStore:
         self._locks: Dict[int, asyncio.Lock] = {}
         #: the current teams and their hours (console.admin.directory; set by TicketService)
         self.directory: Optional[Directory] = None
+        #: wakes the assigner (console/routing; set by TicketService): a ticket waits, or an agent has a free place
+        self.on_work: Callable[[], None] = lambda: None
+
+    def wake_assigner(self) -> None:
+        """A ticket started waiting or an agent's place came free: the assigner looks now, not at its next sweep."""
+        self.on_work()
 
     def hours(self, team: Optional[str]) -> queueing.StaffedHours:
         """The team's staffed hours: its own (console admin), else the shop's (config ``staffed_hours``)."""

@@ -75,6 +75,7 @@ class TicketIngest:
             payload = self.views.ticket_json(session, ticket)
         if created:
             self.views.announce_created(payload)
+            self.store.wake_assigner()  # an online agent with a free place gets it (console/routing)
         return payload, created, status
 
     def create_in(self, session: Session, ctx: HandoffContext, via: str) -> Tuple[Ticket, bool]:

@@ -19,13 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from console.models import Agent, Message, Note, ReadMark, Ticket
+from console.models import Agent, Message, Note, ReadMark, Ticket, Transition
 from console.states import Action, State, next_state
 from console.tickets.core import LOGGER, BadRequest, Forbidden, TicketStore, clean_text, dumps
 from console.tickets.views import TicketViews, message_json, note_json
 from kernel import i18n
 from kernel.handoff import event_key
-from kernel.rasa_client import DeliveryRefused, RasaClient
+from kernel.rasa_client import DeliveryRefused, RasaClient, RasaUnavailable
 
 log = logging.getLogger(LOGGER)
 
@@ -165,6 +165,41 @@ class TicketLifecycle:
 
             return self._commit(apply)
 
+    async def announce_assignment(self, ticket_id: int, agent_id: int, transition_id: int) -> None:
+        """After an assignment committed (console/routing: automatic, or a supervisor's): the live event for the
+        browsers, then the customer hears who joined, as after a claim. The assignment stands whatever Rasa
+        says: a refused or failed delivery is stored on the notice (``delivery.delivered = false``), so the agent
+        sees that the customer was not told."""
+        store, views = self.store, self.views
+        async with store.lock(ticket_id):
+            with store.sessions() as session:
+                ticket = store.get(session, ticket_id)
+                agent = session.get(Agent, agent_id)
+                transition = session.get(Transition, transition_id)
+                if agent is None or ticket.assignee_id != agent_id:
+                    return  # assigned to someone else since: their announcement follows
+                views.announce_ticket(session, ticket, transition)
+            event = self._bot_event(ticket, i18n.text("msg_handoff_agent_joined", ticket.language,
+                                                      agent=agent.display_name),
+                                    {"type": "agent_joined", "agent": agent.display_name}, agent)
+            failed: Optional[Dict[str, Any]] = None
+            try:
+                refused = await self._deliver(ticket, [event])
+            except RasaUnavailable as error:
+                refused = None
+                failed = {"delivered": False, "errcode": "rasa_unavailable", "reason": str(error)[:200]}
+                log.warning("ticket %s: the assignment notice did not reach Rasa: %s", ticket_id, error)
+
+            def apply(session: Session) -> Callable[[Session], Any]:
+                current = store.get(session, ticket_id, lock=True)
+                message = self._store_sent(session, current, event, "system", None, refused)
+                if failed is not None:
+                    data = dict(event["data"], delivery=failed)
+                    message.data_json = dumps(data)
+                return lambda s: views.announce_message(s, current, message)
+
+            self._commit(apply)
+
     async def reply(self, agent: Agent, ticket_id: int, text: str) -> Dict[str, Any]:
         store, views = self.store, self.views
         text = clean_text(text)
@@ -247,7 +282,9 @@ class TicketLifecycle:
                 return lambda s: (views.announce_ticket(s, current, row, previous_team=previous_team),
                                   {**views.detail_json(s, current), **_delivery(refused)})[1]
 
-            return self._commit(apply)
+            result = self._commit(apply)
+            store.wake_assigner()  # a place is free, or the ticket waits in another team
+            return result
 
     async def close(self, agent: Agent, ticket_id: int, resolution: str) -> Dict[str, Any]:
         store, views = self.store, self.views
@@ -277,7 +314,9 @@ class TicketLifecycle:
                 return lambda s: (views.announce_ticket(s, current, row),
                                   {**views.detail_json(s, current), **_delivery(refused)})[1]
 
-            return self._commit(apply)
+            result = self._commit(apply)
+            store.wake_assigner()  # a place is free, or the ticket waits in another team
+            return result
 
     async def return_to_bot(self, agent: Agent, ticket_id: int, note: Optional[str]) -> Dict[str, Any]:
         store, views = self.store, self.views
@@ -304,4 +343,6 @@ class TicketLifecycle:
                 return lambda s: (views.announce_ticket(s, current, row),
                                   {**views.detail_json(s, current), **_delivery(refused)})[1]
 
-            return self._commit(apply)
+            result = self._commit(apply)
+            store.wake_assigner()  # a place is free, or the ticket waits in another team
+            return result

@@ -21,7 +21,7 @@ from console.web.parts import Parts
 from console.web.protocol import ApiError, body_json, ok
 from kernel.handoff import CATEGORIES
 
-AUDIT_KINDS = ("agent", "team", "canned", "escalation")
+AUDIT_KINDS = ("agent", "team", "canned", "escalation", "ticket")
 
 
 def _int_arg(request: Request, name: str, default: int) -> int:
@@ -62,7 +62,9 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
     @bp.patch("/api/admin/agents/<username:str>")
     @supervisor
     async def update_agent(request: Request, username: str) -> HTTPResponse:
-        return ok(admin.update_agent(actor(request), username, body_json(request)))
+        changed = admin.update_agent(actor(request), username, body_json(request))
+        parts.routing.wake()  # a new capacity or team may give waiting tickets a free place
+        return ok(changed)
 
     @bp.post("/api/admin/agents/<username:str>/password")
     @supervisor

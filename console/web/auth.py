@@ -94,6 +94,7 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
             session.execute(sa.delete(SessionRow).where(SessionRow.id == sid))
             session.commit()
         parts.hub.end_session(sid)
+        parts.routing.session_ended(request.ctx.agent.id)  # offline when it was the agent's last session
         response = ok({"ok": True})
         response.delete_cookie(auth.COOKIE_NAME, path="/")
         return response

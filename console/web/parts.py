@@ -20,6 +20,8 @@ from console.live import Hub
 from console.models import create_schema, make_engine
 from console.prometheus import ConsoleMetrics
 from console.ratelimit import LoginLimits
+from console.routing.presence import RoutingSettings
+from console.routing.service import RoutingService
 from console.seed import apply_demo_flag
 from console.settings import Settings
 from console.tickets import TicketService
@@ -42,6 +44,8 @@ class Parts:
     hasher: ThreadPoolExecutor
     #: the administration (agents, teams, canned responses; console/admin/service.py)
     admin: AdminService
+    #: presence and automatic assignment (console/routing)
+    routing: RoutingService
     #: the lead webhook's sender; None when no URL is configured (the outbox keeps the events)
     lead_sender: Optional[LeadWebhookSender] = None
 
@@ -64,7 +68,9 @@ def build(settings: Settings) -> Parts:
         sender = LeadWebhookSender(service.sessions, WebhookConfig.from_config(
             settings.config["presales"]["webhook"], settings.lead_webhook_url, settings.lead_webhook_secret))
     admin = AdminService(service.sessions, service.directory, settings.config)
-    return Parts(settings, engine, hub, rasa, service, metrics, tail, limits, hasher, admin, sender)
+    routing = RoutingService(service.store, service.views, service.lifecycle,
+                             RoutingSettings.from_config(settings.config.get("assignment")))
+    return Parts(settings, engine, hub, rasa, service, metrics, tail, limits, hasher, admin, routing, sender)
 
 
 def start(parts: Parts) -> None:
@@ -81,6 +87,7 @@ def start(parts: Parts) -> None:
 
 async def stop(parts: Parts) -> None:
     parts.tail.stop()
+    parts.routing.stop()
     if parts.lead_sender is not None:
         parts.lead_sender.stop()
     await parts.rasa.close()

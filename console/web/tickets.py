@@ -126,11 +126,13 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
         sub = hub.subscribe(viewer_of(agent), sid)
         response = await request.respond(content_type="text/event-stream; charset=utf-8",
                                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-        check_every = min(SSE_PING_SECONDS, settings.stream_check_seconds)
+        routing = parts.routing
+        check_every = min(SSE_PING_SECONDS, settings.stream_check_seconds, routing.settings.heartbeat_seconds)
         try:
             await response.send("retry: 2000\n\n")
             await response.send(f"event: hello\ndata: {dumps({'agent': agent_json(agent)})}\n\n")
-            last_ping = last_check = time.monotonic()
+            routing.heartbeat(agent.id)  # the agent's console is alive: their presence holds (console/routing)
+            last_ping = last_check = last_beat = time.monotonic()
             while True:
                 try:
                     frame = await asyncio.wait_for(sub.queue.get(), timeout=check_every)
@@ -143,6 +145,9 @@ def blueprint(parts: Parts, guards: Guards) -> Blueprint:
                     break
                 if now - last_check >= check_every:
                     last_check = now
+                if now - last_beat >= routing.settings.heartbeat_seconds:
+                    last_beat = now
+                    routing.heartbeat(agent.id)
                 if not frame and now - last_ping >= SSE_PING_SECONDS:
                     frame, last_ping = ": ping\n\n", now
                 if frame:

@@ -11,6 +11,8 @@ from console.states import TRANSITIONS, Action, InvalidTransition, State, allowe
 ALLOWED = {
     (State.BOT, Action.ESCALATE): State.QUEUED,
     (State.QUEUED, Action.CLAIM): State.ASSIGNED,
+    (State.QUEUED, Action.ASSIGN): State.ASSIGNED,
+    (State.ASSIGNED, Action.ASSIGN): State.ASSIGNED,
     (State.QUEUED, Action.TRANSFER): State.QUEUED,
     (State.QUEUED, Action.RETURN): State.RETURNED_TO_BOT,
     (State.ASSIGNED, Action.REPLY): State.ASSIGNED,
