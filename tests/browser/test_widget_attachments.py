@@ -234,3 +234,27 @@ def test_suggested_questions_message_times_and_a_csat_comment(widget_stack: Widg
         admin.http.get(f"{admin.base}/api/widget/tickets/{ticket['id']}", timeout=10).json()), what="the comment")
     assert [(c["rating"], c["comment"]) for c in extras["csat_comments"]] == [(3, "回复有点慢，不过问题解决了")]
     wait_until(lambda: (admin.ticket(ticket["id"]).get("csat") or {}).get("rating") == 3, what="the rating")
+
+
+def test_a_photo_waits_while_the_console_is_unreachable_even_across_a_reload(widget_stack: WidgetStack,
+                                                                             shopper: Any) -> None:
+    page = shopper.new_page()
+    open_widget(page, widget_stack.demo_url("zh-Hans"))
+    page.route("**/api/public/uploads", lambda route: route.abort())  # the console is down for the widget
+    choose_file(page, "收据.png", png(90, 60))
+    waiting = page.locator(".row.user.attachment")
+    wait_until(lambda: "暂时无法上传" in waiting.locator(".meta").inner_text(), what="the console-down notice")
+
+    page.reload()  # the file waits in the browser (IndexedDB), not in the page
+    page.locator(".launcher").wait_for()
+    restored = page.locator(".row.user.attachment")
+    restored.wait_for(timeout=WAIT_MS)
+    wait_until(lambda: "暂时无法上传" in restored.locator(".meta").inner_text(), what="the file back after the reload")
+
+    page.unroute("**/api/public/uploads")  # the console is back: the next retry delivers it
+    page.locator('.row.user.attachment[data-status="sent"]').wait_for(timeout=WAIT_MS)
+    sid = session_id(page)
+    assert widget_stack.user_texts(sid).count("[图片] 收据.png") == 1
+    assert page.locator(".row.user.attachment").count() == 1
+    # the bot cannot read pictures: it says so once and offers a person
+    wait_until(lambda: any("看不懂图片" in t for t in bot_texts(page)), what="the bot's note about pictures")
