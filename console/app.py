@@ -26,6 +26,7 @@ from console.web import (
     protocol,
     public,
     routing,
+    search,
     tickets,
 )
 from console.web import privacy as privacy_web
@@ -68,6 +69,7 @@ def create_app(settings: Settings, name: str = "kefu_console") -> Sanic:
     app.blueprint(auth.blueprint(held, guards))
     app.blueprint(tickets.blueprint(held, guards))
     app.blueprint(routing.blueprint(held, guards))
+    app.blueprint(search.blueprint(held, guards))
     app.blueprint(admin.blueprint(held, guards))
     app.blueprint(internal.blueprint(held, guards))
     app.blueprint(leads.blueprint(held, guards))

@@ -185,6 +185,7 @@ def import_models() -> None:
     import console.feedback.models  # noqa: F401  (the feedback table joins the metadata)
     import console.leads.models  # noqa: F401  (the lead tables join the metadata; console/leads imports this module)
     import console.privacy.models  # noqa: F401  (the privacy audit and lock tables join the metadata)
+    import console.search.models  # noqa: F401  (the search keys table joins the metadata)
     import console.tickets.followups  # noqa: F401  (the follow-up table joins the metadata)
     import console.widget.models  # noqa: F401  (the widget's attachment, contact, seen and comment tables)
 

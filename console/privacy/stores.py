@@ -31,6 +31,7 @@ from console.feedback.models import FeedbackRow
 from console.leads.models import LeadChange, LeadOutbox, LeadRow
 from console.models import ConversationDay, Message, Note, TailCursor, Ticket, make_engine
 from console.privacy.subjects import ERASED_PREFIX
+from console.search.models import SearchKey
 from console.states import FINAL_STATES
 from console.tickets.followups import FollowUpRow
 from console.widget.privacy import WidgetPrivacy
@@ -505,10 +506,12 @@ class ConsoleStore:
 
     def _anonymise_tickets(self, ids: Sequence[int], tokens: Tokens, dry_run: bool, batch: int) -> Counts:
         counts = {"console_tickets": 0, "console_messages": 0, "console_notes": 0, "console_ticket_links": 0,
-                  "console_followups": 0}
+                  "console_followups": 0, "console_search_keys": 0}
         for chunk in chunks(ids, batch):
             with Session(self.engine) as session, session.begin():
-                for table, model in (("console_messages", Message), ("console_notes", Note)):
+                # the search keys (order numbers, phone suffix, customer id) go with the messages
+                for table, model in (("console_messages", Message), ("console_notes", Note),
+                                     ("console_search_keys", SearchKey)):
                     where = model.ticket_id.in_(chunk)
                     if dry_run:
                         counts[table] += int(session.scalar(sa.select(sa.func.count()).select_from(model)

@@ -20,6 +20,7 @@ from console.customers.repeat import link_ticket
 from console.leads import LeadStore
 from console.leads.routing import owner_team, route_lead
 from console.models import Agent, Message, Ticket
+from console.search.index import index_message, index_ticket
 from console.states import Action, State, next_state
 from console.tickets.core import BadRequest, NotFound, TicketStore, dumps
 from console.tickets.followups import follow_up_on_rating, follow_up_rating
@@ -125,6 +126,7 @@ class TicketIngest:
                                 data_json=dumps(data) if data else None, source="transcript",
                                 event_key=key, created_at=entry.timestamp))
         session.flush()
+        index_ticket(session, ticket)  # order numbers, phone suffix, customer id: found by search (console/search)
         if ctx.lead is not None:
             self.leads.create_in(session, ctx.lead, ticket, ctx.customer.id, owner)
         return ticket, True
@@ -170,6 +172,7 @@ class TicketIngest:
         message = Message(ticket_id=ticket.id, author=author, text=text, data_json=dumps(data) if data else None,
                           source="live", event_key=key, created_at=timestamp)
         session.add(message)
+        index_message(session, ticket.id, author, text)  # an order number or phone suffix given later
         ticket.updated_at = self.store.clock()
         return ticket, message
 

@@ -22,6 +22,7 @@ from console.prometheus import ConsoleMetrics
 from console.ratelimit import LoginLimits
 from console.routing.presence import RoutingSettings
 from console.routing.service import RoutingService
+from console.search.index import backfill as backfill_search_keys
 from console.seed import apply_demo_flag
 from console.settings import Settings
 from console.tickets import TicketService
@@ -78,6 +79,7 @@ def start(parts: Parts) -> None:
     the dummy hash (the first login is not slower for unknown users), the dead-letter state after a restart."""
     create_schema(parts.engine)
     parts.service.directory.load()  # the teams and canned responses: seeded once from the YAML, then the database's
+    backfill_search_keys(parts.service.sessions)  # once: the search keys of tickets older than search
     parts.hub.bind(asyncio.get_running_loop())
     with parts.service.sessions() as session:
         apply_demo_flag(session, parts.settings.demo_accounts, load_demo_accounts())
