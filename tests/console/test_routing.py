@@ -436,3 +436,41 @@ def test_two_console_processes_assigning_at_once_never_exceed_an_agents_capacity
     finally:
         first.engine.dispose()
         second.engine.dispose()
+
+
+# ------------------------------------------------------------------------------------------------ HTTP
+def test_presence_assignment_and_reassignment_over_http(console: Any, fake_rasa: Any) -> None:
+    """The real console process: an agent goes online in the top bar's API, a new ticket is theirs without a
+    click, the customer hears who joined; agents may not reassign, supervisors may (audited); logout: offline."""
+    wang, li, admin = console.login("wang"), console.login("li"), console.login("admin")
+    assert wang.put("/api/presence", json={"presence": "online"}, headers={"X-CSRF-Token": "x"}).status_code == 403
+    for bad in ({"presence": "busy"}, {"presence": None}, {}):
+        response = wang.put("/api/presence", json=bad)
+        assert response.status_code == 400 and "presence" in response.json()["message"]
+    assert wang.put("/api/presence", content=b"[1]").status_code == 400
+    answer = wang.put("/api/presence", json={"presence": "online"})
+    assert answer.status_code == 200 and answer.json()["presence"]["presence"] == "online"
+    assert wang.get("/api/presence").json()["assignment"]["default_capacity"] == 3
+    sender = f"http-{uuid.uuid4().hex[:8]}"
+    ticket_id = console.handoff(sender, category="after_sales", reason="explicit_request")["ticket_id"]
+    detail = console.wait_for(lambda: (lambda d: d if d["state"] == "assigned" else None)(console.ticket(ticket_id)))
+    assert detail and detail["assignee"]["username"] == "wang"
+    assert console.wait_for(lambda: any(  # the notice follows the committed assignment
+        e.get("data", {}).get("custom", {}).get("kefu_event", {}).get("type") == "agent_joined"
+        for e in fake_rasa.events_for(sender)))
+    seen = {a["username"]: a for a in wang.get("/api/presence/agents").json()["agents"]}
+    assert seen["wang"]["open_tickets"] == 1 and "li" not in seen  # li shares no team with wang
+    assert {"wang", "li", "admin"} <= {a["username"] for a in admin.get("/api/presence/agents").json()["agents"]}
+    assert li.post(f"/api/tickets/{ticket_id}/assign", json={"agent": "admin"}).status_code == 403
+    refused = admin.post(f"/api/tickets/{ticket_id}/assign", json={"agent": "li"})
+    assert refused.status_code == 400 and "team" in refused.json()["message"]
+    assert admin.post(f"/api/tickets/{ticket_id}/assign", json={"agent": "wang"}).status_code == 409
+    assert admin.post("/api/tickets/999999/assign", json={"agent": "wang"}).status_code == 404
+    moved = admin.post(f"/api/tickets/{ticket_id}/assign", json={"agent": "admin"})
+    assert moved.status_code == 200 and moved.json()["assignee"]["username"] == "admin"
+    audit = admin.get("/api/admin/audit", params={"kind": "ticket"}).json()["items"]
+    assert audit[0]["action"] == "ticket.assign" and audit[0]["before"]["assignee"] == "wang"
+    assert audit[0]["after"]["assignee"] == "admin" and audit[0]["target"] == {"kind": "ticket", "id": str(ticket_id)}
+    assert wang.post("/api/auth/logout", json={}).status_code == 200
+    after = {a["username"]: a for a in admin.get("/api/presence/agents").json()["agents"]}
+    assert after["wang"]["presence"] == "offline" and after["wang"]["chosen_presence"] == "offline"
