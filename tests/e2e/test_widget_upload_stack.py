@@ -85,12 +85,21 @@ def test_a_photo_while_waiting_reaches_the_agent_and_the_history(stack: Stack, c
     assert "客服" in reply["text"]
 
 
-def test_a_photo_in_a_bot_conversation_does_not_derail_the_bot(stack: Stack, customer: SocketCustomer) -> None:
+def test_a_photo_before_any_handoff_is_on_the_ticket_when_one_opens(stack: Stack, customer: SocketCustomer) -> None:
     mark = customer.say("你好")
     customer.wait_for(lambda m: bool(m.get("text")), since=mark, timeout=120)
-    assert upload(stack, customer.session_id, png(), "发票.png", "f-stack-2").status_code == 201
-    mark = customer.say("发票怎么开")
+    answer = upload(stack, customer.session_id, png(), "发票.png", "f-stack-2")
+    assert answer.status_code == 201
+    mark = customer.say("发票怎么开")  # the bot is not derailed by the photo
     reply = customer.wait_for(lambda m: "发票" in (m.get("text") or ""), since=mark, timeout=120)
     assert reply["text"]
     actions = [e.get("name") for e in stack.tracker(customer.session_id)["events"] if e.get("event") == "action"]
     assert "action_answer_faq" in actions
+
+    mark = customer.say("我买的杯子收到就碎了，我要投诉")  # later a ticket opens: the photo is in its transcript
+    customer.wait_for(lambda m: (kefu_event(m) or {}).get("type") == "handoff_queued", since=mark, timeout=120)
+    agent = ConsoleAgent(stack.env["KEFU_CONSOLE_URL"], "wang", "wang-demo-2026")
+    ticket = agent.ticket_for(customer.conversation_id)
+    messages = agent.messages_with(ticket["id"], ["[图片] 发票.png"])
+    [photo] = [m for m in messages if (m.get("data") or {}).get("attachment")]
+    assert photo["data"]["attachment"]["id"] == answer.json()["attachment"]["id"] and photo["source"] == "transcript"
