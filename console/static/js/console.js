@@ -10,6 +10,10 @@ import { askDialog, confirmDialog, errorText, initShell, toast } from "./shell.j
 import { renderContext } from "./context_panel.js";
 import { attachmentNode, widgetSection } from "./attachments.js";
 import { LiveStream } from "./stream.js";
+import { initPresence, onPresenceEvent, presenceWord, refreshPresence } from "./presence.js";
+import { focusSearch, initSearch } from "./search.js";
+import { initShortcuts } from "./shortcuts.js";
+import { initCannedSuggest } from "./canned_suggest.js";
 
 const state = {
   agent: null,
@@ -22,6 +26,7 @@ const state = {
   mode: "reply",
   busy: false,
   notify: false, // opt-in desktop notification + sound on a customer message on my tickets
+  roster: new Map(), // supervisors: agent id -> presence, capacity and load (GET /api/presence/agents)
 };
 const NOTIFY_KEY = "kefu.console.notify";
 
@@ -288,10 +293,36 @@ function renderActions() {
     .filter((x) => x.id !== d.team).map((x) => el("option", { value: x.id }, pick(x.name))));
   teams.value = [...teams.options].some((o) => o.value === current) ? current : "";
   $("btn-transfer").disabled = !teams.value;
+  renderAssign(d, open);
   const res = $("close-resolution");
   const chosen = res.value;
   replaceChildren(res, (state.config?.resolutions || []).map((x) => el("option", { value: x.id }, pick(x.name))));
   if (chosen) res.value = chosen;
+}
+
+/** Supervisors: reassign the open ticket to an agent of its team (presence and load beside each name). */
+function renderAssign(d, open) {
+  const group = $("grp-assign");
+  group.hidden = !(open && state.agent.role === "supervisor");
+  if (group.hidden) return;
+  const select = $("assign-agent");
+  const chosen = select.value;
+  const agents = [...state.roster.values()]
+    .filter((a) => a.teams.includes(d.team) && a.id !== d.assignee?.id)
+    .sort((a, b) => (a.presence === "online" ? 0 : 1) - (b.presence === "online" ? 0 : 1) || a.display_name.localeCompare(b.display_name));
+  replaceChildren(select, el("option", { value: "" }, t("assign_pick")), agents.map((a) => el("option", { value: a.username },
+    t("assign_option", { name: a.display_name, p: presenceWord(a.presence), n: a.open_tickets, cap: a.capacity }))));
+  select.value = [...select.options].some((o) => o.value === chosen) ? chosen : "";
+  $("btn-assign").disabled = !select.value;
+}
+
+async function loadRoster() {
+  if (state.agent.role !== "supervisor") return;
+  try {
+    const answer = await api.presenceAgents();
+    state.roster = new Map(answer.agents.map((a) => [a.id, a]));
+    if (state.detail) renderActions();
+  } catch (_) { /* the assign list stays as it was; the next presence event refreshes it */ }
 }
 
 function messageExtras(message) {
@@ -508,6 +539,13 @@ function bindActions() {
     return detail;
   }, () => t("claimed_ok")));
   $("transfer-team").addEventListener("change", () => { $("btn-transfer").disabled = !$("transfer-team").value; });
+  $("assign-agent").addEventListener("change", () => { $("btn-assign").disabled = !$("assign-agent").value; });
+  $("btn-assign").addEventListener("click", async () => {
+    const username = $("assign-agent").value;
+    const target = [...state.roster.values()].find((a) => a.username === username);
+    if (!target || !(await confirmDialog(t("assign_confirm", { name: target.display_name })))) return;
+    runAction((d) => api.assign(d.id, username), () => t("assigned_ok", { name: target.display_name }));
+  });
   $("btn-transfer").addEventListener("click", async () => {
     const team = $("transfer-team").value;
     if (!team) return;
@@ -655,7 +693,16 @@ function onLiveEvent(type, data) {
       break;
     }
     case "ticket.updated": {
+      const previous = state.tickets.get(data.ticket.id);
       upsertTicket(data.ticket);
+      const mineNow = data.ticket.assignee?.id === state.agent.id;
+      const wasMine = previous?.assignee?.id === state.agent.id;
+      if (data.transition?.action === "assign" && mineNow && !wasMine) {
+        toast(t("assigned_to_you", { id: data.ticket.id }));
+        alertAgent(data.ticket, { text: data.ticket.summary || "" });
+      }
+      if (mineNow || wasMine) refreshPresence(); // my load changed
+      if (state.agent.role === "supervisor" && data.transition) loadRoster();
       if (state.detail && state.detail.id === data.ticket.id) {
         if (data.transition && !(state.detail.transitions || []).some((x) => x.id === data.transition.id)) {
           state.detail.transitions = [...(state.detail.transitions || []), data.transition];
@@ -680,6 +727,14 @@ function onLiveEvent(type, data) {
       }
       if (fresh && data.message?.author === "customer") onCustomerMessage(data.ticket_id, data.message);
       renderQueue();
+      break;
+    }
+    case "agent.presence": {
+      onPresenceEvent(state.agent.id, data);
+      if (state.agent.role === "supervisor" && data.agent) {
+        state.roster.set(data.agent.id, data.agent);
+        if (state.detail) renderActions();
+      }
       break;
     }
     case "note.created": {
@@ -712,6 +767,45 @@ function setConnection(up) {
   document.body.dataset.live = up ? "1" : "0";
 }
 
+// ---------------------------------------------------------------------------------------------- keyboard
+/** The tickets as listed now (search results while searching, else the queue), for j/k. */
+function listedIds() {
+  const panel = $("search-panel");
+  const selector = panel.hidden ? "#queue-list .queue-item" : "#search-results .queue-item";
+  return [...document.querySelectorAll(selector)].map((node) => Number(node.dataset.ticketId));
+}
+
+function step(delta) {
+  const ids = listedIds();
+  if (!ids.length) return;
+  const at = ids.indexOf(state.selectedId);
+  const next = at < 0 ? (delta > 0 ? 0 : ids.length - 1) : Math.max(0, Math.min(ids.length - 1, at + delta));
+  if (ids[next] !== state.selectedId) selectTicket(ids[next], false);
+  const selector = $("search-panel").hidden ? "#queue-list" : "#search-results";
+  document.querySelector(`${selector} [data-ticket-id="${ids[next]}"]`)?.focus();
+}
+
+function compose(mode) {
+  if (!state.detail) return;
+  state.mode = mode;
+  renderComposer();
+  $("composer-text").focus();
+}
+
+function bindKeyboard() {
+  initShortcuts({ next: () => step(1), prev: () => step(-1), reply: () => compose("reply"), note: () => compose("note"),
+    search: focusSearch });
+  const box = $("composer-text");
+  initCannedSuggest({
+    box,
+    list: $("canned-suggest"),
+    getCanned: () => state.canned,
+    enabled: () => Boolean(state.detail) && state.mode === "reply" && !box.disabled,
+    textOf: (entry) => cannedText(entry, state.detail?.language || getLang()),
+    onInsert: updateCount,
+  });
+}
+
 // ---------------------------------------------------------------------------------------------- start
 async function init() {
   const agent = await requireSession();
@@ -723,6 +817,9 @@ async function init() {
   $("composer-text").maxLength = config.max_message_chars || 4000;
   bindActions();
   bindNotifyToggle();
+  bindKeyboard();
+  initSearch((id) => selectTicket(id, true), { teamName });
+  await Promise.all([initPresence(), loadRoster()]);
   document.addEventListener("kefu:lang", () => {
     renderQueue();
     if (state.detail) renderTicket();

@@ -109,6 +109,7 @@ const CHANNELS = {
 const ACTIONS = {
   escalate: ["转人工", "轉真人", "handed over"],
   claim: ["认领", "認領", "claimed"],
+  assign: ["分配", "分配", "assigned"],
   reply: ["回复", "回覆", "replied"],
   transfer: ["转接", "轉接", "transferred"],
   close: ["结束", "結束", "closed"],
