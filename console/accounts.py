@@ -10,6 +10,7 @@ never from the command line, where ``ps`` and shell history would show them.
     python -m console users deactivate wang      # ends wang's sessions and live streams
     python -m console users activate wang
     python -m console users update wang --role supervisor --teams presales,after_sales --display-name 王经理
+    python -m console users update wang --capacity 5     # open tickets assigned to wang at most; "default" resets
     python -m console users list
 
 Every change goes through the console's administration service (console/admin/service.py): checked as in the
@@ -124,11 +125,12 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("set-password", help="set a new password; ends the account's sessions").add_argument("username")
     sub.add_parser("deactivate", help="block logins and end the account's sessions").add_argument("username")
     sub.add_parser("activate", help="allow logins again").add_argument("username")
-    update = sub.add_parser("update", help="change the role, teams or display name of an account")
+    update = sub.add_parser("update", help="change the role, teams, display name or capacity of an account")
     update.add_argument("username")
     update.add_argument("--role", choices=ROLES)
     update.add_argument("--teams", help="comma-separated team ids (replaces the account's teams)")
     update.add_argument("--display-name")
+    update.add_argument("--capacity", help="open tickets the assigner gives the agent at most (0-50), or 'default'")
     sub.add_parser("list", help="list the accounts")
     return top
 
@@ -208,16 +210,29 @@ def run(argv: Sequence[str], settings: Settings, stdin: TextIO, stdout: TextIO,
                     change["teams"] = _teams(args.teams, settings)
                 if args.display_name is not None:
                     change["display_name"] = args.display_name
+                if args.capacity is not None:
+                    change["capacity"] = _capacity(args.capacity)
                 if not change:
-                    raise AccountError("nothing to change: give --role, --teams and/or --display-name")
+                    raise AccountError("nothing to change: give --role, --teams, --display-name and/or --capacity")
                 done = admin.update_agent(actor, agent.username, change)
+                capacity = "default" if done["capacity"] is None else done["capacity"]
                 stdout.write(f"{done['username']}: {done['role']}; teams: {', '.join(done['teams']) or '-'}; "
-                             f"name: {done['display_name']}\n")
+                             f"name: {done['display_name']}; capacity: {capacity}\n")
             return 0
     except AdminError as error:
         raise AccountError(str(error)) from None
     finally:
         engine.dispose()
+
+
+def _capacity(text: str) -> Any:
+    """``--capacity``: ``default`` (None) or a whole number (the service checks its range)."""
+    text = text.strip().lower()
+    if text == "default":
+        return None
+    if not text.isdigit():
+        raise AccountError("--capacity must be a whole number from 0 to 50, or 'default'")
+    return int(text)
 
 
 def run_cli(command: Callable[[Settings], int], expected: tuple = ()) -> int:

@@ -250,3 +250,28 @@ def test_slash_finds_canned_responses_and_question_mark_lists_the_shortcuts(ui: 
     page.keyboard.press("/")
     page.wait_for_function("() => document.activeElement.id === 'search-q'", timeout=LIVE_MS)
     assert page.input_value("#search-q") == ""  # the key opened the search, it was not typed into it
+
+
+def test_a_supervisor_sets_an_agents_capacity_on_the_admin_page(ui: Console, pages: Any) -> None:
+    page = pages()
+    login(page, ui.url, "admin")
+    page.goto(f"{ui.url}/admin")
+    row = page.locator("tr[data-agent='wang']")
+    row.wait_for(timeout=LIVE_MS)
+    row.locator("[data-action='edit']").click()
+    page.fill("#agent-capacity", "2")
+    page.click("#agent-save")
+    page.wait_for_function("() => document.querySelector(\"tr[data-agent='wang'] [data-testid='capacity']\")"
+                           ".textContent === '2'", timeout=LIVE_MS)
+    agents = {a["username"]: a for a in ui.login("admin").get("/api/admin/agents").json()["agents"]}
+    assert agents["wang"]["capacity"] == 2
+    row.locator("[data-action='edit']").click()
+    page.fill("#agent-capacity", "99")  # out of range: the server's message, nothing saved
+    page.click("#agent-save")
+    page.locator("#alerts .toast-error").first.wait_for(timeout=LIVE_MS)
+    assert "capacity" in page.locator("#alerts").inner_text()
+    assert {a["username"]: a for a in ui.login("admin").get("/api/admin/agents").json()["agents"]}["wang"]["capacity"] == 2
+    page.fill("#agent-capacity", "")
+    page.click("#agent-save")
+    page.wait_for_function("() => document.querySelector(\"tr[data-agent='wang'] [data-testid='capacity']\")"
+                           ".textContent === '默认'", timeout=LIVE_MS)

@@ -120,3 +120,16 @@ def test_demo_accounts_only_with_the_flag_and_deactivated_when_it_goes_off(offli
         assert " no " in rows["wang"] and " no " in rows["admin"] and " yes " in rows["li"]
     finally:
         offline.stop()
+
+
+def test_update_sets_and_resets_the_capacity(offline: Console) -> None:
+    made = users_cli(offline, "create", "zhao", "--display-name", "小赵", "--role", "agent", "--teams", "presales",
+                     stdin=GOOD + "\n")
+    assert made.returncode == 0, made.stderr
+    done = users_cli(offline, "update", "zhao", "--capacity", "5")
+    assert done.returncode == 0 and "capacity: 5" in done.stdout, done.stderr
+    for bad in ("-1", "51", "two", "2.5"):
+        refused = users_cli(offline, "update", "zhao", "--capacity", bad)
+        assert refused.returncode == 1 and "capacity" in refused.stderr, (bad, refused.stderr)
+    reset = users_cli(offline, "update", "zhao", "--capacity", "default")
+    assert reset.returncode == 0 and "capacity: default" in reset.stdout

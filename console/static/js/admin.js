@@ -35,7 +35,8 @@ async function act(work, done) {
 function renderAgents() {
   const rows = state.agents.map((a) => el("tr", { dataset: { agent: a.username }, class: a.active ? "" : "muted" },
     el("td", {}, a.username), el("td", {}, a.display_name), el("td", {}, t(`role_${a.role}`)),
-    el("td", {}, a.teams.map(teamName).join("、") || "—"), el("td", {}, yesNo(a.active)),
+    el("td", {}, a.teams.map(teamName).join("、") || "—"),
+    el("td", { dataset: { testid: "capacity" } }, a.capacity ?? t("admin_capacity_default")), el("td", {}, yesNo(a.active)),
     el("td", {}, a.last_seen_at ? clock(a.last_seen_at, getLang()) : "—"),
     el("td", { class: "row-actions" },
       button("admin_edit", () => editAgent(a), { dataset: { action: "edit" } }),
@@ -43,7 +44,7 @@ function renderAgents() {
       a.username === state.me.username ? null : button(a.active ? "admin_deactivate" : "admin_activate",
         () => toggleAgent(a), { dataset: { action: a.active ? "deactivate" : "activate" } }))));
   replaceChildren($("#agents-table"), headRow("username", "admin_display_name", "admin_role", "admin_teams",
-    "admin_status", "admin_last_seen", "admin_actions"), el("tbody", {}, rows));
+    "admin_capacity_short", "admin_status", "admin_last_seen", "admin_actions"), el("tbody", {}, rows));
   const chosen = new Set(state.editing.agent ? state.editing.agent.teams : []);
   const boxes = state.teams.filter((x) => x.active).map((x) => el("label", { class: "admin-check" },
     el("input", { type: "checkbox", name: "team", value: x.id, checked: chosen.has(x.id) }), " ", pick(x.name)));
@@ -56,6 +57,7 @@ function editAgent(agent) {
   $("#agent-username").disabled = true;
   $("#agent-display").value = agent.display_name;
   $("#agent-role").value = agent.role;
+  $("#agent-capacity").value = agent.capacity ?? "";
   $("#agent-password-field").hidden = true;
   $("#agent-cancel").hidden = false;
   $("#agent-form-title").textContent = t("admin_edit_agent", { name: agent.username });
@@ -76,7 +78,10 @@ function resetAgentForm() {
 async function saveAgent(event) {
   event.preventDefault();
   const teams = [...document.querySelectorAll("#agent-teams input:checked")].map((x) => x.value);
-  const body = { display_name: $("#agent-display").value, role: $("#agent-role").value, teams };
+  const capacity = $("#agent-capacity").value.trim();
+  // empty: the default capacity; the server checks the number (0-50) and says what is wrong
+  const body = { display_name: $("#agent-display").value, role: $("#agent-role").value, teams,
+    capacity: capacity === "" ? null : Number(capacity) };
   const editing = state.editing.agent;
   const saved = editing
     ? await act(() => api.adminUpdateAgent(editing.username, body), t("admin_saved"))
