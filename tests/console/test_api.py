@@ -17,6 +17,9 @@ PROTECTED = [
     ("POST", "/api/tickets/1/transfer"), ("POST", "/api/tickets/1/close"), ("POST", "/api/tickets/1/return"),
     ("GET", "/api/canned"), ("GET", "/api/agents"), ("GET", "/api/metrics/dashboard"), ("GET", "/api/stream"),
     ("POST", "/api/auth/logout"),
+    # issue 27: presence, assignment, search
+    ("GET", "/api/presence"), ("PUT", "/api/presence"), ("GET", "/api/presence/agents"),
+    ("POST", "/api/tickets/1/assign"), ("GET", "/api/search?q=KF20261120001"),
 ]
 STATE_CHANGING = [p for m, p in PROTECTED if m == "POST"]
 
