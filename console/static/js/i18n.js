@@ -432,6 +432,7 @@ const S = {
   audit_canned_delete: ["删除快捷回复", "刪除快捷回覆", "canned response deleted"],
   audit_escalation_update: ["修改转人工关键词", "修改轉人工關鍵詞", "escalation words changed"],
   audit_escalation_reset: ["恢复默认转人工关键词", "恢復預設轉人工關鍵詞", "escalation words reset to default"],
+  audit_ticket_assign: ["分配会话", "分配會話", "conversation assigned"],
   admin_escalation: ["转人工关键词", "轉人工關鍵詞", "Escalation keywords"],
   admin_escalation_help: ["顾客消息包含这些词时直接转人工（无论意图识别结果如何）；投诉需要“问题词”作为依据。保存的列表替换 actions/escalation.yml 中的默认列表，机器人在约 30 秒内生效。",
     "顧客訊息包含這些詞時直接轉人工（無論意圖辨識結果如何）；投訴需要「問題詞」作為依據。儲存的清單取代 actions/escalation.yml 中的預設清單，機器人在約 30 秒內生效。",
