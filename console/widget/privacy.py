@@ -82,8 +82,7 @@ class WidgetPrivacy:
             "console_contacts": self._delete(ContactRow, ContactRow.conversation_id, contacts, dry_run, batch),
             "console_widget_seen": self._delete(SeenRow, SeenRow.conversation_id, seen, dry_run, batch),
         }
-        if not dry_run:
-            counts["upload_files_without_row"] = self.remove_orphans()
+        counts["upload_files_without_row"] = self.remove_orphans(dry_run)
         return counts
 
     def retain_feedback(self, cutoff: float, dry_run: bool, batch: int) -> Counts:
@@ -124,9 +123,10 @@ class WidgetPrivacy:
                 log.warning("privacy: could not remove an attachment file (%s); remove_orphans retries",
                             type(error).__name__)
 
-    def remove_orphans(self) -> int:
+    def remove_orphans(self, dry_run: bool = False) -> int:
         """Delete files in the upload folder that no attachment row names (a failed removal, a crash between the
-        file and its row) that are older than an hour, partial writes included. How many were removed."""
+        file and its row) that are older than an hour, partial writes included. How many were (or, in a dry run,
+        would be) removed."""
         if not self.upload_dir.is_dir():
             return 0
         with Session(self.engine) as session:
@@ -137,6 +137,9 @@ class WidgetPrivacy:
                 continue
             if time.time() - path.stat().st_mtime < 3600:
                 continue  # written a moment ago: its row may be on the way
+            if dry_run:
+                removed += 1
+                continue
             try:
                 path.unlink()
                 removed += 1

@@ -69,7 +69,7 @@ def test_retention_follows_the_transcripts_and_feedback_periods(stores) -> None:
     new = seed(engine, folder, "web:new", NOW - 5 * DAY, 2)
     cutoff = NOW - 180 * DAY
     assert widget.retain_transcripts(cutoff, dry_run=True, batch=1) == \
-        {"console_attachments": 1, "console_contacts": 1, "console_widget_seen": 1}
+        {"console_attachments": 1, "console_contacts": 1, "console_widget_seen": 1, "upload_files_without_row": 0}
     assert (folder / old).exists()
     assert widget.retain_transcripts(cutoff, dry_run=False, batch=1)["console_attachments"] == 1
     assert not (folder / old).exists() and (folder / new).exists()
@@ -87,5 +87,6 @@ def test_files_no_row_names_are_removed_once_they_are_old(stores) -> None:  # ty
     fresh = folder / ("e" * 32 + ".part")
     fresh.write_bytes(b"x")
     os.utime(stray, (1, 1))
+    assert widget.remove_orphans(dry_run=True) == 1 and stray.exists()  # the dry run reports what the run removes
     assert widget.remove_orphans() == 1
     assert not stray.exists() and fresh.exists() and (folder / kept).exists()
