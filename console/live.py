@@ -97,27 +97,12 @@ class Hub:
                 sub.queue.put_nowait(frame)
                 sent += 1
             except asyncio.QueueFull:
+                # a stuck browser: drop it, it reconnects and refetches
                 self._subs.discard(sub)
         return sent
 
     def publish(self, event: str, payload: Dict[str, Any], team: str, assignee_id: Optional[int],
                 previous_team: Optional[str] = None) -> int:
         """Queue ``event`` for every subscriber allowed to see the ticket (before or after a transfer)."""
-        if self._loop is not None and threading.get_ident() != self._thread:
-            self._loop.call_soon_threadsafe(self.publish, event, payload, team, assignee_id, previous_team)
-            return 0
-        frame = f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n"
-        sent = 0
-        for sub in list(self._subs):
-            visible = sub.viewer.may_see(team, assignee_id) or (
-                previous_team is not None and sub.viewer.may_see(previous_team, None)
-            )
-            if not visible:
-                continue
-            try:
-                sub.queue.put_nowait(frame)
-                sent += 1
-            except asyncio.QueueFull:
-                # a stuck browser: drop it, it reconnects and refetches
-                self._subs.discard(sub)
-        return sent
+        return self.publish_to(event, payload, lambda viewer: viewer.may_see(team, assignee_id) or (
+            previous_team is not None and viewer.may_see(previous_team, None)))
