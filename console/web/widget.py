@@ -118,7 +118,7 @@ def blueprint(parts: Parts, settings: UploadSettings) -> Blueprint:
         await limit_address(request)
         language = language_of(request.args.get("lang"))
         try:
-            found = suggestions_from_config(config, kb_titles)
+            found = suggestions_from_config(config, entry_titles)
         except ValueError as error:
             log.warning("widget.suggested_questions: %s", error)
             found = []
@@ -204,7 +204,7 @@ def blueprint(parts: Parts, settings: UploadSettings) -> Blueprint:
     return bp
 
 
-def kb_titles() -> Dict[str, Dict[str, str]]:
+def entry_titles() -> Dict[str, Dict[str, str]]:
     """The knowledge base's entries: id -> language -> first question (through its learning API)."""
     from knowledge_base.config import load_config
     from knowledge_base.learning.curation import entry_choices
