@@ -202,6 +202,41 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+@pytest.fixture(scope="module")
+def rasa_standin() -> Iterator[Any]:
+    """A stand-in for Rasa's HTTP API behind a console started without the stack (tests.console.process)."""
+    from tests.console.process import FakeRasa
+
+    rasa = FakeRasa()
+    yield rasa
+    rasa.close()
+
+
+@pytest.fixture()
+def pages(browser: Any) -> Iterator[Any]:
+    """Opens console pages (``pages()``, one browser context each); every JavaScript error on them fails the test."""
+    from tests.browser.console_helpers import new_page
+
+    opened: List[Any] = []
+
+    def make() -> Any:
+        page = new_page(browser)
+        opened.append(page)
+        return page
+
+    yield make
+    errors = [e for page in opened for e in page.kefu_errors]
+    for page in opened:
+        page.context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture()
+def page(pages: Any) -> Any:
+    """One console page (see ``pages``)."""
+    return pages()
+
+
 @pytest.fixture()
 def shopper(browser: Any) -> Iterator[Any]:
     """A fresh browser context (empty storage), desktop size, Simplified Chinese browser."""

@@ -31,26 +31,10 @@ WIDTH_OF_PAGE = "() => Math.max(document.documentElement.scrollWidth, document.b
 
 
 @pytest.fixture(scope="module")
-def rasa_standin() -> Iterator[FakeRasa]:
-    rasa = FakeRasa()
-    yield rasa
-    rasa.close()
-
-
-@pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory, rasa_standin: FakeRasa) -> Iterator[Console]:
     console = Console.create(tmp_path_factory.mktemp("console-admin"), rasa_standin.url).start()
     yield console
     console.stop()
-
-
-@pytest.fixture()
-def page(browser: Any) -> Iterator[Any]:
-    page = new_page(browser)
-    yield page
-    errors = list(page.kefu_errors)
-    page.context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def open_admin(page: Any, base_url: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.browser.console_helpers import LIVE_MS, chromium_missing_reason, login, new_page
+from tests.browser.console_helpers import LIVE_MS, chromium_missing_reason, login
 from tests.console.process import Console, FakeRasa
 
 pytestmark = [pytest.mark.browser,
@@ -19,26 +19,10 @@ ROW = "#escalation-table tr[data-escalation='explicit_request.keywords']"
 
 
 @pytest.fixture(scope="module")
-def rasa_standin() -> Iterator[FakeRasa]:
-    rasa = FakeRasa()
-    yield rasa
-    rasa.close()
-
-
-@pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory, rasa_standin: FakeRasa) -> Iterator[Console]:
     console = Console.create(tmp_path_factory.mktemp("console-escalation"), rasa_standin.url).start()
     yield console
     console.stop()
-
-
-@pytest.fixture()
-def page(browser: Any) -> Iterator[Any]:
-    page = new_page(browser)
-    yield page
-    errors = list(page.kefu_errors)
-    page.context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def served(ui: Console) -> dict:

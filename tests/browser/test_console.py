@@ -51,26 +51,10 @@ SHORT_SLA = ALWAYS_STAFFED + "\nsla: {first_response_seconds: 2, complaint_resol
 
 # ------------------------------------------------------------------------------------------------ fixtures
 @pytest.fixture(scope="module")
-def rasa_standin() -> Iterator[FakeRasa]:
-    rasa = FakeRasa()
-    yield rasa
-    rasa.close()
-
-
-@pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory, rasa_standin: FakeRasa) -> Iterator[Console]:
     console = Console.create(tmp_path_factory.mktemp("console-ui"), rasa_standin.url).start()
     yield console
     console.stop()
-
-
-@pytest.fixture()
-def page(browser: Any) -> Iterator[Any]:
-    page = new_page(browser)
-    yield page
-    errors = list(page.kefu_errors)
-    page.context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def _order_card(order_id: str = "KF20261120001") -> Dict[str, Any]:

@@ -24,7 +24,6 @@ from tests.browser.console_helpers import (
     chromium_missing_reason,
     confirm,
     login,
-    new_page,
     open_ticket,
     queue_item,
     screenshot,
@@ -39,33 +38,10 @@ ORDER = "KF20261105009"
 
 
 @pytest.fixture(scope="module")
-def rasa_standin() -> Iterator[FakeRasa]:
-    rasa = FakeRasa()
-    yield rasa
-    rasa.close()
-
-
-@pytest.fixture(scope="module")
 def ui(tmp_path_factory: pytest.TempPathFactory, rasa_standin: FakeRasa) -> Iterator[Console]:
     console = Console.create(tmp_path_factory.mktemp("console-workday"), rasa_standin.url).start()
     yield console
     console.stop()
-
-
-@pytest.fixture()
-def pages(browser: Any) -> Iterator[Any]:
-    opened: List[Any] = []
-
-    def make() -> Any:
-        page = new_page(browser)
-        opened.append(page)
-        return page
-
-    yield make
-    errors = [e for page in opened for e in page.kefu_errors]
-    for page in opened:
-        page.context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def sign_in(page: Any, base_url: str, username: str, password: str) -> None:

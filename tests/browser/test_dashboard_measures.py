@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from tests.browser.console_helpers import LIVE_MS, login, new_page, screenshot
+from tests.browser.console_helpers import LIVE_MS, login, screenshot
 from tests.console.process import Console, FakeRasa
 from tests.console.test_service_measures import seed
 
@@ -24,15 +24,6 @@ def seeded(tmp_path: Any) -> Iterator[Console]:
     finally:
         console.stop()
         rasa.close()
-
-
-@pytest.fixture()
-def page(browser: Any) -> Iterator[Any]:
-    page = new_page(browser)
-    yield page
-    errors = list(page.kefu_errors)
-    page.context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
 
 
 def cells(page: Any, key: str) -> list:
