@@ -144,6 +144,8 @@ def lookup_asked_instead(intent: Optional[str], entities: Any, text: str) -> Opt
     if intent not in UNSURE_INTENTS | {FAQ_INTENT} or entities or _HOW.search(normalise(text)):
         return None
     plain = normalise(text)
+    if intent == FAQ_INTENT and looks_like_a_question(text) and not _ASKS_TO_DO.search(plain):
+        return None  # "门店查库存准吗" asks about stock checks, it does not ask for one
     if _STOCK_LOOKUP.search(plain):
         return STOCK_INTENT
     if intent in UNSURE_INTENTS and _ORDER_LOOKUP.search(plain):
@@ -151,6 +153,8 @@ def lookup_asked_instead(intent: Optional[str], entities: Any, text: str) -> Opt
     return None
 
 
+#: a request to do it, worded as a question or not: "能帮我查下库存吗", "can you check stock for me"
+_ASKS_TO_DO = re.compile(r"帮我|帮忙|麻烦|想|要|\b(?:can|could|would) you\b|\bplease\b|\bpls\b|\bi want\b|\bi'?d like\b")
 #: how something is done, which the knowledge base answers
 _HOW = re.compile(r"怎么|怎样|如何|哪里|在哪|\bhow\b|\bwhere\b")
 

@@ -178,6 +178,8 @@ def test_a_product_question_read_as_are_you_a_bot_is_a_shop_question(intent, mes
     ("ask_faq", "查下保温杯库存", ("product",), None),
     ("ask_faq", "I want to check my orders' invoices", (), None),
     ("greet", "想查库存", (), None),
+    ("ask_faq", "门店查库存准吗", (), None),
+    ("ask_faq", "能帮我查下库存吗", (), "stock_check"),
 ])
 def test_a_lookup_asked_for_in_so_many_words(intent, message, kinds, expected) -> None:  # type: ignore[no-untyped-def]
     assert lookup_asked_instead(intent, _entities(*kinds), message) == expected
