@@ -145,7 +145,8 @@ def _decline_prefixes() -> Tuple[str, ...]:
     for key in DECLINE_KEYS:
         for variants in catalog[key]["texts"].values():
             for variant in variants:
-                # the text around the placeholders: "至于「{question}」，我这里没有准确的答案…" declines after one
+                # every piece of text between the {fields} counts: msg_faq_part_no_answer only declines after its
+                # quoted question ("至于「{question}」，我这里没有准确的答案")
                 for piece in re.split(r"\{[^}]*\}", variant):
                     piece = re.sub(r'^[\s」"，,]+|[\s「"，,]+$', "", piece)
                     if len(piece) >= 4:
