@@ -47,7 +47,7 @@ from actions.metrics import record_faq_outcome
 from actions.presales.signals import asks_for_a_quote
 from actions.turns import turns
 from kernel.i18n import buttons, text
-from kernel.language import LANGUAGES, SIMPLIFIED, requested_language
+from kernel.language import LANGUAGES, SIMPLIFIED, normalise, requested_language
 from kernel.questions import looks_like_a_question
 from knowledge_base.learning.unanswered import Record, UnansweredStore, mask
 from knowledge_base.serving.matcher import MatchResult, clean_query, has_content, reply_language
@@ -173,6 +173,90 @@ def with_context(matcher: Any, query: str, previous: Optional[str], context: Fol
     return combined if combined.candidates[0].id in alone else None
 
 
+def detail_of_last_answer(matcher: Any, query: str, language: str, context: FollowUp) -> Optional[FaqReply]:
+    """"我是用支付寶餘額付的" after the refund-timing answer: a detail of the customer's own case that one part of
+    the last answer is about gets that part ("微信/支付寶餘額一般幾分鐘內入帳，最長1個工作日"), not the whole list
+    again, nor a "did you mean" about payment methods. None when no single part of it is about the detail."""
+    for entry in context.entries:
+        answer = matcher.answer_text(entry, language)
+        part = answer_part_about(answer or "", query)
+        if part:
+            return FaqReply(ANSWER, language, [Message(text("msg_faq_detail", language, part=part))],
+                            [{"id": entry, "score": 1.0}])
+    return None
+
+
+#: where an answer splits into parts that each say one thing ("…幾分鐘內入帳；…銀行卡1–3個工作日；…")
+_ANSWER_PARTS = re.compile(r"(?<=[；;。！？\n])|(?<=[.!?])\s+")
+#: characters that say nothing of a case on their own ("我是用…付的"): a shared run of these is no detail
+_FUNCTION_CHARS = set("我你您他她是的了用在吗呢吧啊呀个一有这那就都也还要会能可以付买过到和或与及后前时")
+_ENGLISH_WORD = re.compile(r"[a-z][a-z'-]{2,}")
+_ENGLISH_STOP = frozenset(
+    "the and but for you your our with was were are did does has have had not can could would should will its "
+    "this that these those then than what when where which who how why paid pay bought buy got get "
+    "one all any some just only also very really like about from into onto after before".split()
+)
+
+
+def answer_part_about(answer: str, detail: str) -> Optional[str]:
+    """The one part of ``answer`` that the customer's ``detail`` names: the part sharing the longest run of
+    characters with it (Chinese, two or more, not only function characters such as 我是…的) or the most words
+    (English, content words only). None when no part does, or two parts do equally: then the whole answer stands."""
+    parts = [p.strip() for p in _ANSWER_PARTS.split(answer) if p.strip()]
+    if len(parts) < 2:
+        return None
+    wanted = normalise(detail)
+    words = set(_ENGLISH_WORD.findall(wanted)) - _ENGLISH_STOP
+    scores = []
+    for part in parts:
+        plain = normalise(part)
+        shared = _longest_shared_run(wanted, plain)
+        cjk = len(shared) if len(shared) >= 2 and any(c not in _FUNCTION_CHARS for c in shared) else 0
+        scores.append(max(cjk, 2 * len(words & set(_ENGLISH_WORD.findall(plain)))))
+    best = max(scores)
+    if best < 2 or scores.count(best) > 1:
+        return None
+    return parts[scores.index(best)].rstrip("；;。.").strip()
+
+
+def _longest_shared_run(a: str, b: str) -> str:
+    """The longest run of Chinese characters that ``a`` and ``b`` share."""
+    best = ""
+    for i in range(len(a)):
+        if not _RUN_CHAR.match(a[i]):
+            continue
+        j = i + len(best) + 1
+        while j <= len(a) and _RUN_CHAR.match(a[j - 1]) and a[i:j] in b:
+            best = a[i:j]
+            j += 1
+    return best
+
+
+_RUN_CHAR = re.compile(r"[\u4e00-\u9fff]")
+#: a follow-up without an answer of its own is offered the best entry of the same topic as the last answer
+#: ("可以改退到我的郵局帳戶嗎" after the credit-card refund answer: refunds.original_method) from this score
+SAME_TOPIC_FLOOR = 0.3
+
+
+def same_topic_choice(
+    matcher: Any, query: str, previous: Optional[str], reply: FaqReply, context: FollowUp
+) -> Optional[FaqReply]:
+    """A follow-up the knowledge base has no answer for, whose best entry is of the topic just answered (the
+    same category), is asked about it ("did you mean…") rather than told there is no answer: the conversation
+    says what it is about. Never the entry just answered, never below :data:`SAME_TOPIC_FLOOR`."""
+    if reply.outcome != NO_ANSWER or not context.entries:
+        return None
+    alone = matcher.match(query, previous)
+    if not alone.candidates:
+        return None
+    best = alone.candidates[0]
+    topics = {getattr(matcher.entry(e), "category", None) for e in context.entries}
+    record = matcher.entry(best.id)
+    if best.id in context.entries or best.score < SAME_TOPIC_FLOOR or record is None or record.category not in topics:
+        return None
+    return reply_for(replace(alone, outcome=CLARIFY, language=reply.language, answer=None, candidates=(best,)))
+
+
 def answer_turn(
     kb: KnowledgeBase, message_text: Optional[str], language_slot: Optional[str], chosen_id: Optional[str],
     context: Optional[FollowUp] = None,
@@ -182,17 +266,20 @@ def answer_turn(
     if reply.outcome == ANSWER or context is None or chosen_id:
         return reply
     query = clean_query(message_text)
-    if not has_content(query) or not looks_like_a_question(query):  # "好 明天再说" follows up on nothing
+    if not has_content(query):
         return reply
     try:
         matcher = kb.matcher()
     except KnowledgeBaseUnavailable:
         return reply  # already the honest "unavailable" reply
-    found = with_context(matcher, query, language_slot if language_slot in LANGUAGES else None, context)
-    if found is None:
-        return reply
-    return reply_for(replace(found, language=reply.language, answer=matcher.answer_text(found.candidates[0].id,
-                                                                                       reply.language)))
+    if not looks_like_a_question(query):  # "好 明天再说" follows up on nothing; "我是刷信用卡的" on a part of it
+        return detail_of_last_answer(matcher, query, reply.language, context) or reply
+    previous = language_slot if language_slot in LANGUAGES else None
+    found = with_context(matcher, query, previous, context)
+    if found is not None:
+        return reply_for(replace(found, language=reply.language,
+                                 answer=matcher.answer_text(found.candidates[0].id, reply.language)))
+    return same_topic_choice(matcher, query, previous, reply, context) or reply
 
 
 def _answer_turn(

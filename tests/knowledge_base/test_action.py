@@ -396,7 +396,6 @@ def test_a_follow_up_is_read_with_the_question_it_follows(language, first, entry
 
 @pytest.mark.parametrize("language, first, entry, follow_up", [
     # the previous question would pull another answer that the follow-up alone does not rank: not given
-    ("zh-Hant", "我是刷信用卡的 大概還要等幾天", "refunds.credit_card", "可以改退到我的郵局帳戶嗎"),
     ("zh-Hant", "咁運費幾錢呀", "shipping.fee", "大概要等幾多日"),
     # no question: "好 明天再说" follows up on nothing, and is never answered with the last answer again
     ("zh-Hans", "你们门店几点开门", "stores.hours", "好 明天再说"),
@@ -438,3 +437,59 @@ def test_a_later_question_of_several_is_read_with_the_first() -> None:
     assert reply.outcome == "answered" and ids == ["same_day.cutoff", "same_day.fee"], ids
     alone = answer_turn(kb, "運費多少錢？", "zh-Hant", None)
     assert alone.candidates[0]["id"] == "shipping.fee"  # what the second question alone gets
+
+
+def test_a_follow_up_without_an_answer_is_asked_about_the_topic_just_answered() -> None:
+    """"可以改退到我的郵局帳戶嗎" after the credit-card refund answer: alone, no answer; the previous question would
+    pull the credit-card answer again. Of the same topic (refunds) its best entry is offered as a choice."""
+    from actions.faq import SAME_TOPIC_FLOOR, FollowUp, answer_turn
+    from knowledge_base.serving.runtime import shared_knowledge_base
+
+    kb = shared_knowledge_base()
+    follow_up = "可以改退到我的郵局帳戶嗎"
+    alone = answer_turn(kb, follow_up, "zh-Hant", None)
+    assert alone.outcome == "no_answer" and alone.candidates[0]["id"] == "refunds.original_method"
+    assert alone.candidates[0]["score"] >= SAME_TOPIC_FLOOR
+    reply = answer_turn(kb, follow_up, "zh-Hant", None, FollowUp("我是刷信用卡的 大概還要等幾天", ("refunds.credit_card",)))
+    assert reply.outcome == "clarify" and [c["id"] for c in reply.candidates] == ["refunds.original_method"]
+    assert "/faq_choose" in reply.messages[0].buttons[0]["payload"]
+    # another topic answered last (stores): the honest "no answer" stands
+    other = answer_turn(kb, follow_up, "zh-Hant", None, FollowUp("北京哪裡有門市", ("stores.beijing",)))
+    assert other == alone
+
+
+@pytest.mark.parametrize("language, first, entries, detail, part", [
+    ("zh-Hant", "退貨運費誰出？退款大概幾天到帳？", ("returns.return_shipping_fee", "refunds.timing_by_payment"),
+     "我是用支付寶餘額付的", "支付寶餘額一般幾分鐘內入帳"),
+    ("zh-Hans", "退款多久到账", ("refunds.timing_by_payment",), "我用的是云闪付", "云闪付3–7个工作日"),
+    ("en", "how long does a refund take", ("refunds.timing_by_payment",), "I paid with wechat balance",
+     "Alipay balance usually within minutes"),
+])
+def test_a_detail_of_the_customers_case_gets_that_part_of_the_last_answer(language, first, entries, detail, part) -> None:  # type: ignore[no-untyped-def]
+    from actions.faq import FollowUp, answer_turn
+    from kernel.i18n import text
+    from knowledge_base.serving.runtime import shared_knowledge_base
+
+    kb = shared_knowledge_base()
+    assert answer_turn(kb, detail, language, None).outcome != "answered"
+    reply = answer_turn(kb, detail, language, None, FollowUp(first, entries))
+    assert reply.outcome == "answered" and reply.candidates[0]["id"] == "refunds.timing_by_payment"
+    assert len(reply.messages) == 1 and part in reply.messages[0].text
+    assert reply.messages[0].text.startswith(text("msg_faq_detail", language, part="").split("。")[0].rstrip(".。 "))
+    whole = kb.matcher().answer_text("refunds.timing_by_payment", language)
+    assert len(reply.messages[0].text) < len(whole)  # one part, not the whole list again
+
+
+def test_answer_part_about() -> None:
+    from actions.faq import answer_part_about
+
+    answer = "微信/支付宝余额几分钟到账；信用卡7–15个工作日；礼品卡即时退回。退货寄回后48小时内发起退款。"
+    assert answer_part_about(answer, "我刷的信用卡") == "信用卡7–15个工作日"
+    assert answer_part_about(answer, "用的禮品卡") == "礼品卡即时退回"  # Traditional against Simplified
+    assert answer_part_about(answer, "好 明天再说") is None
+    assert answer_part_about(answer, "我是用的") is None  # only function characters in common
+    assert answer_part_about("Cards 1-3 days; balance within minutes.", "thanks") is None  # 'ank' is no word
+    assert answer_part_about("Cards 1-3 days; balance within minutes.", "paid from my balance") == \
+        "balance within minutes"
+    assert answer_part_about("只有一句话", "一句话") is None  # nothing to narrow
+    assert answer_part_about("甲乙丙；甲乙丁", "甲乙") is None  # two parts name it equally
