@@ -11,6 +11,13 @@ question, a handoff to a person), talks over REST or socket.io (websocket) throu
 1-3 s between messages like a person typing, and starts a new conversation when one ends.
 The last level runs for ``--duration`` seconds; the earlier ones for ``--level-duration``.
 
+``--think 5 30`` sets the customer's pace (seconds between messages and between conversations; default 1-3 s, a
+stress test): 5-30 s is the median range of real chat think times, and with it the summary reports each
+configuration's **capacity**: the most concurrent conversations whose FAQ p95 stays under ``--p95-target`` (300 ms).
+``--variant NAME:KEY=VALUE,KEY=VALUE`` (repeatable) runs the same levels once per configuration, each on its own
+cluster with those environment variables, so that two configurations are compared in one run on the same machine
+(``--variant today:KEFU_X=0 --variant new:``).
+
 Checked for every turn: an HTTP 200 / a completed socket.io turn with at least one reply. A
 conversation the bot hands to a person (any script can escalate: complaint words, sentiment,
 repeated misses) ends there, as the bot is silent while a person owns it. After
@@ -74,6 +81,7 @@ class Turn:
 @dataclass
 class LevelResult:
     replicas: int
+    variant: str
     conversations: int
     duration_s: float
     turns: int
@@ -175,8 +183,11 @@ class SocketCustomer:
 
 
 class Load:
-    def __init__(self, cluster: Cluster, faq: List[str], seed: int) -> None:
+    def __init__(self, cluster: Cluster, faq: List[str], seed: int, think: Tuple[float, float] = (1.0, 3.0),
+                 variant: str = "") -> None:
         self.cluster = cluster
+        self.think = think
+        self.variant = variant
         self.faq = faq
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
@@ -218,7 +229,7 @@ class Load:
                 if any(_handed_over(r) for r in replies):
                     break  # a person takes over: the bot stays silent from here on, by design
                 if i + 1 < len(messages):
-                    time.sleep(rng.uniform(1.0, 3.0))
+                    time.sleep(rng.uniform(*self.think))
         finally:
             customer.close()
 
@@ -233,10 +244,10 @@ class Load:
 
         def worker(seed: int) -> None:
             rng = random.Random(seed)
-            time.sleep(rng.uniform(0, 2.0))  # customers do not all arrive in the same millisecond
+            time.sleep(rng.uniform(0, max(2.0, self.think[0])))  # customers do not all arrive at once
             while time.monotonic() < deadline:
                 self.conversation(rng, deadline)
-                time.sleep(rng.uniform(1.0, 3.0))
+                time.sleep(rng.uniform(*self.think))
 
         threads = [threading.Thread(target=worker, args=(self.rng.randrange(2**31),), daemon=True)
                    for _ in range(conversations)]
@@ -249,7 +260,7 @@ class Load:
         done = [t for t in self.turns if t.ok]
         errors = [t for t in self.turns if not t.ok]
         return LevelResult(
-            replicas=self.cluster.replicas, conversations=conversations, duration_s=round(elapsed, 1),
+            replicas=self.cluster.replicas, variant=self.variant, conversations=conversations, duration_s=round(elapsed, 1),
             turns=len(self.turns), errors=len(errors), lost=lost, duplicated=duplicated,
             throughput=round(len(done) / elapsed, 2),
             latency_ms=percentiles([t.latency_ms for t in done]),
@@ -281,11 +292,11 @@ class Load:
 
 
 def table(results: List[LevelResult]) -> str:
-    lines = ["| replicas | conversations | duration s | turns | errors | lost | duplicated | turns/s | "
-             "p50 / p95 / p99 ms (all) | FAQ p50 / p95 / p99 ms |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| configuration | replicas | conversations | duration s | turns | errors | lost | duplicated | turns/s | "
+             "p50 / p95 / p99 ms (all) | FAQ p50 / p95 / p99 ms |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lat, faq = r.latency_ms, r.faq_latency_ms
-        lines.append(f"| {r.replicas} | {r.conversations} | {r.duration_s} | {r.turns} | {r.errors} | {r.lost} | {r.duplicated} | "
+        lines.append(f"| {r.variant or '–'} | {r.replicas} | {r.conversations} | {r.duration_s} | {r.turns} | {r.errors} | {r.lost} | {r.duplicated} | "
                      f"{r.throughput} | {lat['p50']} / {lat['p95']} / {lat['p99']} | "
                      f"{faq['p50']} / {faq['p95']} / {faq['p99']} |")
     return "\n".join(lines)
@@ -294,9 +305,9 @@ def table(results: List[LevelResult]) -> str:
 def svg_plot(results: List[LevelResult], metric: str = "p95") -> str:
     """FAQ-turn latency against concurrent conversations, one line per replica count."""
     width, height, pad = 560, 320, 50
-    series: Dict[int, List[Tuple[int, float]]] = {}
+    series: Dict[Tuple[str, int], List[Tuple[int, float]]] = {}
     for r in results:
-        series.setdefault(r.replicas, []).append((r.conversations, r.faq_latency_ms[metric]))
+        series.setdefault((r.variant, r.replicas), []).append((r.conversations, r.faq_latency_ms[metric]))
     xs = [x for points in series.values() for x, _ in points] or [1]
     ys = [y for points in series.values() for _, y in points] or [1.0]
     x_max, y_max = max(xs), max(ys) * 1.1 or 1.0
@@ -320,15 +331,42 @@ def svg_plot(results: List[LevelResult], metric: str = "p95") -> str:
     for i in range(5):
         y = y_max * i / 4
         parts.append(f'<text x="{pad - 6}" y="{py(y) + 4}" text-anchor="end">{y:.0f}</text>')
-    for n, (replicas, points) in enumerate(sorted(series.items())):
+    colours += ["#ff7f0e", "#9467bd", "#8c564b"]
+    for n, ((variant, replicas), points) in enumerate(sorted(series.items())):
         colour = colours[n % len(colours)]
         path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in sorted(points))
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>')
         parts.extend(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>' for x, y in points)
-        parts.append(f'<text x="{width - pad - 90}" y="{pad + 16 * n}" fill="{colour}">{replicas} replica'
-                     f'{"s" if replicas > 1 else ""}</text>')
+        label = f'{variant + ", " if variant else ""}{replicas} replica{"s" if replicas > 1 else ""}'
+        parts.append(f'<text x="{width - pad - 150}" y="{pad + 16 * n}" fill="{colour}">{label}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def parse_variant(text: str) -> Tuple[str, Dict[str, str]]:
+    """``"today:KEFU_X=0,KEFU_Y=1"`` → ("today", {"KEFU_X": "0", "KEFU_Y": "1"}); ``"new:"`` → ("new", {})."""
+    name, _, assignments = text.partition(":")
+    if not name.strip():
+        raise argparse.ArgumentTypeError(f"a variant needs a name before ':': {text!r}")
+    env: Dict[str, str] = {}
+    for item in filter(None, (a.strip() for a in assignments.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"expected KEY=VALUE in {text!r}, got {item!r}")
+        env[key.strip()] = value
+    return name.strip(), env
+
+
+def capacity(results: List[LevelResult], target_ms: float) -> Dict[str, Dict[str, Any]]:
+    """Per configuration and replica count: the most concurrent conversations whose FAQ p95 stayed under
+    ``target_ms`` with no errors (None when even the smallest level missed it), and the turns/s served there."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for r in sorted(results, key=lambda r: r.conversations):
+        key = f"{r.variant or 'default'}/{r.replicas}"
+        entry = out.setdefault(key, {"conversations": None, "turns_per_s": None, "faq_p95_ms": None})
+        if r.faq_latency_ms["p95"] <= target_ms and r.errors == 0:
+            entry.update(conversations=r.conversations, turns_per_s=r.throughput, faq_p95_ms=r.faq_latency_ms["p95"])
+    return out
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -342,7 +380,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--svg", type=Path)
+    parser.add_argument("--think", type=float, nargs=2, default=[1.0, 3.0], metavar=("MIN", "MAX"),
+                        help="seconds a customer takes between messages (default 1 3; real chat pace: 5 30)")
+    parser.add_argument("--p95-target", type=float, default=300.0, help="FAQ p95 (ms) for the capacity summary")
+    parser.add_argument("--variant", type=parse_variant, action="append", default=[],
+                        help="NAME:KEY=VALUE,... a configuration to run (repeatable); default: one, as configured")
     args = parser.parse_args(argv)
+    if not 0 <= args.think[0] <= args.think[1] <= 120:
+        parser.error("--think MIN MAX: 0 <= MIN <= MAX <= 120 seconds")
     if max(args.levels) > 200 or args.duration > 3600:
         parser.error("bounded by design: at most 200 conversations and one hour")
 
@@ -350,13 +395,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     faq = faq_questions()
     results: List[LevelResult] = []
-    for replicas in args.replicas:
+    variants = args.variant or [("", {})]
+    for (variant, variant_env), replicas in ((v, r) for v in variants for r in args.replicas):
         workdir = Path(tempfile.mkdtemp(prefix=f"kefu-load-{replicas}-"))
-        print(f"starting a cluster with {replicas} replica(s) in {workdir}", flush=True)
-        cluster = Cluster.start(workdir, redis_url=args.redis_url, replicas=replicas,
-                                extra_env={"KEFU_REST_RATE_LIMIT": "1000", "KEFU_SOCKETIO_RATE_LIMIT": "1000"})
+        print(f"starting a cluster with {replicas} replica(s) in {workdir} {variant} {variant_env}", flush=True)
+        env = {"KEFU_REST_RATE_LIMIT": "1000", "KEFU_SOCKETIO_RATE_LIMIT": "1000", **variant_env}
+        cluster = Cluster.start(workdir, redis_url=args.redis_url, replicas=replicas, extra_env=env)
         try:
-            load = Load(cluster, faq, args.seed)
+            load = Load(cluster, faq, args.seed, think=(args.think[0], args.think[1]), variant=variant)
             # every replica answers a few turns of every kind first (model and encoders warm)
             warm = load.run_level(2 * replicas, args.warmup)
             print(f"warm-up: {warm.turns} turns, {warm.errors} errors", flush=True)
@@ -369,12 +415,20 @@ def main(argv: Optional[List[str]] = None) -> int:
             cluster.stop()
     print(table(results))
     top = max(args.levels)
-    p95 = {r.replicas: r.faq_latency_ms["p95"] for r in results if r.conversations == top}
-    summary: Dict[str, Any] = {"faq_p95_ms_at_max_level": p95}
-    if 1 in p95 and 2 in p95 and p95[1]:
-        summary["faq_p95_ratio_2_to_1"] = round(p95[2] / p95[1], 3)
-        throughput = {r.replicas: r.throughput for r in results if r.conversations == top}
-        summary["throughput_ratio_2_to_1"] = round(throughput[2] / throughput[1], 3)
+    summary: Dict[str, Any] = {"think_s": args.think, "capacity": capacity(results, args.p95_target),
+                               "p95_target_ms": args.p95_target}
+    for variant, _ in variants:
+        mine = [r for r in results if r.variant == variant]
+        p95 = {r.replicas: r.faq_latency_ms["p95"] for r in mine if r.conversations == top}
+        part: Dict[str, Any] = {"faq_p95_ms_at_max_level": p95}
+        if 1 in p95 and 2 in p95 and p95[1]:
+            part["faq_p95_ratio_2_to_1"] = round(p95[2] / p95[1], 3)
+            throughput = {r.replicas: r.throughput for r in mine if r.conversations == top}
+            part["throughput_ratio_2_to_1"] = round(throughput[2] / throughput[1], 3)
+        if variant:
+            summary[variant] = part
+        else:
+            summary.update(part)
     print(json.dumps(summary))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -125,3 +125,43 @@ def test_kb_cic_refuses_bad_choices_before_loading_anything(tmp_path: Path):
     assert result.returncode == 2 and "unknown knowledge base(s) everything" in result.stderr
     result = _run("kb_cic.py", "--data", str(tmp_path), "--split", "test")
     assert result.returncode == 2 and "--split must be dev or tune" in result.stderr
+
+
+def _load_harness():
+    spec = importlib.util.spec_from_file_location("kefu_benchmarks_load", BENCHMARKS / "load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_load_harness_variants_and_capacity():
+    """Two configurations side by side (``--variant``) and the capacity summary: the most conversations whose FAQ
+    p95 stayed under the target with no errors, per configuration and replica count."""
+    import argparse
+
+    load = _load_harness()
+    assert load.parse_variant("today:KEFU_A=0, KEFU_B=x=y") == ("today", {"KEFU_A": "0", "KEFU_B": "x=y"})
+    assert load.parse_variant("new:") == ("new", {})
+    for bad in (":KEFU_A=0", "today:KEFU_A", "today:=1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            load.parse_variant(bad)
+
+    def level(variant: str, conversations: int, p95: float, errors: int = 0):
+        latency = {"p50": p95 / 2, "p95": p95, "p99": p95}
+        return load.LevelResult(1, variant, conversations, 60.0, 100, errors, 0, 0, conversations / 10.0,
+                                latency, latency)
+
+    results = [level("today", 50, 120.0), level("today", 100, 420.0), level("new", 50, 80.0),
+               level("new", 100, 250.0), level("new", 150, 290.0, errors=1), level("new", 200, 900.0)]
+    cap = load.capacity(results, 300.0)
+    assert cap["today/1"] == {"conversations": 50, "turns_per_s": 5.0, "faq_p95_ms": 120.0}
+    assert cap["new/1"]["conversations"] == 100  # 150 met the latency but had an error
+    assert load.capacity([level("", 10, 500.0)], 300.0)["default/1"]["conversations"] is None
+    assert "today, 1 replica" in load.svg_plot(results)
+    assert load.table(results).count("| today |") == 2
+
+
+def test_load_harness_refuses_a_bad_pace():
+    result = _run("load.py", "--think", "30", "5")
+    assert result.returncode == 2 and "--think" in result.stderr
