@@ -37,6 +37,7 @@ REPLACED: Dict[str, Dict[str, str]] = {
         f"{_A}:RemoteAction.run": "(self, output_channel: 'OutputChannel', nlg: 'NaturalLanguageGenerator', "
         "tracker: 'DialogueStateTracker', domain: 'Domain') -> List[rasa.shared.core.events.Event]",
     },
+    "action_results": {f"{_A}:RemoteAction._validate_action_result": "(self, result: Dict[str, Any]) -> bool"},
     "store_failures": {
         f"{_T}.retrieve": "(self, sender_id: 'Text') -> 'Optional[DialogueStateTracker]'",
         f"{_T}.retrieve_full_tracker": "(self, sender_id: 'Text') -> 'Optional[DialogueStateTracker]'",
@@ -64,6 +65,7 @@ CALLED: Dict[str, Dict[str, str]] = {
         "rasa.core.nlg.generator:NaturalLanguageGenerator.generate": "(self, utter_action: str, "
         "tracker: 'DialogueStateTracker', output_channel: str, **kwargs: Any) -> Optional[Dict[str, Any]]",
     },
+    "action_results": {f"{_A}:RemoteAction.action_response_format_spec": "() -> Dict[str, Any]"},
     "store_failures": {
         f"{_T}.on_tracker_store_error": "(self, error: 'Exception') -> 'None'",
         f"{_T}.on_tracker_store_retrieve_error": "(self, error: 'Exception') -> 'None'",
