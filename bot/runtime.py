@@ -2,9 +2,8 @@
 
 Six modules change Rasa's behaviour by wrapping one of its methods each, and one (action_results) replaces a
 method that cost 20 ms of CPU per action call, up to half of a turn's (:data:`PATCHES` names them, in the order
-they are installed;
-``turn_router`` after ``waiting``: a paused conversation is never routed). None of these has an extension point
-in Rasa 3.6 that ``config.yml`` or ``endpoints.yml`` could name:
+they are installed; ``turn_router`` after ``waiting``: a paused conversation is never routed). None of these has
+an extension point in Rasa 3.6 that ``config.yml`` or ``endpoints.yml`` could name:
 
 - ``RemoteAction.run`` (action_failures) and ``RemoteAction._validate_action_result`` (action_results) are not
   reachable through the action endpoint's configuration;

@@ -22,7 +22,8 @@ on the embedded demo (``KEFU_DEMO=true`` unless set). ``shell`` and ``interactiv
 ``KEFU_MODEL`` when no ``--model`` is given (never an implicit training). ``make shell`` / ``make interactive``
 also start the action server (``python -m launcher shell``); ``make test-stories`` runs the end-to-end stories
 through ``python -m bot.server test``. With ``KEFU_RUNTIME_REPORT=<file>``, the process writes which patches were
-in place (:func:`bot.runtime.state`) to that file as it exits.
+in place (:func:`bot.runtime.state`) to that file as it exits. With ``KEFU_TURN_PROFILE=<file>`` it appends the
+spans of every webhook turn to that file (:mod:`bot.turn_profile`, ``benchmarks/turn_profile.py``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ DEVELOPMENT_COMMANDS = ("shell", "interactive", "test")
 #: without ``--model`` trains one first)
 MODEL_COMMANDS = ("shell", "interactive")
 RUNTIME_REPORT = "KEFU_RUNTIME_REPORT"
+TURN_PROFILE = "KEFU_TURN_PROFILE"
 
 
 def with_logging(args: List[str], environ: Optional[dict] = None) -> List[str]:
@@ -98,6 +100,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     from bot import runtime
 
     runtime.install()  # docs/architecture.md "Kefu's runtime in Rasa"
+    profile = os.environ.get(TURN_PROFILE)
+    if profile:  # opt-in spans of every turn (benchmarks/turn_profile.py); nothing is wrapped otherwise
+        from bot import turn_profile
+
+        turn_profile.install(profile)
     report = os.environ.get(RUNTIME_REPORT)
     if report:
         atexit.register(write_runtime_report, report)
