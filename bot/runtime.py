@@ -1,13 +1,18 @@
 """Kefu's runtime: what ``bot.server`` installs in Rasa 3.6 before any command runs, and what it replaced.
 
-Six modules change Rasa's behaviour by wrapping one of its methods each, and one (action_results) replaces a
-method that cost 20 ms of CPU per action call, up to half of a turn's (:data:`PATCHES` names them, in the order
-they are installed; ``turn_router`` after ``waiting``: a paused conversation is never routed). None of these has
-an extension point in Rasa 3.6 that ``config.yml`` or ``endpoints.yml`` could name:
+Six modules change Rasa's behaviour by wrapping one of its methods each, and two replace a method whose cost
+was most of a turn's CPU, with the same results (:data:`PATCHES` names them, in the order they are installed;
+``turn_router`` after ``waiting``: a paused conversation is never routed): action_results (20 ms of CPU per action
+call) and tracker_save (a save reloaded the whole conversation and committed each event to the broker on its own;
+docs/results/turn-profile.md). None of these has an extension point in Rasa 3.6 that ``config.yml`` or
+``endpoints.yml`` could name:
 
 - ``RemoteAction.run`` (action_failures) and ``RemoteAction._validate_action_result`` (action_results) are not
   reachable through the action endpoint's configuration;
 - ``FailSafeTrackerStore`` (store_failures) wraps *every* configured tracker store, a custom one included;
+- ``SQLTrackerStore.save`` (tracker_save) could be a subclass named in ``endpoints.yml``, but then every
+  deployment's endpoints (compose, Kubernetes, a seller's own) would have to name it to get the saving; patched,
+  the SQL store is fast wherever it is configured;
 - the processor (never_silent, waiting, turn_router, control_commands) is built by the agent, never named.
 
 So the patches stay, and tests/bot/test_runtime_patches.py records the signature of every Rasa method listed
@@ -22,12 +27,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from typing import Any, Callable, Dict, List, Tuple
 
 #: patch (module ``bot.<name>``) -> the Rasa attributes its ``install()`` replaces, as ``module:Class.method``
 PATCHES: Dict[str, Tuple[str, ...]] = {
     "action_failures": ("rasa.core.actions.action:RemoteAction.run",),
     "action_results": ("rasa.core.actions.action:RemoteAction._validate_action_result",),
+    "tracker_save": ("rasa.core.tracker_store:SQLTrackerStore.save",),
     "store_failures": (
         "rasa.core.tracker_store:FailSafeTrackerStore.retrieve",
         "rasa.core.tracker_store:FailSafeTrackerStore.retrieve_full_tracker",
@@ -40,9 +47,19 @@ PATCHES: Dict[str, Tuple[str, ...]] = {
 }
 
 
+#: the patches that only make a turn cheaper (same results): ``KEFU_RUNTIME_BASELINE=1`` leaves Rasa's own code in
+#: their place, so that a benchmark can run today's and the earlier runtime side by side (benchmarks/load.py
+#: ``--variant``, benchmarks/turn_profile.py ``--rasa-env``); the others change behaviour and are always installed
+SPEED_PATCHES = ("action_results", "tracker_save")
+
+
 def install() -> None:
-    """Install every patch of :data:`PATCHES`, in order (each ``install()`` is idempotent)."""
+    """Install every patch of :data:`PATCHES`, in order (each ``install()`` is idempotent); with
+    ``KEFU_RUNTIME_BASELINE=1``, all but :data:`SPEED_PATCHES`."""
+    baseline = os.environ.get("KEFU_RUNTIME_BASELINE", "").strip() not in ("", "0")
     for name in PATCHES:
+        if baseline and name in SPEED_PATCHES:
+            continue
         importlib.import_module(f"bot.{name}").install()
 
 

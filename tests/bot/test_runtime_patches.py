@@ -26,6 +26,7 @@ pytestmark = pytest.mark.rasa_env
 _A = "rasa.core.actions.action"
 _P = "rasa.core.processor:MessageProcessor"
 _T = "rasa.core.tracker_store:FailSafeTrackerStore"
+_S = "rasa.core.tracker_store:SQLTrackerStore"
 _PROCESSOR = (
     "(self, output_channel: rasa.core.channels.channel.OutputChannel, "
     "tracker: rasa.shared.core.trackers.DialogueStateTracker) -> None"
@@ -38,6 +39,7 @@ REPLACED: Dict[str, Dict[str, str]] = {
         "tracker: 'DialogueStateTracker', domain: 'Domain') -> List[rasa.shared.core.events.Event]",
     },
     "action_results": {f"{_A}:RemoteAction._validate_action_result": "(self, result: Dict[str, Any]) -> bool"},
+    "tracker_save": {f"{_S}.save": "(self, tracker: 'DialogueStateTracker') -> 'None'"},
     "store_failures": {
         f"{_T}.retrieve": "(self, sender_id: 'Text') -> 'Optional[DialogueStateTracker]'",
         f"{_T}.retrieve_full_tracker": "(self, sender_id: 'Text') -> 'Optional[DialogueStateTracker]'",
@@ -66,6 +68,14 @@ CALLED: Dict[str, Dict[str, str]] = {
         "tracker: 'DialogueStateTracker', output_channel: str, **kwargs: Any) -> Optional[Dict[str, Any]]",
     },
     "action_results": {f"{_A}:RemoteAction.action_response_format_spec": "() -> Dict[str, Any]"},
+    "tracker_save": {
+        f"{_S}._event_query": "(self, session: \"'Session'\", sender_id: 'Text', "
+        "fetch_events_from_all_sessions: 'bool') -> \"'Query'\"",
+        f"{_S}.session_scope": "(self) -> \"Generator['Session', None, None]\"",
+        "rasa.core.brokers.sql:SQLEventBroker.session_scope": "(self) -> "
+        "Generator[sqlalchemy.orm.session.Session, NoneType, NoneType]",
+        "rasa.core.brokers.sql:SQLEventBroker.publish": "(self, event: Dict[str, Any]) -> None",
+    },
     "store_failures": {
         f"{_T}.on_tracker_store_error": "(self, error: 'Exception') -> 'None'",
         f"{_T}.on_tracker_store_retrieve_error": "(self, error: 'Exception') -> 'None'",
@@ -98,7 +108,7 @@ CALLED: Dict[str, Dict[str, str]] = {
 }
 
 #: the classes whose methods the runtime may replace: after install, exactly the recorded ones differ
-PATCHED_CLASSES = (f"{_A}:RemoteAction", _T, _P)
+PATCHED_CLASSES = (f"{_A}:RemoteAction", _T, _S, _P)
 
 _PROBE = r"""
 import inspect, json, sys
@@ -146,7 +156,7 @@ def probe() -> Dict[str, Any]:
     """Rasa's signatures before anything is installed, then what installing the runtime changed (a fresh
     interpreter: the other tests of this process install patches of their own)."""
     targets = sorted({**_recorded(REPLACED), **_recorded(CALLED)})
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KEFU_RUNTIME_BASELINE": ""}
     result = subprocess.run(
         [sys.executable, "-c", _PROBE, json.dumps(targets), json.dumps(PATCHED_CLASSES)],
         cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600,
@@ -205,8 +215,23 @@ def test_every_bot_server_command_runs_on_the_whole_runtime(command: str, tmp_pa
     every patch in place (``--help`` stops before Rasa does anything else)."""
     report = tmp_path / "runtime.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "KEFU_RUNTIME_REPORT": str(report), "KEFU_DEMO": "true",
-           "KEFU_VAR_DIR": str(tmp_path / "var"), "RASA_TELEMETRY_ENABLED": "false"}
+           "KEFU_VAR_DIR": str(tmp_path / "var"), "RASA_TELEMETRY_ENABLED": "false", "KEFU_RUNTIME_BASELINE": ""}
     result = subprocess.run([sys.executable, "-m", "bot.server", command, "--help"], cwd=str(ROOT), env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(report.read_text())["installed"] == {patch: True for patch in runtime.PATCHES}
+
+
+def test_the_baseline_runtime_leaves_only_the_speed_patches_out(tmp_path: Path) -> None:
+    """``KEFU_RUNTIME_BASELINE=1`` (benchmarks: today's runtime beside the earlier one): every patch that changes
+    behaviour is in place, none of the speed patches is."""
+    report = tmp_path / "runtime.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KEFU_RUNTIME_REPORT": str(report), "KEFU_DEMO": "true",
+           "KEFU_VAR_DIR": str(tmp_path / "var"), "RASA_TELEMETRY_ENABLED": "false", "KEFU_RUNTIME_BASELINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "bot.server", "run", "--help"], cwd=str(ROOT), env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert set(runtime.SPEED_PATCHES) < set(runtime.PATCHES)
+    assert json.loads(report.read_text())["installed"] == {
+        patch: patch not in runtime.SPEED_PATCHES for patch in runtime.PATCHES
+    }

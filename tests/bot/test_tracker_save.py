@@ -1,0 +1,153 @@
+"""bot.tracker_save: a turn saved by the replacement stores and publishes exactly what Rasa's own save did, without
+loading the conversation again and with one broker transaction per turn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import pytest
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.brokers.sql import SQLEventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot import tracker_save
+
+# Runs in .venv-rasa (Rasa 3.6, Python 3.10): `make test-rasa-env`; tests/conftest.py routes it there.
+pytestmark = pytest.mark.rasa_env
+
+DOMAIN = Domain.from_dict({"intents": ["greet", "ask_faq"], "slots": {"language": {"type": "any", "mappings": []}}})
+
+
+def turns() -> List[List[Any]]:
+    """Three turns of one conversation, with a new session in the third (the count is of the latest session)."""
+    made = [
+        [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+         UserUttered("你好", {"name": "greet", "confidence": 0.99}), BotUttered("您好", {"elements": None}),
+         ActionExecuted("action_listen")],
+        [UserUttered("退款多久到账", {"name": "ask_faq", "confidence": 0.9}), ActionExecuted("action_answer_faq"),
+         SlotSet("language", "zh-Hans"), BotUttered("退款发起后…", {"buttons": [{"title": "👍", "payload": "/up"}]}),
+         ActionExecuted("action_listen")],
+        [ActionExecuted("action_session_start"), SessionStarted(), SlotSet("language", "zh-Hans"),
+         ActionExecuted("action_listen"), UserUttered("在吗", {"name": "greet", "confidence": 0.5}),
+         ActionExecuted("action_listen")],
+    ]
+    for i, event in enumerate(e for turn in made for e in turn):
+        event.timestamp = 1796600000.0 + i  # the same conversation each time it is made
+    return made
+
+
+def _rows(db: Path, query: str) -> List[Tuple[Any, ...]]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(query).fetchall()
+
+
+def _turn(store: SQLTrackerStore, sender: str, events: List[Any]) -> DialogueStateTracker:
+    """What the processor does: the conversation as stored (its latest session), then this turn's events."""
+    tracker = asyncio.run(store.retrieve(sender)) or DialogueStateTracker(sender, DOMAIN.slots)
+    for event in events:
+        tracker.update(event)
+    return tracker
+
+
+def _play(tmp: Path, use_patch: bool, sender: str = "c1") -> Dict[str, Any]:
+    """Save the three turns with Rasa's save or the replacement; what the tables hold afterwards."""
+    store = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp / "tracker.db"),
+                            event_broker=SQLEventBroker(db=str(tmp / "events.db")))
+    save = tracker_save._installed or SQLTrackerStore.save
+    if use_patch:
+        tracker_save.install()
+        save = SQLTrackerStore.save
+    for events in turns():
+        tracker = _turn(store, sender, events)
+        asyncio.run(save(store, tracker))
+    return {
+        "events": _rows(tmp / "tracker.db", "SELECT sender_id, type_name, intent_name, action_name, data FROM events "
+                                            "ORDER BY id"),
+        "broker": _rows(tmp / "events.db", "SELECT sender_id, data FROM events ORDER BY id"),
+    }
+
+
+def test_the_same_rows_as_rasas_save(tmp_path: Path) -> None:
+    (tmp_path / "rasa").mkdir()
+    (tmp_path / "kefu").mkdir()
+    before = _play(tmp_path / "rasa", use_patch=False)
+    after = _play(tmp_path / "kefu", use_patch=True)
+    assert len(before["events"]) == sum(len(t) for t in turns()) == len(before["broker"])
+    assert after == before
+    # the broker got what the tracker store stored, event for event
+    assert [json.loads(data)["event"] for _, data in after["broker"]] == [row[1] for row in after["events"]]
+
+
+def test_no_reload_and_one_broker_transaction_per_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tracker_save.install()
+    broker = SQLEventBroker(db=str(tmp_path / "events.db"))
+    store = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"), event_broker=broker)
+
+    loads: List[int] = []
+    original_retrieve = store.retrieve
+
+    async def counting_retrieve(sender_id: str) -> Any:
+        loads.append(1)
+        return await original_retrieve(sender_id)
+
+    commits: List[int] = []
+    original_scope = broker.session_scope
+
+    def counting_scope() -> Any:
+        commits.append(1)
+        return original_scope()
+
+    monkeypatch.setattr(store, "retrieve", counting_retrieve)
+    monkeypatch.setattr(broker, "session_scope", counting_scope)
+    monkeypatch.setattr(broker, "publish", lambda _event: (_ for _ in ()).throw(AssertionError("one by one")))
+    for events in turns():
+        tracker = _turn(store, "c2", events)
+        asyncio.run(store.save(tracker))
+    assert len(loads) == len(turns()), "the save loaded the conversation again"
+    assert len(commits) == len(turns())
+    assert len(_rows(tmp_path / "events.db", "SELECT id FROM events")) == sum(len(t) for t in turns())
+
+
+class Recorder(EventBroker):
+    def __init__(self) -> None:
+        self.published: List[Dict[str, Any]] = []
+
+    def publish(self, event: Dict[str, Any]) -> None:
+        self.published.append(event)
+
+
+def test_another_broker_gets_each_event_as_before(tmp_path: Path) -> None:
+    tracker_save.install()
+    broker = Recorder()
+    store = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"), event_broker=broker)
+    tracker = DialogueStateTracker("c3", DOMAIN.slots)
+    for event in turns()[0]:
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    assert [e["event"] for e in broker.published] == [e.as_dict()["event"] for e in turns()[0]]
+    assert all(e["sender_id"] == "c3" for e in broker.published)
+
+
+def test_a_broker_that_fails_stores_nothing_and_raises(tmp_path: Path) -> None:
+    """As with Rasa's save: the broker is written first; when it fails the turn fails (bot.store_failures makes it a
+    failed turn the client resends), and the tracker store holds nothing of it."""
+    tracker_save.install()
+
+    class Down(Recorder):
+        def publish(self, event: Dict[str, Any]) -> None:
+            raise ConnectionError("broker down")
+
+    store = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"), event_broker=Down())
+    tracker = DialogueStateTracker("c4", DOMAIN.slots)
+    for event in turns()[0]:
+        tracker.update(event)
+    with pytest.raises(ConnectionError):
+        asyncio.run(store.save(tracker))
+    assert _rows(tmp_path / "tracker.db", "SELECT id FROM events") == []
