@@ -133,7 +133,8 @@ class RestCustomer:
 
 class SocketCustomer:
     """The widget's protocol (bot/channels/socketio.py): session_request, then user_uttered; a turn
-    ends when the server sends ``typing: false``."""
+    ends when the server sends ``typing: false``. The server issues the (signed) session id: the customer
+    asks for a new session and is, from then on, the id it was given (its conversation is ``web:<id>``)."""
 
     def __init__(self, cluster: Cluster, sender: str) -> None:
         import socketio
@@ -153,11 +154,12 @@ class SocketCustomer:
         forwarded = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
         self.client.connect(cluster.public_url, transports=["websocket"], headers={"X-Forwarded-For": forwarded},
                             wait_timeout=30)
-        self.client.emit("session_request", {"session_id": sender})
+        self.client.emit("session_request", {})
         if not self.confirmed.wait(30):
             raise RuntimeError("no session_confirm")
-        if self.session_id != sender:
-            raise RuntimeError(f"session {self.session_id!r} confirmed instead of {sender!r}")
+        if not isinstance(self.session_id, str) or not self.session_id:
+            raise RuntimeError(f"session {self.session_id!r} confirmed")
+        self.sender = self.session_id
 
     def _confirm(self, session_id: Any) -> None:
         self.session_id = session_id
@@ -170,7 +172,7 @@ class SocketCustomer:
     def send(self, text: str) -> Tuple[bool, List[Dict[str, Any]], str]:
         self.replies, self.errors = [], []
         self.turn_done.clear()
-        self.client.emit("user_uttered", {"message": text, "session_id": self.sender,
+        self.client.emit("user_uttered", {"message": text, "session_id": self.session_id,
                                           "metadata": {"message_id": uuid.uuid4().hex}})
         if not self.turn_done.wait(60):
             return False, [], "socket.io turn not finished after 60 s"
@@ -214,6 +216,7 @@ class Load:
         except Exception as error:  # a connection that cannot even open is an error too
             self._record(Turn(kind, transport, sender, "", False, 0.0, f"connect: {error!r}"[:200]))
             return
+        sender = customer.sender  # a widget session's id is the one the server issued
         try:
             for i, text in enumerate(messages):
                 if time.monotonic() > deadline:
