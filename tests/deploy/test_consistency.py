@@ -44,6 +44,7 @@ OPTIONAL: Dict[str, str] = {
     "KEFU_STORE_HTTP_TOKEN": "only with KEFU_STORE_BACKEND=http; the deployment uses the SQL store",
     "KEFU_ALLOWED_PAYLOADS": "unset: customers may send only the buttons the bot offered them",
     "KEFU_RUNTIME_REPORT": "a test's file for the list of installed runtime patches (bot/server.py); never in production",
+    "KEFU_TURN_PROFILE": "a benchmark's file for every turn's spans (bot/turn_profile.py); unset, nothing is wrapped",
 }
 
 #: Have a fallback, but one that only works on one machine.
