@@ -247,7 +247,8 @@ class Load:
 
         def worker(seed: int) -> None:
             rng = random.Random(seed)
-            time.sleep(rng.uniform(0, max(2.0, self.think[0])))  # customers do not all arrive at once
+            # customers do not all arrive at once: spread over one think time, as customers already chatting would be
+            time.sleep(rng.uniform(0, max(2.0, self.think[1])))
             while time.monotonic() < deadline:
                 self.conversation(rng, deadline)
                 time.sleep(rng.uniform(*self.think))
