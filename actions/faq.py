@@ -50,7 +50,7 @@ from kernel.i18n import buttons, text
 from kernel.language import LANGUAGES, SIMPLIFIED, normalise, requested_language
 from kernel.questions import looks_like_a_question
 from knowledge_base.learning.unanswered import Record, UnansweredStore, mask
-from knowledge_base.serving.matcher import MatchResult, clean_query, has_content, reply_language
+from knowledge_base.serving.matcher import MatchedEntry, MatchResult, clean_query, has_content, reply_language
 from knowledge_base.serving.runtime import KnowledgeBase, KnowledgeBaseUnavailable, shared_knowledge_base
 from knowledge_base.serving.scoring import ANSWER, CLARIFY, NO_ANSWER
 
@@ -238,23 +238,19 @@ _RUN_CHAR = re.compile(r"[\u4e00-\u9fff]")
 SAME_TOPIC_FLOOR = 0.3
 
 
-def same_topic_choice(
-    matcher: Any, query: str, previous: Optional[str], reply: FaqReply, context: FollowUp
-) -> Optional[FaqReply]:
+def same_topic_choice(matcher: Any, reply: FaqReply, context: FollowUp) -> Optional[FaqReply]:
     """A follow-up the knowledge base has no answer for, whose best entry is of the topic just answered (the
     same category), is asked about it ("did you mean…") rather than told there is no answer: the conversation
     says what it is about. Never the entry just answered, never below :data:`SAME_TOPIC_FLOOR`."""
-    if reply.outcome != NO_ANSWER or not context.entries:
+    if reply.outcome != NO_ANSWER or not context.entries or not reply.candidates:
         return None
-    alone = matcher.match(query, previous)
-    if not alone.candidates:
-        return None
-    best = alone.candidates[0]
+    best_id, score = str(reply.candidates[0].get("id")), float(reply.candidates[0].get("score") or 0.0)
     topics = {getattr(matcher.entry(e), "category", None) for e in context.entries}
-    record = matcher.entry(best.id)
-    if best.id in context.entries or best.score < SAME_TOPIC_FLOOR or record is None or record.category not in topics:
+    record = matcher.entry(best_id)
+    if best_id in context.entries or score < SAME_TOPIC_FLOOR or record is None or record.category not in topics:
         return None
-    return reply_for(replace(alone, outcome=CLARIFY, language=reply.language, answer=None, candidates=(best,)))
+    best = MatchedEntry(best_id, score, matcher.title(record, reply.language))
+    return reply_for(MatchResult(CLARIFY, reply.language, None, (best,)))
 
 
 def answer_turn(
@@ -279,7 +275,7 @@ def answer_turn(
     if found is not None:
         return reply_for(replace(found, language=reply.language,
                                  answer=matcher.answer_text(found.candidates[0].id, reply.language)))
-    return same_topic_choice(matcher, query, previous, reply, context) or reply
+    return same_topic_choice(matcher, reply, context) or reply
 
 
 def _answer_turn(

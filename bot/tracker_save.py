@@ -71,12 +71,9 @@ def install() -> None:
     async def save(self: Any, tracker: Any) -> None:
         with self.session_scope() as session:
             stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
-        events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
-        if self.event_broker is not None:
-            publish_all(self.event_broker, broker_bodies(tracker.sender_id, events))
-        if not events:
-            return
-        with self.session_scope() as session:
+            events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            if self.event_broker is not None:  # the broker first, as Rasa's save: when it fails nothing is stored
+                publish_all(self.event_broker, broker_bodies(tracker.sender_id, events))
             for event in events:
                 data = event.as_dict()
                 session.add(

@@ -140,18 +140,48 @@ def node_label(node: str) -> str:
     return name.rsplit(".", 1)[-1]
 
 
+#: spans whose part is fixed by their name alone
+_FIXED_PARTS = {
+    "lock.acquire": "lock acquire",
+    "lock.release": "lock release",
+    "tracker.load": "tracker load: query",
+    "tracker.save": "tracker save: insert new events",
+    "broker.stream": "event broker: reload tracker for the diff",
+    "broker.publish": "event broker: publish",
+    "nlu": "NLU: graph other",
+    "policies": "policies: graph other",
+    "action.payload": "action call: payload (tracker + domain to JSON)",
+    "action.http": "action call: HTTP round trip (Rasa side)",
+    "action.validate": "action call: validate the response (jsonschema)",
+    "nlg": "bot responses (NLG templates)",
+    "reply": "reply (bot messages to the channel)",
+    "extract_slots": "in-process actions (utter, listen, slots)",
+}
+_PROCESSOR = "processor (tracker updates, logging, routing)"
+
+
 def part_of(name: str, parent: Optional[str], grandparent: Optional[str] = None) -> str:
     """The part a span's own (exclusive) time belongs to, from its name and where it ran."""
     if name == "turn":
         return ORDER[0]
-    if name in ("lock.acquire", "lock.release"):
-        return "lock acquire" if name == "lock.acquire" else "lock release"
+    if name in _FIXED_PARTS:
+        return _FIXED_PARTS[name]
     if name == "tracker.replay":
         if parent == "tracker.load":
             return "tracker load: replay events"
-        if parent == "broker.stream":
-            return "event broker: reload tracker for the diff"
-        return "processor (tracker updates, logging, routing)"
+        return "event broker: reload tracker for the diff" if parent == "broker.stream" else _PROCESSOR
+    if name.startswith("node:"):
+        label = node_label(name[5:])
+        if parent == "nlu":
+            return f"NLU: {label}"
+        if parent == "policies":
+            return f"policy: {label}" if label.endswith(tuple("0123456789")) else "policies: graph other"
+        return f"graph: {label}"
+    if name.startswith("action:"):
+        return "action call: Rasa side other"
+    if name.startswith("run_action:"):
+        return "in-process actions (utter, listen, slots)"
+    return _PROCESSOR
     if name == "tracker.load":
         return "tracker load: query"
     if name == "tracker.save":
