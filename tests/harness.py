@@ -15,11 +15,16 @@ Every process runs in its own session (so its children are stopped with it) and 
 stderr to one log file; :class:`ProcessExited` and :class:`ProcessNotReady` carry the last of it.
 Waiting uses generous deadlines: nothing here asserts how long anything took. Standard library only,
 so the Rasa environment's tests can use it too.
+
+With ``KEFU_TEST_START_LOG=<file>`` every server that becomes ready appends one JSON line to that file: its name,
+the seconds from spawn to ready and the test that started it (``make test`` sets it: ``var/test-starts.jsonl``;
+``python -m tests.start_report`` sums it up). It measures the suite; it never decides a test.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -40,6 +45,8 @@ READY_TIMEOUT = 240.0
 #: How long a process may take to exit after SIGTERM before it gets SIGKILL.
 STOP_GRACE = 30.0
 POLL_INTERVAL = 0.25
+#: Where servers' start-up times go (one JSON line each), when set.
+START_LOG = "KEFU_TEST_START_LOG"
 
 #: Something that says whether a server is ready; ``str()`` of it appears in failure messages.
 Probe = Callable[[], bool]
@@ -191,6 +198,8 @@ class ServerProcess:
         self.command = command
         self.log_path = log_path
         self.popen = popen
+        self.spawned = time.monotonic()
+        self.ready_after: Optional[float] = None  #: seconds from spawn to the first ready answer
 
     @classmethod
     def start(cls, command: Command, log_path: Path) -> ServerProcess:
@@ -237,11 +246,27 @@ class ServerProcess:
             if status is not None:
                 raise ProcessExited(self.name, status, self.tail(), self.log_path)
             if probe is None or probe():
+                self._record_ready()
                 return
             if time.monotonic() > deadline:
                 raise ProcessNotReady(self.name, f"was not ready within {timeout:.0f} s ({probe})", self.tail(),
                                       self.log_path)
             time.sleep(POLL_INTERVAL)
+
+    def _record_ready(self) -> None:
+        if self.ready_after is not None:
+            return
+        self.ready_after = time.monotonic() - self.spawned
+        path = os.environ.get(START_LOG)
+        if not path:
+            return
+        line = {"name": self.name, "program": " ".join(self.command.argv[1:3]), "seconds": round(self.ready_after, 2),
+                "test": os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0], "at": round(time.time(), 1)}
+        try:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(line, ensure_ascii=False) + "\n")
+        except OSError:
+            pass  # a measurement, never a reason for a test to fail
 
     def wait_exit(self, timeout: float) -> Optional[int]:
         """The exit status once the process has exited, or None if it still runs after ``timeout``."""
