@@ -1,31 +1,21 @@
-"""Keep the conversation's language and script in the ``language`` slot."""
+"""Keep the conversation's language and script in the ``language`` slot.
+
+The Rasa server works this out itself on every message (``bot.local_language``, the same
+``kernel.language.conversation_language``); this action is what the slot's custom mapping names, and what a Rasa
+server without that patch (``KEFU_RUNTIME_BASELINE=1``) calls.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from kernel.language import detect, language_of_locale, requested_language, resolve
+from kernel.language import conversation_language, language_after
 
-
-def language_after(text: Optional[str], previous: Optional[str], hint: Optional[str] = None) -> str:
-    """The language the bot should answer in after the customer said ``text``.
-
-    Button payloads such as ``/human_handoff`` carry no language and keep it. A request for a language ("reply in
-    chinese pls", "可以用英文吗") switches to that language, whatever the request itself is written in. ``hint`` is
-    the language the client says its user reads (the widget sends it): it decides only a first message with no
-    language of its own, such as a bare order number.
-    """
-    previous = previous or hint
-    if not text or text.startswith("/"):
-        return resolve(None, previous)
-    asked = requested_language(text)  # "sorry can you say that in English?", "reply in chinese pls"
-    if asked is not None:
-        return asked
-    return resolve(detect(text).language, previous)
+__all__ = ["ActionDetectLanguage", "language_after"]
 
 
 class ActionDetectLanguage(Action):
@@ -38,12 +28,10 @@ class ActionDetectLanguage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         latest = tracker.latest_message or {}
-        metadata = latest.get("metadata")
-        hint = language_of_locale(metadata.get("language")) if isinstance(metadata, dict) else None
-        previous = tracker.get_slot("language")
-        if hint and not any(e.get("event") == "user" for e in _before_latest(tracker.events)):
-            previous = None  # the slot's initial value (zh-Hans) is nobody's choice: the widget's locale decides
-        return [SlotSet("language", language_after(latest.get("text"), previous, hint))]
+        wrote_before = any(e.get("event") == "user" for e in _before_latest(tracker.events))
+        language = conversation_language(latest.get("text"), latest.get("metadata"), tracker.get_slot("language"),
+                                         wrote_before)
+        return [SlotSet("language", language)]
 
 
 def _before_latest(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

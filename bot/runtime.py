@@ -1,16 +1,22 @@
 """Kefu's runtime: what ``bot.server`` installs in Rasa 3.6 before any command runs, and what it replaced.
 
-Six modules change Rasa's behaviour by wrapping one of its methods each, and two replace a method whose cost
-was most of a turn's CPU, with the same results (:data:`PATCHES` names them, in the order they are installed;
-``turn_router`` after ``waiting``: a paused conversation is never routed): action_results (20 ms of CPU per action
-call) and tracker_save (a save reloaded the whole conversation and committed each event to the broker on its own;
-docs/results/turn-profile.md). None of these has an extension point in Rasa 3.6 that ``config.yml`` or
-``endpoints.yml`` could name:
+Six modules change Rasa's behaviour by wrapping one of its methods each, and five make a turn cheaper with the
+same results (:data:`PATCHES` names them, in the order they are installed; ``turn_router`` after ``waiting``: a
+paused conversation is never routed): action_results (20 ms of CPU per action call), tracker_save (a save reloaded
+the whole conversation and committed each event to the broker on its own; a load read and replayed the whole
+session: now the tracker a turn saved is kept per replica and checked against the database) sure_rules (TED and
+Memoization are not asked when a rule is sure), rule_window (RulePolicy reads the last turns, from states kept on
+the tracker) and local_language (the language slot worked out in process instead of by an action-server call;
+docs/results/turn-profile.md). None of these has an extension point
+in Rasa 3.6 that ``config.yml`` or ``endpoints.yml`` could name:
 
+- ``ActionExtractSlots`` (local_language) runs the custom slot mappings the domain names;
 - ``RemoteAction.run`` (action_failures) and ``RemoteAction._validate_action_result`` (action_results) are not
   reachable through the action endpoint's configuration;
 - ``FailSafeTrackerStore`` (store_failures) wraps *every* configured tracker store, a custom one included;
-- ``SQLTrackerStore.save`` (tracker_save) could be a subclass named in ``endpoints.yml``, but then every
+- the graph runner (sure_rules) is built by the agent from the model, never named, and RulePolicy
+  (rule_window) is loaded from the model: a subclass would need a new model and config;
+- ``SQLTrackerStore.save`` and ``retrieve`` (tracker_save) could be a subclass named in ``endpoints.yml``, but then every
   deployment's endpoints (compose, Kubernetes, a seller's own) would have to name it to get the saving; patched,
   the SQL store is fast wherever it is configured;
 - the processor (never_silent, waiting, turn_router, control_commands) is built by the agent, never named.
@@ -34,7 +40,13 @@ from typing import Any, Callable, Dict, List, Tuple
 PATCHES: Dict[str, Tuple[str, ...]] = {
     "action_failures": ("rasa.core.actions.action:RemoteAction.run",),
     "action_results": ("rasa.core.actions.action:RemoteAction._validate_action_result",),
-    "tracker_save": ("rasa.core.tracker_store:SQLTrackerStore.save",),
+    "tracker_save": (
+        "rasa.core.tracker_store:SQLTrackerStore.save",
+        "rasa.core.tracker_store:SQLTrackerStore.retrieve",
+    ),
+    "sure_rules": ("rasa.engine.runner.dask:DaskGraphRunner._build_dask_graph",),
+    "rule_window": ("rasa.core.policies.rule_policy:RulePolicy._prediction_states",),
+    "local_language": ("rasa.core.actions.action:ActionExtractSlots._run_custom_action",),
     "store_failures": (
         "rasa.core.tracker_store:FailSafeTrackerStore.retrieve",
         "rasa.core.tracker_store:FailSafeTrackerStore.retrieve_full_tracker",
@@ -50,7 +62,7 @@ PATCHES: Dict[str, Tuple[str, ...]] = {
 #: the patches that only make a turn cheaper (same results): ``KEFU_RUNTIME_BASELINE=1`` leaves Rasa's own code in
 #: their place, so that a benchmark can run today's and the earlier runtime side by side (benchmarks/load.py
 #: ``--variant``, benchmarks/turn_profile.py ``--rasa-env``); the others change behaviour and are always installed
-SPEED_PATCHES = ("action_results", "tracker_save")
+SPEED_PATCHES = ("action_results", "tracker_save", "sure_rules", "rule_window", "local_language")
 
 
 def install() -> None:

@@ -220,3 +220,32 @@ def requested_language(text: Optional[str]) -> Optional[str]:
                 return ENGLISH
             return TRADITIONAL if named.startswith("traditional") else SIMPLIFIED
     return None
+
+
+def language_after(text: Optional[str], previous: Optional[str], hint: Optional[str] = None) -> str:
+    """The language the bot should answer in after the customer said ``text``.
+
+    Button payloads such as ``/human_handoff`` carry no language and keep it. A request for a language ("reply in
+    chinese pls", "可以用英文吗") switches to that language, whatever the request itself is written in. ``hint`` is
+    the language the client says its user reads (the widget sends it): it decides only a first message with no
+    language of its own, such as a bare order number.
+    """
+    previous = previous or hint
+    if not text or text.startswith("/"):
+        return resolve(None, previous)
+    asked = requested_language(text)  # "sorry can you say that in English?", "reply in chinese pls"
+    if asked is not None:
+        return asked
+    return resolve(detect(text).language, previous)
+
+
+def conversation_language(text: Optional[str], metadata: object, previous: Optional[str], wrote_before: bool) -> str:
+    """The ``language`` slot after a customer's message (the slot's custom mapping, ``action_detect_language``).
+
+    ``metadata.language`` is the client's locale hint. On the session's first message the slot's initial value
+    (zh-Hans) is nobody's choice, so the hint replaces it; after that, the conversation's language does.
+    """
+    hint = language_of_locale(metadata.get("language")) if isinstance(metadata, dict) else None
+    if hint and not wrote_before:
+        previous = None
+    return language_after(text, previous, hint)

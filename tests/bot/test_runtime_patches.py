@@ -27,6 +27,8 @@ _A = "rasa.core.actions.action"
 _P = "rasa.core.processor:MessageProcessor"
 _T = "rasa.core.tracker_store:FailSafeTrackerStore"
 _S = "rasa.core.tracker_store:SQLTrackerStore"
+_D = "rasa.engine.runner.dask:DaskGraphRunner"
+_R = "rasa.core.policies.rule_policy:RulePolicy"
 _PROCESSOR = (
     "(self, output_channel: rasa.core.channels.channel.OutputChannel, "
     "tracker: rasa.shared.core.trackers.DialogueStateTracker) -> None"
@@ -39,7 +41,23 @@ REPLACED: Dict[str, Dict[str, str]] = {
         "tracker: 'DialogueStateTracker', domain: 'Domain') -> List[rasa.shared.core.events.Event]",
     },
     "action_results": {f"{_A}:RemoteAction._validate_action_result": "(self, result: Dict[str, Any]) -> bool"},
-    "tracker_save": {f"{_S}.save": "(self, tracker: 'DialogueStateTracker') -> 'None'"},
+    "tracker_save": {
+        f"{_S}.save": "(self, tracker: 'DialogueStateTracker') -> 'None'",
+        f"{_S}.retrieve": "(self, sender_id: 'Text') -> 'Optional[DialogueStateTracker]'",
+    },
+    "sure_rules": {
+        f"{_D}._build_dask_graph": "(self, schema: 'GraphSchema') -> 'Dict[Text, Any]'",
+    },
+    "local_language": {
+        f"{_A}:ActionExtractSlots._run_custom_action": "(self, custom_action: str, output_channel: "
+        "'OutputChannel', nlg: 'NaturalLanguageGenerator', tracker: 'DialogueStateTracker', domain: 'Domain') "
+        "-> List[rasa.shared.core.events.Event]",
+    },
+    "rule_window": {
+        f"{_R}._prediction_states": "(self, tracker: 'DialogueStateTracker', domain: 'Domain', "
+        "use_text_for_last_user_input: 'bool' = False, rule_only_data: 'Optional[Dict[Text, Any]]' = None) "
+        "-> 'List[State]'",
+    },
     "store_failures": {
         f"{_T}.retrieve": "(self, sender_id: 'Text') -> 'Optional[DialogueStateTracker]'",
         f"{_T}.retrieve_full_tracker": "(self, sender_id: 'Text') -> 'Optional[DialogueStateTracker]'",
@@ -76,6 +94,32 @@ CALLED: Dict[str, Dict[str, str]] = {
         "Generator[sqlalchemy.orm.session.Session, NoneType, NoneType]",
         "rasa.core.brokers.sql:SQLEventBroker.publish": "(self, event: Dict[str, Any]) -> None",
     },
+    "sure_rules": {
+        "rasa.core.policies.policy:Policy._prediction": "(self, probabilities: 'List[float]', "
+        "events: 'Optional[List[Event]]' = None, optional_events: 'Optional[List[Event]]' = None, "
+        "is_end_to_end_prediction: 'bool' = False, is_no_user_prediction: 'bool' = False, "
+        "diagnostic_data: 'Optional[Dict[Text, Any]]' = None, "
+        "action_metadata: 'Optional[Dict[Text, Any]]' = None) -> 'PolicyPrediction'",
+        "rasa.engine.graph:GraphNode.__call__": "(self, *inputs_from_previous_nodes: "
+        "'Union[Tuple[Text, Any], Text]') -> 'Tuple[Text, Any]'",
+    },
+    "local_language": {
+        "rasa.shared.core.trackers:DialogueStateTracker.get_slot": "(self, key: str) -> Optional[Any]",
+    },
+    "rule_window": {
+        "rasa.core.featurizers.tracker_featurizers:TrackerFeaturizer._choose_last_user_input": "(self, "
+        "trackers_as_states: 'List[List[State]]', use_text_for_last_user_input: 'bool') -> 'None'",
+        "rasa.shared.core.domain:Domain.get_active_state": "(self, tracker: 'DialogueStateTracker', "
+        "omit_unset_slots: bool = False) -> Dict[str, MutableMapping[str, Union[str, Tuple[Union[float, str], "
+        "...]]]]",
+        "rasa.shared.core.domain:Domain._clean_state": "(state: Dict[str, MutableMapping[str, Union[str, "
+        "Tuple[Union[float, str], ...]]]]) -> Dict[str, MutableMapping[str, Union[str, Tuple[Union[float, str], "
+        "...]]]]",
+        "rasa.shared.core.trackers:DialogueStateTracker.applied_events": "(self) -> "
+        "List[rasa.shared.core.events.Event]",
+        "rasa.shared.core.trackers:DialogueStateTracker.init_copy": "(self) -> 'DialogueStateTracker'",
+        f"{_R}._rule_key_to_state": "(rule_key: 'Text') -> 'List[State]'",
+    },
     "store_failures": {
         f"{_T}.on_tracker_store_error": "(self, error: 'Exception') -> 'None'",
         f"{_T}.on_tracker_store_retrieve_error": "(self, error: 'Exception') -> 'None'",
@@ -108,7 +152,7 @@ CALLED: Dict[str, Dict[str, str]] = {
 }
 
 #: the classes whose methods the runtime may replace: after install, exactly the recorded ones differ
-PATCHED_CLASSES = (f"{_A}:RemoteAction", _T, _S, _P)
+PATCHED_CLASSES = (f"{_A}:RemoteAction", f"{_A}:ActionExtractSlots", _T, _S, _P, _D, _R)
 
 _PROBE = r"""
 import inspect, json, sys

@@ -151,3 +151,133 @@ def test_a_broker_that_fails_stores_nothing_and_raises(tmp_path: Path) -> None:
     with pytest.raises(ConnectionError):
         asyncio.run(store.save(tracker))
     assert _rows(tmp_path / "tracker.db", "SELECT id FROM events") == []
+
+
+# -- the conversation kept between turns ----------------------------------------------------------------------------
+
+def _store(tmp: Path, domain: Domain = DOMAIN) -> SQLTrackerStore:
+    tracker_save.install()
+    return SQLTrackerStore(domain, dialect="sqlite", db=str(tmp / "tracker.db"))
+
+
+@pytest.fixture
+def replays(monkeypatch: pytest.MonkeyPatch) -> List[str]:
+    """The sender ids whose conversation was read and replayed from the database."""
+    seen: List[str] = []
+    original = DialogueStateTracker.from_dict.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: Any, sender_id: str, *args: Any, **kwargs: Any) -> DialogueStateTracker:
+        seen.append(sender_id)
+        return original(cls, sender_id, *args, **kwargs)
+
+    monkeypatch.setattr(DialogueStateTracker, "from_dict", classmethod(counting))
+    return seen
+
+
+def _state(tracker: DialogueStateTracker) -> Dict[str, Any]:
+    from rasa.shared.core.trackers import EventVerbosity
+
+    return tracker.current_state(EventVerbosity.ALL)
+
+
+def _fresh(tmp: Path, sender: str) -> DialogueStateTracker:
+    """The conversation as a replica that never saw it reads it (Rasa's own retrieve)."""
+    other = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp / "tracker.db"))
+    other.__dict__["_kefu_kept"] = None  # nothing kept: reads the database
+    tracker = asyncio.run(tracker_save._installed_retrieve(other, sender))
+    assert tracker is not None
+    return tracker
+
+
+def test_the_saved_tracker_is_handed_back_without_reading_the_conversation(tmp_path: Path,
+                                                                         replays: List[str]) -> None:
+    store = _store(tmp_path)
+    asyncio.run(store.save(_turn(store, "k1", turns()[0])))  # it starts the session: read once, then kept
+    second = _turn(store, "k1", turns()[1])
+    assert replays == ["k1"]
+    asyncio.run(store.save(second))
+    again = asyncio.run(store.retrieve("k1"))
+    assert again is second and replays == ["k1"]
+    third = _turn(store, "k1", [UserUttered("还在吗", {"name": "greet", "confidence": 0.9}),
+                                ActionExecuted("action_listen")])
+    asyncio.run(store.save(third))
+    assert third is second and asyncio.run(store.retrieve("k1")) is second and replays == ["k1"]
+    # and it is what the database holds, as any replica reads it
+    assert _state(again) == _state(_fresh(tmp_path, "k1"))
+
+
+def test_a_tracker_changed_after_its_save_is_read_again(tmp_path: Path, replays: List[str]) -> None:
+    """A turn that failed after changing the tracker (nothing saved): the next turn gets the stored conversation."""
+    store = _store(tmp_path)
+    asyncio.run(store.save(_turn(store, "k2", turns()[0])))
+    tracker = _turn(store, "k2", turns()[1])
+    asyncio.run(store.save(tracker))
+    assert asyncio.run(store.retrieve("k2")) is tracker and replays == ["k2"]
+    tracker.update(UserUttered("没保存的话", {"name": "greet", "confidence": 1.0}))
+    loaded = asyncio.run(store.retrieve("k2"))
+    assert loaded is not tracker and replays == ["k2", "k2"]
+    assert _state(loaded) == _state(_fresh(tmp_path, "k2"))
+
+
+def test_another_replicas_save_is_seen(tmp_path: Path, replays: List[str]) -> None:
+    """Two replicas on one database: what one saves, the other reads on its next turn of that conversation."""
+    one, two = _store(tmp_path), _store(tmp_path)
+    asyncio.run(one.save(_turn(one, "k3", turns()[0])))
+    asyncio.run(two.save(_turn(two, "k3", turns()[1])))  # replica two reads it (a replay), adds a turn
+    assert replays == ["k3"]
+    seen_by_one = asyncio.run(one.retrieve("k3"))
+    assert replays == ["k3", "k3"], "replica one handed back its own, older tracker"
+    assert seen_by_one.latest_message.text == "退款多久到账"
+    assert _state(seen_by_one) == _state(_fresh(tmp_path, "k3"))
+
+
+def test_a_turn_that_starts_a_new_session_is_read_from_the_database(tmp_path: Path, replays: List[str]) -> None:
+    """Rasa's retrieve gives the latest session only; the tracker that started it still holds the one before."""
+    store = _store(tmp_path)
+    for events in turns():
+        asyncio.run(store.save(_turn(store, "k4", events)))
+    loaded = asyncio.run(store.retrieve("k4"))
+    assert replays[-1] == "k4" and loaded.latest_message.text == "在吗"
+    assert loaded.events[0].type_name == "session_started"  # the latest session only, as Rasa reads it
+    assert _state(loaded) == _state(_fresh(tmp_path, "k4"))
+
+
+def test_deleted_rows_and_a_new_domain_are_never_answered_from_memory(tmp_path: Path, replays: List[str]) -> None:
+    store = _store(tmp_path)
+    asyncio.run(store.save(_turn(store, "k5", turns()[0])))
+    asyncio.run(store.save(_turn(store, "k5", turns()[1])))
+    replays.clear()
+    store.domain = Domain.from_dict({"intents": ["greet"], "slots": {}})  # a new model's domain
+    assert asyncio.run(store.retrieve("k5")) is not None and replays == ["k5"]
+    with sqlite3.connect(tmp_path / "tracker.db") as connection:
+        connection.execute("DELETE FROM events WHERE sender_id = 'k5'")
+    assert asyncio.run(store.retrieve("k5")) is None
+
+
+def test_the_least_recently_used_conversations_are_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          replays: List[str]) -> None:
+    monkeypatch.setattr(tracker_save, "CACHE_SIZE", 2)
+    store = _store(tmp_path)
+    for sender in ("a", "b", "c"):
+        asyncio.run(store.save(_turn(store, sender, turns()[0])))
+        asyncio.run(store.save(_turn(store, sender, turns()[1])))
+    assert replays == ["a", "b", "c"] and list(tracker_save.kept_trackers(store)) == ["b", "c"]
+    asyncio.run(store.retrieve("b"))
+    asyncio.run(store.retrieve("a"))  # read from the database, kept; "c" was the least recently used
+    assert replays == ["a", "b", "c", "a"] and list(tracker_save.kept_trackers(store)) == ["b", "a"]
+
+
+def test_the_check_mode_finds_a_kept_tracker_that_differs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """KEFU_TRACKER_CACHE_CHECK=1 (the end-to-end tests): every hit is compared with the database."""
+    monkeypatch.setenv("KEFU_TRACKER_CACHE_CHECK", "1")
+    store = _store(tmp_path)
+    asyncio.run(store.save(_turn(store, "k6", turns()[0])))
+    tracker = _turn(store, "k6", turns()[1])
+    asyncio.run(store.save(tracker))
+    assert asyncio.run(store.retrieve("k6")) is tracker  # the same: no error
+    assert "tracker_cache.differs" not in caplog.text
+    tracker.slots["language"].value = "en"  # changed in memory, never saved
+    loaded = asyncio.run(store.retrieve("k6"))
+    assert "tracker_cache.differs" in caplog.text
+    assert loaded is not tracker and loaded.get_slot("language") == "zh-Hans"
