@@ -62,7 +62,7 @@ class Kept:
     length: int  # len(tracker.events) when it was saved: a tracker changed since is not handed out
 
 
-def kept_trackers(store: Any) -> "OrderedDict[str, Kept]":
+def kept_trackers(store: Any) -> OrderedDict[str, Kept]:
     """The store's kept trackers, least recently used first."""
     kept = store.__dict__.get("_kefu_kept")
     if kept is None:

@@ -150,7 +150,7 @@ def test_the_stories_get_the_same_predictions_with_the_shortcuts(agent: Any, mon
     rule_window.install()
     skipped_before = sure_rules.AskedUnlessRuleIsSure.skipped
     got = [_predict(agent, tracker) for _, tracker in steps]
-    differing = [(story, e, g) for (story, _), e, g in zip(steps, expected, got) if e != g]
+    differing = [(story, e, g) for (story, _), e, g in zip(steps, expected, got, strict=True) if e != g]
     assert not differing, differing[:5]
     assert sure_rules.AskedUnlessRuleIsSure.skipped - skipped_before > len(steps), "TED and Memoization always ran"
     assert any("_kefu_rule_states" in tracker.__dict__ for _, tracker in steps), "RulePolicy read no window"
