@@ -1,5 +1,5 @@
-"""Shared pytest fixtures: service URLs that skip cleanly when a service is down; and which environment runs
-which test file.
+"""Shared pytest fixtures: service URLs that skip cleanly when a service is down; the stacks that several test
+modules share (tests/stack.py, ``SHARED``); and which environment runs which test file.
 
 Two virtualenvs run the suite: ``.venv-rasa`` (Rasa 3.6, Python 3.10) and ``.venv`` (Python 3.11). A test file
 that needs Rasa says so with ``pytestmark = pytest.mark.rasa_env``; tests live beside the code they test
@@ -15,7 +15,7 @@ import re
 import uuid
 from functools import cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Dict, Iterator, Optional
 
 import pytest
 
@@ -92,3 +92,125 @@ def redis_url() -> str:
     if reason:
         _skip_or_fail(reason)
     return REDIS_URL
+
+
+# -- shared stacks (tests/stack.py) ----------------------------------------------------------------------------------
+_POOL: Dict[str, Any] = {}
+
+
+@pytest.fixture(scope="session")
+def stack_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The session's :class:`tests.stack.StackPool`; it stops whatever it started when the session ends."""
+    from tests.stack import StackPool
+
+    pool = StackPool(tmp_path_factory.mktemp("shared-stacks"))
+    _POOL["pool"] = pool
+    try:
+        yield pool
+    finally:
+        _POOL.clear()
+        pool.stop()
+
+
+#: Shared systems that are not in the pool, by fixture name: how to stop them once their last user is done.
+_STOPPERS: Dict[str, Any] = {}
+OUTSIDE_CONSOLE = "rasa_with_outside_console"
+
+
+def _shared_users(items: list) -> Dict[str, list]:
+    """The collected tests that use each shared stack, in the order they run."""
+    from tests.stack import SHARED
+
+    users: Dict[str, list] = {}
+    for item in items:
+        for name in [*SHARED, OUTSIDE_CONSOLE]:
+            if name in getattr(item, "fixturenames", ()):
+                users.setdefault(name, []).append(item.nodeid)
+    return users
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _spawn_shared_stacks_ahead(request: pytest.FixtureRequest) -> None:
+    """Spawns the shared stacks this session will use (without waiting), so that Rasa loads its model while the tests
+    before their first user run; each is stopped after its last user (``pytest_runtest_teardown`` below)."""
+    if IN_RASA_ENV:
+        return
+    users = _shared_users(request.session.items)
+    if not users:
+        return
+    from tests.stack import model_missing_reason
+
+    pool = request.getfixturevalue("stack_pool")
+    _POOL["last_users"] = {nodeids[-1]: name for name, nodeids in users.items()}
+    if model_missing_reason():
+        return  # the users skip
+    for name in users:
+        if name in pool.configs:
+            pool.spawn(name)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: Optional[pytest.Item]) -> Iterator[None]:
+    yield
+    name = _POOL.get("last_users", {}).get(item.nodeid)
+    if not name:
+        return
+    # no later test uses it
+    stopper = _STOPPERS.pop(name, None)
+    if stopper is not None:
+        stopper()
+    elif "pool" in _POOL:
+        _POOL["pool"].stop(name)
+
+
+def _shared_stack(request: pytest.FixtureRequest, name: str) -> Any:
+    from tests.stack import model_missing_reason
+
+    reason = model_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    return request.getfixturevalue("stack_pool").get(name)
+
+
+@pytest.fixture(scope="module")
+def staffed_stack(request: pytest.FixtureRequest) -> Any:
+    """The shared stack on the demo store, agents on duty around the clock (tests/stack.py ``SHARED``)."""
+    return _shared_stack(request, "staffed_stack")
+
+
+@pytest.fixture(scope="module")
+def unstaffed_stack(request: pytest.FixtureRequest) -> Any:
+    """The shared stack on the demo store, outside working hours at every hour (tests/stack.py ``SHARED``)."""
+    return _shared_stack(request, "unstaffed_stack")
+
+
+@pytest.fixture(scope="session")
+def rasa_with_outside_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    """Rasa and the action server (tests/stack.py) with a console started by itself (tests/console/process.py) that
+    reads Rasa's event table and calls its API: ``(stack, console)``, shared by the handoff round trip and the
+    console's Rasa integration (each test has its own sender). Stopped after its last user."""
+    from tests.console.process import Console
+    from tests.stack import Stack, model_missing_reason
+
+    reason = model_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    workdir = tmp_path_factory.mktemp("rasa-outside-console")
+    console = Console.create(workdir / "console", rasa_url="http://unset")
+    stack = Stack.start(workdir / "stack", only=["actions", "rasa"],
+                        extra_env={"KEFU_CONSOLE_URL": console.url, "KEFU_CONSOLE_SERVICE_TOKEN": console.token})
+    console.env.update({"KEFU_RASA_URL": stack.rasa_url, "KEFU_RASA_TOKEN": stack.token,
+                        "KEFU_EVENTS_DB": stack.env["KEFU_EVENTS_DB"]})
+
+    def stop() -> None:
+        console.stop()
+        stack.stop()
+
+    _STOPPERS[OUTSIDE_CONSOLE] = stop
+    try:
+        console.start()
+        yield stack, console
+    finally:
+        stopper = _STOPPERS.pop(OUTSIDE_CONSOLE, None)
+        if stopper is not None:
+            stopper()

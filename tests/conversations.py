@@ -333,19 +333,16 @@ def start_stacks(workdir: Path, hours: Iterable[str] = HOURS) -> Dict[str, Any]:
     """One stack a staffing (``open``: agents on duty around the clock; ``closed``: never), each with the demo store.
 
     The caller stops them (``stop_stacks``)."""
-    from tests.console.process import ALWAYS_STAFFED, NEVER_STAFFED, config_file
-    from tests.security.channel_clients import seeded_store
-    from tests.stack import Stack
+    from tests.stack import Stack, demo_shop
 
-    staffing = {"open": ALWAYS_STAFFED, "closed": NEVER_STAFFED}
     stacks: Dict[str, Any] = {}
     try:
         for name in hours:
             directory = workdir / name
             directory.mkdir(parents=True, exist_ok=True)
-            extra = dict(seeded_store(directory))
-            extra["KEFU_CONSOLE_CONFIG"] = str(config_file(directory, staffing[name]))
-            stacks[name] = Stack.start(directory, extra_env=extra, only=["actions", "rasa", "console"])
+            # the configuration of the test's shared stacks (tests/stack.py SHARED)
+            stacks[name] = Stack.start(directory, extra_env=demo_shop(name)(directory),
+                                       only=["actions", "rasa", "console"])
     except BaseException:
         stop_stacks(stacks)
         raise

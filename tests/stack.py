@@ -10,13 +10,21 @@ commands of ``make run`` (launcher/processes.py).
     replies = stack.say("alice", "你好")     # REST channel round trip
     stack.restart("rasa")                    # same ports, same databases
     stack.stop()
+
+A Rasa server takes most of a stack's start (35-100 s: TensorFlow traces a one-step fit to build the DIET and TED
+models before loading their weights), so test modules whose stacks have the same configuration share one: the
+configurations in :data:`SHARED` are started once per session by a :class:`StackPool` (the session fixture
+``stack_pool`` in tests/conftest.py, which also spawns them ahead while the tests before their first user run and
+stops each after its last user). Modules on a shared stack use their own sender ids (a uuid in each), so no state
+passes between tests; a module that needs settings of its own keeps its own stack.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 from urllib.parse import quote
 
 import requests
@@ -61,6 +69,17 @@ class Stack(ProcessGroup):
         only: Optional[List[str]] = None,
         timeout: float = 240.0,
     ) -> Stack:
+        stack = cls.configure(workdir, extra_env)
+        try:
+            stack.launch(only or list(stack.specs), timeout)
+        except BaseException:
+            stack.stop()  # whatever did start
+            raise
+        return stack
+
+    @classmethod
+    def configure(cls, workdir: Path, extra_env: Optional[Mapping[str, str]] = None) -> Stack:
+        """The stack's settings (free ports, ``workdir`` for every file) and commands; nothing started yet."""
         workdir.mkdir(parents=True, exist_ok=True)
         environ = environ_without()
         environ.update({
@@ -78,13 +97,7 @@ class Stack(ProcessGroup):
             "KEFU_RASA_TOKEN": uuid.uuid4().hex,
         })
         environ.update(extra_env or {})
-        stack = cls(workdir, resolve(environ))
-        try:
-            stack.launch(only or list(stack.specs), timeout)
-        except BaseException:
-            stack.stop()  # whatever did start
-            raise
-        return stack
+        return cls(workdir, resolve(environ))
 
     # -- clients -----------------------------------------------------------
     @property
@@ -123,3 +136,96 @@ class Stack(ProcessGroup):
         )
         response.raise_for_status()
         return response.json()
+
+
+# -- stacks shared by test modules -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SharedConfig:
+    """A stack configuration several test modules use as it is: its processes and its settings (given the
+    stack's working directory)."""
+
+    only: Tuple[str, ...]
+    settings: Callable[[Path], Dict[str, str]]
+
+
+#: Logins per client IP the shared stacks' consoles take in their window: every module on the stack logs its agents
+#: in from 127.0.0.1, more than the default 30 in 5 minutes of a single module (the limit itself is tested on
+#: consoles of its own: tests/console/test_ratelimit.py, tests/security/test_console_login.py).
+SHARED_LOGIN_IP_LIMIT = "1000"
+
+
+def demo_shop(staffing: str) -> Callable[[Path], Dict[str, str]]:
+    """Settings of a stack on the demo store (actions/store/demo: orders, stock, C0001's WeChat openid, in a database
+    of the stack's own) whose console has the staffed hours ``staffing`` (``open``: agents on duty around the clock,
+    so no reply depends on the hour the suite runs; ``closed``: never)."""
+
+    def settings(workdir: Path) -> Dict[str, str]:
+        from tests.console.process import ALWAYS_STAFFED, NEVER_STAFFED, config_file
+        from tests.security.channel_clients import seeded_store
+
+        hours = {"open": ALWAYS_STAFFED, "closed": NEVER_STAFFED}[staffing]
+        return {**seeded_store(workdir), "KEFU_CONSOLE_CONFIG": str(config_file(workdir, hours)),
+                "KEFU_CONSOLE_LOGIN_IP_LIMIT": SHARED_LOGIN_IP_LIMIT}
+
+    return settings
+
+
+#: The shared configurations, by the name of the session fixture that gives the stack (tests/conftest.py).
+SHARED: Dict[str, SharedConfig] = {
+    "staffed_stack": SharedConfig(("actions", "rasa", "console"), demo_shop("open")),
+    "unstaffed_stack": SharedConfig(("actions", "rasa", "console"), demo_shop("closed")),
+}
+
+
+class StackPool:
+    """The shared stacks of one test session, each in its own directory under ``base``.
+
+    ``spawn`` starts a configuration's processes without waiting (while other tests run); ``get`` waits until they
+    answer, starting them first if nobody did and starting again any process a test left stopped; ``stop`` stops one
+    or (without a name) all of them.
+    """
+
+    def __init__(self, base: Path, configs: Optional[Mapping[str, SharedConfig]] = None) -> None:
+        self.base = base
+        self.configs = dict(SHARED if configs is None else configs)
+        self.stacks: Dict[str, Stack] = {}
+
+    def spawn(self, name: str) -> Stack:
+        if name in self.stacks:
+            return self.stacks[name]
+        config = self.configs[name]
+        workdir = self.base / name
+        workdir.mkdir(parents=True, exist_ok=True)
+        stack = Stack.configure(workdir, config.settings(workdir))
+        self.stacks[name] = stack
+        try:
+            for process in config.only:
+                stack.spawn(process)
+        except BaseException:
+            self.stop(name)
+            raise
+        return stack
+
+    def get(self, name: str, timeout: float = 240.0) -> Stack:
+        stack = self.spawn(name)
+        only = self.configs[name].only
+        try:
+            for process in only:
+                if not stack.alive(process):
+                    stack.spawn(process)
+            stack.wait_ready(only, timeout)
+        except BaseException:
+            self.stop(name)  # the next user starts it afresh
+            raise
+        return stack
+
+    def started(self) -> Iterable[str]:
+        return list(self.stacks)
+
+    def stop(self, name: Optional[str] = None) -> None:
+        for each in [name] if name else list(self.stacks):
+            stack = self.stacks.pop(each, None)
+            if stack is not None:
+                stack.stop()

@@ -8,7 +8,7 @@ question again. The payload is taken from the bot's own reply, as a shopper's ta
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 
@@ -25,20 +25,9 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    from actions.store.seed import seed
-    from actions.store.sql import SqlStore
-
-    workdir = tmp_path_factory.mktemp("stock-variant")
-    url = f"sqlite:///{workdir / 'store.db'}"
-    store = SqlStore(url)
-    seed(store)  # the demo catalogue, in a database of this test's own
-    store.dispose()
-    running = Stack.start(workdir, extra_env={"KEFU_STORE_DB_URL": url}, only=["actions", "rasa"])
-    try:
-        yield running
-    finally:
-        running.stop()
+def stack(staffed_stack: Stack) -> Stack:
+    """The shared stack on the demo catalogue (tests/stack.py ``SHARED``); every test has its own sender."""
+    return staffed_stack
 
 
 def _texts(replies: List[Dict[str, Any]]) -> List[str]:

@@ -7,31 +7,22 @@ action_handoff does), so this runs even before the model knows the handoff domai
 
 from __future__ import annotations
 
-from typing import Iterator, List
+import uuid
+from typing import List
 
 import pytest
 import requests
 
-from tests.console.process import Console, context
+from tests.console.process import context
 from tests.stack import Stack, model_missing_reason
 
 pytestmark = pytest.mark.skipif(bool(model_missing_reason()), reason=model_missing_reason() or "ok")
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    workdir = tmp_path_factory.mktemp("console-rasa")
-    console = Console.create(workdir / "console", rasa_url="http://unset")
-    stack = Stack.start(workdir / "stack", only=["actions", "rasa"],
-                        extra_env={"KEFU_CONSOLE_URL": console.url, "KEFU_CONSOLE_SERVICE_TOKEN": console.token})
-    console.env.update({"KEFU_RASA_URL": stack.rasa_url, "KEFU_RASA_TOKEN": stack.token,
-                        "KEFU_EVENTS_DB": stack.env["KEFU_EVENTS_DB"]})
-    console.start()
-    try:
-        yield stack, console
-    finally:
-        console.stop()
-        stack.stop()
+def system(rasa_with_outside_console: tuple) -> tuple:
+    """Rasa + the action server + a console of its own, shared with another module (tests/conftest.py)."""
+    return rasa_with_outside_console
 
 
 def _bot_events(stack: Stack, sender: str) -> List[dict]:
@@ -40,8 +31,8 @@ def _bot_events(stack: Stack, sender: str) -> List[dict]:
 
 def test_agent_round_trip_through_rasa(system: tuple) -> None:
     stack, console = system
-    sender = "int-1"
-    conversation = stack.conversation_id(sender)  # the REST channel's conversation: rest:int-1
+    sender = f"int-{uuid.uuid4().hex[:8]}"
+    conversation = stack.conversation_id(sender)  # the REST channel's conversation: rest:int-<hex>
     assert stack.say(sender, "你好")  # the bot answers before the handoff
     requests.post(f"{stack.rasa_url}/conversations/{conversation}/tracker/events", params={"token": stack.token},
                   json=[{"event": "pause"}], timeout=30).raise_for_status()

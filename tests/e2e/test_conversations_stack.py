@@ -1,6 +1,7 @@
 """The conversation test set (tests/data/conversations, issue 25) on the real stack: Rasa on the trained model, the
 action server with the built knowledge base and the demo store, the console; one stack with agents on duty, one
-outside working hours.
+outside working hours: the session's shared stacks of those configurations (tests/stack.py ``SHARED``; every dialogue
+has its own sender).
 
 Every dialogue is played and judged (tests/conversations.py). The run is held to the committed baseline
 (``tests/data/conversations/baseline.json``, written by ``benchmarks/conversations.py --baseline``): dialogues
@@ -20,25 +21,18 @@ from tests.conversations import (
     baseline_regressions,
     load_set,
     play_all,
-    start_stacks,
-    stop_stacks,
     summarise,
 )
-from tests.stack import model_missing_reason
+from tests.stack import Stack
 
 pytestmark = pytest.mark.stack
 
 
-def test_the_conversation_set_does_not_regress(tmp_path: Path) -> None:
-    reason = model_missing_reason()
-    if reason:
-        pytest.skip(reason)
+def test_the_conversation_set_does_not_regress(tmp_path: Path, staffed_stack: Stack, unstaffed_stack: Stack) -> None:
     dialogues = load_set()
-    stacks = start_stacks(tmp_path, sorted({d.hours for d in dialogues}))
-    try:
-        report = summarise(play_all(stacks, dialogues))
-    finally:
-        stop_stacks(stacks)
+    stacks = {"open": staffed_stack, "closed": unstaffed_stack}
+    assert {d.hours for d in dialogues} <= set(stacks)
+    report = summarise(play_all(stacks, dialogues))
     (tmp_path / "conversations.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps(report["all"], ensure_ascii=False))
     assert report["all"]["conversations"] == len(dialogues)

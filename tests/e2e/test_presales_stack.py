@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 
 from tests.browser.conftest import ConsoleAgent
-from tests.console.process import ALWAYS_STAFFED, NEVER_STAFFED, config_file
-from tests.security.channel_clients import seeded_store
-from tests.stack import Stack, model_missing_reason
+from tests.stack import Stack
 
 pytestmark = pytest.mark.stack
 
@@ -25,29 +23,17 @@ OFFHOURS = ("现在是非工作时间", "現在是非工作時間", "outside wor
 CHECKOUT = ("直接在商城下单", "直接在商城下單", "simply order in the shop")
 
 
-def _stack(tmp_path_factory: pytest.TempPathFactory, name: str, **env: str) -> Iterator[Stack]:
-    reason = model_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    workdir = tmp_path_factory.mktemp(name)
-    extra = {key: value(workdir) if callable(value) else value for key, value in env.items()}
-    extra.update(seeded_store(workdir))  # the demo catalogue and stock: products are resolved, stock is said
-    running = Stack.start(workdir, extra_env=extra, only=["actions", "rasa", "console"])
-    yield running
-    running.stop()
-
-
+# The shared stacks on the demo store (tests/stack.py ``SHARED``: products are resolved, stock is said); every test
+# has its own sender.
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(staffed_stack: Stack) -> Stack:
     # staffed around the clock: the hand-over text must not depend on when the suite runs
-    yield from _stack(tmp_path_factory, "presales",
-                      KEFU_CONSOLE_CONFIG=lambda workdir: str(config_file(workdir, ALWAYS_STAFFED)))
+    return staffed_stack
 
 
 @pytest.fixture(scope="module")
-def night_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    yield from _stack(tmp_path_factory, "presales-night",
-                      KEFU_CONSOLE_CONFIG=lambda workdir: str(config_file(workdir, NEVER_STAFFED)))
+def night_stack(unstaffed_stack: Stack) -> Stack:
+    return unstaffed_stack
 
 
 def texts(replies: List[Dict[str, Any]]) -> str:

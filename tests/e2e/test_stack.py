@@ -1,4 +1,6 @@
-"""The real stack: REST replies follow the customer's script; conversations survive restarts."""
+"""The real stack: REST replies follow the customer's script; conversations survive restarts.
+
+On the shared stack with agents on duty (tests/stack.py ``SHARED``): every test has its own sender."""
 
 from __future__ import annotations
 
@@ -8,19 +10,14 @@ from pathlib import Path
 import pytest
 
 from kernel.language import detect
-from tests.stack import Stack, model_missing_reason
+from tests.stack import Stack
 
 pytestmark = pytest.mark.stack
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    reason = model_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    s = Stack.start(tmp_path_factory.mktemp("stack"))
-    yield s
-    s.stop()
+def stack(staffed_stack: Stack) -> Stack:
+    return staffed_stack
 
 
 def texts(replies):

@@ -8,29 +8,22 @@ ticket the bot is silent again: the person answers.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import pytest
 
 from tests.browser.conftest import ConsoleAgent
-from tests.console.process import ALWAYS_STAFFED, config_file
-from tests.stack import Stack, model_missing_reason
+from tests.stack import Stack
 
 pytestmark = pytest.mark.stack
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    reason = model_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    workdir = tmp_path_factory.mktemp("waiting")
+def stack(staffed_stack: Stack) -> Stack:
     # staffed around the clock: the acknowledgement while waiting must not depend on when the suite runs (off hours
-    # it says when the team is back; tests/actions/handoff/test_queue_words.py holds that text)
-    running = Stack.start(workdir, extra_env={"KEFU_CONSOLE_CONFIG": str(config_file(workdir, ALWAYS_STAFFED))},
-                          only=["actions", "rasa", "console"])
-    yield running
-    running.stop()
+    # it says when the team is back; tests/actions/handoff/test_queue_words.py holds that text). The shared stack
+    # (tests/stack.py ``SHARED``); the test has its own sender.
+    return staffed_stack
 
 
 def texts(replies: List[Dict[str, Any]]) -> List[str]:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.browser.conftest import ConsoleAgent
 from tests.browser.console_helpers import SocketCustomer, kefu_event
-from tests.stack import Stack, model_missing_reason
+from tests.stack import Stack
 
 pytestmark = pytest.mark.stack
 
@@ -29,13 +29,9 @@ def png() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    reason = model_missing_reason()
-    if reason:
-        pytest.skip(reason)
-    running = Stack.start(tmp_path_factory.mktemp("uploads"), only=["actions", "rasa", "console"])
-    yield running
-    running.stop()
+def stack(staffed_stack: Stack) -> Stack:
+    """The shared stack with agents on duty (tests/stack.py ``SHARED``); each test has its own widget session."""
+    return staffed_stack
 
 
 @pytest.fixture()

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import tarfile
-from typing import Iterator, List
+import uuid
+from typing import List
 
 import pytest
 
-from tests.console.process import Console
 from tests.stack import MODEL, Stack, model_missing_reason
 
 
@@ -38,20 +38,9 @@ pytestmark = pytest.mark.skipif(bool(_skip_reason()), reason=_skip_reason() or "
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    workdir = tmp_path_factory.mktemp("handoff-stack")
-    console = Console.create(workdir / "console", rasa_url="http://unset")
-    stack = Stack.start(workdir / "stack", only=["actions", "rasa"],
-                        extra_env={"KEFU_CONSOLE_URL": console.url,
-                                   "KEFU_CONSOLE_SERVICE_TOKEN": console.token})
-    console.env.update({"KEFU_RASA_URL": stack.rasa_url, "KEFU_RASA_TOKEN": stack.token,
-                        "KEFU_EVENTS_DB": stack.env["KEFU_EVENTS_DB"]})
-    console.start()
-    try:
-        yield stack, console
-    finally:
-        console.stop()
-        stack.stop()
+def system(rasa_with_outside_console: tuple) -> tuple:
+    """Rasa + the action server + a console of its own, shared with another module (tests/conftest.py)."""
+    return rasa_with_outside_console
 
 
 def bot_texts(stack: Stack, sender: str) -> List[str]:
@@ -69,7 +58,7 @@ def kefu_events(stack: Stack, sender: str) -> List[str]:
 
 def test_complaint_round_trip(system: tuple) -> None:
     stack, console = system
-    sender = "rt-complaint"
+    sender = f"rt-complaint-{uuid.uuid4().hex[:8]}"
     stack.say(sender, "你好")
     replies = stack.say(sender, "我要投诉！收到的杯子是碎的，包装太差劲了")
     queued = [r for r in replies if (r.get("custom") or {}).get("kefu_event", {}).get("type") == "handoff_queued"]
@@ -104,7 +93,7 @@ def test_complaint_round_trip(system: tuple) -> None:
 
 def test_hand_back_to_the_bot(system: tuple) -> None:
     stack, console = system
-    sender = "rt-handback"
+    sender = f"rt-handback-{uuid.uuid4().hex[:8]}"
     replies = stack.say(sender, "talk to a human")
     assert any((r.get("custom") or {}).get("kefu_event", {}).get("type") == "handoff_queued" for r in replies), replies
     admin = console.login("admin")
