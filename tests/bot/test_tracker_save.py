@@ -281,3 +281,15 @@ def test_the_check_mode_finds_a_kept_tracker_that_differs(tmp_path: Path, monkey
     loaded = asyncio.run(store.retrieve("k6"))
     assert "tracker_cache.differs" in caplog.text
     assert loaded is not tracker and loaded.get_slot("language") == "zh-Hans"
+
+
+def test_the_stored_state_is_of_the_events_rasa_reads(tmp_path: Path) -> None:
+    """The count and last id the kept tracker is checked against are those of Rasa's own query for the latest
+    session (``_event_query``), before and after a new session starts."""
+    store = _store(tmp_path)
+    for events in turns():
+        asyncio.run(store.save(_turn(store, "k7", events)))
+        with store.session_scope() as session:
+            rows = store._event_query(session, "k7", fetch_events_from_all_sessions=False).all()
+            assert tracker_save.stored_state(store, session, "k7") == (len(rows), max(row.id for row in rows))
+    assert tracker_save.stored_state(store, store.session_scope().__enter__(), "nobody") == (0, None)
