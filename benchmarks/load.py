@@ -16,7 +16,9 @@ stress test): 5-30 s is the median range of real chat think times, and with it t
 configuration's **capacity**: the most concurrent conversations whose FAQ p95 stays under ``--p95-target`` (300 ms).
 ``--variant NAME:KEY=VALUE,KEY=VALUE`` (repeatable) runs the same levels once per configuration, each on its own
 cluster with those environment variables, so that two configurations are compared in one run on the same machine
-(``--variant today:KEFU_X=0 --variant new:``).
+(``--variant today:KEFU_X=0 --variant new:``). ``--rounds N`` runs the configurations N times, alternating
+(A, B, A, B, ...), so that whatever else the machine does in that time falls on both; the summary gives each
+configuration's median over the rounds, level by level.
 
 Checked for every turn: an HTTP 200 / a completed socket.io turn with at least one reply. A
 conversation the bot hands to a person (any script can escalate: complaint words, sentiment,
@@ -92,6 +94,7 @@ class LevelResult:
     latency_ms: Dict[str, float]
     faq_latency_ms: Dict[str, float]
     error_samples: List[str] = field(default_factory=list)
+    round: int = 1
 
 
 def percentiles(values: Sequence[float]) -> Dict[str, float]:
@@ -296,11 +299,12 @@ class Load:
 
 
 def table(results: List[LevelResult]) -> str:
-    lines = ["| configuration | replicas | conversations | duration s | turns | errors | lost | duplicated | turns/s | "
-             "p50 / p95 / p99 ms (all) | FAQ p50 / p95 / p99 ms |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| configuration | round | replicas | conversations | duration s | turns | errors | lost | duplicated | "
+             "turns/s | p50 / p95 / p99 ms (all) | FAQ p50 / p95 / p99 ms |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lat, faq = r.latency_ms, r.faq_latency_ms
-        lines.append(f"| {r.variant or '–'} | {r.replicas} | {r.conversations} | {r.duration_s} | {r.turns} | {r.errors} | {r.lost} | {r.duplicated} | "
+        lines.append(f"| {r.variant or '–'} | {r.round} | {r.replicas} | {r.conversations} | {r.duration_s} | {r.turns} | {r.errors} | {r.lost} | {r.duplicated} | "
                      f"{r.throughput} | {lat['p50']} / {lat['p95']} / {lat['p99']} | "
                      f"{faq['p50']} / {faq['p95']} / {faq['p99']} |")
     return "\n".join(lines)
@@ -373,6 +377,16 @@ def capacity(results: List[LevelResult], target_ms: float) -> Dict[str, Dict[str
     return out
 
 
+def medians(results: List[LevelResult]) -> Dict[str, Dict[str, float]]:
+    """Per replica count and level: the median throughput and FAQ p95 over the rounds."""
+    grouped: Dict[str, List[LevelResult]] = {}
+    for r in results:
+        grouped.setdefault(f"{r.replicas}x{r.conversations}", []).append(r)
+    return {key: {"rounds": len(rs), "turns_per_s": round(statistics.median(r.throughput for r in rs), 2),
+                  "faq_p95_ms": round(statistics.median(r.faq_latency_ms["p95"] for r in rs), 1)}
+            for key, rs in grouped.items()}
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
@@ -387,6 +401,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--think", type=float, nargs=2, default=[1.0, 3.0], metavar=("MIN", "MAX"),
                         help="seconds a customer takes between messages (default 1 3; real chat pace: 5 30)")
     parser.add_argument("--p95-target", type=float, default=300.0, help="FAQ p95 (ms) for the capacity summary")
+    parser.add_argument("--rounds", type=int, default=1, help="run the configurations this many times, alternating")
     parser.add_argument("--variant", type=parse_variant, action="append", default=[],
                         help="NAME:KEY=VALUE,... a configuration to run (repeatable); default: one, as configured")
     args = parser.parse_args(argv)
@@ -400,19 +415,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     faq = faq_questions()
     results: List[LevelResult] = []
     variants = args.variant or [("", {})]
-    for (variant, variant_env), replicas in ((v, r) for v in variants for r in args.replicas):
+    runs = [(round_, v, r) for round_ in range(1, args.rounds + 1) for v in variants for r in args.replicas]
+    for round_, (variant, variant_env), replicas in runs:
         workdir = Path(tempfile.mkdtemp(prefix=f"kefu-load-{replicas}-"))
         print(f"starting a cluster with {replicas} replica(s) in {workdir} {variant} {variant_env}", flush=True)
         env = {"KEFU_REST_RATE_LIMIT": "1000", "KEFU_SOCKETIO_RATE_LIMIT": "1000", **variant_env}
         cluster = Cluster.start(workdir, redis_url=args.redis_url, replicas=replicas, extra_env=env)
         try:
-            load = Load(cluster, faq, args.seed, think=(args.think[0], args.think[1]), variant=variant)
+            load = Load(cluster, faq, args.seed + round_ - 1, think=(args.think[0], args.think[1]), variant=variant)
             # every replica answers a few turns of every kind first (model and encoders warm)
             warm = load.run_level(2 * replicas, args.warmup)
             print(f"warm-up: {warm.turns} turns, {warm.errors} errors", flush=True)
             for i, level in enumerate(args.levels):
                 duration = args.duration if i == len(args.levels) - 1 else args.level_duration
                 result = load.run_level(level, duration)
+                result.round = round_
                 results.append(result)
                 print(json.dumps(asdict(result), ensure_ascii=False), flush=True)
         finally:
@@ -429,6 +446,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             part["faq_p95_ratio_2_to_1"] = round(p95[2] / p95[1], 3)
             throughput = {r.replicas: r.throughput for r in mine if r.conversations == top}
             part["throughput_ratio_2_to_1"] = round(throughput[2] / throughput[1], 3)
+        if args.rounds > 1:
+            part["median_over_rounds"] = medians(mine)
         if variant:
             summary[variant] = part
         else:
