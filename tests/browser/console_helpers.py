@@ -138,7 +138,9 @@ class SocketCustomer:
 
     def close(self) -> None:
         try:
-            self.client.disconnect()
+            # engine.io's close reaches the server at once; not waiting for the client's pending long poll saves up
+            # to 30 s (ping interval + 5)
+            self.client.eio.disconnect(abort=True)
         except Exception:  # noqa: BLE001 - already gone
             pass
 

@@ -71,7 +71,9 @@ class WidgetClient:
                 self._changed.wait(left)
 
     def close(self) -> None:
-        self.sio.disconnect()
+        # engine.io's close reaches the server at once; not waiting for the client's pending long poll saves up to
+        # 30 s (ping interval + 5) per client
+        self.sio.eio.disconnect(abort=True)
 
 
 def history(stack: Stack, session_id: str) -> requests.Response:
