@@ -124,9 +124,27 @@ test-rasa-env: setup
 
 # Browser tests run in their own pytest process: Playwright's sync API keeps an event loop
 # running in the main thread for the whole session, which asyncio-based tests cannot share.
+# Beside the main pytest process runs a second line of them, BESIDE_TESTS and then the browser tests: test files
+# that start servers of their own and share nothing another test writes (no PostgreSQL, no Redis, no file outside
+# their temporary directories; each stack has its own ports and var directory). Both processes spend most of their
+# time waiting for servers, so the two cores overlap them (docs/operations.md, "Test suite time"); their output
+# follows the main process's. Every server's start-up time goes to var/test-starts.jsonl, summed up at the end
+# (tests/start_report.py).
+BESIDE_TESTS := tests/e2e/test_rasa_stories.py tests/launcher
 test-app: setup
-	$(APP_PY) -m pytest -q -p no:cacheprovider --durations=25 --ignore=tests/browser tests
-	$(APP_PY) -m pytest -q -p no:cacheprovider --durations=10 tests/browser
+	@mkdir -p var; rm -f var/test-starts.jsonl var/test-beside.log
+	@export KEFU_TEST_START_LOG=$(CURDIR)/var/test-starts.jsonl; \
+	setsid bash -c '$(APP_PY) -m pytest -q -p no:cacheprovider --durations=10 $(BESIDE_TESTS); first=$$?; \
+	  $(APP_PY) -m pytest -q -p no:cacheprovider --durations=10 tests/browser; second=$$?; \
+	  [ $$first -eq 0 ] && [ $$second -eq 0 ]' > var/test-beside.log 2>&1 & beside=$$!; \
+	trap 'kill -- -$$beside 2>/dev/null' INT TERM; \
+	$(APP_PY) -m pytest -q -p no:cacheprovider --durations=25 --ignore=tests/browser \
+	  $(addprefix --ignore=,$(BESIDE_TESTS)) tests; main=$$?; \
+	wait $$beside; beside_status=$$?; \
+	echo "== $(BESIDE_TESTS), then tests/browser (run beside the tests above; status $$beside_status)"; \
+	cat var/test-beside.log; \
+	$(APP_PY) -m tests.start_report var/test-starts.jsonl || true; \
+	[ $$main -eq 0 ] && [ $$beside_status -eq 0 ]
 
 # The optional English stack's own tests, in the environment that has it (skipped in the lean .venv).
 test-english: setup-english
