@@ -25,7 +25,10 @@ turn saved is kept in memory, per replica (the :data:`CACHE_SIZE` most recently 
 of the latest session and their highest id, and the tracker has not changed since (its event count). Anything else
 (another replica saved the conversation, a turn failed after changing the tracker, rows deleted, a new model's
 domain, a turn that started a new session, whose tracker still holds the old one) reads the database as Rasa does,
-and the tracker read is kept. ``retrieve_full_tracker`` (every session) always reads the database.
+and the tracker read is kept. ``retrieve_full_tracker`` (every session) always reads the database. A kept tracker
+must be what reading it back would give: its customer messages take their intent from what was stored, as Rasa's
+``UserUttered`` read back does (:func:`as_read_back`; ``bot.turn_router`` replaces a message's ``intent`` for the
+turn only).
 ``KEFU_TRACKER_CACHE_CHECK=1`` reads the database on every hit too and logs an error if the kept tracker differs
 from it (the end-to-end tests run with it).
 
@@ -106,10 +109,46 @@ def stored_state(store: Any, session: Any, sender_id: str) -> Tuple[int, Optiona
     return int(count or 0), last_id
 
 
-def states_differ(kept: Any, loaded: Any) -> bool:
+def differences(kept: Any, loaded: Any) -> List[str]:
+    """Where the kept tracker and the one read from the database differ: the parts of their state as JSON (what is
+    stored: a tuple the turn made is a list when read back), the intents of their customer messages (what the
+    policies read), and for events the first that differs (its index and fields)."""
+    from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import EventVerbosity
 
-    return kept.current_state(EventVerbosity.ALL) != loaded.current_state(EventVerbosity.ALL)
+    def as_stored(tracker: Any) -> Dict[str, Any]:
+        return json.loads(json.dumps(tracker.current_state(EventVerbosity.ALL), default=str))
+
+    ours, theirs = as_stored(kept), as_stored(loaded)
+    found = [key for key in sorted(set(ours) | set(theirs)) if key != "events" and ours.get(key) != theirs.get(key)]
+    mine, stored = ours.get("events") or [], theirs.get("events") or []
+    for index, (a, b) in enumerate(itertools.zip_longest(mine, stored)):
+        if a != b:
+            a, b = a or {}, b or {}
+            fields = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            found.append(f"events[{index}] of {len(mine)}/{len(stored)}: {fields}")
+            break
+    intents = [[e.intent for e in t.events if isinstance(e, UserUttered)] for t in (kept, loaded)]
+    if intents[0] != intents[1]:
+        found.append(f"intents {intents[0]!r:.300} != {intents[1]!r:.300}")
+    return found
+
+
+def as_read_back(events: List[Any]) -> bool:
+    """Make a turn's customer messages what reading them back gives: Rasa's ``UserUttered`` takes its ``intent``
+    from the stored ``parse_data``, while a turn may have replaced the attribute (``bot.turn_router`` routes a
+    message so). Returns whether any changed (then states worked out from the old value are stale)."""
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.nlu.constants import INTENT
+
+    changed = False
+    for event in events:
+        if isinstance(event, UserUttered):
+            stored = event.parse_data.get(INTENT) or {}
+            if event.intent != stored:
+                event.intent = stored
+                changed = True
+    return changed
 
 
 def broker_bodies(sender_id: str, events: List[Any]) -> List[Dict[str, Any]]:
@@ -181,6 +220,8 @@ def install() -> None:
             return
         if any(event.type_name == "session_started" for event in events):
             return  # the stored latest session now starts there; this tracker still holds the one before
+        if as_read_back(events):
+            tracker.__dict__.pop("_kefu_rule_states", None)  # bot.rule_window's states saw the replaced intent
         keep(self, sender_id, Kept(tracker, self.domain, len(tracker.events), last_id, len(tracker.events)))
 
     async def retrieve(self: Any, sender_id: str) -> Optional[Any]:
@@ -198,8 +239,9 @@ def install() -> None:
             kept_trackers(self).move_to_end(sender_id)
             if os.environ.get("KEFU_TRACKER_CACHE_CHECK", "").strip() not in ("", "0"):
                 loaded = await original_retrieve(self, sender_id)
-                if loaded is None or states_differ(entry.tracker, loaded):
-                    logger.error("tracker_cache.differs conversation_id=%s", sender_id)
+                found = ["nothing stored"] if loaded is None else differences(entry.tracker, loaded)
+                if found:
+                    logger.error("tracker_cache.differs conversation_id=%s in=%s", sender_id, "; ".join(found))
                     keep(self, sender_id, None)
                     return loaded
             return entry.tracker

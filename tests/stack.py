@@ -21,6 +21,7 @@ passes between tests; a module that needs settings of its own keeps its own stac
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,11 @@ from launcher.processes import ProcessSpec, process_env, specs
 from tests.harness import Command, HttpReady, ProcessGroup, ServerProcess, environ_without, free_port
 
 MODEL = ROOT / "models" / "kefu.tar.gz"
+
+#: every test stack runs the speed patches' check modes (bot/runtime.py SPEED_PATCHES): the Rasa server also does
+#: Rasa's own work and logs ``<patch>.differs`` where the two disagree, which fails the stack's stop
+CHECKS = {"KEFU_TRACKER_CACHE_CHECK": "1", "KEFU_SURE_RULES_CHECK": "1", "KEFU_RULE_WINDOW_CHECK": "1"}
+DIFFERS = re.compile(r"\b(?:tracker_cache|sure_rules|rule_window)\.differs\b[^\n]*")
 
 
 def model_missing_reason() -> Optional[str]:
@@ -95,9 +101,19 @@ class Stack(ProcessGroup):
             "KEFU_EVENTS_DB": str(workdir / "events.db"),
             "KEFU_MODEL": str(MODEL),
             "KEFU_RASA_TOKEN": uuid.uuid4().hex,
+            **CHECKS,
         })
         environ.update(extra_env or {})
         return cls(workdir, resolve(environ))
+
+    def stop(self) -> None:
+        """Stop every process; then fail if the Rasa server logged that a speed patch disagreed with Rasa's own code
+        (:data:`CHECKS`)."""
+        super().stop()
+        found = [match.group(0) for match in DIFFERS.finditer(self.log("rasa"))]
+        if found:
+            raise AssertionError("a speed patch of bot/runtime.py gave another result than Rasa's own code:\n"
+                                 + "\n".join(found[:20]))
 
     # -- clients -----------------------------------------------------------
     @property
