@@ -129,13 +129,39 @@ def _shared_users(items: list) -> Dict[str, list]:
     return users
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _spawn_shared_stacks_ahead(request: pytest.FixtureRequest) -> None:
-    """Spawns the shared stacks this session will use (without waiting), so that Rasa loads its model while the tests
-    before their first user run; each is stopped after its last user (``pytest_runtest_teardown`` below)."""
+#: How many tests before its first user a shared stack is spawned: Rasa loads its model while they run (35-140 s),
+#: and the stack holds its memory (about 2 GB) only from then on.
+SPAWN_AHEAD = 60
+#: The order of the shared stacks' users at the end of the session (modules using none keep their place before).
+_SHARED_RANK = {(OUTSIDE_CONSOLE,): 1, ("staffed_stack",): 2, ("staffed_stack", "unstaffed_stack"): 3,
+                ("unstaffed_stack",): 4}
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    """The modules on a shared stack run last, grouped by stack (each module's tests in their order), so that each
+    shared stack is up for one stretch of the session and not beside the others' and the cluster's processes."""
     if IN_RASA_ENV:
         return
-    users = _shared_users(request.session.items)
+    from tests.stack import SHARED
+
+    names = [OUTSIDE_CONSOLE, *SHARED]
+    used: Dict[str, set] = {}
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        used.setdefault(module, set()).update(n for n in names if n in getattr(item, "fixturenames", ()))
+    rank = {module: _SHARED_RANK.get(tuple(n for n in names if n in found), 5) if found else 0
+            for module, found in used.items()}
+    items[:] = sorted(items, key=lambda item: rank[item.nodeid.split("::")[0]])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plan_shared_stacks(request: pytest.FixtureRequest) -> None:
+    """Which test spawns each shared stack ahead (``SPAWN_AHEAD`` tests before its first user, without waiting) and
+    which stops it (its last user); ``pytest_runtest_setup`` and ``pytest_runtest_teardown`` below do it."""
+    if IN_RASA_ENV:
+        return
+    items = request.session.items
+    users = _shared_users(items)
     if not users:
         return
     from tests.stack import model_missing_reason
@@ -144,9 +170,23 @@ def _spawn_shared_stacks_ahead(request: pytest.FixtureRequest) -> None:
     _POOL["last_users"] = {nodeids[-1]: name for name, nodeids in users.items()}
     if model_missing_reason():
         return  # the users skip
-    for name in users:
+    index = {item.nodeid: i for i, item in enumerate(items)}
+    spawn_at: Dict[str, list] = {}
+    for name, nodeids in users.items():
         if name in pool.configs:
-            pool.spawn(name)
+            spawn_at.setdefault(items[max(0, index[nodeids[0]] - SPAWN_AHEAD)].nodeid, []).append(name)
+    _POOL["spawn_at"] = spawn_at
+
+
+@pytest.hookimpl(trylast=True)  # after the fixtures: the first test's setup makes the plan
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    names = _POOL.get("spawn_at", {}).get(item.nodeid)
+    if names and "pool" in _POOL:
+        for name in names:
+            try:
+                _POOL["pool"].spawn(name)
+            except Exception:  # noqa: BLE001 - not this test's failure: the stack's first user starts it and fails
+                pass
 
 
 @pytest.hookimpl(hookwrapper=True)

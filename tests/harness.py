@@ -17,7 +17,8 @@ Waiting uses generous deadlines: nothing here asserts how long anything took. St
 so the Rasa environment's tests can use it too.
 
 With ``KEFU_TEST_START_LOG=<file>`` every server that becomes ready appends one JSON line to that file: its name,
-the seconds from spawn to ready and the test that started it (``make test`` sets it: ``var/test-starts.jsonl``;
+the seconds from spawn to ready (for a server spawned ahead: until a test first waited for it and found it ready) and
+the test that waited (``make test`` sets it: ``var/test-starts.jsonl``;
 ``python -m tests.start_report`` sums it up). It measures the suite; it never decides a test.
 """
 

@@ -121,11 +121,13 @@ def running_wechat_stack(workdir: Path, standin: StandInProcess, extra_env: Opti
         stack.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope: the stack's one user is test_conformance.py, and a session-scoped stack held its 2 GB until the end
+# of the session.
+@pytest.fixture(scope="module")
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandInProcess]:
     yield from running_standin(tmp_path_factory, "standin")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def wechat_stack(tmp_path_factory: pytest.TempPathFactory, standin: StandInProcess) -> Iterator[Stack]:
     yield from running_wechat_stack(tmp_path_factory.mktemp("wechat_stack"), standin)
