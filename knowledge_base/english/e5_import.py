@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import struct
 import tempfile
@@ -42,7 +41,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from knowledge_base.config import EncoderError
-from knowledge_base.english.onnx_import import _file_digest, _write_st_config, cache_root
+from knowledge_base.english.onnx_import import _file_digest, _write_st_config, cache_root, publish
 
 MULTILINGUAL_E5_SMALL = "multilingual-e5-small"
 PREFIX = "query: "
@@ -349,13 +348,7 @@ def convert(source: Path, target: Path) -> None:
             encoding="utf-8",
         )
         _write_st_config(work, packed.hidden, pooling="mean")
-        if target.exists() and not (target / "modules.json").is_file():
-            shutil.rmtree(target)  # an incomplete folder, not written by this function
-        try:
-            os.rename(work, target)
-        except OSError:
-            if not (target / "modules.json").is_file():  # not a concurrent conversion that won the race
-                raise
+        publish(work, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

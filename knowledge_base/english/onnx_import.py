@@ -90,13 +90,7 @@ def convert(source: Path, target: Path) -> None:
         for name in _TOKENIZER_FILES:
             shutil.copyfile(source / name, work / name)
         _write_st_config(work, config.hidden_size)
-        if target.exists() and not (target / "modules.json").is_file():
-            shutil.rmtree(target)  # an incomplete folder, not written by this function
-        try:
-            os.rename(work, target)
-        except OSError:
-            if not (target / "modules.json").is_file():  # not a concurrent conversion that won the race
-                raise
+        publish(work, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -131,6 +125,18 @@ def _dequantise(init: Dict[str, np.ndarray], base: str) -> np.ndarray:
     quantised = init[f"{base}_quantized"].astype(np.float32)
     return (quantised - init[f"{base}_zero_point"].astype(np.float32)) * init[f"{base}_scale"].astype(np.float32)
 
+
+
+def publish(work: Path, target: Path) -> None:
+    """Move a finished conversion (``work``) to ``target`` in one rename: an incomplete folder there is replaced,
+    a complete one (a concurrent conversion that won the race) is kept."""
+    if target.exists() and not (target / "modules.json").is_file():
+        shutil.rmtree(target)  # an incomplete folder, not written by this function
+    try:
+        os.rename(work, target)
+    except OSError:
+        if not (target / "modules.json").is_file():  # not a concurrent conversion that won the race
+            raise
 
 def _write_st_config(folder: Path, dim: int, pooling: str = "cls") -> None:
     """modules.json, the pooling (``cls`` or ``mean``) and normalisation modules of a sentence-transformers folder."""
