@@ -41,7 +41,7 @@ from typing import Dict, List, Tuple
 import numpy as np
 
 from knowledge_base.config import EncoderError
-from knowledge_base.english.onnx_import import _file_digest, _write_st_config, cache_root, publish
+from knowledge_base.english.onnx_import import _file_digest, _write_st_config, bert_model, cache_root, publish
 
 MULTILINGUAL_E5_SMALL = "multilingual-e5-small"
 PREFIX = "query: "
@@ -309,8 +309,7 @@ def convert(source: Path, target: Path) -> None:
 
     Written to a temporary folder beside ``target`` and renamed into place, so a failed or concurrent
     conversion never leaves a half-written model where the encoder looks for it."""
-    import torch
-    from transformers import BertConfig, BertModel
+    from transformers import BertConfig
 
     packed = read_packed(source)
     state = dequantised_state(packed)
@@ -328,14 +327,7 @@ def convert(source: Path, target: Path) -> None:
         bos_token_id=packed.bos,
         eos_token_id=packed.eos,
     )
-    torch.manual_seed(0)  # the unused pooler layer: deterministic, and saved so loading reports nothing missing
-    model = BertModel(config)
-    expected = set(model.state_dict())
-    unknown = sorted(set(state) - expected)
-    missing = sorted(k for k in expected - set(state) if not k.startswith("pooler.") and not k.endswith("position_ids"))
-    if unknown or missing:
-        raise EncoderError(f"{source}: not a model this importer knows (missing {missing[:5]}, unknown {unknown[:5]})")
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+    model = bert_model(config, state, f"{source}: not a model this importer knows")
     tokenizer = build_tokenizer(packed)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict
 
 import numpy as np
 
@@ -68,21 +68,11 @@ def convert(source: Path, target: Path) -> None:
 
     Written to a temporary folder beside ``target`` and renamed into place, so a failed or concurrent
     conversion never leaves a half-written model where the encoder looks for it."""
-    import torch
-    from transformers import BertConfig, BertModel
+    from transformers import BertConfig
 
     config = BertConfig.from_json_file(str(source / "config.json"))
     state = dequantised_state(source / "model.onnx")
-    torch.manual_seed(0)  # the unused pooler layer: deterministic, and saved so loading reports nothing missing
-    model = BertModel(config)
-    expected = set(model.state_dict())
-    unknown = sorted(set(state) - expected)
-    missing = sorted(k for k in expected - set(state) if not k.startswith("pooler.") and not k.endswith("position_ids"))
-    if unknown or missing:
-        raise EncoderError(
-            f"{source}: not a BERT export this importer knows (missing {missing[:5]}, unknown {unknown[:5]})"
-        )
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+    model = bert_model(config, state, f"{source}: not a BERT export this importer knows")
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
@@ -126,6 +116,23 @@ def _dequantise(init: Dict[str, np.ndarray], base: str) -> np.ndarray:
     return (quantised - init[f"{base}_zero_point"].astype(np.float32)) * init[f"{base}_scale"].astype(np.float32)
 
 
+
+
+def bert_model(config: Any, state: Dict[str, Any], not_known: str) -> Any:
+    """A ``BertModel`` of ``config`` with the weights ``state`` (numpy arrays by parameter name); ``EncoderError``
+    starting with ``not_known`` when they are not that model's (the unused pooler may be missing)."""
+    import torch
+    from transformers import BertModel
+
+    torch.manual_seed(0)  # the unused pooler layer: deterministic, and saved so loading reports nothing missing
+    model = BertModel(config)
+    expected = set(model.state_dict())
+    unknown = sorted(set(state) - expected)
+    missing = sorted(k for k in expected - set(state) if not k.startswith("pooler.") and not k.endswith("position_ids"))
+    if unknown or missing:
+        raise EncoderError(f"{not_known} (missing {missing[:5]}, unknown {unknown[:5]})")
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+    return model
 
 def publish(work: Path, target: Path) -> None:
     """Move a finished conversion (``work``) to ``target`` in one rename: an incomplete folder there is replaced,
