@@ -53,6 +53,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import cpu_account  # noqa: E402
 from tests.cluster.cluster import Cluster  # noqa: E402
 
 ORDER = ["我的订单 KF20261120001 到哪了", "5678"]
@@ -95,6 +96,7 @@ class LevelResult:
     faq_latency_ms: Dict[str, float]
     error_samples: List[str] = field(default_factory=list)
     round: int = 1
+    cpu: Dict[str, Any] = field(default_factory=dict)  # benchmarks/cpu_account.py: where the level's CPU went
 
 
 def percentiles(values: Sequence[float]) -> Dict[str, float]:
@@ -258,11 +260,14 @@ class Load:
 
         threads = [threading.Thread(target=worker, args=(self.rng.randrange(2**31),), daemon=True)
                    for _ in range(conversations)]
+        sessions = {process.pid: name for name, process in self.cluster.processes.items()}
+        cpu_before = cpu_account.snapshot(sessions)
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=duration + 120)
         elapsed = time.monotonic() - start
+        cpu_after = cpu_account.snapshot(sessions)
         lost, duplicated = self.count_lost()
         done = [t for t in self.turns if t.ok]
         errors = [t for t in self.turns if not t.ok]
@@ -273,6 +278,7 @@ class Load:
             latency_ms=percentiles([t.latency_ms for t in done]),
             faq_latency_ms=percentiles([t.latency_ms for t in done if t.kind == "faq"]),
             error_samples=sorted({f"{t.transport}/{t.kind} {t.sender} {t.text!r}: {t.error}" for t in errors})[:10],
+            cpu=cpu_account.usage(cpu_before, cpu_after, elapsed, len(done)),
         )
 
     def count_lost(self) -> Tuple[int, int]:
@@ -307,6 +313,21 @@ def table(results: List[LevelResult]) -> str:
         lines.append(f"| {r.variant or '–'} | {r.round} | {r.replicas} | {r.conversations} | {r.duration_s} | {r.turns} | {r.errors} | {r.lost} | {r.duplicated} | "
                      f"{r.throughput} | {lat['p50']} / {lat['p95']} / {lat['p99']} | "
                      f"{faq['p50']} / {faq['p95']} / {faq['p99']} |")
+    return "\n".join(lines)
+
+
+def cpu_table(results: List[LevelResult]) -> str:
+    """CPU ms per served turn, per process, level by level, and the machine's busy share."""
+    names = sorted({n for r in results for n in (r.cpu.get("processes") or {})})
+    if not names:
+        return ""
+    lines = ["| configuration | round | replicas | conversations | turns/s | machine busy | "
+             + " | ".join(names) + " |", "|---|---|---|---|---|---|" + "---|" * len(names)]
+    for r in results:
+        procs = r.cpu.get("processes") or {}
+        cells = [str(procs[n]["ms_per_turn"]) if n in procs else "–" for n in names]
+        lines.append(f"| {r.variant or '–'} | {r.round} | {r.replicas} | {r.conversations} | {r.throughput} | "
+                     f"{round(100 * r.cpu.get('machine_busy', 0.0))}% | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -435,6 +456,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         finally:
             cluster.stop()
     print(table(results))
+    print("\nCPU ms per served turn, per process (benchmarks/cpu_account.py):")
+    print(cpu_table(results))
     top = max(args.levels)
     summary: Dict[str, Any] = {"think_s": args.think, "capacity": capacity(results, args.p95_target),
                                "p95_target_ms": args.p95_target}

@@ -165,3 +165,36 @@ def test_load_harness_variants_and_capacity():
 def test_load_harness_refuses_a_bad_pace():
     result = _run("load.py", "--think", "30", "5")
     assert result.returncode == 2 and "--think" in result.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="cpu_account reads Linux's /proc")
+def test_cpu_account_charges_a_server_and_its_children_to_the_server():
+    """A process spawned in a session of its own (as tests/harness.py starts servers) and a child it forks are one
+    group; the load generator (this process) is its own; a turn's share is CPU time over turns served."""
+    import time
+
+    load = _load_harness()
+    cpu = load.cpu_account
+    burn = ("import os, time\nchild = os.fork()\nend = time.process_time() + 0.4\n"
+            "while time.process_time() < end: pass\nif child == 0: os._exit(0)\nos.waitpid(child, 0)\ntime.sleep(60)\n")
+    server = subprocess.Popen([sys.executable, "-c", burn], start_new_session=True)
+    try:
+        before = cpu.snapshot({server.pid: "server"})
+        time.sleep(0.05)
+        after = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # both processes burn 0.4 s each; wait until the group holds that
+            after = cpu.snapshot({server.pid: "server"})
+            if after.groups.get("server", 0) - before.groups.get("server", 0) >= 0.7 * cpu.TICKS:
+                break
+            time.sleep(0.05)
+    finally:
+        server.kill()
+        server.wait(timeout=60)
+    spent = cpu.usage(before, after, seconds=1.0, turns=4)
+    assert spent["processes"]["server"]["ms_per_turn"] >= 175  # 0.7 s over 4 turns
+    assert "load generator" in spent["processes"] and 0 <= spent["machine_busy"] <= 1
+    empty = cpu.usage(before, before, seconds=0.0, turns=0)
+    assert empty["processes"]["server"] == {"cores": 0.0, "ms_per_turn": 0.0}
+    results = [load.LevelResult(1, "new", 10, 60.0, 4, 0, 0, 0, 1.0, {}, {}, cpu=spent)]
+    assert " server |" in load.cpu_table(results).splitlines()[0]

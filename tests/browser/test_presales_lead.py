@@ -47,6 +47,17 @@ def quote_lookup(console: Console, sender_id: str) -> str:
                 os.environ[key] = value
 
 
+def save(page: Any, form: Any) -> int:
+    """Submit the card's form as an agent does, with Enter in the quantity field (the browser's implicit submission
+    clicks the form's Save button), and return the status of the PATCH it sent. Enter, not a mouse click at the
+    button's position: the context panel may still grow above the form (the widget section arrives on its own
+    request), and a click aimed before such a shift lands beside the button."""
+    with page.expect_response(lambda r: r.request.method == "PATCH" and "/api/leads/" in r.url,
+                              timeout=LIVE_MS) as response:
+        form.locator("#lead-field-quantity").press("Enter")
+    return response.value.status
+
+
 @pytest.fixture()
 def hooked(tmp_path: Path) -> Iterator[tuple]:
     rasa = FakeRasa()
@@ -86,12 +97,12 @@ def test_an_agent_works_a_lead_on_its_card(browser: Any, hooked: tuple) -> None:
         card.locator("[data-testid='lead-edit']").click()
         form = page.locator("[data-testid='lead-form']")
         form.locator("#lead-field-quantity").fill("0")
-        form.locator("[data-testid='lead-save']").click()
+        assert save(page, form) == 400
         error = form.locator("[data-testid='lead-error']")
         error.wait_for(timeout=LIVE_MS)
         assert "quantity" in error.inner_text()  # the server's refusal names the field; the form stays open
         form.locator("#lead-field-quantity").fill("350")
-        form.locator("[data-testid='lead-save']").click()
+        assert save(page, form) == 200
         page.wait_for_function(
             "() => document.querySelector(\"[data-testid='lead-quantity']\")?.textContent === '350'", timeout=LIVE_MS)
         # move the status: new -> contacted -> quoted
@@ -114,6 +125,12 @@ def test_an_agent_works_a_lead_on_its_card(browser: Any, hooked: tuple) -> None:
         page.wait_for_function("() => document.querySelector(\"[data-testid='lead-status']\")?.textContent === '已报价'",
                                timeout=LIVE_MS)
         assert "小李" in page.locator("[data-testid='lead-card']").inner_text()  # the owner now
+        # a change made elsewhere (a supervisor claims the ticket) reaches this page as a live ticket event, which
+        # carries the lead's summary only: the open card keeps the whole lead
+        assert console.login("admin").post(f"/api/tickets/{ticket_id}/claim", json={}).status_code == 200
+        page.locator(".badge-assignee").wait_for(timeout=LIVE_MS)
+        shown = page.locator("[data-testid='lead-card']").inner_text()
+        assert "深圳市某某科技有限公司" in shown and "陈先生" in shown and "小李" in shown, shown
         assert not page.kefu_errors, page.kefu_errors  # type: ignore[attr-defined]
     finally:
         page.context.close()

@@ -194,7 +194,10 @@ function upsertTicket(ticket) {
   if (ticket.unread === undefined) ticket.unread = previous ? previous.unread || 0 : 0;
   state.tickets.set(ticket.id, ticket);
   if (state.detail && state.detail.id === ticket.id) {
-    Object.assign(state.detail, ticket);
+    // a list row or live event carries the lead's summary only: the open card keeps the whole lead, and a summary
+    // that differs from it makes the ticket.updated handler fetch the lead again
+    const { lead: _summary, ...rest } = ticket;
+    Object.assign(state.detail, rest);
   }
   return true;
 }
