@@ -53,6 +53,10 @@ REPLACED: Dict[str, Dict[str, str]] = {
         "'OutputChannel', nlg: 'NaturalLanguageGenerator', tracker: 'DialogueStateTracker', domain: 'Domain') "
         "-> List[rasa.shared.core.events.Event]",
     },
+    "gc_freeze": {
+        "rasa.core.agent:Agent.load_model": "(self, model_path: 'Union[Text, Path]', "
+        "fingerprint: 'Optional[Text]' = None) -> 'None'",
+    },
     "rule_window": {
         f"{_R}._prediction_states": "(self, tracker: 'DialogueStateTracker', domain: 'Domain', "
         "use_text_for_last_user_input: 'bool' = False, rule_only_data: 'Optional[Dict[Text, Any]]' = None) "
@@ -103,6 +107,7 @@ CALLED: Dict[str, Dict[str, str]] = {
         "rasa.engine.graph:GraphNode.__call__": "(self, *inputs_from_previous_nodes: "
         "'Union[Tuple[Text, Any], Text]') -> 'Tuple[Text, Any]'",
     },
+    "gc_freeze": {},  # it calls only the method it wraps
     "local_language": {
         "rasa.shared.core.trackers:DialogueStateTracker.get_slot": "(self, key: str) -> Optional[Any]",
     },
@@ -152,7 +157,7 @@ CALLED: Dict[str, Dict[str, str]] = {
 }
 
 #: the classes whose methods the runtime may replace: after install, exactly the recorded ones differ
-PATCHED_CLASSES = (f"{_A}:RemoteAction", f"{_A}:ActionExtractSlots", _T, _S, _P, _D, _R)
+PATCHED_CLASSES = (f"{_A}:RemoteAction", f"{_A}:ActionExtractSlots", _T, _S, _P, _D, _R, "rasa.core.agent:Agent")
 
 _PROBE = r"""
 import inspect, json, sys
