@@ -198,3 +198,17 @@ def test_cpu_account_charges_a_server_and_its_children_to_the_server():
     assert empty["processes"]["server"] == {"cores": 0.0, "ms_per_turn": 0.0}
     results = [load.LevelResult(1, "new", 10, 60.0, 4, 0, 0, 0, 1.0, {}, {}, cpu=spent)]
     assert " server |" in load.cpu_table(results).splitlines()[0]
+
+
+def test_the_turn_profile_measures_without_the_test_stacks_check_modes(tmp_path: Path):
+    """tests/stack.py turns on every speed patch's check mode (Rasa's own work done too); the profile's stack must
+    not, or it measures the work the patches save (a 50th turn cost 2.2x the 2nd with the checks on)."""
+    from tests.stack import CHECKS
+
+    spec = importlib.util.spec_from_file_location("kefu_benchmarks_turn_profile", BENCHMARKS / "turn_profile.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    env = module.stack_env("sqlite", tmp_path, None, {})
+    assert CHECKS and all(env[key] == "0" for key in CHECKS)
+    assert module.stack_env("sqlite", tmp_path, None, {"KEFU_SURE_RULES_CHECK": "1"})["KEFU_SURE_RULES_CHECK"] == "1"
