@@ -15,8 +15,9 @@ A Rasa server takes most of a stack's start (35-100 s: TensorFlow traces a one-s
 models before loading their weights), so test modules whose stacks have the same configuration share one: the
 configurations in :data:`SHARED` are started once per session by a :class:`StackPool` (the session fixture
 ``stack_pool`` in tests/conftest.py: the modules on a shared stack run last, grouped by stack; each stack is spawned
-60 tests before its first user, so that Rasa loads while they run, and stopped after its last user). Modules on a shared stack use their own sender ids (a uuid in each), so no state
-passes between tests; a module that needs settings of its own keeps its own stack.
+``SPAWN_AHEAD`` tests before its first user, so that Rasa loads while they run, and stopped after its last user).
+Modules on a shared stack use their own sender ids (a uuid in each), so no state passes between tests; a module that
+needs settings of its own keeps its own stack.
 """
 
 from __future__ import annotations

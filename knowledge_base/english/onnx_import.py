@@ -116,8 +116,6 @@ def _dequantise(init: Dict[str, np.ndarray], base: str) -> np.ndarray:
     return (quantised - init[f"{base}_zero_point"].astype(np.float32)) * init[f"{base}_scale"].astype(np.float32)
 
 
-
-
 def bert_model(config: Any, state: Dict[str, Any], not_known: str) -> Any:
     """A ``BertModel`` of ``config`` with the weights ``state`` (numpy arrays by parameter name); ``EncoderError``
     starting with ``not_known`` when they are not that model's (the unused pooler may be missing)."""
@@ -134,6 +132,7 @@ def bert_model(config: Any, state: Dict[str, Any], not_known: str) -> Any:
     model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
     return model
 
+
 def publish(work: Path, target: Path) -> None:
     """Move a finished conversion (``work``) to ``target`` in one rename: an incomplete folder there is replaced,
     a complete one (a concurrent conversion that won the race) is kept."""
@@ -144,6 +143,7 @@ def publish(work: Path, target: Path) -> None:
     except OSError:
         if not (target / "modules.json").is_file():  # not a concurrent conversion that won the race
             raise
+
 
 def _write_st_config(folder: Path, dim: int, pooling: str = "cls") -> None:
     """modules.json, the pooling (``cls`` or ``mean``) and normalisation modules of a sentence-transformers folder."""
