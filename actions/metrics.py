@@ -70,6 +70,18 @@ ESCALATION_WORDS_FAILURES = Counter(
     "status (not 200), bad_body", ["kind"], registry=REGISTRY,
 )
 
+#: how action calls brought the conversation's events (actions/known_events.py): full (every event, Rasa's call),
+#: delta (only the new ones, on a log this server holds), unknown (a delta on a log it does not hold: Rasa sends
+#: every event again)
+ACTION_EVENTS_KINDS = ("full", "delta", "unknown")
+ACTION_EVENTS = Counter(
+    "kefu_action_events_calls",
+    "Action calls by how they brought the conversation's events: full, delta (only the new ones), unknown (a delta "
+    "on a log this server does not hold, sent again in full)", ["kind"], registry=REGISTRY,
+)
+
+for _kind in ACTION_EVENTS_KINDS:
+    ACTION_EVENTS.labels(_kind)
 for _kind in ESCALATION_REFRESH_FAILURES:
     ESCALATION_WORDS_FAILURES.labels(_kind)
 for _outcome in FAQ_OUTCOMES:

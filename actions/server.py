@@ -36,7 +36,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
-from actions import escalation_words, metrics
+from actions import escalation_words, known_events, metrics
+from kernel.action_events import UNKNOWN_STATUS, InvalidDelta, unknown_body
 from kernel.logs import (
     add_masking,
     adopt_loggers,
@@ -59,6 +60,13 @@ class InstrumentedExecutor(ActionExecutor):
 
     async def run(self, action_call: Dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         escalation_words.REFRESHER.poke()
+        try:  # a call with only the new events gets every event back (actions/known_events.py)
+            how = known_events.KNOWN.resolve(action_call)
+        except known_events.EventsUnknown:
+            metrics.ACTION_EVENTS.labels("unknown").inc()
+            raise
+        if how is not None:
+            metrics.ACTION_EVENTS.labels(how).inc()
         action_name = action_call.get("next_action")
         if not action_name:
             return await super().run(action_call, *args, **kwargs)
@@ -159,6 +167,18 @@ def create_app(
             tracker = call.get("tracker") if isinstance(call, dict) else None
             sender_id = tracker.get("sender_id") if isinstance(tracker, dict) else None
         bind_conversation(sender_id)
+
+    @app.exception(known_events.EventsUnknown)
+    async def events_unknown(_: Request, error: known_events.EventsUnknown) -> HTTPResponse:
+        # not an error: this server restarted or never saw the conversation; Rasa sends every event again
+        logger.info("action_events.unknown conversation_id=%s", error.sender_id)
+        return response.json(unknown_body(error.sender_id), status=UNKNOWN_STATUS)
+
+    @app.exception(InvalidDelta)
+    async def invalid_delta(_: Request, error: InvalidDelta) -> HTTPResponse:
+        # 422, not 400: Rasa reads a 400 as an action rejecting itself (a form's "not me")
+        logger.warning("action_events.invalid %s", error)
+        return response.json({"error": str(error)}, status=422)
 
     @app.get("/metrics")
     async def prometheus_metrics(_: Request) -> HTTPResponse:

@@ -1,8 +1,11 @@
 """Kefu's runtime: what ``bot.server`` installs in Rasa 3.6 before any command runs, and what it replaced.
 
-Six modules change Rasa's behaviour by wrapping one of its methods each, and six make a turn cheaper with the
+Six modules change Rasa's behaviour by wrapping one of its methods each, and seven make a turn cheaper with the
 same results (:data:`PATCHES` names them, in the order they are installed; ``turn_router`` after ``waiting``: a
-paused conversation is never routed): action_results (20 ms of CPU per action call), tracker_save (a save reloaded
+paused conversation is never routed; ``action_events`` before ``action_failures``, whose apology then covers a call
+that fails after its retry): action_events (an action call carries only the events the action server has not seen:
+the whole session's events were sent, encoded and parsed on every call), action_results (20 ms of CPU per action
+call), tracker_save (a save reloaded
 the whole conversation and committed each event to the broker on its own; a load read and replayed the whole
 session: now the tracker a turn saved is kept per replica and checked against the database) sure_rules (TED and
 Memoization are not asked when a rule is sure), rule_window (RulePolicy reads the last turns, from states kept on
@@ -13,8 +16,9 @@ in Rasa 3.6 that ``config.yml`` or ``endpoints.yml`` could name:
 
 - ``Agent.load_model`` (gc_freeze) is called by Rasa's server at start and on a model replaced through the API;
 - ``ActionExtractSlots`` (local_language) runs the custom slot mappings the domain names;
-- ``RemoteAction.run`` (action_failures) and ``RemoteAction._validate_action_result`` (action_results) are not
-  reachable through the action endpoint's configuration;
+- ``RemoteAction.run`` (action_failures, action_events), ``RemoteAction._action_call_format`` (action_events) and
+  ``RemoteAction._validate_action_result`` (action_results) are not reachable through the action endpoint's
+  configuration;
 - ``FailSafeTrackerStore`` (store_failures) wraps *every* configured tracker store, a custom one included;
 - the graph runner (sure_rules) is built by the agent from the model, never named, and RulePolicy
   (rule_window) is loaded from the model: a subclass would need a new model and config;
@@ -40,6 +44,10 @@ from typing import Any, Callable, Dict, List, Tuple
 
 #: patch (module ``bot.<name>``) -> the Rasa attributes its ``install()`` replaces, as ``module:Class.method``
 PATCHES: Dict[str, Tuple[str, ...]] = {
+    "action_events": (
+        "rasa.core.actions.action:RemoteAction.run",
+        "rasa.core.actions.action:RemoteAction._action_call_format",
+    ),
     "action_failures": ("rasa.core.actions.action:RemoteAction.run",),
     "action_results": ("rasa.core.actions.action:RemoteAction._validate_action_result",),
     "tracker_save": (
@@ -65,7 +73,7 @@ PATCHES: Dict[str, Tuple[str, ...]] = {
 #: the patches that only make a turn cheaper (same results): ``KEFU_RUNTIME_BASELINE=1`` leaves Rasa's own code in
 #: their place, so that a benchmark can run today's and the earlier runtime side by side (benchmarks/load.py
 #: ``--variant``, benchmarks/turn_profile.py ``--rasa-env``); the others change behaviour and are always installed
-SPEED_PATCHES = ("action_results", "tracker_save", "sure_rules", "rule_window", "local_language", "gc_freeze")
+SPEED_PATCHES = ("action_events", "action_results", "tracker_save", "sure_rules", "rule_window", "local_language", "gc_freeze")
 
 
 def install() -> None:

@@ -39,8 +39,9 @@ MODEL = ROOT / "models" / "kefu.tar.gz"
 
 #: every test stack runs the speed patches' check modes (bot/runtime.py SPEED_PATCHES): the Rasa server also does
 #: Rasa's own work and logs ``<patch>.differs`` where the two disagree, which fails the stack's stop
-CHECKS = {"KEFU_TRACKER_CACHE_CHECK": "1", "KEFU_SURE_RULES_CHECK": "1", "KEFU_RULE_WINDOW_CHECK": "1"}
-DIFFERS = re.compile(r"\b(?:tracker_cache|sure_rules|rule_window)\.differs\b[^\n]*")
+CHECKS = {"KEFU_TRACKER_CACHE_CHECK": "1", "KEFU_SURE_RULES_CHECK": "1", "KEFU_RULE_WINDOW_CHECK": "1",
+          "KEFU_ACTION_EVENTS_CHECK": "1"}
+DIFFERS = re.compile(r"\b(?:tracker_cache|sure_rules|rule_window|action_events)\.differs\b[^\n]*")
 
 
 def model_missing_reason() -> Optional[str]:
@@ -108,10 +109,11 @@ class Stack(ProcessGroup):
         return cls(workdir, resolve(environ))
 
     def stop(self) -> None:
-        """Stop every process; then fail if the Rasa server logged that a speed patch disagreed with Rasa's own code
-        (:data:`CHECKS`)."""
+        """Stop every process; then fail if the Rasa server (or, for ``action_events``, the action server) logged
+        that a speed patch disagreed with Rasa's own code (:data:`CHECKS`)."""
         super().stop()
-        found = [match.group(0) for match in DIFFERS.finditer(self.log("rasa"))]
+        found = [match.group(0) for name in ("rasa", "actions") if name in self.specs
+                 for match in DIFFERS.finditer(self.log(name))]
         if found:
             raise AssertionError("a speed patch of bot/runtime.py gave another result than Rasa's own code:\n"
                                  + "\n".join(found[:20]))

@@ -155,6 +155,51 @@ def test_the_warmed_knowledge_base_is_frozen_out_of_the_garbage_collector(server
     assert int(frozen[0]["message"].rsplit("objects=", 1)[1]) > 50_000, frozen
 
 
+def _events_call(server: ActionServer, sender: str, field: Dict[str, Any], events: Optional[List[Dict[str, Any]]] = None) -> httpx.Response:
+    body = {"next_action": "action_test_events", "sender_id": sender, "version": "3.6.21", "domain": {},
+            "tracker": {"sender_id": sender, "slots": {}, "events": events, "paused": False, "latest_message": {},
+                        "latest_action_name": "action_listen", "active_loop": {}, "followup_action": None},
+            "kefu_events": field}
+    return httpx.post(f"{server.url}/webhook", json=body, timeout=20)
+
+
+def test_a_call_with_only_the_new_events_gets_the_whole_list(server: ActionServer) -> None:
+    """kernel/action_events.py over HTTP: every event once, then only the new ones; the action sees them all."""
+    from tests.actions.sample_actions import events_digest
+
+    log = "a" * 32
+    said = [{"event": "user", "text": f"第{i}句", "parse_data": {"intent": {"name": "ask_faq"}}} for i in range(6)]
+    before = server.metrics()
+    first = _events_call(server, "conv-events", {"log": log}, said[:4])
+    assert first.status_code == 200
+    second = _events_call(server, "conv-events", {"log": log, "base": 4, "events": said[4:]})
+    assert second.status_code == 200
+    seen = json.loads(second.json()["responses"][0]["text"])
+    assert seen == {"count": 6, "digest": events_digest(said)}
+    after = server.metrics()
+    for kind, more in (("full", 1), ("delta", 1), ("unknown", 0)):
+        key = f'kefu_action_events_calls_total{{kind="{kind}"}}'
+        assert sample(after, key) == sample(before, key) + more
+
+
+def test_a_delta_this_server_cannot_resolve_is_answered_409(server: ActionServer) -> None:
+    before = server.metrics()
+    answer = _events_call(server, "conv-never-seen", {"log": "b" * 32, "base": 3, "events": []})
+    assert answer.status_code == 409
+    assert answer.json() == {"error": "no event log for conversation 'conv-never-seen': send every event",
+                             "kefu_events": "unknown"}
+    key = 'kefu_action_events_calls_total{kind="unknown"}'
+    assert sample(server.metrics(), key) == sample(before, key) + 1
+
+
+@pytest.mark.parametrize("field", [{"log": "not a token"}, {"log": "c" * 32, "base": -2, "events": []}, "x"])
+def test_a_malformed_events_field_is_answered_422(server: ActionServer, field: Any) -> None:
+    """422, not 400: Rasa reads a 400 as an action rejecting itself."""
+    answer = _events_call(server, "conv-malformed", field, [])
+    assert answer.status_code == 422
+    assert "kefu_events" in answer.json()["error"]
+
+
 def test_launcher_starts_this_server() -> None:
     env = {"KEFU_HOST": "127.0.0.1", "KEFU_RASA_PORT": "5005", "KEFU_ACTION_PORT": "5055",
            "KEFU_CONSOLE_PORT": "8080", "KEFU_MODEL": "models/kefu.tar.gz", "KEFU_RASA_TOKEN": "t"}

@@ -36,6 +36,12 @@ _PROCESSOR = (
 
 #: patch -> Rasa method it replaces -> signature in Rasa 3.6.21
 REPLACED: Dict[str, Dict[str, str]] = {
+    "action_events": {
+        f"{_A}:RemoteAction.run": "(self, output_channel: 'OutputChannel', nlg: 'NaturalLanguageGenerator', "
+        "tracker: 'DialogueStateTracker', domain: 'Domain') -> List[rasa.shared.core.events.Event]",
+        f"{_A}:RemoteAction._action_call_format": "(self, tracker: 'DialogueStateTracker', domain: 'Domain') "
+        "-> Dict[str, Any]",
+    },
     "action_failures": {
         f"{_A}:RemoteAction.run": "(self, output_channel: 'OutputChannel', nlg: 'NaturalLanguageGenerator', "
         "tracker: 'DialogueStateTracker', domain: 'Domain') -> List[rasa.shared.core.events.Event]",
@@ -84,6 +90,12 @@ REPLACED: Dict[str, Dict[str, str]] = {
 
 #: patch -> Rasa functions its wrapper calls (or whose attributes it reads) -> signature in Rasa 3.6.21
 CALLED: Dict[str, Dict[str, str]] = {
+    "action_events": {
+        "rasa.shared.core.trackers:DialogueStateTracker.current_state": "(self, event_verbosity: "
+        "rasa.shared.core.trackers.EventVerbosity = <EventVerbosity.NONE: 1>) -> Dict[str, Any]",
+        "rasa.shared.core.events:Event.as_dict": "(self) -> Dict[str, Any]",
+        "rasa.utils.endpoints:ClientResponseError.__init__": "(self, status: int, message: str, text: str) -> None",
+    },
     "action_failures": {
         f"{_A}:create_bot_utterance": "(message: Dict[str, Any]) -> rasa.shared.core.events.BotUttered",
         "rasa.core.nlg.generator:NaturalLanguageGenerator.generate": "(self, utter_action: str, "

@@ -163,6 +163,42 @@ def test_action_server_down_gets_an_apology_and_the_offer_of_a_person(cluster: C
     assert replies and replies[0], replies
 
 
+def _event_calls(cluster: Cluster) -> Dict[str, Dict[str, float]]:
+    """Each action server's ``kefu_action_events_calls_total`` by kind (actions/metrics.py)."""
+    import re
+
+    found = {}
+    for name in ("actions-1", "actions-2"):
+        text = requests.get(f"{cluster.url_of(name)}/metrics", timeout=10).text
+        found[name] = {m.group(1): float(m.group(2)) for m in
+                       re.finditer(r'^kefu_action_events_calls_total\{kind="(\w+)"\} (\S+)$', text, re.M)}
+    return found
+
+
+def test_a_conversations_action_calls_stay_on_one_action_server_and_carry_only_new_events(cluster: Cluster) -> None:
+    """bot.action_events behind nginx: the calls of one conversation reach one action server (nginx hashes on
+    X-Kefu-Conversation), so after the first only new events travel; another replica's tracker sends every event,
+    and nothing is refused (no 409)."""
+    sender = _sender("deltas")
+    before = _event_calls(cluster)
+    for question in FAQ_QUESTIONS[:5]:
+        assert cluster.say(sender, question, via="rasa-1")
+    after = _event_calls(cluster)
+    changed = [name for name in after if after[name] != before[name]]
+    assert len(changed) == 1, (before, after)
+    server = changed[0]
+    grew = {kind: after[server][kind] - before[server][kind] for kind in after[server]}
+    # one custom action a turn (the FAQ); the first two turns send every event: the tracker after a turn that starts
+    # the session is read again from the database (bot.tracker_save keeps it only from the 2nd turn on)
+    assert grew == {"full": 2, "delta": 3, "unknown": 0}, grew
+    # the other replica reads the conversation from PostgreSQL: a new tracker sends every event, to the same server
+    assert cluster.say(sender, FAQ_QUESTIONS[5], via="rasa-2")
+    final = _event_calls(cluster)
+    assert final[server]["full"] == after[server]["full"] + 1 and final[server]["unknown"] == after[server]["unknown"]
+    assert all(final[name] == after[name] for name in final if name != server)
+    assert _user_texts(cluster.tracker(sender)) == FAQ_QUESTIONS[:6]
+
+
 # -- 4. PostgreSQL restarts under traffic -----------------------------------------------------------
 def test_postgres_restart_during_traffic_fails_cleanly_and_recovers(cluster: Cluster) -> None:
     senders = [_sender(f"pg-{i}") for i in range(3)]
