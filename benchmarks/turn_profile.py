@@ -412,11 +412,37 @@ def growth(long_turns: List[Dict[str, Any]], turns: int) -> Dict[str, Any]:
            "turns_2_4": cost([2, 3, 4]), f"turns_{turns - 2}_{turns}": cost(range(turns - 2, turns + 1)),
            "per_turn_rasa_cpu_ms": {i: round(statistics.median(t["rasa_cpu_ms"] for t in ts), 2)
                                     for i, ts in sorted(by_index.items())}}
+    both = lambda c: c["rasa_cpu_ms"] + c["actions_cpu_ms"]  # noqa: E731
     if second and last and second["rasa_cpu_ms"]:
         out["ratio_rasa_cpu"] = round(last["rasa_cpu_ms"] / second["rasa_cpu_ms"], 2)
-        both = lambda c: c["rasa_cpu_ms"] + c["actions_cpu_ms"]  # noqa: E731
         out["ratio_rasa_plus_actions_cpu"] = round(both(last) / both(second), 2)
+    # the same over 3-turn windows, and from a straight line fitted to every turn from the 2nd on: the 2nd turn alone
+    # follows the session's first turn (whose tracker is read from the database again), and one turn or a few can
+    # meet a busy moment of the machine (the databases' own work, another process), so the fit is the steadier measure
+    early, late = out["turns_2_4"], out[f"turns_{turns - 2}_{turns}"]
+    if early and late and early["rasa_cpu_ms"]:
+        out["ratio_windows_rasa_cpu"] = round(late["rasa_cpu_ms"] / early["rasa_cpu_ms"], 2)
+        out["ratio_windows_rasa_plus_actions_cpu"] = round(both(late) / both(early), 2)
+    fitted = [t for t in long_turns if 2 <= t["index"] <= turns]
+    for key, value in (("rasa_cpu", lambda t: t["rasa_cpu_ms"]), ("rasa_plus_actions_cpu", both)):
+        line = fitted_line([(t["index"], value(t)) for t in fitted])
+        if line is not None and line[0] + 2 * line[1] > 0:
+            at_2, at_last = line[0] + 2 * line[1], line[0] + turns * line[1]
+            out[f"fit_{key}"] = {"at_2": round(at_2, 2), f"at_{turns}": round(at_last, 2),
+                                 "ms_per_turn": round(line[1], 4)}
+            out[f"ratio_fit_{key}"] = round(at_last / at_2, 2)
     return out
+
+
+def fitted_line(points: List[Tuple[float, float]]) -> Optional[Tuple[float, float]]:
+    """Least-squares ``(intercept, slope)`` of ``points`` (None for fewer than two distinct x)."""
+    if len({x for x, _ in points}) < 2:
+        return None
+    mean_x = statistics.fmean(x for x, _ in points)
+    mean_y = statistics.fmean(y for _, y in points)
+    slope = (sum((x - mean_x) * (y - mean_y) for x, y in points) /
+             sum((x - mean_x) ** 2 for x, _ in points))
+    return mean_y - slope * mean_x, slope
 
 
 def summarise(raw: Dict[str, Any], turns: int) -> Dict[str, Any]:
@@ -492,6 +518,11 @@ def growth_table(summaries: List[Dict[str, Any]]) -> str:
                          f"{c['policies_cpu_ms']:.1f} |")
         lines.append(f"| {summary['config']} | ratio {g['turns']}th / 2nd | {g.get('ratio_rasa_cpu', '')} | | | | | "
                      f"(Rasa + action server: {g.get('ratio_rasa_plus_actions_cpu', '')}) |")
+        lines.append(f"| {summary['config']} | ratio {n - 2}-{n} / 2-4 | {g.get('ratio_windows_rasa_cpu', '')} | | | | | "
+                     f"(Rasa + action server: {g.get('ratio_windows_rasa_plus_actions_cpu', '')}) |")
+        lines.append(f"| {summary['config']} | ratio {n}th / 2nd, line fitted to turns 2-{n} | "
+                     f"{g.get('ratio_fit_rasa_cpu', '')} | | | | | "
+                     f"(Rasa + action server: {g.get('ratio_fit_rasa_plus_actions_cpu', '')}) |")
     return "\n".join(lines)
 
 

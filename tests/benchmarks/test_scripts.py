@@ -212,3 +212,27 @@ def test_the_turn_profile_measures_without_the_test_stacks_check_modes(tmp_path:
     env = module.stack_env("sqlite", tmp_path, None, {})
     assert CHECKS and all(env[key] == "0" for key in CHECKS)
     assert module.stack_env("sqlite", tmp_path, None, {"KEFU_SURE_RULES_CHECK": "1"})["KEFU_SURE_RULES_CHECK"] == "1"
+
+
+def test_the_turn_profile_reports_growth_by_the_2nd_turn_by_3_turn_windows_and_by_a_fitted_line():
+    """The acceptance ratio (50th / 2nd turn), the windows' (48-50 / 2-4) and a line fitted to every turn: the 2nd
+    turn alone follows the session's first turn, and single turns are noisy, so the others are reported beside it."""
+    spec = importlib.util.spec_from_file_location("kefu_benchmarks_turn_profile", BENCHMARKS / "turn_profile.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    costs = {2: 50.0, 3: 40.0, 4: 40.0, 8: 44.0, 9: 46.0, 10: 48.0}
+    turns = [{"index": i, "rasa_cpu_ms": ms, "actions_cpu_ms": 10.0, "parts": {}} for i, ms in costs.items()]
+    grown = module.growth(turns, 10)
+    assert grown["ratio_rasa_cpu"] == 0.96  # 48 / 50
+    assert grown["ratio_windows_rasa_cpu"] == 1.15  # 46 / 40 (medians)
+    assert grown["ratio_windows_rasa_plus_actions_cpu"] == 1.12  # 56 / 50
+    # the least-squares line through (2, 50), (3, 40), (4, 40), (8, 44), (9, 46), (10, 48): y = 42.80 + 0.31 x
+    assert grown["fit_rasa_cpu"]["ms_per_turn"] == 0.3103
+    assert grown["ratio_fit_rasa_cpu"] == 1.06  # 45.91 / 43.43
+    table = module.growth_table([{"config": "sqlite", "growth": grown}])
+    assert "| sqlite | ratio 8-10 / 2-4 | 1.15 |" in table and "| sqlite | ratio 10th / 2nd | 0.96 |" in table
+    assert f"| sqlite | ratio 10th / 2nd, line fitted to turns 2-10 | {grown['ratio_fit_rasa_cpu']} |" in table
+    flat = [{"index": i, "rasa_cpu_ms": 30.0, "actions_cpu_ms": 10.0, "parts": {}} for i in range(2, 11)]
+    assert module.growth(flat, 10)["ratio_fit_rasa_cpu"] == 1.0
+    assert module.fitted_line([(2, 1.0), (2, 3.0)]) is None
