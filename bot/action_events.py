@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
 from kernel.action_events import FIELD, HEADER, conversation_key, is_unknown_answer
+from kernel.recent import put_recent
 
 #: conversations whose last call this replica remembers (``KEFU_ACTION_EVENTS_CONVERSATIONS``; 0: every call sends
 #: every event). Rasa runs each action on a copy of the turn's tracker (``MessageProcessor._run_action``), which holds
@@ -86,7 +87,7 @@ def shared_prefix(sent: Sent, events: Any) -> int:
     """How many of the events sent before are still the tracker's first events: the same objects, in order, with the
     timestamps they were sent with."""
     count = 0
-    for before, stamp, now in zip(sent.events, sent.stamps, events):
+    for before, stamp, now in zip(sent.events, sent.stamps, events, strict=False):
         if before is not now or now.timestamp != stamp:
             break
         count += 1
@@ -96,12 +97,7 @@ def shared_prefix(sent: Sent, events: Any) -> int:
 def remember(sender_id: str, sent: Optional[Sent]) -> None:
     """Keep (or, with None, forget) what ``sender_id``'s last successful call carried; the least recently used
     conversations beyond :data:`CONVERSATIONS` are forgotten."""
-    _SENT.pop(sender_id, None)
-    if sent is None or CONVERSATIONS <= 0:
-        return
-    _SENT[sender_id] = sent
-    while len(_SENT) > CONVERSATIONS:
-        _SENT.popitem(last=False)
+    put_recent(_SENT, sender_id, sent, CONVERSATIONS)
 
 
 def plan_for(tracker: Any, check: bool) -> Plan:

@@ -45,6 +45,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
+from kernel.recent import put_recent
+
 logger = logging.getLogger(__name__)
 
 _installed: Optional[Any] = None
@@ -74,13 +76,7 @@ def kept_trackers(store: Any) -> OrderedDict[str, Kept]:
 
 
 def keep(store: Any, sender_id: str, entry: Optional[Kept]) -> None:
-    kept = kept_trackers(store)
-    kept.pop(sender_id, None)
-    if entry is None or CACHE_SIZE <= 0:
-        return
-    kept[sender_id] = entry
-    while len(kept) > CACHE_SIZE:
-        kept.popitem(last=False)
+    put_recent(kept_trackers(store), sender_id, entry, CACHE_SIZE)
 
 
 def state_statement(store: Any) -> Any:
