@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
-from kernel.action_events import FIELD, InvalidDelta, parse
+from kernel.action_events import FIELD, Delta, InvalidDelta, parse
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class KnownEvents:
         tracker["events"] = list(events)  # the actions get a list of their own: the log is not theirs to change
         return "delta" if delta.is_delta else "full"
 
-    def _expanded(self, sender_id: str, delta: Any, sent: Optional[List[Dict[str, Any]]]) -> List[Dict[str, Any]]:
+    def _expanded(self, sender_id: str, delta: Delta, sent: Optional[List[Dict[str, Any]]]) -> List[Dict[str, Any]]:
         log = self._logs.get(sender_id)
         if log is None or log.token != delta.log or delta.base > len(log.events):
             if sent is None:

@@ -5,14 +5,13 @@ same results (:data:`PATCHES` names them, in the order they are installed; ``tur
 paused conversation is never routed; ``action_events`` before ``action_failures``, whose apology then covers a call
 that fails after its retry): action_events (an action call carries only the events the action server has not seen:
 the whole session's events were sent, encoded and parsed on every call), action_results (20 ms of CPU per action
-call), tracker_save (a save reloaded
-the whole conversation and committed each event to the broker on its own; a load read and replayed the whole
-session: now the tracker a turn saved is kept per replica and checked against the database) sure_rules (TED and
-Memoization are not asked when a rule is sure), rule_window (RulePolicy reads the last turns, from states kept on
-the tracker), local_language (the language slot worked out in process instead of by an action-server call;
-docs/results/turn-profile.md) and gc_freeze (the loaded model is moved out of the cyclic collector's reach: a full
-collection took 714 ms). None of these has an extension point
-in Rasa 3.6 that ``config.yml`` or ``endpoints.yml`` could name:
+call), tracker_save (a save reloaded the whole conversation and committed each event to the broker on its own; a
+load read and replayed the whole session: now the tracker a turn saved is kept per replica and checked against the
+database) sure_rules (TED and Memoization are not asked when a rule is sure), rule_window (RulePolicy reads the last
+turns, from states kept on the tracker), local_language (the language slot worked out in process instead of by an
+action-server call; docs/results/turn-profile.md) and gc_freeze (the loaded model is moved out of the cyclic
+collector's reach: a full collection took 714 ms). None of these has an extension point in Rasa 3.6 that
+``config.yml`` or ``endpoints.yml`` could name:
 
 - ``Agent.load_model`` (gc_freeze) is called by Rasa's server at start and on a model replaced through the API;
 - ``ActionExtractSlots`` (local_language) runs the custom slot mappings the domain names;

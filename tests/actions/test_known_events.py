@@ -46,6 +46,10 @@ def test_every_event_then_only_the_new_ones() -> None:
     known.resolve(third)
     assert third["tracker"]["events"] == events(4) + events(1, 10)
     assert known.total == 5
+    # the same delta delivered twice gives the same list
+    again = call(log=LOG, base=4, events=events(1, 10))
+    known.resolve(again)
+    assert again["tracker"]["events"] == third["tracker"]["events"] and known.total == 5
 
 
 def test_the_actions_get_a_list_of_their_own() -> None:
